@@ -1,0 +1,83 @@
+//! AWS account access through the AWS SDK for Rust.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+use aws_sdk_sts::error::DisplayErrorContext;
+
+use super::AdapterError;
+use crate::config::AwsConfig;
+
+/// The SDK configuration of one environment's account.
+#[derive(Clone)]
+pub struct Account {
+    sdk: SdkConfig,
+}
+
+/// Who the configured credentials are, as STS answers.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+impl Account {
+    /// Builds the SDK configuration (profile, region, endpoint, static keys).
+    /// Loading does no network I/O that can hang: credentials are resolved on
+    /// the first call, which is bounded by `timeout`.
+    pub async fn load(config: &AwsConfig, timeout: Duration) -> Account {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(timeout)
+                    .operation_timeout(timeout)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        if let Some(region) = &config.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let (Some(key), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
+            loader = loader.credentials_provider(Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "mezame-config",
+            ));
+        }
+        Account { sdk: loader.load().await }
+    }
+
+    /// `sts:GetCallerIdentity`, tried once: a reachability check reports the
+    /// first failure (connection refused, bad credentials) rather than retrying
+    /// it into a timeout.
+    pub async fn identity(&self) -> Result<Identity, AdapterError> {
+        let out = aws_sdk_sts::Client::new(&self.sdk)
+            .get_caller_identity()
+            .customize()
+            .config_override(
+                aws_sdk_sts::config::Config::builder().retry_config(RetryConfig::standard().with_max_attempts(1)),
+            )
+            .send()
+            .await
+            .map_err(|e| AdapterError::Aws(format!("sts:GetCallerIdentity: {}", DisplayErrorContext(&e))))?;
+        Ok(Identity {
+            account: out.account.unwrap_or_default(),
+            arn: out.arn.unwrap_or_default(),
+        })
+    }
+
+    pub fn region(&self) -> Option<String> {
+        self.sdk.region().map(|r| r.to_string())
+    }
+}

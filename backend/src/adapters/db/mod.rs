@@ -1,0 +1,102 @@
+//! The panel's own database: SQLite by default, PostgreSQL for several replicas.
+//!
+//! Both go through sqlx's `Any` driver with `$N` placeholders (understood by
+//! both), so every query is written once. Schemas differ only where the two
+//! dialects do (identity columns); see `backend/migrations/{sqlite,postgres}`.
+//! Times are stored as Unix milliseconds, JSON as text.
+
+mod audit;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use audit::{AuditFilter, NewAuditEntry};
+
+use super::AdapterError;
+use crate::config::expand_home;
+
+/// Which database sits behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `database` (a file path, a `sqlite:` URL or a `postgres://`
+    /// URL), creating the SQLite file and its directory if needed, and applies
+    /// pending migrations.
+    pub async fn connect(database: &str) -> Result<Db, AdapterError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = if database.starts_with("postgres://")
+            || database.starts_with("postgresql://")
+        {
+            (database.to_string(), Backend::Postgres)
+        } else if database.starts_with("sqlite:") {
+            (database.to_string(), Backend::Sqlite)
+        } else {
+            let path = expand_home(database);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    AdapterError::Db(sqlx::Error::Configuration(
+                        format!("cannot create database directory {}: {e}", dir.display()).into(),
+                    ))
+                })?;
+            }
+            (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A trivial query, for health checks.
+    pub async fn ping(&self) -> Result<(), AdapterError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Runs one statement on a database URL without migrating it (test set-up:
+/// `CREATE DATABASE`, or probing the schema's constraints).
+pub async fn admin_execute(url: &str, statement: &str) -> Result<(), AdapterError> {
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+    conn.execute(statement).await?;
+    Ok(())
+}

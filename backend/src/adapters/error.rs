@@ -1,0 +1,37 @@
+//! The error type of the adapter layer.
+
+use std::error::Error as StdError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// The Kubernetes API server could not be reached or refused the request.
+    #[error("{0}")]
+    Kube(String),
+    /// An AWS API call failed.
+    #[error("{0}")]
+    Aws(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value read back from the database is not what was written.
+    #[error("database holds an invalid value: {0}")]
+    Corrupt(String),
+}
+
+/// `error: cause: cause ...` — library errors often hide the useful part
+/// (`connection refused`, `certificate unknown`) in their sources.
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,101 @@
+//! Kubernetes API server access through a kubeconfig context.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::{AdapterError, error_chain};
+
+/// A client for one cluster, built from a kubeconfig file and context.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    /// The API server URL, for display.
+    pub server: String,
+}
+
+/// What [`Cluster::probe`] reads from the API server.
+#[derive(Debug, Clone)]
+pub struct ClusterFacts {
+    pub server_version: String,
+    pub node_count: u32,
+    pub ready_node_count: u32,
+}
+
+impl Cluster {
+    /// Reads the kubeconfig (the given file, else `$KUBECONFIG`, else
+    /// `~/.kube/config`) and selects `context` (else the current one).
+    /// Every request of this client times out after `timeout`.
+    pub async fn connect(
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+        timeout: Duration,
+    ) -> Result<Cluster, AdapterError> {
+        let file = match &kubeconfig {
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
+                AdapterError::Kube(format!(
+                    "cannot read kubeconfig {}: {}",
+                    path.display(),
+                    error_chain(&e)
+                ))
+            })?,
+            None => Kubeconfig::read().map_err(|e| {
+                AdapterError::Kube(format!("cannot read the default kubeconfig: {}", error_chain(&e)))
+            })?,
+        };
+        let options = KubeConfigOptions {
+            context: context.clone(),
+            ..Default::default()
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(file, &options)
+            .await
+            .map_err(|e| {
+                AdapterError::Kube(format!(
+                    "kubeconfig context {}: {}",
+                    context.as_deref().unwrap_or("(current)"),
+                    error_chain(&e)
+                ))
+            })?;
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        config.write_timeout = Some(timeout);
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config)
+            .map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
+        Ok(Cluster { client, server })
+    }
+
+    /// Server version and node counts, read from the API server.
+    pub async fn probe(&self) -> Result<ClusterFacts, AdapterError> {
+        let version = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| AdapterError::Kube(error_chain(&e)))?;
+        let nodes = Api::<Node>::all(self.client.clone())
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| AdapterError::Kube(format!("listing nodes: {}", error_chain(&e))))?;
+        let ready = nodes.items.iter().filter(|n| is_ready(n)).count();
+        Ok(ClusterFacts {
+            server_version: version.git_version,
+            node_count: nodes.items.len() as u32,
+            ready_node_count: ready as u32,
+        })
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+}
+
+/// A node whose `Ready` condition is `True`.
+pub fn is_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}

@@ -1,0 +1,15 @@
+//! Adapters: the only code that talks to the outside world.
+//!
+//! - [`kube`]: a Kubernetes API server, through the `kube` crate and a kubeconfig context.
+//! - [`aws`]: an AWS account, through the AWS SDK for Rust (or moto in the sandbox).
+//! - [`db`]: the panel's own database (SQLite or PostgreSQL), through sqlx.
+//!
+//! Adapters translate library types into plain Rust values and [`AdapterError`];
+//! nothing above this layer sees an AWS SDK or sqlx type.
+
+pub mod aws;
+pub mod db;
+mod error;
+pub mod kube;
+
+pub use error::{AdapterError, error_chain};

@@ -1,0 +1,65 @@
+//! The application state shared by every request handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::adapters::db::Db;
+use crate::config::Config;
+use crate::domain::envs::Environments;
+
+/// Cheap to clone: every field is a shared handle.
+#[derive(Clone)]
+pub struct App {
+    /// The configuration the server started with (read-only).
+    pub config: Arc<Config>,
+    /// The panel's database (pool).
+    pub db: Db,
+    /// Configured environments with their Kubernetes and AWS handles.
+    pub envs: Arc<Environments>,
+}
+
+impl App {
+    /// Connects the database (creating and migrating it) and prepares the
+    /// environments' handles. No environment is contacted here.
+    pub async fn start(config: Config) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database).await.map_err(|e| {
+            anyhow::anyhow!("cannot open the database {}: {e}", redact(&config.database))
+        })?;
+        let envs = Environments::new(
+            &config.envs,
+            Duration::from_millis(config.probe_timeout_ms),
+        )
+        .await;
+        Ok(App {
+            config: Arc::new(config),
+            db,
+            envs: Arc::new(envs),
+        })
+    }
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact("/var/lib/mezame.db"), "/var/lib/mezame.db");
+    }
+}

@@ -1,0 +1,32 @@
+//! Reading the audit log, one page at a time.
+
+use mezame_shared::audit::AuditPage;
+
+use super::DomainError;
+use crate::adapters::db::{AuditFilter, Db};
+
+/// Largest page `GET /api/audit` returns.
+pub const MAX_PAGE: u32 = 500;
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Newest entries first; `before` is the id of the last entry of the previous page.
+pub async fn page(
+    db: &Db,
+    env: Option<String>,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<AuditPage, DomainError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(DomainError::Invalid(format!(
+            "limit must be between 1 and {MAX_PAGE}, got {limit}"
+        )));
+    }
+    let entries = db.list_audit(&AuditFilter { env, before, limit }).await?;
+    let next_before = if entries.len() == limit as usize {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(AuditPage { entries, next_before })
+}

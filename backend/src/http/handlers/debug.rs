@@ -1,0 +1,38 @@
+//! Diagnostic routes, mounted only with `debug_routes = true`: the end-to-end
+//! tests use them to prove that a malformed body and a panicking handler are
+//! answered with the JSON error shape.
+
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::extract;
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Echo {
+    pub message: String,
+}
+
+/// Answers the body it was given; rejects anything that is not `{"message": string}`.
+#[utoipa::path(
+    post, path = "/api/debug/echo", tag = "debug",
+    request_body = Echo,
+    responses(
+        (status = 200, body = Echo),
+        (status = 400, body = mezame_shared::error::ErrorBody),
+        (status = 422, body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn post_echo(extract::Json(body): extract::Json<Echo>) -> Json<Echo> {
+    Json(body)
+}
+
+/// Panics, to prove that a panic becomes a JSON 500 and the server lives on.
+#[utoipa::path(
+    get, path = "/api/debug/panic", tag = "debug",
+    responses((status = 500, body = mezame_shared::error::ErrorBody))
+)]
+pub async fn get_panic() -> &'static str {
+    panic!("deliberate panic from /api/debug/panic")
+}

@@ -1,0 +1,38 @@
+use axum::Json;
+use axum::extract::State;
+use mezame_shared::audit::AuditPage;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::app::App;
+use crate::domain;
+use crate::http::error::ApiError;
+use crate::http::extract::Query;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only entries of this environment.
+    env: Option<String>,
+    /// Only entries older than this id (the `next_before` of the previous page).
+    before: Option<i64>,
+    /// Page size, 1 to 500 (default 100).
+    limit: Option<u32>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(
+    get, path = "/api/audit", tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 400, description = "Invalid query", body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn get_audit(
+    State(app): State<App>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    Ok(Json(domain::audit::page(&app.db, q.env, q.before, q.limit).await?))
+}

@@ -1,0 +1,20 @@
+use axum::Json;
+use axum::extract::State;
+use mezame_shared::envs::EnvList;
+
+use crate::app::App;
+
+/// The configured environments, each with the reachability of its Kubernetes
+/// API server (version, nodes) and of its AWS account (STS identity).
+///
+/// All environments are checked in parallel, each bounded by `probe_timeout_ms`.
+#[utoipa::path(
+    get, path = "/api/envs", tag = "envs",
+    responses((status = 200, body = EnvList))
+)]
+pub async fn get_env_list(State(app): State<App>) -> Json<EnvList> {
+    Json(EnvList {
+        envs: app.envs.status_all().await,
+        config_path: app.config.source.as_ref().map(|p| p.display().to_string()),
+    })
+}

@@ -1,0 +1,51 @@
+//! Links that keep the selected environment (`?env=`) in the URL.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The environment selected in the URL, if any.
+pub fn selected_env() -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get("env").filter(|e| !e.is_empty()))
+}
+
+/// `path` with the selected environment appended as `?env=`.
+pub fn with_env(path: &str, env: Option<&str>) -> String {
+    match env {
+        Some(env) => format!("{path}?env={}", crate::api::encode(env)),
+        None => path.to_string(),
+    }
+}
+
+/// The main navigation; the current page is marked with `aria-current="page"`.
+#[component]
+pub fn Nav() -> impl IntoView {
+    let env = selected_env();
+    let location = leptos_router::hooks::use_location();
+    let pages = [
+        ("/topology", "Topology"),
+        ("/envs", "Environments"),
+        ("/nodegroups", "Node groups"),
+        ("/deploys", "Deploys"),
+        ("/jobs", "Jobs"),
+        ("/audit", "Audit"),
+    ];
+    view! {
+        <nav class="nav" aria-label="Main">
+            {pages
+                .into_iter()
+                .map(|(path, label)| {
+                    let current = move || {
+                        let here = location.pathname.get();
+                        (here == path || (path == "/envs" && here == "/")).then_some("page")
+                    };
+                    view! {
+                        <a href=move || with_env(path, env.get().as_deref()) aria-current=current>
+                            {label}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}

@@ -1,0 +1,58 @@
+//! mezame's web UI (Leptos, client-side rendered).
+//!
+//! - [`App`] (here): the shell — header with the environment selector, the
+//!   navigation, and the router. One file per page under [`routes`].
+//! - [`api`]: every call to the server's `/api`, typed with `mezame-shared`.
+//! - [`components`]: pieces shared by several pages.
+//!
+//! The selected environment lives in the URL (`?env=dev`), so a link or a
+//! reload keeps it; [`components::nav`] carries it across pages.
+
+pub mod api;
+pub mod components;
+pub mod routes;
+
+use leptos::prelude::*;
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+
+use components::header::Header;
+use routes::{audit::Audit, envs::Environments, not_built::NotBuilt, not_found::NotFound};
+
+/// The environment list, fetched once and shared by the header and the pages.
+#[derive(Clone, Copy)]
+pub struct EnvsResource(pub LocalResource<Result<mezame_shared::envs::EnvList, api::ApiFailure>>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    let envs = LocalResource::new(api::get_envs);
+    provide_context(EnvsResource(envs));
+    view! {
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=Environments/>
+                    <Route path=StaticSegment("envs") view=Environments/>
+                    <Route path=StaticSegment("audit") view=Audit/>
+                    <Route
+                        path=StaticSegment("topology")
+                        view=|| view! { <NotBuilt title="Topology" what="the live path ALB → Ambassador → microservices → pods, with the zero-downtime audit, HPAs and CronJobs"/> }
+                    />
+                    <Route
+                        path=StaticSegment("nodegroups")
+                        view=|| view! { <NotBuilt title="Node groups" what="managed on-demand node groups and spot Auto Scaling groups, their sizes and nodes"/> }
+                    />
+                    <Route
+                        path=StaticSegment("deploys")
+                        view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }
+                    />
+                    <Route
+                        path=StaticSegment("jobs")
+                        view=|| view! { <NotBuilt title="Jobs" what="CronJobs, their recent runs, and a Run now button"/> }
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

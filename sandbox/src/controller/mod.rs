@@ -1,0 +1,79 @@
+//! The sandbox controller: a background process per environment that closes
+//! the loops AWS and the cluster's add-ons close in reality.
+//!
+//! - [`nodes`]: nodes follow capacity — EKS node groups and Auto Scaling groups
+//!   in moto become kwok `Node`s (with EKS labels), after a boot delay; removed
+//!   instances take their node and its pods with them.
+//! - [`argocd`]: the real Argo CD processes run only while their kwok pods in
+//!   `argocd` are Running. No node for Argo CD, no sync.
+//! - [`alb`]: the AWS Load Balancer Controller, emulated with its conventions,
+//!   and only while its kwok pod is Running.
+//!
+//! Each part is a level-triggered reconcile, run every second; an error is
+//! logged and retried on the next tick.
+
+mod alb;
+mod argocd;
+mod nodes;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::aws::Aws;
+use crate::parts;
+use crate::platform::env_spec;
+use crate::state::State;
+
+/// Runs the controller of `env` until SIGTERM or SIGINT.
+pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
+    let state = State::load(state_dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}", state_dir.display()))?;
+    let es = state.env(env)?.clone();
+    let spec = env_spec(env).ok_or_else(|| anyhow::anyhow!("unknown environment {env}"))?;
+    let parts = parts::ensure()?;
+    let client = crate::kube::client(&state.cluster_kubeconfig(env)).await?;
+    let aws = Aws::connect(&es.moto_url()).await;
+    let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec, Duration::from_secs(state.boot_delay_secs));
+    let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
+    let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tracing::info!(env, "sandbox controller started");
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = tick.tick() => {
+                if let Err(e) = nodes.reconcile().await {
+                    tracing::warn!("nodes: {e:#}");
+                }
+                if let Err(e) = gate.reconcile().await {
+                    tracing::warn!("argocd gate: {e:#}");
+                }
+                if let Err(e) = alb.reconcile().await {
+                    tracing::warn!("load balancer controller: {e:#}");
+                }
+            }
+        }
+    }
+    tracing::info!(env, "stopping");
+    gate.stop_all();
+    Ok(())
+}
+
+/// Whether a pod with label `app.kubernetes.io/name=<name>` is Running in `namespace`.
+pub async fn addon_running(client: &kube::Client, namespace: &str, name: &str) -> Result<bool> {
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&format!("app.kubernetes.io/name={name}")))
+        .await?;
+    Ok(list.items.iter().any(|p| {
+        p.metadata.deletion_timestamp.is_none()
+            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+    }))
+}

@@ -1,0 +1,319 @@
+//! Nodes follow capacity: every EC2 instance of an EKS managed node group or of
+//! an Auto Scaling group of the cluster becomes a kwok `Node`, labelled as EKS
+//! labels it, once its boot delay has passed; a node whose instance is gone is
+//! removed with its pods.
+//!
+//! moto does not back managed node groups with instances, so the controller
+//! launches and terminates them to match the node group's desired size (what
+//! the node group's own Auto Scaling group does in AWS).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+
+use crate::aws::Aws;
+use crate::platform::{EnvSpec, REGION, SPOT_LABEL, instance_resources};
+
+/// Label of the nodes this controller owns, with the EC2 instance id.
+pub const INSTANCE_LABEL: &str = "sandbox.mezame.dev/instance-id";
+
+/// An instance that should be a node.
+#[derive(Debug, Clone)]
+struct Instance {
+    id: String,
+    node_name: String,
+    ip: String,
+    zone: String,
+    instance_type: String,
+    launched_secs: i64,
+    labels: BTreeMap<String, String>,
+    spot: bool,
+}
+
+pub struct Nodes {
+    client: kube::Client,
+    aws: Aws,
+    cluster: String,
+    boot_delay: Duration,
+    image: Option<String>,
+    /// Nodes removed recently, still swept for orphaned pods.
+    departed: HashMap<String, Instant>,
+}
+
+impl Nodes {
+    pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec, boot_delay: Duration) -> Nodes {
+        Nodes { client, aws, cluster: env.eks_cluster(), boot_delay, image: None, departed: HashMap::new() }
+    }
+
+    pub async fn reconcile(&mut self) -> Result<()> {
+        let mut wanted = self.managed_instances().await?;
+        wanted.extend(self.asg_instances().await?);
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let existing = nodes.list(&ListParams::default().labels(INSTANCE_LABEL)).await?;
+        let have: HashMap<String, String> = existing
+            .items
+            .iter()
+            .filter_map(|n| Some((n.metadata.labels.as_ref()?.get(INSTANCE_LABEL)?.clone(), n.metadata.name.clone()?)))
+            .collect();
+        let now = chrono::Utc::now().timestamp();
+        for inst in &wanted {
+            if !have.contains_key(&inst.id) && now >= inst.launched_secs + self.boot_delay.as_secs() as i64 {
+                tracing::info!(node = inst.node_name, instance = inst.id, "instance booted: node joins");
+                nodes.create(&PostParams::default(), &node(inst)).await.with_context(|| format!("creating node {}", inst.node_name))?;
+            }
+        }
+        let wanted_ids: HashSet<&str> = wanted.iter().map(|i| i.id.as_str()).collect();
+        let leaving: Vec<&String> = have.iter().filter(|(id, _)| !wanted_ids.contains(id.as_str())).map(|(_, n)| n).collect();
+        // Cordon every leaving node first, so the pods evicted from one are not
+        // rescheduled onto another that is about to go.
+        for name in &leaving {
+            let _ = nodes
+                .patch(name, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}})))
+                .await;
+        }
+        for name in leaving {
+            tracing::info!(node = name, "instance gone: node and its pods leave");
+            self.remove_node(name).await?;
+            self.departed.insert(name.clone(), Instant::now());
+        }
+        // A pod bound while its node was leaving would be orphaned: sweep for a minute.
+        self.departed.retain(|_, at| at.elapsed() < Duration::from_secs(60));
+        for name in self.departed.keys() {
+            self.delete_pods_on(name).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_pods_on(&self, node: &str) -> Result<()> {
+        let pods: Api<Pod> = Api::all(self.client.clone());
+        let on_node = pods.list(&ListParams::default().fields(&format!("spec.nodeName={node}"))).await?;
+        for pod in on_node.items {
+            let (Some(ns), Some(pod_name)) = (pod.metadata.namespace.as_deref(), pod.metadata.name.as_deref()) else {
+                continue;
+            };
+            let _ = Api::<Pod>::namespaced(self.client.clone(), ns)
+                .delete(pod_name, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() })
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn remove_node(&self, name: &str) -> Result<()> {
+        self.delete_pods_on(name).await?;
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        match nodes.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn image(&mut self) -> Result<String> {
+        if self.image.is_none() {
+            self.image = Some(crate::aws::any_image(&self.aws).await?);
+        }
+        Ok(self.image.clone().unwrap_or_default())
+    }
+
+    /// Instances of the managed node groups, launched or terminated to match
+    /// each group's desired size.
+    async fn managed_instances(&mut self) -> Result<Vec<Instance>> {
+        let groups = self.aws.eks.list_nodegroups().cluster_name(&self.cluster).send().await?;
+        let mut out = Vec::new();
+        for name in groups.nodegroups() {
+            let ng = self.aws.eks.describe_nodegroup().cluster_name(&self.cluster).nodegroup_name(name).send().await?;
+            let Some(ng) = ng.nodegroup() else { continue };
+            let desired = ng.scaling_config().and_then(|s| s.desired_size()).unwrap_or(0).max(0) as usize;
+            let filters = vec![
+                tag_filter("eks:cluster-name", &self.cluster),
+                tag_filter("eks:nodegroup-name", name),
+                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
+            ];
+            let mut instances = self.describe(filters.clone()).await?;
+            if instances.len() < desired {
+                let instance_type = ng.instance_types().first().cloned().unwrap_or_else(|| "t3.large".into());
+                let subnets: Vec<String> = ng.subnets().to_vec();
+                let image = self.image().await?;
+                for i in instances.len()..desired {
+                    let subnet = &subnets[i % subnets.len().max(1)];
+                    self.aws
+                        .ec2
+                        .run_instances()
+                        .image_id(&image)
+                        .instance_type(InstanceType::from(instance_type.as_str()))
+                        .min_count(1)
+                        .max_count(1)
+                        .subnet_id(subnet)
+                        .tag_specifications(
+                            TagSpecification::builder()
+                                .resource_type(ResourceType::Instance)
+                                .tags(tag("Name", &format!("{}-{name}-node", self.cluster)))
+                                .tags(tag("eks:cluster-name", &self.cluster))
+                                .tags(tag("eks:nodegroup-name", name))
+                                .tags(tag(&format!("kubernetes.io/cluster/{}", self.cluster), "owned"))
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .context("ec2:RunInstances for a node group")?;
+                }
+                instances = self.describe(filters).await?;
+            } else if instances.len() > desired {
+                // Scale in: the newest instances go first.
+                instances.sort_by_key(|i| i.launched_secs);
+                let extra: Vec<String> = instances.split_off(desired).into_iter().map(|i| i.id).collect();
+                self.aws.ec2.terminate_instances().set_instance_ids(Some(extra)).send().await?;
+            }
+            let spot = ng.capacity_type().is_some_and(|c| c.as_str() == "SPOT");
+            for mut inst in instances {
+                inst.spot = spot;
+                inst.labels.insert("eks.amazonaws.com/nodegroup".into(), name.clone());
+                inst.labels.insert("eks.amazonaws.com/capacityType".into(), if spot { "SPOT" } else { "ON_DEMAND" }.into());
+                if let Some(ami) = ng.release_version() {
+                    inst.labels.insert("eks.amazonaws.com/nodegroup-image".into(), ami.to_string());
+                }
+                for (k, v) in ng.labels().into_iter().flatten() {
+                    inst.labels.insert(k.clone(), v.clone());
+                }
+                out.push(inst);
+            }
+        }
+        Ok(out)
+    }
+
+    /// In-service instances of the cluster's self-managed Auto Scaling groups.
+    async fn asg_instances(&self) -> Result<Vec<Instance>> {
+        let groups = self.aws.asg.describe_auto_scaling_groups().send().await?;
+        let cluster_tag = format!("kubernetes.io/cluster/{}", self.cluster);
+        let mut out = Vec::new();
+        for group in groups.auto_scaling_groups() {
+            if !group.tags().iter().any(|t| t.key() == Some(cluster_tag.as_str())) {
+                continue;
+            }
+            let ids: Vec<String> = group
+                .instances()
+                .iter()
+                .filter(|i| i.lifecycle_state().is_some_and(|s| matches!(s.as_str(), "InService" | "Pending")))
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let spot = group
+                .mixed_instances_policy()
+                .and_then(|p| p.instances_distribution())
+                .is_some_and(|d| d.on_demand_percentage_above_base_capacity() == Some(0) && d.on_demand_base_capacity().unwrap_or(0) == 0);
+            let filter = Filter::builder().name("instance-id").set_values(Some(ids)).build();
+            let state = Filter::builder().name("instance-state-name").values("pending").values("running").build();
+            for mut inst in self.describe(vec![filter, state]).await? {
+                inst.spot = spot;
+                if spot {
+                    inst.labels.insert("eks.amazonaws.com/capacityType".into(), "SPOT".into());
+                    inst.labels.insert(SPOT_LABEL.into(), "spot".into());
+                }
+                inst.labels.insert("sandbox.mezame.dev/asg".into(), group.auto_scaling_group_name().unwrap_or_default().into());
+                out.push(inst);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn describe(&self, filters: Vec<Filter>) -> Result<Vec<Instance>> {
+        let out = self.aws.ec2.describe_instances().set_filters(Some(filters)).send().await?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(|i| {
+                Some(Instance {
+                    id: i.instance_id()?.to_string(),
+                    node_name: i.private_dns_name().filter(|n| !n.is_empty())?.to_string(),
+                    ip: i.private_ip_address().unwrap_or_default().to_string(),
+                    zone: i.placement().and_then(|p| p.availability_zone()).unwrap_or_default().to_string(),
+                    instance_type: i.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                    launched_secs: i.launch_time().map(|t| t.secs()).unwrap_or(0),
+                    labels: BTreeMap::new(),
+                    spot: false,
+                })
+            })
+            .collect())
+    }
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+fn tag_filter(key: &str, value: &str) -> Filter {
+    Filter::builder().name(format!("tag:{key}")).values(value).build()
+}
+
+/// The `Node` a kubelet on this instance would register.
+fn node(inst: &Instance) -> Node {
+    let (cpu, mem_gib, pods) = instance_resources(&inst.instance_type);
+    let mut labels = inst.labels.clone();
+    labels.extend([
+        ("kubernetes.io/hostname".to_string(), inst.node_name.clone()),
+        ("kubernetes.io/os".into(), "linux".into()),
+        ("kubernetes.io/arch".into(), "amd64".into()),
+        ("node.kubernetes.io/instance-type".into(), inst.instance_type.clone()),
+        ("topology.kubernetes.io/zone".into(), inst.zone.clone()),
+        ("topology.kubernetes.io/region".into(), REGION.into()),
+        (INSTANCE_LABEL.into(), inst.id.clone()),
+    ]);
+    let resources: BTreeMap<String, Quantity> = [
+        ("cpu", format!("{}m", cpu * 1000 - 70)),
+        ("memory", format!("{}Mi", mem_gib * 1024 - 600)),
+        ("pods", pods.to_string()),
+        ("ephemeral-storage", "18Gi".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Quantity(v)))
+    .collect();
+    let taints = inst.spot.then(|| {
+        vec![k8s_openapi::api::core::v1::Taint {
+            key: SPOT_LABEL.into(),
+            value: Some("spot".into()),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        }]
+    });
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": inst.node_name,
+            "labels": labels,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": {
+            "providerID": format!("aws:///{}/{}", inst.zone, inst.id),
+            "taints": taints,
+        },
+        "status": {
+            "capacity": resources,
+            "allocatable": resources,
+            "addresses": [
+                {"type": "InternalIP", "address": inst.ip},
+                {"type": "Hostname", "address": inst.node_name},
+                {"type": "InternalDNS", "address": inst.node_name},
+            ],
+            "nodeInfo": {
+                "kubeletVersion": format!("{}-eks-sandbox", crate::parts::KUBERNETES),
+                "kubeProxyVersion": format!("{}-eks-sandbox", crate::parts::KUBERNETES),
+                "osImage": "Amazon Linux 2023",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "containerRuntimeVersion": "containerd://1.7.27",
+                "kernelVersion": "6.1.0-amzn2023",
+                "machineID": "", "systemUUID": "", "bootID": "",
+            },
+        },
+    }))
+    .expect("a valid Node")
+}

@@ -1,0 +1,142 @@
+//! `mezame-sandbox`: bring the sandbox up, down, report on it, run the platform's CI.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use mezame_sandbox::{ci, controller, paths, state::State, up};
+
+#[derive(Parser)]
+#[command(name = "mezame-sandbox", version, about = "The platform of PLATFORM.md on real Kubernetes control planes, the real Argo CD and moto")]
+struct Cli {
+    /// State directory of the sandbox (default: $MEZAME_SANDBOX_DIR or ~/.local/state/mezame/sandbox).
+    #[arg(long, global = true)]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build what is missing and bring the environments up (idempotent: repairs what is missing).
+    Up {
+        /// Environments: dev, prod, qa (default: the sandbox's, else dev,prod).
+        #[arg(long, value_delimiter = ',')]
+        envs: Option<Vec<String>>,
+        /// Seconds a new node takes to join after its instance starts.
+        #[arg(long, default_value_t = 5)]
+        boot_delay: u64,
+        /// Seconds to wait for every Application to be Synced and Healthy.
+        #[arg(long, default_value_t = 600)]
+        wait: u64,
+    },
+    /// Stop every process of the sandbox and remove its state.
+    Down,
+    /// Components with pid and port, kubeconfig and context, AWS endpoint, repositories, mezame config.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The platform's CI for one microservice: commit to `development`, rewrite the image tag in the manifests, refresh Argo CD.
+    Ci {
+        /// Microservice, e.g. order-service.
+        ms: String,
+        #[arg(long, default_value = "dev")]
+        env: String,
+        /// Commit message of the change.
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Build the real parts (Kubernetes, etcd, kwok, Argo CD, moto) without starting anything.
+    Build,
+    /// Run the sandbox controller of one environment (started by `up`).
+    #[command(hide = true)]
+    Controller {
+        #[arg(long)]
+        env: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let dir = cli.dir.clone().unwrap_or_else(paths::default_state_dir);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    match run(cli.command, dir).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mezame-sandbox: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
+    match command {
+        Cmd::Up { envs, boot_delay, wait } => {
+            let state = up::up(up::UpOptions {
+                dir,
+                envs,
+                boot_delay_secs: boot_delay,
+                wait: Duration::from_secs(wait),
+            })
+            .await?;
+            print_status(&state.dir, false)?;
+        }
+        Cmd::Down => up::down(&dir)?,
+        Cmd::Status { json } => print_status(&dir, json)?,
+        Cmd::Ci { ms, env, message } => {
+            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let run = ci::run(&state, &ms, &env, message.as_deref()).await?;
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        }
+        Cmd::Build => {
+            tokio::task::spawn_blocking(mezame_sandbox::parts::ensure).await??;
+            eprintln!("sandbox: every part is built ({})", paths::cache_dir().display());
+        }
+        Cmd::Controller { env } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_ansi(false)
+                .init();
+            controller::run(&dir, &env).await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
+    let Some(status) = up::status(dir)? else {
+        if json {
+            println!("null");
+        } else {
+            println!("no sandbox in {}", dir.display());
+        }
+        return Ok(());
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    println!("sandbox        {}", status.dir.display());
+    println!("mezame config  {}", status.mezame_config.display());
+    println!("kubeconfig     {}", status.kubeconfig.display());
+    println!("manifest repo  {}", status.manifest_repo.display());
+    println!("app repos      {}/apps/<ms>", status.repos.display());
+    for (env, e) in &status.envs {
+        println!("\n{env}: {} (context {})", e.apiserver, e.context);
+        println!("  AWS (moto) {} account {} region {}", e.aws_endpoint, e.aws_account, e.aws_region);
+        for c in &e.components {
+            println!(
+                "  {:<32} {:<8} {:<8} {}",
+                c.name,
+                c.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                c.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                if c.running { "running" } else { "stopped" }
+            );
+        }
+    }
+    Ok(())
+}

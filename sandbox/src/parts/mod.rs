@@ -1,0 +1,116 @@
+//! The sandbox's real parts, built from their registries at pinned versions
+//! and cached by version under [`crate::paths::cache_dir`]:
+//!
+//! | part | source | what |
+//! | --- | --- | --- |
+//! | Kubernetes | Go module `k8s.io/kubernetes` | kube-apiserver, kube-controller-manager, kube-scheduler, kubectl |
+//! | etcd | Go module `go.etcd.io/etcd/server/v3` | etcd |
+//! | kwok | Go module `sigs.k8s.io/kwok` | kwokctl, kwok (the fake kubelets) and its default Stage files |
+//! | Argo CD | Go module `github.com/argoproj/argo-cd/v3` | the multi-call `argocd` binary and its CRDs |
+//! | moto | PyPI `moto[server]` in its own venv | `python -m moto.server` |
+//! | Redis | Debian `redis-server` | used by Argo CD |
+//!
+//! A part is built into `<name>-<version>.tmp` and renamed when complete, so an
+//! interrupted build is redone, never half-used.
+
+mod go;
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::paths::cache_dir;
+
+pub const KUBERNETES: &str = "v1.36.3";
+pub const ETCD: &str = "v3.6.16";
+pub const KWOK: &str = "v0.8.0";
+pub const ARGOCD: &str = "v3.2.11";
+pub const MOTO: &str = "5.2.5";
+
+/// Paths of every built part.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    /// kube-apiserver, kube-controller-manager, kube-scheduler, kubectl.
+    pub kubernetes: PathBuf,
+    pub etcd: PathBuf,
+    /// kwok, kwokctl, and `stages/` (kwok's default Stage files).
+    pub kwok: PathBuf,
+    /// `argocd` plus `argocd-application-controller` / `argocd-repo-server`
+    /// symlinks, and `crds/`.
+    pub argocd: PathBuf,
+    /// The Python of moto's venv (run as `python -m moto.server`, which keeps
+    /// working when the venv directory is renamed, unlike its scripts).
+    pub moto_python: PathBuf,
+    pub redis_server: PathBuf,
+}
+
+impl Parts {
+    pub fn bin(&self, name: &str) -> PathBuf {
+        match name {
+            "etcd" => self.etcd.join("etcd"),
+            "kwok" | "kwokctl" => self.kwok.join(name),
+            "argocd" | "argocd-application-controller" | "argocd-repo-server" => self.argocd.join(name),
+            _ => self.kubernetes.join(name),
+        }
+    }
+}
+
+/// Builds what is missing (printing progress) and returns the paths.
+pub fn ensure() -> Result<Parts> {
+    let parts = cache_dir().join("parts");
+    std::fs::create_dir_all(&parts)?;
+    let redis_server = which("redis-server").ok_or_else(|| {
+        anyhow::anyhow!(
+            "redis-server is not installed (Argo CD needs a Redis): apt-get install redis-server"
+        )
+    })?;
+    for tool in ["git", "python3"] {
+        if which(tool).is_none() {
+            bail!("{tool} is not installed; the sandbox needs it (apt-get install {tool})");
+        }
+    }
+    Ok(Parts {
+        kubernetes: part(&parts, "kubernetes", KUBERNETES, "~4 min", go::kubernetes)?,
+        etcd: part(&parts, "etcd", ETCD, "~30 s", go::etcd)?,
+        kwok: part(&parts, "kwok", KWOK, "~2 min", go::kwok)?,
+        argocd: part(&parts, "argocd", ARGOCD, "~4 min", go::argocd)?,
+        moto_python: part(&parts, "moto", MOTO, "~1 min", moto::install)?.join("venv/bin/python"),
+        redis_server,
+    })
+}
+
+/// Returns `<parts>/<name>-<version>`, building it first if it is not complete.
+fn part(
+    parts: &Path,
+    name: &str,
+    version: &str,
+    expected: &str,
+    build: fn(&Path, &str) -> Result<()>,
+) -> Result<PathBuf> {
+    let dir = parts.join(format!("{name}-{version}"));
+    if dir.join(".complete").exists() {
+        return Ok(dir);
+    }
+    let tmp = parts.join(format!("{name}-{version}.tmp"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    eprintln!("sandbox: building {name} {version} (first time only, {expected} on 2 cores)…");
+    let started = Instant::now();
+    build(&tmp, version).map_err(|e| e.context(format!("building {name} {version}")))?;
+    std::fs::write(tmp.join(".complete"), version)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir)?;
+    eprintln!("sandbox: built {name} {version} in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(dir)
+}
+
+/// A program on `PATH` (or in /usr/sbin, where Debian puts some daemons).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}

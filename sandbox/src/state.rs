@@ -1,0 +1,120 @@
+//! The sandbox's state on disk (`sandbox.json` in the state directory): what
+//! runs where, so that `up` can repair, `status` can report and `down` can stop.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::repos::Layout;
+
+/// Everything a sandbox is made of.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    /// The state directory itself.
+    pub dir: PathBuf,
+    /// Seconds a new node takes to join after its instance starts.
+    pub boot_delay_secs: u64,
+    pub envs: BTreeMap<String, EnvState>,
+}
+
+/// One environment: a cluster, a moto, an Argo CD, a controller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvState {
+    pub name: String,
+    /// kwokctl cluster name (`mezame-<env>`); context `kwok-mezame-<env>`.
+    pub cluster: String,
+    pub apiserver_port: u16,
+    pub moto_port: u16,
+    pub redis_port: u16,
+    pub repo_server_port: u16,
+    pub repo_server_metrics_port: u16,
+    pub controller_metrics_port: u16,
+    pub moto_pid: Option<u32>,
+    pub controller_pid: Option<u32>,
+}
+
+impl State {
+    pub fn file(dir: &Path) -> PathBuf {
+        dir.join("sandbox.json")
+    }
+
+    /// Reads the state of the sandbox in `dir`, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<State>> {
+        let file = Self::file(dir);
+        if !file.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&file)?;
+        let state = serde_json::from_str(&text).with_context(|| format!("reading {}", file.display()))?;
+        Ok(Some(state))
+    }
+
+    pub fn save(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let tmp = self.dir.join("sandbox.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(tmp, Self::file(&self.dir))?;
+        Ok(())
+    }
+
+    pub fn repos(&self) -> Layout {
+        Layout { root: self.dir.join("git") }
+    }
+
+    /// `KWOK_WORKDIR` of the sandbox's clusters.
+    pub fn kwok_dir(&self) -> PathBuf {
+        self.dir.join("kwok")
+    }
+
+    /// Kubeconfig with a context per environment (`kwok-mezame-<env>`).
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+
+    /// The mezame configuration written by `up`.
+    pub fn mezame_config(&self) -> PathBuf {
+        self.dir.join("mezame.toml")
+    }
+
+    pub fn env_dir(&self, env: &str) -> PathBuf {
+        self.dir.join("envs").join(env)
+    }
+
+    /// Kubeconfig of one cluster alone (kwokctl writes it).
+    pub fn cluster_kubeconfig(&self, env: &str) -> PathBuf {
+        self.kwok_dir().join("clusters").join(cluster_name(env)).join("kubeconfig.yaml")
+    }
+
+    /// PKI of one cluster (ca.crt, admin.crt, admin.key).
+    pub fn cluster_pki(&self, env: &str) -> PathBuf {
+        self.kwok_dir().join("clusters").join(cluster_name(env)).join("pki")
+    }
+
+    pub fn env(&self, env: &str) -> Result<&EnvState> {
+        self.envs.get(env).with_context(|| {
+            format!(
+                "environment {env} is not in this sandbox (it has: {}); start it with `mezame-sandbox up --envs {env}`",
+                self.envs.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+pub fn cluster_name(env: &str) -> String {
+    format!("mezame-{env}")
+}
+
+pub fn context_name(env: &str) -> String {
+    format!("kwok-{}", cluster_name(env))
+}
+
+impl EnvState {
+    pub fn moto_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.moto_port)
+    }
+    pub fn apiserver_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.apiserver_port)
+    }
+}

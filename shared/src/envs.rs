@@ -1,0 +1,89 @@
+//! Configured environments and whether the panel can reach them.
+
+use serde::{Deserialize, Serialize};
+
+/// Answer of `GET /api/envs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvList {
+    pub envs: Vec<EnvStatus>,
+    /// Where the configuration was read from, or `None` when the server runs without one.
+    pub config_path: Option<String>,
+}
+
+/// One environment (e.g. `dev`) and the reachability of its cluster and AWS account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvStatus {
+    pub name: String,
+    /// Whether the environment is protected (production: never put to sleep).
+    pub protected: bool,
+    pub kubernetes: ClusterReachability,
+    pub aws: AwsReachability,
+}
+
+/// What the panel learned from the environment's Kubernetes API server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterReachability {
+    /// The kubeconfig context used.
+    pub context: Option<String>,
+    /// The API server URL from the kubeconfig, when it could be read.
+    pub server: Option<String>,
+    /// How long the check took, in milliseconds.
+    pub elapsed_ms: u64,
+    pub result: Probe<ClusterInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterInfo {
+    /// `gitVersion` of the API server, e.g. `v1.36.3`.
+    pub server_version: String,
+    pub node_count: u32,
+    pub ready_node_count: u32,
+}
+
+/// What the panel learned from AWS STS for the environment's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwsReachability {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// A custom endpoint (e.g. the sandbox's moto), when configured.
+    pub endpoint_url: Option<String>,
+    pub elapsed_ms: u64,
+    pub result: Probe<AwsIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwsIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// The outcome of a reachability check: what was learned, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Probe<T> {
+    Ok { value: T },
+    Error { message: String },
+}
+
+impl<T> Probe<T> {
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Probe::Ok { value } => Some(value),
+            Probe::Error { .. } => None,
+        }
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Probe::Ok { .. } => None,
+            Probe::Error { message } => Some(message),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The types of mezame's HTTP API.
+//!
+//! Every JSON body that crosses the wire between the `mezame` server and the
+//! WASM frontend is defined here, once, so that both sides agree by
+//! construction. The crate does no I/O. With the `openapi` feature the types
+//! also derive `utoipa::ToSchema`, which the server uses to publish
+//! `/api/openapi.json`.
+//!
+//! Module tour:
+//! - [`error`]: the `{ "error": { "code", "message" } }` body of every failure.
+//! - [`meta`]: health and version of the server.
+//! - [`envs`]: configured environments and their reachability.
+//! - [`audit`]: the audit log of actions taken through the panel.
+
+pub mod audit;
+pub mod envs;
+pub mod error;
+pub mod meta;
+
+/// Derives `utoipa::ToSchema` only when the `openapi` feature is on.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __schema {
+    ($item:item) => {
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $item
+    };
+}

@@ -1,0 +1,42 @@
+// Starts the release `mezame` binary on a free port with a given config, and
+// stops it afterwards.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Mezame { url: string; stop: () => void; }
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the browser tests with \`cargo xtask test\``);
+  return v;
+}
+
+export async function startMezame(config: string): Promise<Mezame> {
+  const dir = mkdtempSync(join(tmpdir(), 'mezame-browser-'));
+  const file = join(dir, 'mezame.toml');
+  writeFileSync(file, `database = "${join(dir, 'mezame.db')}"\n${config}`);
+  const child: ChildProcess = spawn(required('MEZAME_BIN'), ['serve', '--config', file, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('mezame did not print its URL within 60 s')), 60_000);
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const m = buffered.match(/mezame listening on (http:\/\/\S+?)\/?\n/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on('exit', (code) => reject(new Error(`mezame exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill() };
+}
+
+/// The [[env]] blocks of the test sandbox's mezame config (without its database).
+export function sandboxEnvs(): string {
+  const dir = required('MEZAME_SANDBOX_DIR');
+  const text = readFileSync(join(dir, 'mezame.toml'), 'utf8');
+  return text.split('\n').filter((l) => !l.startsWith('database')).join('\n');
+}

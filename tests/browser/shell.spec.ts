@@ -1,0 +1,73 @@
+// The app shell in a real browser: the release binary serves the embedded UI,
+// the navigation works, the Environments page shows the sandbox's
+// environments, and the browser sees no console error and no failed request.
+import { test, expect, Page } from '@playwright/test';
+import { startMezame, sandboxEnvs, Mezame } from './server';
+
+/// Collects console errors, page errors and failed requests.
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  return problems;
+}
+
+test.describe('with the sandbox', () => {
+  let mezame: Mezame;
+  test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
+  test.afterAll(() => mezame.stop());
+
+  test('navigate to Environments and see every environment', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/topology');
+    await expect(page.getByRole('heading', { name: 'Topology' })).toBeVisible();
+    await expect(page.getByText('Not built yet.')).toBeVisible();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Environments' }).click();
+    await expect(page).toHaveURL(/\/envs$/);
+    await expect(page.getByRole('heading', { name: 'Environments', level: 1 })).toBeVisible();
+    for (const [env, account] of [['dev', '111111111111'], ['prod', '333333333333'], ['qa', '222222222222']]) {
+      const card = page.locator(`article[data-env="${env}"]`);
+      await expect(card.getByRole('heading', { name: env })).toBeVisible();
+      await expect(card.getByTestId('k8s-ok')).toContainText('Kubernetes v1.36.3');
+      await expect(card.getByTestId('k8s-ok')).toContainText('nodes ready');
+      await expect(card.getByTestId('aws-ok')).toContainText(`account ${account}`);
+    }
+    await expect(page.locator('article[data-env="prod"] .badge.protected')).toBeVisible();
+    await page.screenshot({ path: '../../target/playwright/environments.png', fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test('the environment selector keeps the choice in the URL across pages', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/envs');
+    await expect(page.locator('article[data-env="dev"]')).toBeVisible();
+    await page.getByLabel('Environment').selectOption('prod');
+    await expect(page).toHaveURL(/\/envs\?env=prod$/);
+    await expect(page.locator('article[data-env="prod"]')).toBeVisible();
+    await expect(page.locator('article[data-env="dev"]')).toHaveCount(0);
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await expect(page).toHaveURL(/\/audit\?env=prod$/);
+    await expect(page.getByText('environment prod')).toBeVisible();
+    await page.reload();
+    await expect(page.getByLabel('Environment')).toHaveValue('prod');
+    expect(problems).toEqual([]);
+  });
+});
+
+test.describe('without a configuration', () => {
+  let mezame: Mezame;
+  test.beforeAll(async () => { mezame = await startMezame(''); });
+  test.afterAll(() => mezame.stop());
+
+  test('the page says how to add an environment', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/');
+    await expect(page.getByTestId('no-envs')).toContainText('No environments configured');
+    await expect(page.getByTestId('no-envs')).toContainText('mezame.example.toml');
+    await page.goto(mezame.url + '/no/such/page');
+    await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,156 @@
+//! Helpers of the end-to-end tests (run by `cargo xtask test`, which builds the
+//! release binaries, brings up a test sandbox and a private PostgreSQL, and
+//! passes their whereabouts in environment variables).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use mezame_sandbox::state::State;
+
+/// A variable set by `cargo xtask test`; a clear failure when it is missing.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`, which prepares them")
+    })
+}
+
+/// rustls needs one crypto provider per process (kube and the AWS SDK share it).
+pub fn init_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
+
+/// The release `mezame` binary.
+pub fn mezame_bin() -> PathBuf {
+    PathBuf::from(required_env("MEZAME_BIN"))
+}
+
+/// The test sandbox brought up by `cargo xtask test`.
+pub fn sandbox() -> State {
+    init_crypto();
+    let dir = PathBuf::from(required_env("MEZAME_SANDBOX_DIR"));
+    State::load(&dir)
+        .expect("readable sandbox state")
+        .unwrap_or_else(|| panic!("no sandbox in {}", dir.display()))
+}
+
+/// A kube client for one of the sandbox's clusters.
+pub async fn kube(env: &str) -> kube::Client {
+    let state = sandbox();
+    mezame_sandbox::kube::client(&state.cluster_kubeconfig(env)).await.expect("a kube client")
+}
+
+/// A running `mezame serve`, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the release binary with `config` (TOML; a `database` key is added
+    /// if absent), on a port the OS picks.
+    pub fn start(config: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = config.to_string();
+        if !text.contains("database") {
+            text = format!("database = \"{}\"\n{text}", dir.path().join("mezame.db").display());
+        }
+        let file = dir.path().join("mezame.toml");
+        std::fs::write(&file, text).unwrap();
+        let mut cmd = Command::new(mezame_bin());
+        cmd.arg("serve").arg("--config").arg(&file);
+        Self::spawn(cmd, dir)
+    }
+
+    /// Starts the binary without any configuration file.
+    pub fn start_without_config() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(mezame_bin());
+        cmd.arg("serve").env("MEZAME_DATABASE", dir.path().join("mezame.db"));
+        Self::spawn(cmd, dir)
+    }
+
+    fn spawn(mut cmd: Command, dir: tempfile::TempDir) -> Server {
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("mezame starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("mezame listening on ") {
+                    let _ = tx.send(url.trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("mezame prints the URL it listens on");
+        Server { child, base, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET returning (status, JSON body).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status().as_u16();
+    let body = r.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"));
+    (status, body)
+}
+
+/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {}s waiting for: {what}", timeout.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The `[[env]]` block of mezame's configuration for one sandbox environment.
+pub fn sandbox_env_toml(env: &str) -> String {
+    let state = sandbox();
+    let es = state.env(env).expect("the environment is in the test sandbox");
+    let spec = mezame_sandbox::platform::env_spec(env).unwrap();
+    format!(
+        "[[env]]\nname = \"{env}\"\nprotected = {protected}\n[env.kubernetes]\nkubeconfig = \"{kubeconfig}\"\ncontext = \"{context}\"\n\
+         [env.aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{moto}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+        protected = spec.protected,
+        kubeconfig = state.kubeconfig().display(),
+        context = mezame_sandbox::state::context_name(env),
+        moto = es.moto_url(),
+    )
+}

@@ -1,0 +1,237 @@
+//! The API server, as a user meets it: the real release binary on a free port.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use mezame_e2e::{Server, get_json};
+
+fn debug_server() -> Server {
+    Server::start("debug_routes = true\n")
+}
+
+#[tokio::test]
+async fn health_and_version() {
+    let s = debug_server();
+    let (status, health) = get_json(&s.url("/api/health")).await;
+    assert_eq!(status, 200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "ok");
+    let (status, version) = get_json(&s.url("/api/version")).await;
+    assert_eq!(status, 200);
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["profile"], "release");
+    assert_eq!(version["ui_embedded"], true);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_every_listed_route_answers() {
+    let s = debug_server();
+    let (status, doc) = get_json(&s.url("/api/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "OpenAPI 3.1, got {}", doc["openapi"]);
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut listed: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), p.clone())))
+        .collect();
+    listed.sort();
+    let expected = [
+        ("GET", "/api/audit"),
+        ("GET", "/api/debug/panic"),
+        ("GET", "/api/envs"),
+        ("GET", "/api/health"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/api/version"),
+        ("GET", "/metrics"),
+        ("POST", "/api/debug/echo"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(listed, expected, "the document lists exactly the router's routes");
+    // Every listed operation is routed (none falls through to the JSON 404/405).
+    let client = reqwest::Client::new();
+    for (method, path) in &listed {
+        let req = match method.as_str() {
+            "GET" => client.get(s.url(path)),
+            "POST" => client.post(s.url(path)).json(&serde_json::json!({"message": "hi"})),
+            m => panic!("unexpected method {m}"),
+        };
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert!(
+            !text.contains("route_not_found") && !text.contains("method_not_allowed"),
+            "{method} {path} is listed but not routed: {status} {text}"
+        );
+    }
+    // The server's own `openapi` command prints the same document.
+    let printed = std::process::Command::new(mezame_e2e::mezame_bin())
+        .args(["openapi", "--debug-routes"])
+        .output()
+        .unwrap();
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(printed["paths"], doc["paths"]);
+}
+
+#[tokio::test]
+async fn debug_routes_are_absent_unless_enabled() {
+    let s = Server::start("");
+    let (_, doc) = get_json(&s.url("/api/openapi.json")).await;
+    assert!(doc["paths"].get("/api/debug/panic").is_none());
+    let (status, body) = get_json(&s.url("/api/debug/panic")).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "route_not_found");
+}
+
+async fn post_raw(s: &Server, body: &str, content_type: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(s.url("/api/debug/echo"))
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("a JSON error body"))
+}
+
+fn assert_error_shape(body: &serde_json::Value, code: &str) {
+    let error = body["error"].as_object().unwrap_or_else(|| panic!("no error object in {body}"));
+    assert_eq!(error["code"], code, "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| m.len() > 10), "a useful message: {body}");
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` at the top: {body}");
+}
+
+#[tokio::test]
+async fn errors_are_json_with_the_right_status() {
+    let s = debug_server();
+    let (status, body) = get_json(&s.url("/api/no/such/route")).await;
+    assert_eq!(status, 404);
+    assert_error_shape(&body, "route_not_found");
+
+    let r = reqwest::Client::new().delete(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_error_shape(&r.json().await.unwrap(), "method_not_allowed");
+
+    let (status, body) = post_raw(&s, r#"{"message": "#, "application/json").await;
+    assert_eq!(status, 400, "malformed JSON");
+    assert_error_shape(&body, "bad_body");
+
+    let (status, body) = post_raw(&s, r#"{"message": 42}"#, "application/json").await;
+    assert_eq!(status, 422, "well-formed JSON of the wrong shape");
+    assert_error_shape(&body, "bad_body");
+
+    let (status, body) = post_raw(&s, r#"{"message": "x"}"#, "text/plain").await;
+    assert_eq!(status, 415);
+    assert_error_shape(&body, "unsupported_media_type");
+
+    let (status, body) = get_json(&s.url("/api/audit?limit=lots")).await;
+    assert_eq!(status, 400);
+    assert_error_shape(&body, "bad_query");
+
+    let (status, body) = get_json(&s.url("/api/audit?limit=100000")).await;
+    assert_eq!(status, 400);
+    assert_error_shape(&body, "bad_request");
+
+    let (status, body) = get_json(&s.url("/api/audit?colour=blue")).await;
+    assert_eq!(status, 400, "unknown query parameter");
+    assert_error_shape(&body, "bad_query");
+}
+
+/// Sends two requests over one keep-alive connection; returns both raw responses.
+fn two_requests_on_one_connection(addr: &str, first: &str, second: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let read_response = |stream: &mut TcpStream| -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).expect("the connection stays open");
+            assert!(n > 0, "the server closed the connection: {}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let len = text[..head_end]
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                    .expect("a content-length");
+                if buf.len() >= head_end + 4 + len {
+                    return text;
+                }
+            }
+        }
+    };
+    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
+    stream.write_all(request(first).as_bytes()).unwrap();
+    let a = read_response(&mut stream);
+    stream.write_all(request(second).as_bytes()).unwrap();
+    let b = read_response(&mut stream);
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_json_and_keeps_the_connection() {
+    let s = debug_server();
+    let addr = s.addr();
+    let (panic, after) = tokio::task::spawn_blocking(move || {
+        two_requests_on_one_connection(&addr, "/api/debug/panic", "/api/health")
+    })
+    .await
+    .unwrap();
+    assert!(panic.starts_with("HTTP/1.1 500"), "{panic}");
+    let body: serde_json::Value = serde_json::from_str(panic.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_error_shape(&body, "internal");
+    assert!(after.starts_with("HTTP/1.1 200"), "the same connection serves the next request: {after}");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_per_route() {
+    let s = debug_server();
+    for _ in 0..3 {
+        reqwest::get(s.url("/api/health")).await.unwrap();
+    }
+    reqwest::get(s.url("/api/nope")).await.unwrap();
+    let text = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains(r#"mezame_http_requests_total{method="GET",route="/api/health",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(text.contains("mezame_http_request_duration_seconds_bucket{"), "{text}");
+}
+
+#[tokio::test]
+async fn the_ui_is_served_for_app_paths() {
+    let s = Server::start("");
+    for path in ["/", "/envs", "/topology", "/some/deep/link?env=dev"] {
+        let r = reqwest::get(s.url(path)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<script type=\"module\">") && html.contains("_bg-"), "{path}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_config_there_are_no_environments() {
+    let s = Server::start_without_config();
+    let (status, body) = get_json(&s.url("/api/envs")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["envs"], serde_json::json!([]));
+    assert!(body["config_path"].is_null());
+}
+
+#[test]
+fn a_bad_config_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[[env]]\nname = \"Dev Env\"\n[env.kubernetes]\n[env.aws]\n").unwrap();
+    let out = std::process::Command::new(mezame_e2e::mezame_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Dev Env") && err.contains("lowercase"), "{err}");
+}

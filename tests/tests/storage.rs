@@ -1,0 +1,130 @@
+//! The database, for real: SQLite files and a real PostgreSQL server (started
+//! by `cargo xtask test` on a free loopback port; each test gets a fresh database).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mezame::adapters::db::{AuditFilter, Backend, Db, NewAuditEntry, admin_execute};
+use mezame_e2e::{Server, get_json, required_env};
+use mezame_shared::audit::AuditOutcome;
+use serde_json::json;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty PostgreSQL database on the test server; returns its URL.
+async fn fresh_postgres() -> String {
+    let admin = required_env("MEZAME_TEST_POSTGRES_URL");
+    let name = format!("mezame_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    admin_execute(&admin, &format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("creating database {name} on {admin}: {e}"));
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+fn entry(action: &str, env: Option<&str>, outcome: AuditOutcome) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: "aiko".into(),
+        action: action.into(),
+        env: env.map(Into::into),
+        target: Some("cronjob/platform/mail-notification".into()),
+        before: Some(json!({"suspend": true, "nested": {"list": [1, 2, 3]}})),
+        after: None,
+        outcome,
+        message: (outcome == AuditOutcome::Error).then(|| "forbidden".to_string()),
+    }
+}
+
+/// The same checks on either backend.
+async fn audit_log_round_trip(url: &str, backend: Backend) {
+    let db = Db::connect(url).await.expect("connect and migrate");
+    assert_eq!(db.backend(), backend);
+    db.ping().await.unwrap();
+    assert!(db.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let env = if i % 2 == 0 { Some("dev") } else { Some("prod") };
+        let outcome = if i == 4 { AuditOutcome::Error } else { AuditOutcome::Ok };
+        ids.push(db.record_audit(&entry(&format!("action.{i}"), env, outcome)).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let all = db.list_audit(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["action.4", "action.3", "action.2", "action.1", "action.0"]);
+    let newest = &all[0];
+    assert_eq!(newest.outcome, AuditOutcome::Error);
+    assert_eq!(newest.message.as_deref(), Some("forbidden"));
+    assert_eq!(newest.before, Some(json!({"suspend": true, "nested": {"list": [1, 2, 3]}})));
+    assert_eq!(newest.after, None);
+    assert!((chrono::Utc::now() - newest.at).num_seconds().abs() < 60, "stamped now: {}", newest.at);
+    let dev = db.list_audit(&AuditFilter { env: Some("dev".into()), limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(dev.len(), 3);
+    assert!(dev.iter().all(|e| e.env.as_deref() == Some("dev")));
+    let page = db.list_audit(&AuditFilter { before: Some(ids[3]), limit: 2, ..Default::default() }).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
+    // Connecting again applies no migration twice and keeps the data.
+    let again = Db::connect(url).await.expect("reconnect");
+    assert_eq!(again.list_audit(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn sqlite_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/mezame.db");
+    audit_log_round_trip(&path.display().to_string(), Backend::Sqlite).await;
+    assert!(path.exists(), "the file and its directories are created");
+}
+
+#[tokio::test]
+async fn postgres_audit_log() {
+    let url = fresh_postgres().await;
+    audit_log_round_trip(&url, Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sqlite_rejects_an_invalid_outcome_at_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    Db::connect(&url).await.unwrap();
+    let err = admin_execute(
+        &url,
+        "INSERT INTO audit_log (at_ms, actor, action, outcome) VALUES (1, 'a', 'b', 'maybe')",
+    )
+    .await
+    .expect_err("the CHECK constraint refuses it");
+    assert!(err.to_string().to_lowercase().contains("check"), "{err}");
+}
+
+/// `GET /api/audit` of the real server, on each backend.
+async fn audit_endpoint(database: &str) {
+    let db = Db::connect(database).await.unwrap();
+    for i in 0..3 {
+        db.record_audit(&entry(&format!("env.wake.{i}"), Some("dev"), AuditOutcome::Ok)).await.unwrap();
+    }
+    db.record_audit(&entry("env.sleep", Some("qa"), AuditOutcome::Ok)).await.unwrap();
+    let s = Server::start(&format!("database = \"{database}\"\n"));
+    let (status, page) = get_json(&s.url("/api/audit?env=dev&limit=2")).await;
+    assert_eq!(status, 200, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["action"], "env.wake.2");
+    assert_eq!(entries[0]["outcome"], "ok");
+    assert_eq!(entries[0]["before"]["nested"]["list"][2], 3);
+    let next = page["next_before"].as_i64().expect("a next page");
+    let (_, rest) = get_json(&s.url(&format!("/api/audit?env=dev&limit=2&before={next}"))).await;
+    assert_eq!(rest["entries"].as_array().unwrap().len(), 1);
+    assert!(rest["next_before"].is_null());
+    let (_, all) = get_json(&s.url("/api/audit")).await;
+    assert_eq!(all["entries"].as_array().unwrap().len(), 4);
+    let (status, health) = get_json(&s.url("/api/health")).await;
+    assert_eq!((status, health["database"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+async fn audit_endpoint_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    audit_endpoint(&dir.path().join("mezame.db").display().to_string()).await;
+}
+
+#[tokio::test]
+async fn audit_endpoint_on_postgres() {
+    audit_endpoint(&fresh_postgres().await).await;
+}

@@ -1,0 +1,139 @@
+//! Building the web UI into `dist/` without downloading anything:
+//! cargo (wasm32) → wasm-bindgen (as a library, pinned to the lock file's
+//! version) → wasm-opt from the npm `binaryen` package (release only; Debian's
+//! `binaryen` 108 produces bundles that break in Chromium) → content-hashed
+//! file names and `index.html`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::tools;
+use crate::util::{cargo, fnv1a, root, run, step, target_dir};
+
+/// The `wasm-bindgen-cli-support` version compiled into this xtask.
+const BINDGEN_VERSION: &str = "0.2.130";
+
+/// What was built.
+pub struct Bundle {
+    pub wasm_bytes: u64,
+    pub wasm_gzip_bytes: u64,
+}
+
+pub fn build(release: bool) -> Result<Bundle> {
+    step(&format!("building the web UI ({})", if release { "release" } else { "debug" }));
+    tools::ensure_wasm_target()?;
+    check_bindgen_version()?;
+    let (profile, profile_dir) = if release { ("wasm-release", "wasm-release") } else { ("dev", "debug") };
+    run(cargo().args([
+        "build",
+        "--package",
+        "mezame-frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        profile,
+    ]))?;
+    let input = target_dir()
+        .join("wasm32-unknown-unknown")
+        .join(profile_dir)
+        .join("mezame-frontend.wasm");
+    let staging = target_dir().join("dist-staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .web(true)?
+        .out_name("mezame")
+        .typescript(false)
+        .debug(!release)
+        .generate(&staging)
+        .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
+    let wasm = staging.join("mezame_bg.wasm");
+    if release {
+        optimise(&wasm)?;
+    }
+    let bundle = assemble(&staging)?;
+    eprintln!(
+        "    dist/: WASM {} KiB raw, {} KiB gzip",
+        bundle.wasm_bytes / 1024,
+        bundle.wasm_gzip_bytes / 1024
+    );
+    Ok(bundle)
+}
+
+/// The frontend's `wasm-bindgen` (Cargo.lock) must be the version of the
+/// bindgen library we link, or the generated glue does not match the module.
+fn check_bindgen_version() -> Result<()> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let locked = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"wasm-bindgen\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string());
+    match locked {
+        Some(v) if v == BINDGEN_VERSION => Ok(()),
+        Some(v) => bail!(
+            "Cargo.lock has wasm-bindgen {v} but xtask links wasm-bindgen-cli-support {BINDGEN_VERSION}; \
+             pin both to the same version (xtask/Cargo.toml and the workspace's wasm-bindgen)"
+        ),
+        None => Ok(()), // not locked yet: the cargo build above will lock the pinned version
+    }
+}
+
+fn optimise(wasm: &Path) -> Result<()> {
+    let wasm_opt = tools::wasm_opt()?;
+    let optimised = wasm.with_extension("opt.wasm");
+    run(std::process::Command::new(&wasm_opt)
+        .arg("-Oz")
+        .args([
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(&optimised))?;
+    std::fs::rename(&optimised, wasm)?;
+    Ok(())
+}
+
+/// Copies the bundle into `dist/` under content-hashed names and writes `index.html`.
+fn assemble(staging: &Path) -> Result<Bundle> {
+    let dist = root().join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(&dist)?;
+    let css = std::fs::read(root().join("style/mezame.css"))?;
+    let js = std::fs::read(staging.join("mezame.js"))?;
+    let wasm = std::fs::read(staging.join("mezame_bg.wasm"))?;
+    let css_name = hashed("mezame", &css, "css");
+    let js_name = hashed("mezame", &js, "js");
+    let wasm_name = hashed("mezame_bg", &wasm, "wasm");
+    std::fs::write(dist.join(&css_name), &css)?;
+    std::fs::write(dist.join(&js_name), &js)?;
+    std::fs::write(dist.join(&wasm_name), &wasm)?;
+    let index = std::fs::read_to_string(root().join("frontend/index.html"))?
+        .replace("{{CSS}}", &css_name)
+        .replace("{{JS}}", &js_name)
+        .replace("{{WASM}}", &wasm_name);
+    std::fs::write(dist.join("index.html"), index)?;
+    Ok(Bundle {
+        wasm_bytes: wasm.len() as u64,
+        wasm_gzip_bytes: gzip_len(&wasm)?,
+    })
+}
+
+/// `name-<16 hex digits of FNV-1a>.ext`
+fn hashed(name: &str, bytes: &[u8], ext: &str) -> String {
+    format!("{name}-{:016x}.{ext}", fnv1a(bytes))
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len() as u64)
+}

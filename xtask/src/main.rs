@@ -1,0 +1,58 @@
+//! `cargo xtask <command>`: the project's own build, run and test automation.
+//!
+//! - `dist [--release]`: build the WASM UI into `dist/` (see [`dist`]).
+//! - `build`: release UI + release `mezame` binary with the UI embedded.
+//! - `run`: bring the sandbox up and serve the panel on it (see [`run`]).
+//! - `test`: install what is missing, then run every test (see [`test`]).
+//!
+//! Missing tools are installed where the project can ([`tools`]); otherwise the
+//! command stops with a message naming the tool and how to get it.
+
+mod dist;
+mod postgres;
+mod run;
+mod test;
+mod tools;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the web UI (WASM + JS glue + CSS) into dist/.
+    Dist {
+        /// Size-optimised build (wasm-opt -Oz), as embedded in release binaries.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build the release `mezame` binary with the UI embedded.
+    Build,
+    /// Bring the sandbox up (dev and prod) and serve the panel on it.
+    Run(run::Args),
+    /// Run every test: unit, API, storage (SQLite + PostgreSQL), sandbox, browser.
+    Test(test::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dist { release } => dist::build(release).map(|_| ()),
+        Command::Build => run::build_release().map(|_| ()),
+        Command::Run(args) => run::run(args),
+        Command::Test(args) => test::run_tests(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `cargo xtask run`: the panel on the sandbox, from a fresh machine.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::util::{cargo, run as run_cmd, step, target_dir};
+use crate::{dist, tools};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Sandbox environments (dev, prod, qa); default dev,prod.
+    #[arg(long, value_delimiter = ',')]
+    envs: Option<Vec<String>>,
+    /// Serve the panel without a sandbox (no environments configured).
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Address of the panel.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+/// Release UI + release `mezame` (UI embedded) and `mezame-sandbox`; returns target/release.
+pub fn build_release() -> Result<PathBuf> {
+    dist::build(true)?;
+    step("building mezame and mezame-sandbox (release)");
+    run_cmd(cargo().args(["build", "--release", "--package", "mezame", "--package", "mezame-sandbox"]))?;
+    Ok(target_dir().join("release"))
+}
+
+/// Packages the sandbox needs at run time.
+pub fn sandbox_packages() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("redis-server", "redis-server", "Argo CD's Redis in the sandbox"),
+        ("git", "git", "the sandbox's repositories"),
+    ]
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !args.no_sandbox {
+        tools::ensure_apt(&sandbox_packages())?;
+    }
+    let bin = build_release()?;
+    let mut serve = Command::new(bin.join("mezame"));
+    serve.args(["serve", "--listen", &args.listen]);
+    if !args.no_sandbox {
+        step("bringing the sandbox up (the first time builds Kubernetes, etcd, kwok, Argo CD and moto: ~15 min)");
+        let mut up = Command::new(bin.join("mezame-sandbox"));
+        up.arg("up");
+        if let Some(envs) = &args.envs {
+            up.arg("--envs").arg(envs.join(","));
+        }
+        run_cmd(&mut up)?;
+        let status = Command::new(bin.join("mezame-sandbox")).args(["status", "--json"]).output()?;
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).context("reading the sandbox status")?;
+        let config = status["mezame_config"].as_str().context("the sandbox has no mezame config")?;
+        serve.args(["--config", config]);
+    }
+    step(&format!("serving the panel: open http://{}/ (Ctrl-C to stop; `mezame-sandbox down` stops the sandbox)", args.listen));
+    let status = serve.status().context("starting mezame")?;
+    if !status.success() {
+        anyhow::bail!("mezame exited with {status}");
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask test`: every test, on a fresh machine.
+//!
+//! 1. installs what is missing (Chromium, PostgreSQL, Redis, npm packages, the WASM target);
+//! 2. builds the release UI and binaries (the browser test uses the release `mezame`);
+//! 3. brings up a sandbox of its own (dev, prod, qa) in `target/test-sandbox`;
+//! 4. starts a private PostgreSQL on a free loopback port;
+//! 5. `cargo test --release` of the workspace (unit, API, storage, envs, sandbox tests);
+//! 6. the Playwright browser tests in headless Chromium;
+//! 7. the `down` test, which stops the sandbox and checks nothing is left.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::postgres::Postgres;
+use crate::run::{build_release, sandbox_packages};
+use crate::tools;
+use crate::util::{cargo, root, run, step, target_dir};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Leave the test sandbox running afterwards (for debugging).
+    #[arg(long)]
+    keep_sandbox: bool,
+    /// Extra arguments for `cargo test` (e.g. a test name filter).
+    #[arg(last = true)]
+    cargo_args: Vec<String>,
+}
+
+pub fn run_tests(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let mut packages = sandbox_packages();
+    packages.push(("chromium", "/usr/bin/chromium", "the browser tests"));
+    packages.push(("postgresql", "/usr/lib/postgresql", "the storage tests"));
+    tools::ensure_apt(&packages)?;
+    tools::ensure_node_modules()?;
+    let bin = build_release()?;
+    let sandbox_dir = target_dir().join("test-sandbox");
+    let sandbox = |args: &[&str]| {
+        let mut c = Command::new(bin.join("mezame-sandbox"));
+        c.arg("--dir").arg(&sandbox_dir).args(args);
+        c
+    };
+    step("bringing up the test sandbox (dev, prod, qa)");
+    run(&mut sandbox(&["up", "--envs", "dev,prod,qa", "--boot-delay", "2"]))?;
+    let result = (|| -> Result<()> {
+        let pg = Postgres::start()?;
+        let env = [
+            ("MEZAME_BIN", bin.join("mezame").display().to_string()),
+            ("MEZAME_SANDBOX_BIN", bin.join("mezame-sandbox").display().to_string()),
+            ("MEZAME_SANDBOX_DIR", sandbox_dir.display().to_string()),
+            ("MEZAME_TEST_POSTGRES_URL", pg.url()),
+        ];
+        step("cargo test (unit, API, storage, environments, sandbox)");
+        let mut test = cargo();
+        test.args(["test", "--release", "--workspace", "--exclude", "mezame-frontend"])
+            .args(&args.cargo_args)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        run(&mut test)?;
+        step("browser tests (Playwright, headless Chromium)");
+        run(Command::new(root().join("node_modules/.bin/playwright"))
+            .args(["test", "--config", "tests/browser/playwright.config.ts"])
+            .current_dir(root())
+            .envs(env.iter().map(|(k, v)| (k, v))))?;
+        drop(pg);
+        if !args.keep_sandbox {
+            step("the down test: stop the sandbox, check that nothing is left");
+            run(cargo()
+                .args(["test", "--release", "--package", "mezame-e2e", "--test", "sandbox_down", "--", "--ignored"])
+                .envs(env.iter().map(|(k, v)| (k, v))))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() && !args.keep_sandbox {
+        let _ = run(&mut sandbox(&["down"]));
+    }
+    result?;
+    eprintln!("\nall tests passed in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -35,7 +35,7 @@ test.describe('with the sandbox', () => {
       await expect(card.getByTestId('aws-ok')).toContainText(`account ${account}`);
     }
     await expect(page.locator('article[data-env="prod"] .badge.protected')).toBeVisible();
-    await page.screenshot({ path: '../../target/playwright/environments.png', fullPage: true });
+    await page.screenshot({ path: test.info().outputPath('environments.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 

@@ -478,3 +478,57 @@ async fn argocd_gating_no_node_for_argocd_means_no_sync() {
     assert!(controller_running("qa"));
     settled("qa").await;
 }
+
+/// Starts a Job from a CronJob's template (as `kubectl create job --from=cronjob/…`).
+async fn run_cronjob(client: &kube::Client, cronjob: &str, job: &str) -> k8s_openapi::api::batch::v1::Job {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    let cron = Api::<CronJob>::namespaced(client.clone(), APP_NAMESPACE).get(cronjob).await.unwrap();
+    let template = cron.spec.job_template;
+    let job: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {
+            "name": job,
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob, "uid": cron.metadata.uid, "controller": true}],
+        },
+        "spec": template.spec,
+    }))
+    .unwrap();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), APP_NAMESPACE);
+    let _ = jobs.delete(job.metadata.name.as_deref().unwrap(), &DeleteParams::background()).await;
+    jobs.create(&PostParams::default(), &job).await.unwrap()
+}
+
+#[tokio::test]
+async fn cronjob_runs_complete_except_the_stock_report_which_fails() {
+    use k8s_openapi::api::batch::v1::Job;
+    let _lock = LOCK.lock().await;
+    let client = kube("dev").await;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), APP_NAMESPACE);
+    run_cronjob(&client, "mail-notification", "mail-notification-e2e").await;
+    run_cronjob(&client, "stock-report", "stock-report-e2e").await;
+    let outcome = |name: &'static str| {
+        let jobs = jobs.clone();
+        async move {
+            let status = jobs.get(name).await.ok()?.status?;
+            status.conditions?.iter().find(|c| c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed")).map(|c| c.type_.clone())
+        }
+    };
+    assert_eq!(eventually("mail-notification's Job finishes", MINUTE, || outcome("mail-notification-e2e")).await, "Complete");
+    assert_eq!(eventually("stock-report's Job finishes", MINUTE, || outcome("stock-report-e2e")).await, "Failed");
+    let pods = Api::<Pod>::namespaced(client.clone(), APP_NAMESPACE)
+        .list(&ListParams::default().labels("job-name=stock-report-e2e"))
+        .await
+        .unwrap();
+    let terminated = pods.items[0].status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0]
+        .state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .clone()
+        .unwrap();
+    assert_eq!(terminated.exit_code, 1, "the report's pod failed with exit code 1");
+    for name in ["mail-notification-e2e", "stock-report-e2e"] {
+        jobs.delete(name, &DeleteParams::background()).await.unwrap();
+    }
+}

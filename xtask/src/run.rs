@@ -21,11 +21,16 @@ pub struct Args {
     listen: String,
 }
 
+/// The packages built for the host: everything but the WASM UI and xtask.
+/// `run` and `test` build the same selection, so that Cargo resolves the same
+/// features and compiles each dependency once.
+pub const HOST_PACKAGES: [&str; 5] = ["--workspace", "--exclude", "mezame-frontend", "--exclude", "xtask"];
+
 /// Release UI + release `mezame` (UI embedded) and `mezame-sandbox`; returns target/release.
 pub fn build_release() -> Result<PathBuf> {
     dist::build(true)?;
     step("building mezame and mezame-sandbox (release)");
-    run_cmd(cargo().args(["build", "--release", "--package", "mezame", "--package", "mezame-sandbox"]))?;
+    run_cmd(cargo().args(["build", "--release"]).args(HOST_PACKAGES))?;
     Ok(target_dir().join("release"))
 }
 

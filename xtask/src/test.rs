@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::postgres::Postgres;
-use crate::run::{build_release, sandbox_packages};
+use crate::run::{HOST_PACKAGES, build_release, sandbox_packages};
 use crate::tools;
 use crate::util::{cargo, root, run, step, target_dir};
 
@@ -54,7 +54,8 @@ pub fn run_tests(args: Args) -> Result<()> {
         ];
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();
-        test.args(["test", "--release", "--workspace", "--exclude", "mezame-frontend"])
+        test.args(["test", "--release"])
+            .args(HOST_PACKAGES)
             .args(&args.cargo_args)
             .envs(env.iter().map(|(k, v)| (k, v)));
         run(&mut test)?;

@@ -22,9 +22,38 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// A cargo command with the environment the user's shell would give it.
+///
+/// `cargo run` (and so `cargo xtask`) sets variables describing the xtask
+/// package and prepends its target directories to `LD_LIBRARY_PATH`. Build
+/// scripts that watch such variables (ring's does) would then rebuild, and
+/// everything above them, on every switch between `cargo xtask …` and plain
+/// `cargo …`: remove them.
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key,
+                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_PRIMARY_PACKAGE" | "CARGO_CRATE_NAME" | "CARGO_BIN_NAME"
+            )
+        {
+            c.env_remove(&*key);
+        }
+    }
+    if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
+        let target = target_dir();
+        let kept: Vec<PathBuf> = std::env::split_paths(&paths)
+            .filter(|p| !p.starts_with(&target) && !p.to_string_lossy().contains("/lib/rustlib/"))
+            .collect();
+        if kept.is_empty() {
+            c.env_remove("LD_LIBRARY_PATH");
+        } else {
+            c.env("LD_LIBRARY_PATH", std::env::join_paths(kept).expect("paths that were joined before"));
+        }
+    }
     c
 }
 

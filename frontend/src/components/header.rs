@@ -28,7 +28,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="header">
             <a class="brand" href=move || with_env("/", env.get().as_deref())>
-                <span class="brand-mark">"目覚め"</span>
+                <span class="brand-mark" aria-hidden="true">"◐"</span>
                 " mezame"
             </a>
             <label class="env-select">

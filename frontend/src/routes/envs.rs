@@ -2,7 +2,9 @@
 //! Kubernetes API server and AWS account (from `GET /api/envs`).
 
 use leptos::prelude::*;
-use mezame_shared::envs::{AwsReachability, ClusterReachability, EnvStatus, Probe};
+use mezame_shared::envs::{EnvList, EnvStatus, Probe};
+
+use crate::api::ApiFailure;
 
 use crate::EnvsResource;
 use crate::components::nav::selected_env;
@@ -18,28 +20,33 @@ pub fn Environments() -> impl IntoView {
                 <button class="secondary" on:click=move |_| envs.refetch()>"Check again"</button>
             </div>
             <Suspense fallback=|| view! { <p class="loading">"Checking environments…"</p> }>
-                {move || Suspend::new(async move {
-                    match envs.await {
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Ok(list) if list.envs.is_empty() => view! { <NoEnvironments/> }.into_any(),
-                        Ok(list) => {
-                            let only = env.get_untracked();
-                            view! {
-                                <div class="cards">
-                                    {list
-                                        .envs
-                                        .into_iter()
-                                        .filter(|e| only.as_ref().is_none_or(|o| *o == e.name))
-                                        .map(|e| view! { <EnvCard env=e/> })
-                                        .collect_view()}
-                                </div>
-                            }
-                            .into_any()
-                        }
-                    }
-                })}
+                {move || {
+                    // Tracked here, outside the async block, so that choosing
+                    // another environment re-renders the list.
+                    let only = env.get();
+                    Suspend::new(async move { env_cards(envs.await, only) })
+                }}
             </Suspense>
         </section>
+    }
+}
+
+/// A card per environment (only `only`, if given), or why there is none.
+fn env_cards(result: Result<EnvList, ApiFailure>, only: Option<String>) -> AnyView {
+    match result {
+        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        Ok(list) if list.envs.is_empty() => view! { <NoEnvironments/> }.into_any(),
+        Ok(list) => view! {
+            <div class="cards">
+                {list
+                    .envs
+                    .into_iter()
+                    .filter(|e| only.as_ref().is_none_or(|o| *o == e.name))
+                    .map(|e| view! { <EnvCard env=e/> })
+                    .collect_view()}
+            </div>
+        }
+        .into_any(),
     }
 }
 
@@ -74,68 +81,59 @@ region = \"eu-west-1\""
 #[component]
 fn EnvCard(env: EnvStatus) -> impl IntoView {
     let healthy = env.kubernetes.result.ok().is_some() && env.aws.result.ok().is_some();
+    let k = &env.kubernetes;
+    let cluster = text(&k.result, |v| {
+        format!("Kubernetes {} · {}/{} nodes ready", v.server_version, v.ready_node_count, v.node_count)
+    });
+    let cluster_meta = meta(&[
+        k.context.as_ref().map(|c| format!("context {c}")),
+        k.server.clone(),
+        Some(format!("{} ms", k.elapsed_ms)),
+    ]);
+    let a = &env.aws;
+    let aws = text(&a.result, |v| format!("account {} · {}", v.account, v.arn));
+    let aws_meta = meta(&[
+        a.region.as_ref().map(|r| format!("region {r}")),
+        a.profile.as_ref().map(|p| format!("profile {p}")),
+        a.endpoint_url.as_ref().map(|u| format!("endpoint {u}")),
+        Some(format!("{} ms", a.elapsed_ms)),
+    ]);
     view! {
         <article class="card env-card" data-env=env.name.clone() class:unhealthy=!healthy>
             <header>
                 <h2>{env.name.clone()}</h2>
                 {env.protected.then(|| view! { <span class="badge protected" title="Never put to sleep">"protected"</span> })}
             </header>
-            <ClusterBlock k=env.kubernetes/>
-            <AwsBlock a=env.aws/>
+            <ProbeBlock title="Cluster" testid="k8s" result=cluster meta=cluster_meta/>
+            <ProbeBlock title="AWS" testid="aws" result=aws meta=aws_meta/>
         </article>
     }
 }
 
-#[component]
-fn ClusterBlock(k: ClusterReachability) -> impl IntoView {
-    let detail = match &k.result {
-        Probe::Ok { value } => view! {
-            <dd class="ok" data-testid="k8s-ok">
-                "Kubernetes " {value.server_version.clone()} " · "
-                {value.ready_node_count} "/" {value.node_count} " nodes ready"
-            </dd>
-        }
-        .into_any(),
-        Probe::Error { message } => view! {
-            <dd class="error" data-testid="k8s-error">{message.clone()}</dd>
-        }
-        .into_any(),
-    };
-    view! {
-        <dl class="probe">
-            <dt>"Cluster"</dt>
-            {detail}
-            <dd class="meta">
-                {k.context.map(|c| format!("context {c}"))}
-                {k.server.map(|s| format!(" · {s}"))}
-                {format!(" · {} ms", k.elapsed_ms)}
-            </dd>
-        </dl>
+/// What a check found, in words, or its error.
+fn text<T>(probe: &Probe<T>, describe: impl Fn(&T) -> String) -> Result<String, String> {
+    match probe {
+        Probe::Ok { value } => Ok(describe(value)),
+        Probe::Error { message } => Err(message.clone()),
     }
 }
 
+fn meta(parts: &[Option<String>]) -> String {
+    parts.iter().flatten().cloned().collect::<Vec<_>>().join(" · ")
+}
+
+/// One reachability check: its result (green) or error (red), and details.
 #[component]
-fn AwsBlock(a: AwsReachability) -> impl IntoView {
-    let detail = match &a.result {
-        Probe::Ok { value } => view! {
-            <dd class="ok" data-testid="aws-ok">"account " {value.account.clone()} " · " {value.arn.clone()}</dd>
-        }
-        .into_any(),
-        Probe::Error { message } => view! {
-            <dd class="error" data-testid="aws-error">{message.clone()}</dd>
-        }
-        .into_any(),
+fn ProbeBlock(title: &'static str, testid: &'static str, result: Result<String, String>, meta: String) -> impl IntoView {
+    let detail = match result {
+        Ok(text) => view! { <dd class="ok" data-testid=format!("{testid}-ok")>{text}</dd> }.into_any(),
+        Err(message) => view! { <dd class="error" data-testid=format!("{testid}-error")>{message}</dd> }.into_any(),
     };
     view! {
         <dl class="probe">
-            <dt>"AWS"</dt>
+            <dt>{title}</dt>
             {detail}
-            <dd class="meta">
-                {a.region.map(|r| format!("region {r}"))}
-                {a.profile.map(|p| format!(" · profile {p}"))}
-                {a.endpoint_url.map(|u| format!(" · endpoint {u}"))}
-                {format!(" · {} ms", a.elapsed_ms)}
-            </dd>
+            <dd class="meta">{meta}</dd>
         </dl>
     }
 }

@@ -90,7 +90,7 @@ fn module(
     imports: &[&str],
     log: &Path,
 ) -> Result<()> {
-    let mut gomod = String::from("module mezame.local/sandbox-part\n\ngo 1.26.0\n\n");
+    let mut gomod = format!("{MODULE_HEADER}\n");
     for r in replaces {
         gomod.push_str(&format!("replace {r}\n"));
     }
@@ -160,12 +160,20 @@ fn replaces_of(gomod: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// kube-apiserver, kube-controller-manager, kube-scheduler and kubectl.
-pub fn kubernetes(dir: &Path, version: &str) -> Result<()> {
+/// The throwaway module's go.mod header.
+const MODULE_HEADER: &str = "module mezame.local/sandbox-part\n\ngo 1.26.0\n";
+
+/// `<dir>/src` with an empty module (for `go mod download`), and the build log path.
+fn workspace(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let work = dir.join("src");
     std::fs::create_dir_all(&work)?;
-    let log = dir.join("build.log");
-    std::fs::write(work.join("go.mod"), "module mezame.local/sandbox-part\n\ngo 1.26.0\n")?;
+    std::fs::write(work.join("go.mod"), MODULE_HEADER)?;
+    Ok((work, dir.join("build.log")))
+}
+
+/// kube-apiserver, kube-controller-manager, kube-scheduler and kubectl.
+pub fn kubernetes(dir: &Path, version: &str) -> Result<()> {
+    let (work, log) = workspace(dir)?;
     let (_, gomod) = download(&work, "k8s.io/kubernetes", version)?;
     // k8s.io/kubernetes replaces its staging modules with ./staging/...:
     // use the published staging versions (v0.X.Y for v1.X.Y) instead.
@@ -204,9 +212,7 @@ pub fn kubernetes(dir: &Path, version: &str) -> Result<()> {
 
 /// etcd, built from the server module with its sibling modules at the same version.
 pub fn etcd(dir: &Path, version: &str) -> Result<()> {
-    let work = dir.join("src");
-    std::fs::create_dir_all(&work)?;
-    let log = dir.join("build.log");
+    let (work, log) = workspace(dir)?;
     let requires: Vec<(&str, &str)> = [
         "go.etcd.io/etcd/server/v3",
         "go.etcd.io/etcd/api/v3",
@@ -223,9 +229,7 @@ pub fn etcd(dir: &Path, version: &str) -> Result<()> {
 
 /// kwok and kwokctl, plus kwok's default Stage files (`stages/`).
 pub fn kwok(dir: &Path, version: &str) -> Result<()> {
-    let work = dir.join("src");
-    std::fs::create_dir_all(&work)?;
-    let log = dir.join("build.log");
+    let (work, log) = workspace(dir)?;
     let commands = ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"];
     module(&work, &[("sigs.k8s.io/kwok", version)], &[], &commands, &log)?;
     build(&work, dir, &commands, "", "-s -w", &log, "go build kwok")?;
@@ -248,10 +252,7 @@ pub fn kwok(dir: &Path, version: &str) -> Result<()> {
 
 /// The multi-call `argocd` binary and the Application/AppProject CRDs.
 pub fn argocd(dir: &Path, version: &str) -> Result<()> {
-    let work = dir.join("src");
-    std::fs::create_dir_all(&work)?;
-    let log = dir.join("build.log");
-    std::fs::write(work.join("go.mod"), "module mezame.local/sandbox-part\n\ngo 1.26.0\n")?;
+    let (work, log) = workspace(dir)?;
     let (src, gomod) = download(&work, "github.com/argoproj/argo-cd/v3", version)?;
     // Argo CD pins k8s.io/* and friends with replace directives: copy them.
     let replaces = replaces_of(&gomod)?;

@@ -256,7 +256,8 @@ pub fn down(dir: &Path) -> Result<()> {
         say(&format!("no sandbox in {}", dir.display()));
         return Ok(());
     };
-    let parts = parts::ensure().ok();
+    // Never build anything just to stop it: without kwokctl, kill the recorded pids.
+    let parts = parts::find();
     let mut pids = Vec::new();
     for (env, es) in &state.envs {
         if let Some(pid) = es.controller_pid {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use mezame_sandbox::state::State;
 
+pub mod cluster;
+
 /// A variable set by `cargo xtask test`; a clear failure when it is missing.
 pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {

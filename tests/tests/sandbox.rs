@@ -1,7 +1,6 @@
 //! The sandbox itself: the platform is really there (bring-up), nodes follow
-//! AWS capacity, the load balancer leaks without its controller, GitOps rolls
-//! out CI's changes through the real Argo CD, and Argo CD only works while it
-//! has a node. Destructive tests use `qa`; all tests run one at a time.
+//! AWS capacity, the load balancer leaks without its controller, CronJob runs
+//! end as seeded. Destructive tests use `qa`; the tests run one at a time.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,74 +8,13 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use mezame_e2e::{eventually, kube, sandbox};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use mezame_e2e::cluster::*;
+use mezame_e2e::{eventually, kube};
 use mezame_sandbox::aws::Aws;
-use mezame_sandbox::ci::application_resource;
 use mezame_sandbox::platform::{APP_NAMESPACE, MICROSERVICES, ZONES, env_spec};
 use mezame_sandbox::up::app_ready;
 use serde_json::json;
-use tokio::sync::Mutex;
-
-static LOCK: Mutex<()> = Mutex::const_new(());
-const MINUTE: Duration = Duration::from_secs(60);
-
-async fn aws(env: &str) -> Aws {
-    let state = sandbox();
-    Aws::connect(&state.env(env).unwrap().moto_url()).await
-}
-
-fn apps(client: &kube::Client) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), "argocd", &application_resource())
-}
-
-fn available(d: &Deployment) -> bool {
-    let s = d.status.as_ref();
-    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    s.and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
-        && s.and_then(|s| s.available_replicas).unwrap_or(0) == want
-        && s.and_then(|s| s.updated_replicas).unwrap_or(0) == want
-}
-
-/// Waits until every Application of `env` is Synced/Healthy and every Deployment available.
-async fn settled(env: &str) {
-    let client = kube(env).await;
-    let apps = apps(&client);
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
-    eventually(&format!("{env}: every Application Synced/Healthy and every Deployment available"), 4 * MINUTE, || async {
-        let list = apps.list(&ListParams::default()).await.ok()?;
-        let deps = deployments.list(&ListParams::default()).await.ok()?;
-        (list.items.len() == 18 && list.items.iter().all(app_ready) && deps.items.len() == 17 && deps.items.iter().all(available))
-            .then_some(())
-    })
-    .await;
-}
-
-fn node_names(nodes: &[Node]) -> BTreeSet<String> {
-    nodes.iter().filter_map(|n| n.metadata.name.clone()).collect()
-}
-
-fn ready(n: &Node) -> bool {
-    n.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-async fn nodes_with(client: &kube::Client, selector: &str) -> Vec<Node> {
-    Api::<Node>::all(client.clone()).list(&ListParams::default().labels(selector)).await.unwrap().items
-}
-
-/// Pods bound to any of these nodes.
-async fn pods_on(client: &kube::Client, nodes: &BTreeSet<String>) -> Vec<String> {
-    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap();
-    pods.items
-        .iter()
-        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some_and(|n| nodes.contains(n)))
-        .filter_map(|p| p.metadata.name.clone())
-        .collect()
-}
 
 /// Checks the labels and provider ID EKS would give a node, against moto.
 async fn assert_eks_node(aws: &Aws, n: &Node, capacity: &str) {
@@ -277,23 +215,7 @@ async fn capacity_managed_node_group_and_spot_asg_become_nodes() {
     settled("qa").await;
 }
 
-async fn scale_addon(client: &kube::Client, ns: &str, name: &str, replicas: i32) {
-    Api::<Deployment>::namespaced(client.clone(), ns)
-        .patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
-        .await
-        .unwrap();
-}
 
-async fn running_pods(client: &kube::Client, ns: &str, selector: &str) -> usize {
-    Api::<Pod>::namespaced(client.clone(), ns)
-        .list(&ListParams::default().labels(selector))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-        .count()
-}
 
 async fn load_balancer_of(aws: &Aws, stack: &str) -> Option<String> {
     let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
@@ -358,126 +280,10 @@ async fn leak_an_ingress_deleted_without_its_controller_hangs_and_leaks_the_alb(
     assert!(sgs.security_groups().is_empty(), "its security group is deleted too");
 }
 
-async fn pod_images(client: &kube::Client, ms: &str) -> Vec<(String, String, bool)> {
-    Api::<Pod>::namespaced(client.clone(), APP_NAMESPACE)
-        .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={ms}")))
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .map(|p| {
-            let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-            let image = p.spec.as_ref().unwrap().containers[0].image.clone().unwrap_or_default();
-            (p.metadata.name.clone().unwrap(), image, running)
-        })
-        .collect()
-}
 
-fn last_revision(app: &DynamicObject) -> Option<String> {
-    app.data["status"]["history"].as_array()?.last()?["revision"].as_str().map(str::to_string)
-}
 
-#[tokio::test]
-async fn gitops_ci_rolls_out_and_self_heal_reverts_manual_changes() {
-    let _lock = LOCK.lock().await;
-    settled("dev").await;
-    let state = sandbox();
-    let client = kube("dev").await;
-    let apps = apps(&client);
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
-    // CI on one microservice → Argo CD deploys the new manifest commit.
-    let ms = "pricing-service";
-    let old_pods: BTreeSet<String> = pod_images(&client, ms).await.into_iter().map(|(n, _, _)| n).collect();
-    let run = mezame_sandbox::ci::run(&state, ms, "dev", Some("feat: volume discounts")).await.unwrap();
-    assert!(run.image.ends_with(&format!("/pricing-service-dev:{}", run.app_commit)));
-    eventually("the new manifest commit in the Application's history", 2 * MINUTE, || async {
-        let app = apps.get(ms).await.ok()?;
-        (last_revision(&app).as_deref() == Some(run.manifest_commit.as_str())).then_some(())
-    })
-    .await;
-    let d = deployments.get(ms).await.unwrap();
-    assert_eq!(d.spec.unwrap().template.spec.unwrap().containers[0].image.as_deref(), Some(run.image.as_str()));
-    eventually("pods rolled to the new image", 2 * MINUTE, || async {
-        let pods = pod_images(&client, ms).await;
-        (pods.len() == 2 && pods.iter().all(|(n, image, running)| *running && *image == run.image && !old_pods.contains(n))).then_some(())
-    })
-    .await;
 
-    // Self-heal on: a manual scale to 0 is reverted.
-    let scale = |name: &'static str, replicas: i32| {
-        let deployments = deployments.clone();
-        async move {
-            deployments
-                .patch_scale(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
-                .await
-                .unwrap();
-        }
-    };
-    scale("auth-service", 0).await;
-    eventually("self-heal scales auth-service back to 2", MINUTE, || async {
-        let d = deployments.get("auth-service").await.ok()?;
-        (d.spec?.replicas == Some(2)).then_some(())
-    })
-    .await;
 
-    // Auto-sync removed: the manual scale sticks, and the app shows OutOfSync.
-    let app = "tenant-service";
-    apps.patch(app, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}})))
-        .await
-        .unwrap();
-    scale(app, 0).await;
-    eventually("tenant-service OutOfSync", MINUTE, || async {
-        let a = apps.get(app).await.ok()?;
-        (a.data["status"]["sync"]["status"] == "OutOfSync").then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(deployments.get(app).await.unwrap().spec.unwrap().replicas, Some(0), "without auto-sync the scale to 0 stays");
-    apps.patch(app, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}})))
-        .await
-        .unwrap();
-    settled("dev").await;
-}
-
-fn controller_running(env: &str) -> bool {
-    let state = sandbox();
-    let status = mezame_sandbox::up::status(&state.dir).unwrap().unwrap();
-    status.envs[env].components.iter().any(|c| c.name == "argocd-application-controller" && c.running)
-}
-
-#[tokio::test]
-async fn argocd_gating_no_node_for_argocd_means_no_sync() {
-    let _lock = LOCK.lock().await;
-    settled("qa").await;
-    let state = sandbox();
-    let client = kube("qa").await;
-    let aws = aws("qa").await;
-    let cluster = env_spec("qa").unwrap().eks_cluster();
-    let system = |min, desired| aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(min).max_size(3).desired_size(desired).build();
-    assert!(controller_running("qa"), "Argo CD runs while its pods do");
-    aws.eks.update_nodegroup_config().cluster_name(&cluster).nodegroup_name("system").scaling_config(system(0, 0)).send().await.unwrap();
-    eventually("Argo CD's pods unschedulable and its processes stopped", MINUTE, || async {
-        let running = running_pods(&client, "argocd", "app.kubernetes.io/name=argocd-application-controller").await;
-        (running == 0 && !controller_running("qa")).then_some(())
-    })
-    .await;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
-    let ms = "stock-level";
-    let before = deployments.get(ms).await.unwrap().spec.unwrap().template.spec.unwrap().containers[0].image.clone();
-    let run = mezame_sandbox::ci::run(&state, ms, "qa", Some("fix: rounding of stock levels")).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(20)).await;
-    let during = deployments.get(ms).await.unwrap().spec.unwrap().template.spec.unwrap().containers[0].image.clone();
-    assert_eq!(during, before, "with no node for Argo CD, the new commit is not applied");
-    aws.eks.update_nodegroup_config().cluster_name(&cluster).nodegroup_name("system").scaling_config(system(1, 2)).send().await.unwrap();
-    eventually("once nodes return, Argo CD applies the commit", 3 * MINUTE, || async {
-        let d = deployments.get(ms).await.ok()?;
-        (d.spec?.template.spec?.containers[0].image.as_deref() == Some(run.image.as_str())).then_some(())
-    })
-    .await;
-    assert!(controller_running("qa"));
-    settled("qa").await;
-}
 
 /// Starts a Job from a CronJob's template (as `kubectl create job --from=cronjob/…`).
 async fn run_cronjob(client: &kube::Client, cronjob: &str, job: &str) -> k8s_openapi::api::batch::v1::Job {

@@ -81,6 +81,23 @@ pub fn ensure() -> Result<Parts> {
     })
 }
 
+/// The parts, if every one is already built (never builds: for `down`).
+pub fn find() -> Option<Parts> {
+    let parts = cache_dir().join("parts");
+    let built = |name: &str, version: &str| {
+        let dir = parts.join(format!("{name}-{version}"));
+        dir.join(".complete").exists().then_some(dir)
+    };
+    Some(Parts {
+        kubernetes: built("kubernetes", KUBERNETES)?,
+        etcd: built("etcd", ETCD)?,
+        kwok: built("kwok", KWOK)?,
+        argocd: built("argocd", ARGOCD)?,
+        moto_python: built("moto", MOTO)?.join("venv/bin/python"),
+        redis_server: which("redis-server")?,
+    })
+}
+
 /// Returns `<parts>/<name>-<version>`, building it first if it is not complete.
 fn part(
     parts: &Path,

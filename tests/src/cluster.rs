@@ -1,0 +1,116 @@
+//! Helpers for tests against the sandbox's clusters and moto.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use mezame_sandbox::aws::Aws;
+use mezame_sandbox::ci::application_resource;
+use mezame_sandbox::platform::APP_NAMESPACE;
+use mezame_sandbox::up::app_ready;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::{eventually, kube, sandbox};
+
+/// Serialises the tests of one test binary: they share the sandbox.
+pub static LOCK: Mutex<()> = Mutex::const_new(());
+
+pub const MINUTE: Duration = Duration::from_secs(60);
+
+pub async fn aws(env: &str) -> Aws {
+    let state = sandbox();
+    Aws::connect(&state.env(env).unwrap().moto_url()).await
+}
+
+pub fn apps(client: &kube::Client) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), "argocd", &application_resource())
+}
+
+pub fn available(d: &Deployment) -> bool {
+    let s = d.status.as_ref();
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    s.and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
+        && s.and_then(|s| s.available_replicas).unwrap_or(0) == want
+        && s.and_then(|s| s.updated_replicas).unwrap_or(0) == want
+}
+
+/// Waits until every Application of `env` is Synced/Healthy and every Deployment available.
+pub async fn settled(env: &str) {
+    let client = kube(env).await;
+    let apps = apps(&client);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
+    eventually(&format!("{env}: every Application Synced/Healthy and every Deployment available"), 4 * MINUTE, || async {
+        let list = apps.list(&ListParams::default()).await.ok()?;
+        let deps = deployments.list(&ListParams::default()).await.ok()?;
+        (list.items.len() == 18 && list.items.iter().all(app_ready) && deps.items.len() == 17 && deps.items.iter().all(available))
+            .then_some(())
+    })
+    .await;
+}
+
+pub fn node_names(nodes: &[Node]) -> BTreeSet<String> {
+    nodes.iter().filter_map(|n| n.metadata.name.clone()).collect()
+}
+
+pub fn ready(n: &Node) -> bool {
+    n.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+pub async fn nodes_with(client: &kube::Client, selector: &str) -> Vec<Node> {
+    Api::<Node>::all(client.clone()).list(&ListParams::default().labels(selector)).await.unwrap().items
+}
+
+/// Pods bound to any of these nodes.
+pub async fn pods_on(client: &kube::Client, nodes: &BTreeSet<String>) -> Vec<String> {
+    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap();
+    pods.items
+        .iter()
+        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some_and(|n| nodes.contains(n)))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect()
+}
+
+pub async fn scale_addon(client: &kube::Client, ns: &str, name: &str, replicas: i32) {
+    Api::<Deployment>::namespaced(client.clone(), ns)
+        .patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
+        .await
+        .unwrap();
+}
+
+pub async fn running_pods(client: &kube::Client, ns: &str, selector: &str) -> usize {
+    Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .count()
+}
+
+pub async fn pod_images(client: &kube::Client, ms: &str) -> Vec<(String, String, bool)> {
+    Api::<Pod>::namespaced(client.clone(), APP_NAMESPACE)
+        .list(&ListParams::default().labels(&format!("app.kubernetes.io/name={ms}")))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .map(|p| {
+            let running = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+            let image = p.spec.as_ref().unwrap().containers[0].image.clone().unwrap_or_default();
+            (p.metadata.name.clone().unwrap(), image, running)
+        })
+        .collect()
+}
+
+pub fn last_revision(app: &DynamicObject) -> Option<String> {
+    app.data["status"]["history"].as_array()?.last()?["revision"].as_str().map(str::to_string)
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::adapters::db::Db;
 use crate::config::Config;
 use crate::domain::envs::Environments;
+use crate::domain::topology::Topologies;
 
 /// Cheap to clone: every field is a shared handle.
 #[derive(Clone)]
@@ -16,11 +17,14 @@ pub struct App {
     pub db: Db,
     /// Configured environments with their Kubernetes and AWS handles.
     pub envs: Arc<Environments>,
+    /// The live topology (watch cache and feed) of each environment.
+    pub topologies: Arc<Topologies>,
 }
 
 impl App {
     /// Connects the database (creating and migrating it) and prepares the
-    /// environments' handles. No environment is contacted here.
+    /// environments' handles, and starts watching every environment's cluster
+    /// in the background.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let db = Db::connect(&config.database).await.map_err(|e| {
             anyhow::anyhow!("cannot open the database {}: {e}", redact(&config.database))
@@ -30,10 +34,12 @@ impl App {
             Duration::from_millis(config.probe_timeout_ms),
         )
         .await;
+        let topologies = Topologies::start(&envs);
         Ok(App {
             config: Arc::new(config),
             db,
             envs: Arc::new(envs),
+            topologies: Arc::new(topologies),
         })
     }
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 
 use mezame_shared::audit::AuditPage;
+use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
+use mezame_shared::topology::ServiceDetail;
 use mezame_shared::error::ErrorBody;
 use serde::de::DeserializeOwned;
 
@@ -31,6 +33,19 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
         .send()
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    answer(path, response).await
+}
+
+/// POST without a body, expecting a JSON answer.
+pub async fn post<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    let response = gloo_net::http::Request::post(path)
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    answer(path, response).await
+}
+
+async fn answer<T: DeserializeOwned>(path: &str, response: gloo_net::http::Response) -> Result<T, ApiFailure> {
     if response.ok() {
         response
             .json::<T>()
@@ -71,6 +86,27 @@ pub async fn get_audit(env: Option<String>, before: Option<i64>) -> Result<Audit
         format!("/api/audit?{}", query.join("&"))
     };
     get(&path).await
+}
+
+pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, ApiFailure> {
+    get(&format!("/api/envs/{}/services/{}", encode(&env), encode(&name))).await
+}
+
+pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
+    get(&format!("/api/envs/{}/cronjobs", encode(&env))).await
+}
+
+pub async fn run_cronjob(env: String, namespace: String, name: String) -> Result<JobCreated, ApiFailure> {
+    post(&format!("/api/envs/{}/cronjobs/{}/{}/run", encode(&env), encode(&namespace), encode(&name))).await
+}
+
+pub fn topology_url(env: &str) -> String {
+    format!("/api/envs/{}/topology", encode(env))
+}
+
+/// URL of the topology's Server-Sent Events stream.
+pub fn topology_events_url(env: &str) -> String {
+    format!("/api/envs/{}/topology/events", encode(env))
 }
 
 /// Percent-encodes a query value.

@@ -13,11 +13,14 @@ pub mod components;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
 
 use components::header::Header;
-use routes::{audit::Audit, envs::Environments, not_built::NotBuilt, not_found::NotFound};
+use routes::{
+    audit::Audit, envs::Environments, jobs::JobsPage, not_built::NotBuilt, not_found::NotFound, service::ServicePage,
+    topology::TopologyPage,
+};
 
 /// The environment list, fetched once and shared by the header and the pages.
 #[derive(Clone, Copy)]
@@ -35,10 +38,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=Environments/>
                     <Route path=StaticSegment("envs") view=Environments/>
                     <Route path=StaticSegment("audit") view=Audit/>
-                    <Route
-                        path=StaticSegment("topology")
-                        view=|| view! { <NotBuilt title="Topology" what="the live path ALB → Ambassador → microservices → pods, with the zero-downtime audit, HPAs and CronJobs"/> }
-                    />
+                    <Route path=StaticSegment("topology") view=TopologyPage/>
+                    <Route path=(StaticSegment("services"), ParamSegment("name")) view=ServicePage/>
                     <Route
                         path=StaticSegment("nodegroups")
                         view=|| view! { <NotBuilt title="Node groups" what="managed on-demand node groups and spot Auto Scaling groups, their sizes and nodes"/> }
@@ -47,10 +48,7 @@ pub fn App() -> impl IntoView {
                         path=StaticSegment("deploys")
                         view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }
                     />
-                    <Route
-                        path=StaticSegment("jobs")
-                        view=|| view! { <NotBuilt title="Jobs" what="CronJobs, their recent runs, and a Run now button"/> }
-                    />
+                    <Route path=StaticSegment("jobs") view=JobsPage/>
                 </Routes>
             </main>
         </Router>

@@ -76,6 +76,31 @@ pub fn start(parts: &Parts, state: &State, env: &str) -> Result<()> {
     run(cmd, "start cluster", &state.env_dir(env).join("kwokctl.log"))
 }
 
+/// Stops the environment's kube-apiserver (and only it), as an outage would:
+/// every client of the cluster sees it down until [`start`] runs.
+pub fn stop_apiserver(state: &State, env: &str) -> Result<()> {
+    let port = apiserver_port(state, env)?;
+    let pid = pids(state, env)
+        .into_iter()
+        .find(|(name, _)| name == "kube-apiserver")
+        .map(|(_, pid)| pid)
+        .with_context(|| format!("no kube-apiserver pid recorded for {env}"))?;
+    crate::process::stop(pid, std::time::Duration::from_secs(5));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while crate::process::port_open(port) {
+        if std::time::Instant::now() > deadline {
+            bail!("kube-apiserver of {env} still answers on port {port}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // kwokctl takes a pid that answers signal 0 for a running component, and a
+    // stopped process can linger as a zombie here (PID 1 does not reap): without
+    // the pid file, `start` starts the API server again.
+    let pid_file = state.kwok_dir().join("clusters").join(cluster_name(env)).join("pids").join("kube-apiserver.pid");
+    let _ = std::fs::remove_file(pid_file);
+    Ok(())
+}
+
 /// Stops the cluster's processes and removes it.
 pub fn delete(parts: &Parts, state: &State, env: &str) -> Result<()> {
     let mut cmd = kwokctl(parts, state);

@@ -50,12 +50,25 @@ enum Cmd {
     },
     /// Build the real parts (Kubernetes, etcd, kwok, Argo CD, moto) without starting anything.
     Build,
+    /// Stop or start one environment's kube-apiserver: an environment that is down, on demand.
+    Apiserver {
+        #[arg(value_enum)]
+        action: Power,
+        #[arg(long)]
+        env: String,
+    },
     /// Run the sandbox controller of one environment (started by `up`).
     #[command(hide = true)]
     Controller {
         #[arg(long)]
         env: String,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Power {
+    Stop,
+    Start,
 }
 
 #[tokio::main]
@@ -92,6 +105,18 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
             let run = ci::run(&state, &ms, &env, message.as_deref()).await?;
             println!("{}", serde_json::to_string_pretty(&run)?);
         }
+        Cmd::Apiserver { action, env } => {
+            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            state.env(&env)?;
+            match action {
+                Power::Stop => mezame_sandbox::cluster::stop_apiserver(&state, &env)?,
+                Power::Start => {
+                    let parts = mezame_sandbox::parts::find()
+                        .ok_or_else(|| anyhow::anyhow!("the sandbox's parts are not built; run `mezame-sandbox build`"))?;
+                    mezame_sandbox::cluster::start(&parts, &state, &env)?;
+                }
+            }
+        }
         Cmd::Build => {
             tokio::task::spawn_blocking(mezame_sandbox::parts::ensure).await??;
             eprintln!("sandbox: every part is built ({})", paths::cache_dir().display());
@@ -125,6 +150,9 @@ fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
     println!("kubeconfig     {}", status.kubeconfig.display());
     println!("manifest repo  {}", status.manifest_repo.display());
     println!("app repos      {}/apps/<ms>", status.repos.display());
+    if let Some(k) = &status.kubectl {
+        println!("kubectl        {}", k.display());
+    }
     for (env, e) in &status.envs {
         println!("\n{env}: {} (context {})", e.apiserver, e.context);
         println!("  AWS (moto) {} account {} region {}", e.aws_endpoint, e.aws_account, e.aws_region);

@@ -23,8 +23,8 @@ pub fn microservice_files(env: &EnvSpec, ms: &Microservice, tag: &str) -> Vec<(S
     if ms.prefix.is_some() {
         files.push((file("service"), service(ms)));
         files.push((file("mapping"), mapping(env, ms)));
-        files.push((file("pdb"), pdb(ms)));
     }
+    files.push((file("pdb"), pdb(ms)));
     if let Some(metric) = ms.hpa_metric {
         files.push((file("hpa"), hpa(ms, metric)));
     }

@@ -294,6 +294,8 @@ pub struct Status {
     pub kubeconfig: PathBuf,
     pub repos: PathBuf,
     pub manifest_repo: PathBuf,
+    /// The kubectl built with the sandbox's Kubernetes (same version as its API servers).
+    pub kubectl: Option<PathBuf>,
     pub envs: BTreeMap<String, EnvStatus>,
 }
 
@@ -369,6 +371,7 @@ pub fn status(dir: &Path) -> Result<Option<Status>> {
         kubeconfig: state.kubeconfig(),
         repos: state.repos().root,
         manifest_repo: state.repos().manifests(),
+        kubectl: crate::parts::find().map(|p| p.bin("kubectl")),
         dir: state.dir,
         envs,
     }))

@@ -11,11 +11,15 @@
 //! - [`meta`]: health and version of the server.
 //! - [`envs`]: configured environments and their reachability.
 //! - [`audit`]: the audit log of actions taken through the panel.
+//! - [`topology`]: what runs where: Ingress → gateway → microservices → pods, with the zero-downtime audit.
+//! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
 
 pub mod audit;
+pub mod cronjobs;
 pub mod envs;
 pub mod error;
 pub mod meta;
+pub mod topology;
 
 /// Derives `utoipa::ToSchema` only when the `openapi` feature is on.
 #[macro_export]

@@ -1,6 +1,6 @@
 // Starts the release `mezame` binary on a free port with a given config, and
 // stops it afterwards.
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ export async function startMezame(config: string): Promise<Mezame> {
   writeFileSync(file, `database = "${join(dir, 'mezame.db')}"\n${config}`);
   const child: ChildProcess = spawn(required('MEZAME_BIN'), ['serve', '--config', file, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+    env: { ...process.env, RUST_LOG: 'warn,kube_client=off' },
   });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('mezame did not print its URL within 60 s')), 60_000);
@@ -39,4 +39,17 @@ export function sandboxEnvs(): string {
   const dir = required('MEZAME_SANDBOX_DIR');
   const text = readFileSync(join(dir, 'mezame.toml'), 'utf8');
   return text.split('\n').filter((l) => !l.startsWith('database')).join('\n');
+}
+
+/// kubectl (the sandbox's own build) against one environment of the test sandbox.
+export function kubectl(env: string, ...args: string[]): string {
+  const dir = required('MEZAME_SANDBOX_DIR');
+  const status = JSON.parse(execFileSync(required('MEZAME_SANDBOX_BIN'), ['--dir', dir, 'status', '--json']).toString());
+  if (!status.kubectl) throw new Error('the sandbox reports no kubectl');
+  return execFileSync(status.kubectl, ['--kubeconfig', status.kubeconfig, '--context', `kwok-mezame-${env}`, ...args]).toString();
+}
+
+/// `mezame-sandbox` on the test sandbox (e.g. `apiserver stop --env qa`).
+export function sandboxCmd(...args: string[]): string {
+  return execFileSync(required('MEZAME_SANDBOX_BIN'), ['--dir', required('MEZAME_SANDBOX_DIR'), ...args]).toString();
 }

@@ -21,8 +21,8 @@ test.describe('with the sandbox', () => {
 
   test('navigate to Environments and see every environment', async ({ page }) => {
     const problems = watch(page);
-    await page.goto(mezame.url + '/topology');
-    await expect(page.getByRole('heading', { name: 'Topology' })).toBeVisible();
+    await page.goto(mezame.url + '/nodegroups');
+    await expect(page.getByRole('heading', { name: 'Node groups' })).toBeVisible();
     await expect(page.getByText('Not built yet.')).toBeVisible();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Environments' }).click();
     await expect(page).toHaveURL(/\/envs$/);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mezame_sandbox::state::State;
 
 pub mod cluster;
+pub mod sse;
 
 /// A variable set by `cargo xtask test`; a clear failure when it is missing.
 pub fn required_env(name: &str) -> String {
@@ -81,7 +82,7 @@ impl Server {
 
     fn spawn(mut cmd: Command, dir: tempfile::TempDir) -> Server {
         cmd.args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,kube_client=off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("mezame starts");
@@ -102,6 +103,11 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The server's process id (for its RSS, in the benchmark).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn addr(&self) -> String {

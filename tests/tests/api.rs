@@ -40,11 +40,16 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/audit"),
         ("GET", "/api/debug/panic"),
         ("GET", "/api/envs"),
+        ("GET", "/api/envs/{env}/cronjobs"),
+        ("GET", "/api/envs/{env}/services/{name}"),
+        ("GET", "/api/envs/{env}/topology"),
+        ("GET", "/api/envs/{env}/topology/events"),
         ("GET", "/api/health"),
         ("GET", "/api/openapi.json"),
         ("GET", "/api/version"),
         ("GET", "/metrics"),
         ("POST", "/api/debug/echo"),
+        ("POST", "/api/envs/{env}/cronjobs/{namespace}/{name}/run"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(listed, expected, "the document lists exactly the router's routes");

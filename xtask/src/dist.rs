@@ -102,10 +102,11 @@ fn optimise(wasm: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Copies the bundle into `dist/` under content-hashed names and writes `index.html`.
+/// Copies the bundle into `dist/` under content-hashed names and writes
+/// `index.html`. Files whose content is already there are left untouched, so
+/// an unchanged UI does not make cargo rebuild the binary that embeds it.
 fn assemble(staging: &Path) -> Result<Bundle> {
     let dist = root().join("dist");
-    let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;
     let css = std::fs::read(root().join("style/mezame.css"))?;
     let js = std::fs::read(staging.join("mezame.js"))?;
@@ -113,14 +114,25 @@ fn assemble(staging: &Path) -> Result<Bundle> {
     let css_name = hashed("mezame", &css, "css");
     let js_name = hashed("mezame", &js, "js");
     let wasm_name = hashed("mezame_bg", &wasm, "wasm");
-    std::fs::write(dist.join(&css_name), &css)?;
-    std::fs::write(dist.join(&js_name), &js)?;
-    std::fs::write(dist.join(&wasm_name), &wasm)?;
     let index = std::fs::read_to_string(root().join("frontend/index.html"))?
         .replace("{{CSS}}", &css_name)
         .replace("{{JS}}", &js_name)
         .replace("{{WASM}}", &wasm_name);
-    std::fs::write(dist.join("index.html"), index)?;
+    let files: [(&str, &[u8]); 4] =
+        [(&css_name, &css), (&js_name, &js), (&wasm_name, &wasm), ("index.html", index.as_bytes())];
+    for entry in std::fs::read_dir(&dist)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if !files.iter().any(|(n, _)| *n == name) {
+            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
+        }
+    }
+    for (name, bytes) in files {
+        let path = dist.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+            std::fs::write(&path, bytes)?;
+        }
+    }
     Ok(Bundle {
         wasm_bytes: wasm.len() as u64,
         wasm_gzip_bytes: gzip_len(&wasm)?,

@@ -4,10 +4,12 @@
 //! - `build`: release UI + release `mezame` binary with the UI embedded.
 //! - `run`: bring the sandbox up and serve the panel on it (see [`run`]).
 //! - `test`: install what is missing, then run every test (see [`test`]).
+//! - `bench <name>`: a benchmark on its own sandbox (see [`bench`]).
 //!
 //! Missing tools are installed where the project can ([`tools`]); otherwise the
 //! command stops with a message naming the tool and how to get it.
 
+mod bench;
 mod dist;
 mod postgres;
 mod run;
@@ -38,6 +40,8 @@ enum Command {
     Run(run::Args),
     /// Run every test: unit, API, storage (SQLite + PostgreSQL), sandbox, browser.
     Test(test::Args),
+    /// Run a benchmark (printed figures, one JSON line at the end).
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -47,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Build => run::build_release().map(|_| ()),
         Command::Run(args) => run::run(args),
         Command::Test(args) => test::run_tests(args),
+        Command::Bench(args) => bench::run_bench(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,6 +7,9 @@ pub enum AdapterError {
     /// The Kubernetes API server could not be reached or refused the request.
     #[error("{0}")]
     Kube(String),
+    /// The object asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// An AWS API call failed.
     #[error("{0}")]
     Aws(String),

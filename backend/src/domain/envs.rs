@@ -49,6 +49,10 @@ impl Environments {
         self.list.iter().find(|e| e.config.name == name)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Environment>> {
+        self.list.iter()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.list.iter().map(|e| e.config.name.as_str())
     }

@@ -10,6 +10,9 @@ pub enum DomainError {
     /// The request cannot be carried out as given; nothing was changed.
     #[error("{0}")]
     Invalid(String),
+    /// The environment cannot be reached right now.
+    #[error("{0}")]
+    Unavailable(String),
     /// An adapter failed.
     #[error(transparent)]
     Adapter(#[from] AdapterError),

@@ -3,9 +3,13 @@
 //!
 //! - [`envs`]: the configured environments and their reachability.
 //! - [`audit`]: reading the audit log.
+//! - [`topology`]: the live topology of each environment (watch cache, model, feed).
+//! - [`cronjobs`]: CronJobs, their runs, running one by hand.
 
 pub mod audit;
+pub mod cronjobs;
 pub mod envs;
+pub mod topology;
 mod error;
 
 pub use error::DomainError;

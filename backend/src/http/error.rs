@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mezame_shared::error::ErrorBody;
 
+use crate::adapters::AdapterError;
 use crate::domain::DomainError;
 
 #[derive(Debug)]
@@ -52,6 +53,8 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::NotFound(m) => ApiError::not_found(m),
             DomainError::Invalid(m) => ApiError::bad_request(m),
+            DomainError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            DomainError::Adapter(AdapterError::NotFound(m)) => ApiError::not_found(m),
             DomainError::Adapter(a) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream", a.to_string()),
         }
     }

@@ -4,10 +4,12 @@
 //! handler to the router *and* its `#[utoipa::path]` to the OpenAPI document,
 //! so the document lists exactly the routes the router has.
 
+pub mod actor;
 pub mod assets;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub mod lookup;
 pub mod metrics;
 
 use std::any::Any;
@@ -35,6 +37,8 @@ use handlers::*;
     tags(
         (name = "meta", description = "The server itself"),
         (name = "envs", description = "Environments and their reachability"),
+        (name = "topology", description = "What runs where: the live topology of an environment"),
+        (name = "jobs", description = "CronJobs and their runs"),
         (name = "audit", description = "The audit log of actions"),
         (name = "debug", description = "Diagnostics, mounted only with `debug_routes = true`"),
     )
@@ -49,6 +53,11 @@ fn api(debug_routes: bool) -> OpenApiRouter<App> {
         .routes(routes!(get_openapi::get_openapi))
         .routes(routes!(get_metrics::get_metrics))
         .routes(routes!(get_env_list::get_env_list))
+        .routes(routes!(get_topology::get_topology))
+        .routes(routes!(get_topology_events::get_topology_events))
+        .routes(routes!(get_service::get_service))
+        .routes(routes!(get_cronjob_list::get_cronjob_list))
+        .routes(routes!(post_cronjob_run::post_cronjob_run))
         .routes(routes!(get_audit::get_audit));
     if debug_routes {
         api = api

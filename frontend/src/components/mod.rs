@@ -1,4 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod graph;
 pub mod header;
+pub mod live;
 pub mod nav;

@@ -2,5 +2,8 @@
 
 pub mod audit;
 pub mod envs;
+pub mod jobs;
 pub mod not_built;
 pub mod not_found;
+pub mod service;
+pub mod topology;

@@ -7,12 +7,16 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::{AdapterError, error_chain};
+use crate::adapters::{AdapterError, error_chain};
 
 /// A client for one cluster, built from a kubeconfig file and context.
 #[derive(Clone)]
 pub struct Cluster {
+    /// For requests: every call times out after the configured timeout.
     client: kube::Client,
+    /// For watches: long-lived, with kube's default read timeout (longer
+    /// than the server-side watch timeout).
+    watch_client: kube::Client,
     /// The API server URL, for display.
     pub server: String,
 }
@@ -60,12 +64,16 @@ impl Cluster {
                 ))
             })?;
         config.connect_timeout = Some(timeout);
+        let mut watch_config = config.clone();
+        watch_config.write_timeout = Some(timeout);
+        let watch_client = kube::Client::try_from(watch_config)
+            .map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
         let server = config.cluster_url.to_string();
         let client = kube::Client::try_from(config)
             .map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
-        Ok(Cluster { client, server })
+        Ok(Cluster { client, watch_client, server })
     }
 
     /// Server version and node counts, read from the API server.
@@ -89,6 +97,10 @@ impl Cluster {
 
     pub fn client(&self) -> &kube::Client {
         &self.client
+    }
+
+    pub fn watch_client(&self) -> &kube::Client {
+        &self.watch_client
     }
 }
 

@@ -1,0 +1,206 @@
+//! Publishing the topology: the current snapshot (kept serialized, plain and
+//! gzipped, so a `GET` costs a reference count), and the deltas between revisions for the SSE
+//! stream, with a bounded history so a reconnecting client catches up with
+//! deltas and a client that fell too far behind gets a fresh snapshot.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use mezame_shared::topology::{Topology, TopologyDelta};
+use tokio::sync::broadcast;
+
+/// Deltas kept for clients that reconnect with `after=<revision>`.
+pub const HISTORY: usize = 256;
+
+/// One message of the feed, serialized once for every subscriber.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Snapshot { revision: u64, json: Bytes },
+    Delta { from: u64, revision: u64, json: Arc<str> },
+}
+
+impl Message {
+    pub fn revision(&self) -> u64 {
+        match self {
+            Message::Snapshot { revision, .. } | Message::Delta { revision, .. } => *revision,
+        }
+    }
+}
+
+struct Current {
+    topology: Arc<Topology>,
+    body: Body,
+    history: VecDeque<Message>,
+}
+
+/// The snapshot as served: JSON, and the same gzipped (for clients that accept it).
+#[derive(Clone)]
+pub struct Body {
+    pub json: Bytes,
+    pub gzip: Bytes,
+}
+
+impl Body {
+    fn of(t: &Topology) -> Body {
+        let json = serde_json::to_vec(t).unwrap_or_default();
+        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::fast());
+        let gzip = gz.write_all(&json).and_then(|_| gz.finish()).unwrap_or_default();
+        Body { json: Bytes::from(json), gzip: Bytes::from(gzip) }
+    }
+}
+
+/// The feed of one environment.
+pub struct Feed {
+    current: Mutex<Current>,
+    tx: broadcast::Sender<Message>,
+}
+
+/// What a new subscriber gets: messages to send first, then the live ones.
+pub struct Subscription {
+    pub backlog: Vec<Message>,
+    pub live: broadcast::Receiver<Message>,
+    /// Revision the backlog leads to; live messages at or below it are skipped.
+    pub at: u64,
+}
+
+impl Feed {
+    pub fn new(initial: Topology) -> Feed {
+        Feed {
+            current: Mutex::new(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
+            tx: broadcast::channel(HISTORY).0,
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Topology> {
+        self.current.lock().unwrap().topology.clone()
+    }
+
+    /// The current snapshot, serialized.
+    pub fn snapshot_body(&self) -> Body {
+        self.current.lock().unwrap().body.clone()
+    }
+
+    /// Publishes `next` if it differs from the current snapshot (ignoring
+    /// the revision); returns whether it did.
+    pub fn publish(&self, mut next: Topology) -> bool {
+        let mut c = self.current.lock().unwrap();
+        let prev = c.topology.clone();
+        next.revision = prev.revision;
+        let Some(mut delta) = diff(&prev, &next) else { return false };
+        next.revision = prev.revision + 1;
+        delta.revision = next.revision;
+        let message = Message::Delta {
+            from: prev.revision,
+            revision: next.revision,
+            json: serde_json::to_string(&delta).unwrap_or_default().into(),
+        };
+        // Serialized outside the subscribers' path, once per revision.
+        c.body = Body::of(&next);
+        c.topology = Arc::new(next);
+        if c.history.len() == HISTORY {
+            c.history.pop_front();
+        }
+        c.history.push_back(message.clone());
+        // No receiver is fine: nobody is watching.
+        let _ = self.tx.send(message);
+        true
+    }
+
+    /// Subscribes a client that has seen `after` (or nothing).
+    pub fn subscribe(&self, after: Option<u64>) -> Subscription {
+        let c = self.current.lock().unwrap();
+        let live = self.tx.subscribe();
+        let at = c.topology.revision;
+        let backlog = match after {
+            Some(rev) if rev == at => Vec::new(),
+            Some(rev) if c.history.front().is_some_and(|m| matches!(m, Message::Delta { from, .. } if *from <= rev)) && rev < at => {
+                c.history.iter().filter(|m| m.revision() > rev).cloned().collect()
+            }
+            _ => vec![Message::Snapshot { revision: at, json: c.body.json.clone() }],
+        };
+        Subscription { backlog, live, at }
+    }
+
+    /// A fresh snapshot, for a subscriber that lagged behind the live channel.
+    pub fn resync(&self) -> Message {
+        let c = self.current.lock().unwrap();
+        Message::Snapshot { revision: c.topology.revision, json: c.body.json.clone() }
+    }
+}
+
+/// The delta from `a` to `b`, or `None` when they are equal.
+pub fn diff(a: &Topology, b: &Topology) -> Option<TopologyDelta> {
+    let old: std::collections::HashMap<(&str, &str), _> =
+        a.services.iter().map(|m| ((m.namespace.as_str(), m.name.as_str()), m)).collect();
+    let new_keys: std::collections::HashSet<(&str, &str)> =
+        b.services.iter().map(|m| (m.namespace.as_str(), m.name.as_str())).collect();
+    let upsert: Vec<_> = b
+        .services
+        .iter()
+        .filter(|m| old.get(&(m.namespace.as_str(), m.name.as_str())) != Some(&m))
+        .cloned()
+        .collect();
+    let remove: Vec<String> = a
+        .services
+        .iter()
+        .filter(|m| !new_keys.contains(&(m.namespace.as_str(), m.name.as_str())))
+        .map(|m| m.key())
+        .collect();
+    let delta = TopologyDelta {
+        from: a.revision,
+        revision: a.revision,
+        upsert,
+        remove,
+        source: (a.source != b.source).then(|| b.source.clone()),
+        ingresses: (a.ingresses != b.ingresses).then(|| b.ingresses.clone()),
+        gateways: (a.gateways != b.gateways).then(|| b.gateways.clone()),
+        unresolved: (a.unresolved != b.unresolved).then(|| b.unresolved.clone()),
+    };
+    let empty = delta.upsert.is_empty()
+        && delta.remove.is_empty()
+        && delta.source.is_none()
+        && delta.ingresses.is_none()
+        && delta.gateways.is_none()
+        && delta.unresolved.is_none();
+    (!empty).then_some(delta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mezame_shared::topology::SourceHealth;
+
+    fn topo(source_error: Option<&str>) -> Topology {
+        Topology {
+            env: "dev".into(),
+            revision: 0,
+            source: SourceHealth { synced: true, connected: source_error.is_none(), error: source_error.map(str::to_string), kinds: vec![] },
+            ingresses: vec![],
+            gateways: vec![],
+            services: vec![],
+            unresolved: vec![],
+        }
+    }
+
+    #[test]
+    fn deltas_replay_and_snapshots_when_too_far_behind() {
+        let feed = Feed::new(topo(None));
+        assert!(!feed.publish(topo(None)), "no change, no revision");
+        assert!(feed.publish(topo(Some("down"))));
+        assert!(feed.publish(topo(None)));
+        let s = feed.subscribe(Some(0));
+        assert_eq!(s.backlog.iter().map(Message::revision).collect::<Vec<_>>(), [1, 2]);
+        assert!(feed.subscribe(Some(2)).backlog.is_empty());
+        assert!(matches!(feed.subscribe(None).backlog[..], [Message::Snapshot { revision: 2, .. }]));
+        assert!(matches!(feed.subscribe(Some(99)).backlog[..], [Message::Snapshot { .. }]));
+        // The delta applies to the old snapshot and gives the new one.
+        let mut t0 = topo(None);
+        let d1 = diff(&t0, &topo(Some("down"))).unwrap();
+        assert!(d1.apply(&mut t0));
+        assert_eq!(t0.source.error.as_deref(), Some("down"));
+    }
+}

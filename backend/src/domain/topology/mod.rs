@@ -1,0 +1,21 @@
+//! The live topology of each environment.
+//!
+//! - [`store`]: the watch cache (slim objects by kind, and each watch's health).
+//! - [`live`]: the task per environment feeding the cache, and [`live::Topologies`].
+//! - [`build`]: the topology derived from the cache (pure).
+//! - [`ambassador`]: how a Mapping's `service` resolves to a Service.
+//! - [`audit`]: the zero-downtime audit of a Deployment.
+//! - [`hpa`]: an HPA explained, formula filled in.
+//! - [`feed`]: the published snapshot and the deltas for the SSE stream.
+//! - [`detail`]: one microservice in depth (rollout history, events).
+
+pub mod ambassador;
+pub mod audit;
+pub mod build;
+pub mod detail;
+pub mod feed;
+pub mod hpa;
+pub mod live;
+pub mod store;
+
+pub use live::{Live, Topologies};

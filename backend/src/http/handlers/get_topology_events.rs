@@ -1,0 +1,78 @@
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use crate::app::App;
+use crate::domain::topology::feed::Message;
+use crate::http::error::ApiError;
+use crate::http::extract::{Path, Query};
+use crate::http::lookup;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// The revision the client holds; the stream starts with the deltas after
+    /// it (or a snapshot when it is too old). The `Last-Event-ID` header of a
+    /// reconnecting `EventSource` does the same.
+    after: Option<u64>,
+}
+
+/// Live changes of the topology as Server-Sent Events: `snapshot` (a whole
+/// `Topology`) and `delta` (a `TopologyDelta` from `from` to `revision`);
+/// each event's id is its revision. A client that falls too far behind gets
+/// a fresh `snapshot`.
+#[utoipa::path(
+    get, path = "/api/envs/{env}/topology/events", tag = "topology",
+    params(("env" = String, Path, description = "Environment name"), EventsQuery),
+    responses(
+        (status = 200, description = "text/event-stream of `snapshot` and `delta` events", content_type = "text/event-stream", body = String),
+        (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn get_topology_events(
+    State(app): State<App>,
+    Path(env): Path<String>,
+    Query(q): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (_, live) = lookup::env(&app, &env)?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut sub = live.feed.subscribe(q.after.or(last_event_id));
+    let stream = async_stream::stream! {
+        let mut at = sub.at;
+        for m in sub.backlog.drain(..) {
+            yield Ok(event(&m));
+        }
+        loop {
+            let m = match sub.live.recv().await {
+                Ok(m) if m.revision() <= at => continue,
+                Ok(m) => m,
+                Err(RecvError::Lagged(_)) => live.feed.resync(),
+                Err(RecvError::Closed) => break,
+            };
+            at = m.revision();
+            yield Ok(event(&m));
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn event(m: &Message) -> Event {
+    match m {
+        Message::Snapshot { revision, json } => {
+            Event::default().event("snapshot").id(revision.to_string()).data(String::from_utf8_lossy(json))
+        }
+        Message::Delta { revision, json, .. } => Event::default().event("delta").id(revision.to_string()).data(&**json),
+    }
+}

@@ -1,0 +1,39 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mezame_shared::cronjobs::JobCreated;
+
+use crate::app::App;
+use crate::domain::cronjobs;
+use crate::http::actor::Actor;
+use crate::http::error::ApiError;
+use crate::http::extract::Path;
+use crate::http::lookup;
+
+/// Runs a CronJob now: creates a Job from its `jobTemplate` exactly as
+/// `kubectl create job --from=cronjob/NAME` does (owner reference to the
+/// CronJob, annotation `cronjob.kubernetes.io/instantiate: manual`), records
+/// it in the audit log, and answers with the new Job's name.
+#[utoipa::path(
+    post, path = "/api/envs/{env}/cronjobs/{namespace}/{name}/run", tag = "jobs",
+    params(
+        ("env" = String, Path, description = "Environment name"),
+        ("namespace" = String, Path, description = "Namespace of the CronJob"),
+        ("name" = String, Path, description = "CronJob name"),
+    ),
+    responses(
+        (status = 201, body = JobCreated),
+        (status = 404, description = "Unknown environment or CronJob", body = mezame_shared::error::ErrorBody),
+        (status = 502, description = "The API server refused", body = mezame_shared::error::ErrorBody),
+        (status = 503, description = "The environment is unreachable", body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn post_cronjob_run(
+    State(app): State<App>,
+    Path((env, namespace, name)): Path<(String, String, String)>,
+    Actor(actor): Actor,
+) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
+    let (env, live) = lookup::env(&app, &env)?;
+    let created = cronjobs::run(&app.db, &env, &live, &namespace, &name, &actor).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

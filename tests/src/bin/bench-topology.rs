@@ -1,0 +1,292 @@
+//! `bench-topology`: the topology at scale (run by `cargo xtask bench topology`).
+//!
+//! Seeds one environment of a sandbox with N microservices (Deployment,
+//! Service, Mapping) and M pods on kwok nodes, starts the release `mezame`
+//! against it, and measures in the same run:
+//! - p50/p99 of `GET /api/envs/{env}/topology` under C concurrent clients;
+//! - the raw list other dashboards pay on every refresh (pods, services,
+//!   deployments, ingresses of all namespaces, JSON, straight from the API server);
+//! - the backend's RSS;
+//! - the time from a pod change in the API server to its SSE delta.
+//!
+//! Ends with one JSON line holding the figures.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use mezame_e2e::sse::Sse;
+use mezame_e2e::{Server, kube, sandbox_env_toml};
+use mezame_shared::topology::{Topology, TopologyDelta};
+use serde_json::json;
+
+const NS: &str = "bench";
+const MANAGER: &str = "mezame-bench";
+const PODS_PER_NODE: usize = 220;
+
+struct Args {
+    env: String,
+    services: usize,
+    pods: usize,
+    clients: usize,
+    requests: usize,
+    keep: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { env: "dev".into(), services: 500, pods: 10_000, clients: 20, requests: 2_000, keep: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--env" => a.env = value(),
+            "--services" => a.services = value().parse().expect("--services N"),
+            "--pods" => a.pods = value().parse().expect("--pods M"),
+            "--clients" => a.clients = value().parse().expect("--clients C"),
+            "--requests" => a.requests = value().parse().expect("--requests R"),
+            "--keep" => a.keep = true,
+            other => panic!("unknown argument {other}; see --services, --pods, --clients, --requests, --env, --keep"),
+        }
+    }
+    assert!(a.services > 0 && a.pods >= a.services, "need at least one pod per microservice");
+    a
+}
+
+fn say(m: &str) {
+    eprintln!("bench: {m}");
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let client = kube(&a.env).await;
+    let started = Instant::now();
+    seed(&client, &a).await;
+    say(&format!("seeded {} microservices and {} pods in {:.0} s", a.services, a.pods, started.elapsed().as_secs_f64()));
+
+    let server = Server::start(&sandbox_env_toml(&a.env));
+    let url = server.url(&format!("/api/envs/{}/topology", a.env));
+    let http = reqwest::Client::new();
+    let t0 = Instant::now();
+    let topo = loop {
+        let t: Topology = http.get(&url).send().await.unwrap().json().await.unwrap();
+        let pods: usize = t.services.iter().filter(|m| m.namespace == NS).map(|m| m.pods.len()).sum();
+        if t.source.synced && pods == a.pods {
+            break t;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(600), "mezame's cache did not reach {} pods (has {pods})", a.pods);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    say(&format!("mezame's cache holds {} microservices after {:.1} s", topo.services.len(), t0.elapsed().as_secs_f64()));
+
+    let (p50, p99, bytes, gz_bytes) = load(&http, &url, a.clients, a.requests).await;
+    say(&format!("GET topology, {} clients: p50 {p50:.2} ms, p99 {p99:.2} ms ({bytes} bytes, {gz_bytes} gzip)", a.clients));
+    let raw = raw_list(&client).await;
+    say(&format!("raw list of pods, services, deployments, ingresses (all namespaces): {raw:.1} ms"));
+    let rss = rss_mib(server.pid());
+    say(&format!("mezame RSS: {rss:.0} MiB"));
+    let (sse_p50, sse_max) = sse_latency(&server, &client, &a.env, 10).await;
+    say(&format!("pod deleted → SSE delta: p50 {sse_p50:.0} ms, max {sse_max:.0} ms"));
+    let ratio = raw / p99;
+    say(&format!("raw list / topology p99 = {ratio:.0}×"));
+    println!(
+        "{}",
+        json!({
+            "services": a.services, "pods": a.pods, "clients": a.clients, "requests": a.requests,
+            "topology_p50_ms": round(p50), "topology_p99_ms": round(p99),
+            "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes,
+            "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
+            "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
+        })
+    );
+    drop(server);
+    if !a.keep {
+        cleanup(&client).await;
+    }
+}
+
+fn round(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+async fn seed(client: &kube::Client, a: &Args) {
+    let pp = PatchParams::apply(MANAGER).force();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.patch(NS, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))).await.unwrap();
+    let nodes: Api<Node> = Api::all(client.clone());
+    let count = a.pods.div_ceil(PODS_PER_NODE) + 1;
+    for i in 0..count {
+        let name = format!("bench-node-{i:04}");
+        let zone = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i % 3];
+        let node = json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "labels": {"kubernetes.io/hostname": name, "mezame.dev/bench": "true", "eks.amazonaws.com/nodegroup": "bench",
+                    "eks.amazonaws.com/capacityType": "ON_DEMAND", "node.kubernetes.io/instance-type": "m5.8xlarge",
+                    "topology.kubernetes.io/zone": zone}},
+            "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": PODS_PER_NODE.to_string()},
+                "capacity": {"cpu": "32", "memory": "128Gi", "pods": PODS_PER_NODE.to_string()}},
+        });
+        nodes.patch(&name, &pp, &Patch::Apply(node)).await.unwrap();
+    }
+    say(&format!("{count} kwok nodes of {PODS_PER_NODE} pods"));
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    let services: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&()));
+    let mappings: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &mezame::adapters::kube::watch::mapping_resource());
+    let per = a.pods / a.services;
+    let extra = a.pods % a.services;
+    futures::stream::iter(0..a.services)
+        .map(|i| {
+            let (deployments, services, mappings, pp) = (deployments.clone(), services.clone(), mappings.clone(), pp.clone());
+            async move {
+                let name = format!("ms-{i:04}");
+                let replicas = per + usize::from(i < extra);
+                deployments.patch(&name, &pp, &Patch::Apply(deployment(&name, replicas))).await.unwrap();
+                services.patch(&name, &pp, &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
+                    "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+                }))).await.unwrap();
+                mappings.patch(&name, &pp, &Patch::Apply(json!({
+                    "apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping", "metadata": {"name": name, "namespace": NS},
+                    "spec": {"prefix": format!("/{name}/"), "service": format!("{name}.{NS}:80")},
+                }))).await.unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let t = Instant::now();
+    loop {
+        let list = deployments.list(&ListParams::default()).await.unwrap();
+        let ready: i32 = list.items.iter().filter_map(|d| d.status.as_ref()?.ready_replicas).sum();
+        if ready as usize >= a.pods {
+            break;
+        }
+        say(&format!("{ready}/{} pods ready ({:.0} s)", a.pods, t.elapsed().as_secs_f64()));
+        assert!(t.elapsed() < Duration::from_secs(1800), "pods did not become ready within 30 minutes");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+fn deployment(name: &str, replicas: usize) -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "nodeSelector": {"mezame.dev/bench": "true"},
+                    "containers": [{"name": "app", "image": format!("bench.example/{name}:v1"),
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}],
+                },
+            },
+        },
+    })
+}
+
+/// p50 and p99 in ms of GETs by `clients` concurrent clients (gzip accepted,
+/// as a browser does), and the response sizes.
+async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize) -> (f64, f64, usize, usize) {
+    let plain = http.get(url).send().await.unwrap().bytes().await.unwrap().len();
+    let gz = http.get(url).header("accept-encoding", "gzip").send().await.unwrap().bytes().await.unwrap().len();
+    let per = requests.div_ceil(clients);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let http = http.clone();
+        let url = url.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(per);
+            for _ in 0..per {
+                let t = Instant::now();
+                let r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times
+        }));
+    }
+    let mut all: Vec<f64> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(f64::total_cmp);
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    (q(0.50), q(0.99), plain, gz)
+}
+
+/// Median of 5 rounds of the four lists a dashboard makes on every refresh, concurrently.
+async fn raw_list(client: &kube::Client) -> f64 {
+    let paths = ["/api/v1/pods", "/api/v1/services", "/apis/apps/v1/deployments", "/apis/networking.k8s.io/v1/ingresses"];
+    let mut rounds = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let lists = paths.iter().map(|p| {
+            let client = client.clone();
+            async move {
+                let req = http::Request::get(*p).header("accept", "application/json").body(Vec::new()).unwrap();
+                client.request_text(req).await.unwrap().len()
+            }
+        });
+        futures::future::join_all(lists).await;
+        rounds.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    rounds.sort_by(f64::total_cmp);
+    rounds[2]
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Deletes `rounds` pods one at a time and times each until a delta without it arrives.
+async fn sse_latency(server: &Server, client: &kube::Client, env: &str, rounds: usize) -> (f64, f64) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let mut sse = Sse::open(&server.url(&format!("/api/envs/{env}/topology/events"))).await;
+    let first = sse.next(Duration::from_secs(60)).await.expect("a snapshot");
+    let mut topo: Topology = serde_json::from_str(&first.data).unwrap();
+    let mut times = Vec::new();
+    for i in 0..rounds {
+        let ms = format!("ms-{:04}", i * 7 % topo.services.iter().filter(|m| m.namespace == NS).count());
+        let victim = topo.services.iter().find(|m| m.name == ms).and_then(|m| m.pods.first()).map(|p| p.name.clone()).unwrap();
+        let t = Instant::now();
+        pods.delete(&victim, &DeleteParams::default()).await.unwrap();
+        loop {
+            let ev = sse.next(Duration::from_secs(30)).await.expect("a delta within 30 s");
+            if ev.event == "snapshot" {
+                topo = serde_json::from_str(&ev.data).unwrap();
+            } else {
+                let d: TopologyDelta = serde_json::from_str(&ev.data).unwrap();
+                assert!(d.apply(&mut topo));
+            }
+            let m = topo.services.iter().find(|m| m.name == ms).unwrap();
+            if m.pods.iter().all(|p| p.name != victim || p.phase == "Terminating") {
+                break;
+            }
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+async fn cleanup(client: &kube::Client) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces.delete(NS, &DeleteParams::default()).await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let _ = nodes.delete_collection(&DeleteParams::default(), &ListParams::default().labels("mezame.dev/bench=true")).await;
+    say("removed the bench namespace and nodes");
+}

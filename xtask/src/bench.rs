@@ -1,0 +1,58 @@
+//! `cargo xtask bench <name>`: benchmarks with printed figures, each ending
+//! with one JSON line. They run on their own sandbox (`target/bench-sandbox`),
+//! never on the one `cargo xtask run` uses.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::run::{build_release, sandbox_packages};
+use crate::util::{run, step, target_dir};
+use crate::tools;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    which: Which,
+    /// Leave the bench sandbox running afterwards.
+    #[arg(long, global = true)]
+    keep_sandbox: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum Which {
+    /// The topology at scale: GET latency under concurrent clients vs the raw
+    /// API server list, RSS, pod change → SSE delta.
+    /// Arguments after `--`: --services N (500) --pods M (10000) --clients C (20) --requests R (2000).
+    Topology {
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+pub fn run_bench(args: Args) -> Result<()> {
+    tools::ensure_apt(&sandbox_packages())?;
+    let bin = build_release()?;
+    let dir = target_dir().join("bench-sandbox");
+    let sandbox = |a: &[&str]| {
+        let mut c = Command::new(bin.join("mezame-sandbox"));
+        c.arg("--dir").arg(&dir).args(a);
+        c
+    };
+    step("bringing up the bench sandbox (dev)");
+    run(&mut sandbox(&["up", "--envs", "dev", "--boot-delay", "2"]))?;
+    let result = match &args.which {
+        Which::Topology { args } => {
+            step("bench topology");
+            run(Command::new(bin.join("bench-topology"))
+                .args(args)
+                .env("MEZAME_BIN", bin.join("mezame"))
+                .env("MEZAME_SANDBOX_DIR", &dir))
+        }
+    };
+    if !args.keep_sandbox {
+        step("stopping the bench sandbox");
+        run(&mut sandbox(&["down"]))?;
+    }
+    result
+}

@@ -9,7 +9,8 @@
 //! - the backend's RSS;
 //! - the time from a pod change in the API server to its SSE delta.
 //!
-//! Ends with one JSON line holding the figures.
+//! Ends with one JSON line holding the figures. The Services are headless:
+//! kwokctl's service CIDR has room for a few hundred cluster IPs only.
 
 use std::time::{Duration, Instant};
 
@@ -146,7 +147,7 @@ async fn seed(client: &kube::Client, a: &Args) {
                 deployments.patch(&name, &pp, &Patch::Apply(deployment(&name, replicas))).await.unwrap();
                 services.patch(&name, &pp, &Patch::Apply(json!({
                     "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
-                    "spec": {"selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+                    "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
                 }))).await.unwrap();
                 mappings.patch(&name, &pp, &Patch::Apply(json!({
                     "apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping", "metadata": {"name": name, "namespace": NS},

@@ -60,6 +60,11 @@ fn int_or_string(v: &IntOrString) -> String {
     }
 }
 
+/// The value of annotation `key`, if set.
+fn annotation<'a>(m: &'a meta::ObjectMeta, key: &str) -> Option<&'a String> {
+    m.annotations.as_ref().and_then(|a| a.get(key))
+}
+
 fn condition(kind: &str, status: &str, reason: Option<&String>, message: Option<&String>) -> Condition {
     Condition {
         kind: kind.to_string(),
@@ -72,7 +77,7 @@ fn condition(kind: &str, status: &str, reason: Option<&String>, message: Option<
 pub fn ingress(i: &networking::Ingress) -> Ingress {
     let spec = i.spec.as_ref();
     let class = spec.and_then(|s| s.ingress_class_name.clone()).or_else(|| {
-        i.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/ingress.class").cloned())
+        annotation(&i.metadata, "kubernetes.io/ingress.class").cloned()
     });
     let rules = spec.and_then(|s| s.rules.as_ref()).into_iter().flatten();
     let mut backends = Vec::new();
@@ -225,11 +230,7 @@ pub fn deployment(d: &apps::Deployment) -> Deployment {
 pub fn replica_set(r: &apps::ReplicaSet) -> ReplicaSet {
     ReplicaSet {
         meta: meta(&r.metadata),
-        revision: r
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+        revision: annotation(&r.metadata, "deployment.kubernetes.io/revision")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
         images: r
@@ -389,12 +390,7 @@ pub fn job(j: &batch::Job) -> Job {
     }
     Job {
         meta: meta(&j.metadata),
-        manual: j
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("cronjob.kubernetes.io/instantiate"))
-            .is_some_and(|v| v == "manual"),
+        manual: annotation(&j.metadata, "cronjob.kubernetes.io/instantiate").is_some_and(|v| v == "manual"),
         start: status.and_then(|s| s.start_time.as_ref()).and_then(time),
         finished: status.and_then(|s| s.completion_time.as_ref()).and_then(time).or(failed_at),
         active: status.and_then(|s| s.active).unwrap_or(0),

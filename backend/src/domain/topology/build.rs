@@ -13,7 +13,8 @@ use crate::adapters::kube::objects as k;
 /// Namespaces of the cluster's own machinery, never shown as microservices.
 pub const SYSTEM_NAMESPACES: [&str; 5] = ["kube-system", "kube-public", "kube-node-lease", "argocd", "local-path-storage"];
 
-pub fn build(env: &str, revision: u64, o: &Objects) -> t::Topology {
+/// The topology of `o`; its revision is set by the feed when published.
+pub fn build(env: &str, o: &Objects) -> t::Topology {
     let ix = Index::new(o);
     // Ingresses and the gateway Services they point at.
     let mut gateway_keys: BTreeSet<(String, String)> = BTreeSet::new();
@@ -98,7 +99,7 @@ pub fn build(env: &str, revision: u64, o: &Objects) -> t::Topology {
 
     t::Topology {
         env: env.to_string(),
-        revision,
+        revision: 0,
         source: o.source(),
         ingresses,
         gateways,

@@ -55,7 +55,10 @@ impl Body {
 
 /// The feed of one environment.
 pub struct Feed {
+    /// The published state; held only to read or swap it.
     current: Mutex<Current>,
+    /// Serializes publishers (the env task is the only one in practice).
+    publishing: Mutex<()>,
     tx: broadcast::Sender<Message>,
 }
 
@@ -71,6 +74,7 @@ impl Feed {
     pub fn new(initial: Topology) -> Feed {
         Feed {
             current: Mutex::new(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
+            publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
         }
     }
@@ -85,10 +89,13 @@ impl Feed {
     }
 
     /// Publishes `next` if it differs from the current snapshot (ignoring
-    /// the revision); returns whether it did.
+    /// the revision); returns whether it did. The diff and the serialization
+    /// happen before the snapshot lock is taken, so readers never wait for
+    /// them; `publishing` keeps concurrent publishers (there is one per env)
+    /// in order.
     pub fn publish(&self, mut next: Topology) -> bool {
-        let mut c = self.current.lock().unwrap();
-        let prev = c.topology.clone();
+        let _turn = self.publishing.lock().unwrap();
+        let prev = self.snapshot();
         next.revision = prev.revision;
         let Some(mut delta) = diff(&prev, &next) else { return false };
         next.revision = prev.revision + 1;
@@ -98,14 +105,16 @@ impl Feed {
             revision: next.revision,
             json: serde_json::to_string(&delta).unwrap_or_default().into(),
         };
-        // Serialized outside the subscribers' path, once per revision.
-        c.body = Body::of(&next);
+        let body = Body::of(&next);
+        let mut c = self.current.lock().unwrap();
+        c.body = body;
         c.topology = Arc::new(next);
         if c.history.len() == HISTORY {
             c.history.pop_front();
         }
         c.history.push_back(message.clone());
-        // No receiver is fine: nobody is watching.
+        // Sent under the lock so a subscriber sees each message once, either
+        // in its backlog or live. No receiver is fine: nobody is watching.
         let _ = self.tx.send(message);
         true
     }

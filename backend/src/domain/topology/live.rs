@@ -75,8 +75,7 @@ fn empty(env: &str) -> Topology {
 
 impl Live {
     fn rebuild(&self, objects: &Objects) {
-        let revision = self.feed.snapshot().revision;
-        self.feed.publish(build(&self.env, revision, objects));
+        self.feed.publish(build(&self.env, objects));
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::adapters::db::Db;
 use crate::config::Config;
+use crate::adapters::seal::Key;
 use crate::domain::envs::Environments;
+use crate::domain::lifecycle::Lifecycle;
 use crate::domain::topology::Topologies;
 
 /// Cheap to clone: every field is a shared handle.
@@ -19,12 +21,14 @@ pub struct App {
     pub envs: Arc<Environments>,
     /// The live topology (watch cache and feed) of each environment.
     pub topologies: Arc<Topologies>,
+    /// Wake and sleep runs (and their runner tasks).
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl App {
     /// Connects the database (creating and migrating it) and prepares the
-    /// environments' handles, and starts watching every environment's cluster
-    /// in the background.
+    /// environments' handles, starts watching every environment's cluster in
+    /// the background, and resumes wake/sleep runs a previous process left running.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let db = Db::connect(&config.database).await.map_err(|e| {
             anyhow::anyhow!("cannot open the database {}: {e}", redact(&config.database))
@@ -35,11 +39,23 @@ impl App {
         )
         .await;
         let topologies = Topologies::start(&envs);
+        let key = match &config.backup_key {
+            Some(k) => Some(Key::parse(k).map_err(|e| anyhow::anyhow!("backup_key {e}"))?),
+            None => None,
+        };
+        let envs = Arc::new(envs);
+        let lifecycle = Lifecycle::new(db.clone(), envs.clone(), key);
+        let resumed = lifecycle.resume().await?;
+        if resumed > 0 {
+            tracing::info!(runs = resumed, "resumed wake/sleep runs left running");
+        }
+        lifecycle.start_scheduler(Duration::from_millis(config.schedule_tick_ms));
         Ok(App {
             config: Arc::new(config),
             db,
-            envs: Arc::new(envs),
+            envs,
             topologies: Arc::new(topologies),
+            lifecycle,
         })
     }
 }

@@ -22,6 +22,12 @@ pub struct Config {
     pub probe_timeout_ms: u64,
     /// Mount diagnostic routes (`/api/debug/*`) used by the end-to-end tests.
     pub debug_routes: bool,
+    /// How often the schedules are checked, in milliseconds.
+    pub schedule_tick_ms: u64,
+    /// Key that seals backed-up Secrets (base64 of 32 bytes). Without it,
+    /// a sleep refuses to back up Argo CD's Secrets.
+    #[serde(default)]
+    pub backup_key: Option<String>,
     /// The environments the panel controls, in display order.
     #[serde(default, rename = "env")]
     pub envs: Vec<EnvConfig>,
@@ -40,6 +46,9 @@ pub struct EnvConfig {
     pub protected: bool,
     pub kubernetes: KubeConfig,
     pub aws: AwsConfig,
+    /// Initial power settings (then edited in the UI and kept in the database).
+    #[serde(default)]
+    pub power: Option<mezame_shared::power::PowerSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +92,8 @@ impl Default for Config {
             database: default_database(),
             probe_timeout_ms: 3000,
             debug_routes: false,
+            backup_key: None,
+            schedule_tick_ms: 20_000,
             envs: Vec::new(),
             source: None,
         }
@@ -115,6 +126,7 @@ impl Config {
             "database",
             "probe_timeout_ms",
             "debug_routes",
+            "backup_key",
         ]));
         let mut config: Config = figment.extract().map_err(Box::new)?;
         config.source = file.map(Path::to_path_buf);
@@ -143,6 +155,20 @@ impl Config {
                     env.name
                 )));
             }
+        }
+        for env in &self.envs {
+            if let Some(p) = &env.power {
+                let problems = p.problems();
+                if !problems.is_empty() {
+                    return Err(ConfigError::Rule(format!("environment {:?}: power: {}", env.name, problems.join("; "))));
+                }
+            }
+        }
+        if let Some(key) = &self.backup_key {
+            crate::adapters::seal::Key::parse(key).map_err(|e| ConfigError::Rule(format!("backup_key: {e}")))?;
+        }
+        if self.schedule_tick_ms == 0 {
+            return Err(ConfigError::Rule("schedule_tick_ms must be > 0".into()));
         }
         if self.probe_timeout_ms == 0 {
             return Err(ConfigError::Rule("probe_timeout_ms must be > 0".into()));

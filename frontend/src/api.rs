@@ -5,6 +5,7 @@ use std::fmt;
 use mezame_shared::audit::AuditPage;
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
+use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
 use mezame_shared::topology::ServiceDetail;
 use mezame_shared::error::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -39,6 +40,17 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 /// POST without a body, expecting a JSON answer.
 pub async fn post<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     let response = gloo_net::http::Request::post(path)
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    answer(path, response).await
+}
+
+/// PUT a JSON body, expecting a JSON answer.
+pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
+    let response = gloo_net::http::Request::put(path)
+        .json(body)
+        .map_err(|e| ApiFailure::Network(e.to_string()))?
         .send()
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
@@ -98,6 +110,36 @@ pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
 
 pub async fn run_cronjob(env: String, namespace: String, name: String) -> Result<JobCreated, ApiFailure> {
     post(&format!("/api/envs/{}/cronjobs/{}/{}/run", encode(&env), encode(&namespace), encode(&name))).await
+}
+
+pub async fn get_power(env: String) -> Result<Power, ApiFailure> {
+    get(&format!("/api/envs/{}/power", encode(&env))).await
+}
+
+pub async fn get_runs(env: String) -> Result<RunList, ApiFailure> {
+    get(&format!("/api/envs/{}/runs", encode(&env))).await
+}
+
+pub async fn get_run(id: i64) -> Result<Run, ApiFailure> {
+    get(&format!("/api/runs/{id}")).await
+}
+
+pub async fn put_power(env: String, settings: PowerSettings) -> Result<PowerSettings, ApiFailure> {
+    put(&format!("/api/envs/{}/power", encode(&env)), &settings).await
+}
+
+pub async fn keep_awake(env: String, until: Option<String>) -> Result<KeepAwakeSet, ApiFailure> {
+    put(&format!("/api/envs/{}/keep-awake", encode(&env)), &KeepAwake { until }).await
+}
+
+/// Starts a wake or a sleep.
+pub async fn start_run(env: String, action: RunAction) -> Result<RunStarted, ApiFailure> {
+    post(&format!("/api/envs/{}/{}", encode(&env), action.as_str())).await
+}
+
+/// `cancel` or `retry` a run.
+pub async fn run_command(id: i64, command: &str) -> Result<Run, ApiFailure> {
+    post(&format!("/api/runs/{id}/{command}")).await
 }
 
 pub fn topology_url(env: &str) -> String {

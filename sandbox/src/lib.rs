@@ -14,6 +14,7 @@
 //! - [`cluster`]: kwokctl clusters. [`bootstrap`]: what a cluster gets before GitOps.
 //! - [`aws`]: moto and the AWS resources seeded into it.
 //! - [`controller`]: nodes follow capacity, Argo CD gating, load balancer controller.
+//! - [`config`]: mezame's configuration for this sandbox (`[[env]]` with power settings).
 //! - [`ci`]: the platform's CI (commit, image tag rewrite, webhook).
 //! - [`up`]: `up`, `down`, `status`.
 //! - [`process`], [`kube`]: process and Kubernetes helpers.
@@ -22,6 +23,7 @@ pub mod aws;
 pub mod bootstrap;
 pub mod ci;
 pub mod cluster;
+pub mod config;
 pub mod controller;
 pub mod git;
 pub mod kube;

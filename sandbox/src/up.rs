@@ -230,21 +230,15 @@ fn app_summary(app: &DynamicObject) -> String {
 fn write_mezame_config(state: &State) -> Result<()> {
     let mut out = format!(
         "# Written by `mezame-sandbox up`: the panel pointed at the sandbox in {dir}.\n\
-         database = \"{db}\"\n",
+         database = \"{db}\"\n\
+         # Seals the Argo CD Secrets a sleep backs up (made once per sandbox).\n\
+         backup_key = \"{key}\"\n",
         dir = state.dir.display(),
         db = state.dir.join("mezame.db").display(),
+        key = crate::config::backup_key(&state.dir)?,
     );
     for env in ENVS.iter().filter(|e| state.envs.contains_key(e.name)) {
-        let es = &state.envs[env.name];
-        out.push_str(&format!(
-            "\n[[env]]\nname = \"{name}\"\nprotected = {protected}\n[env.kubernetes]\nkubeconfig = \"{kubeconfig}\"\ncontext = \"{context}\"\n\
-             [env.aws]\nregion = \"{REGION}\"\nendpoint_url = \"{moto}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
-            name = env.name,
-            protected = env.protected,
-            kubeconfig = state.kubeconfig().display(),
-            context = context_name(env.name),
-            moto = es.moto_url(),
-        ));
+        out.push_str(&crate::config::env_toml(state, env));
     }
     std::fs::write(state.mezame_config(), out)?;
     Ok(())

@@ -16,6 +16,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// A sentence a person can act on.
     pub message: String,
+    /// With `run_active` (409): the run already active in the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
 }
 
 impl ErrorBody {
@@ -24,6 +27,7 @@ impl ErrorBody {
             error: ErrorDetail {
                 code: code.into(),
                 message: message.into(),
+                run_id: None,
             },
         }
     }

@@ -13,12 +13,14 @@
 //! - [`audit`]: the audit log of actions taken through the panel.
 //! - [`topology`]: what runs where: Ingress → gateway → microservices → pods, with the zero-downtime audit.
 //! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
+//! - [`power`]: waking and putting environments to sleep: settings, state, runs and steps.
 
 pub mod audit;
 pub mod cronjobs;
 pub mod envs;
 pub mod error;
 pub mod meta;
+pub mod power;
 pub mod topology;
 
 /// Derives `utoipa::ToSchema` only when the `openapi` feature is on.

@@ -101,6 +101,21 @@ impl Server {
         Server { child, base, _dir: dir }
     }
 
+    /// `kill -9` the server and start it again with the same configuration
+    /// and database (on a new port: `base` changes).
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        let file = dir.path().join("mezame.toml");
+        assert!(file.exists(), "only a server started with a configuration file can be restarted");
+        let mut cmd = Command::new(mezame_bin());
+        cmd.arg("serve").arg("--config").arg(&file);
+        let fresh = Self::spawn(cmd, dir);
+        // The old handle (a dead process, an empty directory) is dropped.
+        drop(std::mem::replace(self, fresh));
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -151,14 +166,7 @@ where
 /// The `[[env]]` block of mezame's configuration for one sandbox environment.
 pub fn sandbox_env_toml(env: &str) -> String {
     let state = sandbox();
-    let es = state.env(env).expect("the environment is in the test sandbox");
-    let spec = mezame_sandbox::platform::env_spec(env).unwrap();
-    format!(
-        "[[env]]\nname = \"{env}\"\nprotected = {protected}\n[env.kubernetes]\nkubeconfig = \"{kubeconfig}\"\ncontext = \"{context}\"\n\
-         [env.aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{moto}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
-        protected = spec.protected,
-        kubeconfig = state.kubeconfig().display(),
-        context = mezame_sandbox::state::context_name(env),
-        moto = es.moto_url(),
-    )
+    let spec = mezame_sandbox::platform::env_spec(env).expect("an environment of the sandbox");
+    assert!(state.env(env).is_ok(), "{env} is in the test sandbox");
+    mezame_sandbox::config::env_toml(&state, spec)
 }

@@ -41,15 +41,26 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/debug/panic"),
         ("GET", "/api/envs"),
         ("GET", "/api/envs/{env}/cronjobs"),
+        ("GET", "/api/envs/{env}/power"),
+        ("GET", "/api/envs/{env}/runs"),
         ("GET", "/api/envs/{env}/services/{name}"),
         ("GET", "/api/envs/{env}/topology"),
         ("GET", "/api/envs/{env}/topology/events"),
         ("GET", "/api/health"),
         ("GET", "/api/openapi.json"),
+        ("GET", "/api/runs/{id}"),
+        ("GET", "/api/runs/{id}/events"),
         ("GET", "/api/version"),
         ("GET", "/metrics"),
         ("POST", "/api/debug/echo"),
         ("POST", "/api/envs/{env}/cronjobs/{namespace}/{name}/run"),
+        ("POST", "/api/envs/{env}/sleep"),
+        ("POST", "/api/envs/{env}/wake"),
+        ("POST", "/api/runs/{id}/cancel"),
+        ("POST", "/api/runs/{id}/retry"),
+        ("PUT", "/api/debug/clock"),
+        ("PUT", "/api/envs/{env}/keep-awake"),
+        ("PUT", "/api/envs/{env}/power"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(listed, expected, "the document lists exactly the router's routes");
@@ -59,6 +70,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         let req = match method.as_str() {
             "GET" => client.get(s.url(path)),
             "POST" => client.post(s.url(path)).json(&serde_json::json!({"message": "hi"})),
+            "PUT" => client.put(s.url(path)).json(&serde_json::json!({})),
             m => panic!("unexpected method {m}"),
         };
         let r = req.send().await.unwrap();

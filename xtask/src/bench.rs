@@ -28,6 +28,9 @@ enum Which {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// A sleep and a wake of dev: each run's total time, time waiting on AWS
+    /// and the cluster, and the orchestration overhead (target ≤ 2 s per run).
+    Power,
 }
 
 pub fn run_bench(args: Args) -> Result<()> {
@@ -46,6 +49,13 @@ pub fn run_bench(args: Args) -> Result<()> {
             step("bench topology");
             run(Command::new(bin.join("bench-topology"))
                 .args(args)
+                .env("MEZAME_BIN", bin.join("mezame"))
+                .env("MEZAME_SANDBOX_DIR", &dir))
+        }
+        Which::Power => {
+            step("bench power");
+            run(Command::new(bin.join("bench-power"))
+                .arg("dev")
                 .env("MEZAME_BIN", bin.join("mezame"))
                 .env("MEZAME_SANDBOX_DIR", &dir))
         }

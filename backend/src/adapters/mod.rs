@@ -3,6 +3,7 @@
 //! - [`kube`]: a Kubernetes API server, through the `kube` crate and a kubeconfig context.
 //! - [`aws`]: an AWS account, through the AWS SDK for Rust (or moto in the sandbox).
 //! - [`db`]: the panel's own database (SQLite or PostgreSQL), through sqlx.
+//! - [`seal`]: encryption at rest of backed-up Secrets.
 //!
 //! Adapters translate library types into plain Rust values and [`AdapterError`];
 //! nothing above this layer sees an AWS SDK or sqlx type.
@@ -11,5 +12,6 @@ pub mod aws;
 pub mod db;
 mod error;
 pub mod kube;
+pub mod seal;
 
 pub use error::{AdapterError, error_chain};

@@ -79,6 +79,11 @@ impl Environment {
             .map_err(|e| e.to_string())
     }
 
+    /// The environment's AWS account.
+    pub fn aws(&self) -> &aws::Account {
+        &self.aws
+    }
+
     /// Checks the cluster and the AWS account at the same time.
     pub async fn status(&self) -> EnvStatus {
         let (kubernetes, aws) = tokio::join!(self.cluster_status(), self.aws_status());

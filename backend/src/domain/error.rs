@@ -13,6 +13,12 @@ pub enum DomainError {
     /// The environment cannot be reached right now.
     #[error("{0}")]
     Unavailable(String),
+    /// Not allowed, whoever asks (e.g. putting a protected environment to sleep).
+    #[error("{0}")]
+    Forbidden(String),
+    /// In the way of another operation (e.g. a run already active), with that run.
+    #[error("{message}")]
+    Conflict { message: String, run_id: Option<i64> },
     /// An adapter failed.
     #[error(transparent)]
     Adapter(#[from] AdapterError),

@@ -5,10 +5,12 @@
 //! - [`audit`]: reading the audit log.
 //! - [`topology`]: the live topology of each environment (watch cache, model, feed).
 //! - [`cronjobs`]: CronJobs, their runs, running one by hand.
+//! - [`lifecycle`]: waking environments and putting them to sleep (runs, steps, settings, state).
 
 pub mod audit;
 pub mod cronjobs;
 pub mod envs;
+pub mod lifecycle;
 pub mod topology;
 mod error;
 

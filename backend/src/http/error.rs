@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// With 409 `run_active`: the active run.
+    pub run_id: Option<i64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            run_id: None,
         }
     }
 
@@ -44,7 +47,9 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        (self.status, Json(ErrorBody::new(self.code, self.message))).into_response()
+        let mut body = ErrorBody::new(self.code, self.message);
+        body.error.run_id = self.run_id;
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -53,6 +58,11 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::NotFound(m) => ApiError::not_found(m),
             DomainError::Invalid(m) => ApiError::bad_request(m),
+            DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            DomainError::Conflict { message, run_id } => ApiError {
+                run_id,
+                ..ApiError::new(StatusCode::CONFLICT, if run_id.is_some() { "run_active" } else { "conflict" }, message)
+            },
             DomainError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
             DomainError::Adapter(AdapterError::NotFound(m)) => ApiError::not_found(m),
             DomainError::Adapter(a) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream", a.to_string()),

@@ -39,6 +39,7 @@ use handlers::*;
         (name = "envs", description = "Environments and their reachability"),
         (name = "topology", description = "What runs where: the live topology of an environment"),
         (name = "jobs", description = "CronJobs and their runs"),
+        (name = "power", description = "Waking environments and putting them to sleep"),
         (name = "audit", description = "The audit log of actions"),
         (name = "debug", description = "Diagnostics, mounted only with `debug_routes = true`"),
     )
@@ -58,11 +59,21 @@ fn api(debug_routes: bool) -> OpenApiRouter<App> {
         .routes(routes!(get_service::get_service))
         .routes(routes!(get_cronjob_list::get_cronjob_list))
         .routes(routes!(post_cronjob_run::post_cronjob_run))
+        .routes(routes!(get_power::get_power, put_power::put_power))
+        .routes(routes!(put_keep_awake::put_keep_awake))
+        .routes(routes!(post_env_wake::post_env_wake))
+        .routes(routes!(post_env_sleep::post_env_sleep))
+        .routes(routes!(get_run_list::get_run_list))
+        .routes(routes!(get_run::get_run))
+        .routes(routes!(get_run_events::get_run_events))
+        .routes(routes!(post_run_cancel::post_run_cancel))
+        .routes(routes!(post_run_retry::post_run_retry))
         .routes(routes!(get_audit::get_audit));
     if debug_routes {
         api = api
             .routes(routes!(debug::post_echo))
-            .routes(routes!(debug::get_panic));
+            .routes(routes!(debug::get_panic))
+            .routes(routes!(debug::put_clock));
     }
     api
 }

@@ -4,3 +4,6 @@ pub mod graph;
 pub mod header;
 pub mod live;
 pub mod nav;
+pub mod power;
+pub mod refresh;
+pub mod schedule;

@@ -1,5 +1,6 @@
 //! Environments: each configured environment with the reachability of its
-//! Kubernetes API server and AWS account (from `GET /api/envs`).
+//! Kubernetes API server and AWS account (from `GET /api/envs`), and its
+//! power: state, Wake/Sleep, the live steps of a run, run history.
 
 use leptos::prelude::*;
 use mezame_shared::envs::{EnvList, EnvStatus, Probe};
@@ -8,6 +9,7 @@ use crate::api::ApiFailure;
 
 use crate::EnvsResource;
 use crate::components::nav::selected_env;
+use crate::components::power::PowerPanel;
 
 #[component]
 pub fn Environments() -> impl IntoView {
@@ -104,6 +106,7 @@ fn EnvCard(env: EnvStatus) -> impl IntoView {
                 <h2>{env.name.clone()}</h2>
                 {env.protected.then(|| view! { <span class="badge protected" title="Never put to sleep">"protected"</span> })}
             </header>
+            <PowerPanel env=env.name.clone()/>
             <ProbeBlock title="Cluster" testid="k8s" result=cluster meta=cluster_meta/>
             <ProbeBlock title="AWS" testid="aws" result=aws meta=aws_meta/>
         </article>

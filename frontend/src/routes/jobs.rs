@@ -10,6 +10,7 @@ use mezame_shared::cronjobs::{CronJob, CronJobList, JobOutcome, JobRun};
 
 use crate::api::{self, ApiFailure};
 use crate::components::nav::env_or_first;
+use crate::components::refresh::refresh_while;
 
 /// While a run is in progress, the list is re-read this often.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -39,22 +40,7 @@ pub fn JobsPage() -> impl IntoView {
         l.cronjobs.iter().any(|c| c.jobs.iter().any(|j| j.outcome == JobOutcome::Running))
             || outcomes.with(|m| m.values().any(|r| r.as_ref().is_ok_and(|job| !finished(job))))
     };
-    let timer = StoredValue::new(None::<IntervalHandle>);
-    Effect::new(move |_| {
-        let on = running();
-        if let Some(h) = timer.get_value() {
-            h.clear();
-            timer.set_value(None);
-        }
-        if on {
-            timer.set_value(set_interval_with_handle(move || list.refetch(), REFRESH).ok());
-        }
-    });
-    on_cleanup(move || {
-        if let Some(h) = timer.get_value() {
-            h.clear();
-        }
-    });
+    refresh_while(running, REFRESH, move || list.refetch(), || ());
     view! {
         <section class="jobs">
             <div class="page-title">

@@ -6,6 +6,7 @@
 //! Times are stored as Unix milliseconds, JSON as text.
 
 mod audit;
+mod power;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, NewAuditEntry};
+pub use power::{RestorePoint, StepUpdate};
 
 use super::AdapterError;
 use crate::config::expand_home;

@@ -7,12 +7,14 @@
 //! - [`watch`]: one watcher per kind, feeding the topology's cache.
 //! - [`jobs`]: `kubectl create job --from=cronjob/…`.
 //! - [`events`]: recent events of a namespace.
+//! - [`resources`]: objects of a few kinds as JSON, for the wake and sleep steps.
 
 mod cluster;
 pub mod convert;
 pub mod events;
 pub mod jobs;
 pub mod objects;
+pub mod resources;
 pub mod watch;
 
 pub use cluster::{Cluster, ClusterFacts, is_ready};

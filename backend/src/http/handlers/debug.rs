@@ -1,6 +1,6 @@
 //! Diagnostic routes, mounted only with `debug_routes = true`: the end-to-end
 //! tests use them to prove that a malformed body and a panicking handler are
-//! answered with the JSON error shape.
+//! answered with the JSON error shape, and to move the scheduler's clock.
 
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -35,4 +35,23 @@ pub async fn post_echo(extract::Json(body): extract::Json<Echo>) -> Json<Echo> {
 )]
 pub async fn get_panic() -> &'static str {
     panic!("deliberate panic from /api/debug/panic")
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetClock {
+    /// RFC 3339; the scheduler's clock runs on from there.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Moves the scheduler's clock, so a test can see a schedule fire at a chosen
+/// local time (e.g. across a DST change) without waiting for it.
+#[utoipa::path(
+    put, path = "/api/debug/clock", tag = "debug",
+    request_body = SetClock,
+    responses((status = 200, body = SetClock))
+)]
+pub async fn put_clock(axum::extract::State(app): axum::extract::State<crate::app::App>, extract::Json(body): extract::Json<SetClock>) -> Json<SetClock> {
+    app.lifecycle.clock.set(body.now);
+    Json(body)
 }

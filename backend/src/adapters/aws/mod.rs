@@ -1,4 +1,20 @@
 //! AWS account access through the AWS SDK for Rust.
+//!
+//! - this file: the SDK configuration of an account, STS identity;
+//! - [`capacity`]: EKS managed node groups and Auto Scaling groups (sizes);
+//! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
+//! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start.
+//!
+//! Mutating calls use the SDK's standard retry mode (throttling and 5xx are
+//! retried with backoff) and a longer timeout than reachability checks.
+
+mod capacity;
+mod databases;
+mod elb;
+
+pub use capacity::Sizes;
+pub use databases::Instance;
+pub use elb::LoadBalancer;
 
 use std::time::Duration;
 
@@ -58,6 +74,21 @@ impl Account {
         Account { sdk: loader.load().await }
     }
 
+    /// The configuration for operations (not checks): 5 attempts with the
+    /// standard retry mode, 30 s per attempt.
+    fn ops(&self) -> SdkConfig {
+        self.sdk
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .build()
+    }
+
     /// `sts:GetCallerIdentity`, tried once: a reachability check reports the
     /// first failure (connection refused, bad credentials) rather than retrying
     /// it into a timeout.
@@ -80,4 +111,13 @@ impl Account {
     pub fn region(&self) -> Option<String> {
         self.sdk.region().map(|r| r.to_string())
     }
+}
+
+/// An SDK error with its whole context (service code and message), prefixed
+/// with the operation, e.g. `eks:UpdateNodegroupConfig platform-dev/system: …`.
+fn sdk_error<E>(op: &str, target: &str, e: E) -> AdapterError
+where
+    E: std::error::Error + 'static,
+{
+    AdapterError::Aws(format!("{op} {target}: {}", DisplayErrorContext(&e)))
 }

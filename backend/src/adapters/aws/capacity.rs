@@ -1,0 +1,116 @@
+//! Node capacity: EKS managed node groups and (spot) Auto Scaling groups.
+
+use aws_sdk_autoscaling::types::MixedInstancesPolicy;
+use aws_sdk_eks::types::NodegroupScalingConfig;
+
+use super::{Account, sdk_error};
+use crate::adapters::AdapterError;
+
+/// Sizes of a node group or an Auto Scaling group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sizes {
+    pub min: i32,
+    pub desired: i32,
+    pub max: i32,
+}
+
+impl Account {
+    /// The node group's sizes; `NotFound` if the cluster has no such node group.
+    pub async fn nodegroup_sizes(&self, cluster: &str, name: &str) -> Result<Sizes, AdapterError> {
+        let target = format!("{cluster}/{name}");
+        let out = aws_sdk_eks::Client::new(&self.ops())
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
+                    AdapterError::NotFound(format!("EKS cluster {cluster} has no managed node group {name}"))
+                } else {
+                    sdk_error("eks:DescribeNodegroup", &target, e)
+                }
+            })?;
+        let s = out.nodegroup().and_then(|n| n.scaling_config());
+        Ok(Sizes {
+            min: s.and_then(|s| s.min_size()).unwrap_or(0),
+            desired: s.and_then(|s| s.desired_size()).unwrap_or(0),
+            max: s.and_then(|s| s.max_size()).unwrap_or(0),
+        })
+    }
+
+    pub async fn set_nodegroup_sizes(&self, cluster: &str, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
+        aws_sdk_eks::Client::new(&self.ops())
+            .update_nodegroup_config()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .scaling_config(
+                NodegroupScalingConfig::builder()
+                    .min_size(sizes.min)
+                    .desired_size(sizes.desired)
+                    .max_size(sizes.max)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("eks:UpdateNodegroupConfig", &format!("{cluster}/{name}"), e))?;
+        Ok(())
+    }
+
+    /// The Auto Scaling group's sizes and its instances' ids.
+    pub async fn asg_sizes(&self, name: &str) -> Result<(Sizes, Vec<String>), AdapterError> {
+        let out = aws_sdk_autoscaling::Client::new(&self.ops())
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
+        let g = out
+            .auto_scaling_groups()
+            .first()
+            .ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))?;
+        let ids = g.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
+        Ok((
+            Sizes { min: g.min_size().unwrap_or(0), desired: g.desired_capacity().unwrap_or(0), max: g.max_size().unwrap_or(0) },
+            ids,
+        ))
+    }
+
+    /// Sets the group's sizes. The group's MixedInstancesPolicy is sent back
+    /// as it is: moto (5.2.5) drops a policy an UpdateAutoScalingGroup does
+    /// not repeat (AWS keeps it), which would turn a spot group on-demand.
+    pub async fn set_asg_sizes(&self, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
+        let client = aws_sdk_autoscaling::Client::new(&self.ops());
+        let out = client
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
+        let policy = out.auto_scaling_groups().first().and_then(|g| g.mixed_instances_policy()).map(resendable);
+        client
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .min_size(sizes.min)
+            .desired_capacity(sizes.desired)
+            .max_size(sizes.max)
+            .set_mixed_instances_policy(policy)
+            .send()
+            .await
+            .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
+        Ok(())
+    }
+}
+
+/// A described policy fit to be sent back: its launch template named by id or
+/// by name, not both (which AWS refuses).
+fn resendable(p: &MixedInstancesPolicy) -> MixedInstancesPolicy {
+    let mut p = p.clone();
+    if let Some(lt) = p.launch_template.as_mut()
+        && let Some(spec) = lt.launch_template_specification.as_mut()
+        && spec.launch_template_id.is_some()
+    {
+        spec.launch_template_name = None;
+    }
+    p
+}

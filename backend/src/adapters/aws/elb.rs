@@ -1,0 +1,60 @@
+//! Load balancers made by the AWS Load Balancer Controller, found by its tags
+//! (`elbv2.k8s.aws/cluster`, `ingress.k8s.aws/stack`).
+
+use super::{Account, sdk_error};
+use crate::adapters::AdapterError;
+
+pub const TAG_CLUSTER: &str = "elbv2.k8s.aws/cluster";
+pub const TAG_STACK: &str = "ingress.k8s.aws/stack";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    pub dns_name: String,
+    /// `namespace/name` of the Ingress (or the group name of an IngressGroup).
+    pub stack: String,
+}
+
+impl Account {
+    /// Every load balancer the controller of `cluster` owns.
+    pub async fn controller_load_balancers(&self, cluster: &str) -> Result<Vec<LoadBalancer>, AdapterError> {
+        let client = aws_sdk_elasticloadbalancingv2::Client::new(&self.ops());
+        let mut all = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = client
+                .describe_load_balancers()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("elasticloadbalancing:DescribeLoadBalancers", "(all)", e))?;
+            all.extend(page.load_balancers().iter().filter_map(|lb| {
+                Some((lb.load_balancer_arn()?.to_string(), lb.load_balancer_name().unwrap_or_default().to_string(), lb.dns_name().unwrap_or_default().to_string()))
+            }));
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        // DescribeTags takes at most 20 ARNs.
+        for chunk in all.chunks(20) {
+            let tags = client
+                .describe_tags()
+                .set_resource_arns(Some(chunk.iter().map(|(arn, _, _)| arn.clone()).collect()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("elasticloadbalancing:DescribeTags", "(load balancers)", e))?;
+            for desc in tags.tag_descriptions() {
+                let tag = |k: &str| desc.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+                if tag(TAG_CLUSTER).as_deref() != Some(cluster) {
+                    continue;
+                }
+                let Some((arn, name, dns)) = chunk.iter().find(|(a, _, _)| Some(a.as_str()) == desc.resource_arn()) else { continue };
+                out.push(LoadBalancer { arn: arn.clone(), name: name.clone(), dns_name: dns.clone(), stack: tag(TAG_STACK).unwrap_or_default() });
+            }
+        }
+        Ok(out)
+    }
+}

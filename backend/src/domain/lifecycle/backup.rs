@@ -1,0 +1,99 @@
+//! Argo CD's settings, backed up on sleep and restored on wake where missing
+//! (the disaster-recovery export/import of Argo CD, done through the API):
+//! Applications, AppProjects, `argocd-cm`, `argocd-rbac-cm`, and repository and
+//! cluster Secrets — those sealed with the backup key, never stored in clear.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ctx::{Ctx, StepError, StepResult};
+use super::steps::find::name;
+use crate::adapters::kube::resources::{self, Kind};
+
+const CONFIG_MAPS: [&str; 2] = ["argocd-cm", "argocd-rbac-cm"];
+const SECRET_TYPES: &str = "argocd.argoproj.io/secret-type in (repository,repo-creds,cluster)";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Backup {
+    /// (kind, manifest) of everything but Secrets.
+    objects: Vec<(Kind, Value)>,
+    /// The Secrets' manifests (a JSON array), sealed.
+    sealed_secrets: Option<String>,
+}
+
+pub struct Taken {
+    pub text: String,
+    pub summary: String,
+    pub names: Vec<String>,
+}
+
+pub async fn take(ctx: &Ctx<'_>) -> StepResult<Taken> {
+    let ns = ctx.settings.argocd_namespace.clone();
+    let mut objects = Vec::new();
+    for kind in [Kind::Application, Kind::AppProject] {
+        for o in ctx.io(resources::list(&ctx.client, kind, Some(&ns), None)).await? {
+            objects.push((kind, resources::manifest(&o)));
+        }
+    }
+    for cm in CONFIG_MAPS {
+        if let Some(o) = ctx.io(resources::get(&ctx.client, Kind::ConfigMap, Some(&ns), cm)).await? {
+            objects.push((Kind::ConfigMap, resources::manifest(&o)));
+        }
+    }
+    let secrets: Vec<Value> =
+        ctx.io(resources::list(&ctx.client, Kind::Secret, Some(&ns), Some(SECRET_TYPES))).await?.iter().map(resources::manifest).collect();
+    let sealed_secrets = if secrets.is_empty() {
+        None
+    } else {
+        let key = ctx.key.ok_or_else(|| {
+            StepError::fatal(format!(
+                "refusing to back up {} Argo CD Secrets (repositories, clusters) without encryption: set backup_key in the \
+                 configuration (base64 of 32 bytes, e.g. `openssl rand -base64 32`) or MEZAME_BACKUP_KEY, restart, and retry the run",
+                secrets.len()
+            ))
+        })?;
+        Some(key.seal(&serde_json::to_vec(&secrets).unwrap_or_default())?)
+    };
+    let mut names: Vec<String> = objects.iter().map(|(k, o)| format!("{} {}", k.name(), name(o))).collect();
+    names.extend(secrets.iter().map(|s| format!("secret {} (sealed)", name(s))));
+    let summary = format!("{} objects backed up, {} Secrets sealed", objects.len(), secrets.len());
+    let text = serde_json::to_string(&Backup { objects, sealed_secrets }).map_err(|e| StepError::fatal(e.to_string()))?;
+    Ok(Taken { text, summary, names })
+}
+
+/// Creates what the backup has and the cluster lacks; returns what it created.
+/// Applications come back without automated sync: the wake restores each
+/// one's recorded `syncPolicy` later, once the workloads are back.
+pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
+    let ns = ctx.settings.argocd_namespace.clone();
+    let backup: Backup = serde_json::from_str(text).map_err(|e| StepError::fatal(format!("the Argo CD backup is unreadable: {e}")))?;
+    let mut all = backup.objects;
+    if let Some(sealed) = &backup.sealed_secrets {
+        let key = ctx.key.ok_or_else(|| {
+            StepError::fatal("the Argo CD backup holds sealed Secrets but no backup_key is configured: configure the key used when sleeping and retry")
+        })?;
+        let secrets: Vec<Value> = serde_json::from_slice(&key.open(sealed)?).map_err(|e| StepError::fatal(format!("sealed Secrets unreadable: {e}")))?;
+        all.extend(secrets.into_iter().map(|s| (Kind::Secret, s)));
+    }
+    // Projects before the Applications that name them.
+    all.sort_by_key(|(k, _)| match k {
+        Kind::AppProject => 0,
+        Kind::Application => 2,
+        _ => 1,
+    });
+    let mut created = Vec::new();
+    for (kind, mut o) in all {
+        let n = name(&o).to_string();
+        if ctx.io(resources::get(&ctx.client, kind, Some(&ns), &n)).await?.is_some() {
+            continue;
+        }
+        if kind == Kind::Application
+            && let Some(p) = o.pointer_mut("/spec/syncPolicy").and_then(Value::as_object_mut)
+        {
+            p.remove("automated");
+        }
+        ctx.io(resources::create(&ctx.client, kind, Some(&ns), &o)).await?;
+        created.push(format!("{} {n}", kind.name()));
+    }
+    Ok(created)
+}

@@ -1,0 +1,259 @@
+//! Waking environments and putting them to sleep.
+//!
+//! Module tour:
+//! - this file: [`Lifecycle`], the handle the HTTP layer uses: start, cancel,
+//!   retry and read runs; resume the runs a previous process left running.
+//! - [`plan`]: the ordered steps of a sleep and of a wake.
+//! - [`steps`]: what each step does (idempotent, waiting on conditions).
+//! - [`runner`]: runs steps in order, persisting each, with retries and cancel.
+//! - [`ctx`]: what a step works with; condition waits; time accounting.
+//! - [`record`]: what a sleep changed (the restore point a wake uses).
+//! - [`backup`]: Argo CD's settings, backed up and restored (Secrets sealed).
+//! - [`clock`]: the scheduler's clock (movable by the end-to-end tests).
+//! - [`schedule`]: which scheduled wake or sleep falls in a window (time zones, DST).
+//! - [`settings`]: power settings (database, else configuration), validated.
+//! - [`state`]: Awake / Asleep / … derived from the cluster and the account.
+//!
+//! Invariant: one active run per environment, enforced by the database (a
+//! unique index), so neither two clicks nor two replicas can race.
+
+pub mod backup;
+pub mod clock;
+pub mod ctx;
+pub mod plan;
+pub mod record;
+pub mod schedule;
+pub mod runner;
+pub mod settings;
+pub mod state;
+pub mod steps;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use mezame_shared::audit::AuditOutcome;
+use mezame_shared::power::{Run, RunAction, RunStarted, RunState};
+
+use crate::adapters::db::{Db, NewAuditEntry};
+use crate::adapters::seal::Key;
+use crate::domain::DomainError;
+use crate::domain::envs::Environments;
+
+/// Cheap to share: the database, the environments and the backup key.
+pub struct Lifecycle {
+    db: Db,
+    envs: Arc<Environments>,
+    /// Seals backed-up Secrets; `None` when no `backup_key` is configured.
+    key: Option<Arc<Key>>,
+    /// What the scheduler calls now.
+    pub clock: clock::Clock,
+}
+
+impl Lifecycle {
+    pub fn new(db: Db, envs: Arc<Environments>, key: Option<Key>) -> Arc<Lifecycle> {
+        Arc::new(Lifecycle { db, envs, key: key.map(Arc::new), clock: clock::Clock::default() })
+    }
+
+    /// Resumes every run left running (by a crash, a deploy, `kill -9`) at
+    /// the step it was in.
+    pub async fn resume(self: &Arc<Self>) -> Result<usize, DomainError> {
+        let ids = self.db.running_runs().await?;
+        for id in &ids {
+            tracing::info!(run = id, "resuming a run left running");
+            self.spawn(*id);
+        }
+        Ok(ids.len())
+    }
+
+    /// Starts the scheduled runs of every environment with a schedule, and the
+    /// sleeps of "keep awake until", checked every `tick`. Only times after
+    /// the server started are acted upon.
+    pub fn start_scheduler(self: &Arc<Self>, tick: std::time::Duration) {
+        let lc = self.clone();
+        tokio::spawn(async move {
+            let mut last = lc.clock.now();
+            loop {
+                tokio::time::sleep(tick).await;
+                let now = lc.clock.now();
+                // A clock that jumped (a suspended host, a test moving it)
+                // starts a new window: no burst of runs for the time skipped.
+                if now < last || now - last > chrono::Duration::minutes(5) {
+                    tracing::info!(%last, %now, "the clock jumped: schedule window restarted");
+                    last = now;
+                    continue;
+                }
+                let names: Vec<String> = lc.envs.names().map(str::to_string).collect();
+                for env in names {
+                    if let Err(e) = lc.scheduled(&env, last, now).await {
+                        tracing::warn!(env, error = %e, "the schedule could not be checked");
+                    }
+                }
+                last = now;
+            }
+        });
+    }
+
+    /// What the schedule and "keep awake until" want between `last` and `now`.
+    async fn scheduled(self: &Arc<Self>, env: &str, last: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let hold = self.db.hold(env).await?;
+        let mut due = match self.settings(env).await?.and_then(|s| s.schedule) {
+            Some(s) => schedule::due(&s, last, now),
+            None => Vec::new(),
+        };
+        due.retain(|(at, action)| {
+            let kept = *action == RunAction::Sleep && hold.is_some_and(|h| h > *at);
+            if kept {
+                tracing::info!(env, %at, "scheduled sleep skipped: kept awake");
+            }
+            !kept
+        });
+        let mut starts: Vec<(RunAction, &str)> = due.into_iter().map(|(_, a)| (a, "schedule")).collect();
+        if let Some(h) = hold
+            && h > last
+            && h <= now
+        {
+            self.db.clear_hold(env).await?;
+            starts.push((RunAction::Sleep, "keep-awake"));
+        }
+        for (action, actor) in starts {
+            match self.start(env, action, actor).await {
+                Ok(run) => tracing::info!(env, run = run.id, action = action.as_str(), actor, "scheduled run started"),
+                Err(e) => tracing::warn!(env, action = action.as_str(), error = %e, "scheduled run not started"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) "keep awake until" the next `HH:MM` in
+    /// the environment's time zone (its schedule's, else UTC).
+    pub async fn keep_awake(&self, env: &str, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        if self.envs.get(env).is_some_and(|e| e.config.protected) {
+            return Err(DomainError::Forbidden(format!("{env} is protected: it never sleeps, so it needs no keeping awake")));
+        }
+        let Some(hhmm) = until else {
+            self.db.clear_hold(env).await?;
+            self.audit(actor, "power.keep_awake", env, None, None, None, Some("removed".into())).await;
+            return Ok(None);
+        };
+        let minutes = mezame_shared::power::parse_hhmm(hhmm)
+            .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm:?}: give a time as HH:MM, e.g. 21:00")))?;
+        let tz = self.settings(env).await?.and_then(|s| s.schedule).map(|s| s.time_zone).unwrap_or_else(|| "UTC".into());
+        let at = schedule::next_local(&tz, minutes, self.clock.now())
+            .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm}: unknown time zone {tz}")))?;
+        self.db.put_hold(env, at, actor).await?;
+        self.audit(actor, "power.keep_awake", env, None, None, Some(serde_json::json!({"until": at})), None).await;
+        Ok(Some(at))
+    }
+
+    fn spawn(self: &Arc<Self>, id: i64) {
+        let lc = self.clone();
+        tokio::spawn(async move { runner::execute(&lc, id).await });
+    }
+
+    /// Starts a wake or a sleep of `env`.
+    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+        let e = self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
+        if e.config.protected && action == RunAction::Sleep {
+            return Err(DomainError::Forbidden(format!(
+                "{env} is protected (protected = true in the configuration): it never sleeps"
+            )));
+        }
+        if self.settings(env).await?.is_none() {
+            return Err(DomainError::Invalid(format!(
+                "{env} has no power settings: add [env.power] to the configuration or PUT /api/envs/{env}/power"
+            )));
+        }
+        let names: Vec<&str> = plan::steps(action).iter().map(|s| s.name).collect();
+        match self.db.create_run(env, action, actor, &names).await? {
+            Ok(id) => {
+                if action == RunAction::Sleep {
+                    // A sleep ends any "keep awake until".
+                    self.db.clear_hold(env).await?;
+                }
+                self.audit(actor, &format!("power.{}", action.as_str()), env, Some(id), None, None, None).await;
+                self.spawn(id);
+                Ok(RunStarted { id, env: env.to_string(), action })
+            }
+            Err(active) => Err(busy(env, active)),
+        }
+    }
+
+    pub async fn cancel(&self, id: i64, actor: &str) -> Result<Run, DomainError> {
+        let run = self.run(id).await?;
+        if !self.db.request_cancel(id).await? {
+            return Err(DomainError::Conflict {
+                message: format!("run {id} is {} and cannot be cancelled", run.state.as_str()),
+                run_id: None,
+            });
+        }
+        self.audit(actor, "power.cancel", &run.env, Some(id), None, None, None).await;
+        self.run(id).await
+    }
+
+    /// Runs a failed or cancelled run again from its first step not done.
+    pub async fn retry(self: &Arc<Self>, id: i64, actor: &str) -> Result<Run, DomainError> {
+        let run = self.run(id).await?;
+        if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
+            return Err(DomainError::Conflict { message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()), run_id: None });
+        }
+        if let Err(active) = self.db.reopen_run(id, &run.env).await? {
+            return Err(busy(&run.env, active));
+        }
+        self.audit(actor, "power.retry", &run.env, Some(id), None, None, None).await;
+        self.spawn(id);
+        self.run(id).await
+    }
+
+    /// A run with its steps' titles.
+    pub async fn run(&self, id: i64) -> Result<Run, DomainError> {
+        let mut run = self.db.run(id).await?.ok_or_else(|| DomainError::NotFound(format!("no run {id}")))?;
+        for s in &mut run.steps {
+            s.title = plan::title(run.action, &s.name).to_string();
+        }
+        Ok(run)
+    }
+
+    pub async fn runs(&self, env: &str, limit: u32) -> Result<Vec<Run>, DomainError> {
+        let mut runs = self.db.runs(env, limit).await?;
+        for r in &mut runs {
+            for s in &mut r.steps {
+                s.title = plan::title(r.action, &s.name).to_string();
+            }
+        }
+        Ok(runs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        env: &str,
+        run: Option<i64>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+        message: Option<String>,
+    ) {
+        let entry = NewAuditEntry {
+            actor: actor.to_string(),
+            action: action.to_string(),
+            env: Some(env.to_string()),
+            target: run.map(|id| format!("run/{id}")),
+            before,
+            after,
+            outcome: AuditOutcome::Ok,
+            message,
+        };
+        if let Err(e) = self.db.record_audit(&entry).await {
+            tracing::error!(error = %e, action, "cannot write the audit log");
+        }
+    }
+}
+
+fn busy(env: &str, active: i64) -> DomainError {
+    DomainError::Conflict {
+        message: format!("run {active} is already active in {env}: wait for it, or cancel it (POST /api/runs/{active}/cancel)"),
+        run_id: Some(active),
+    }
+}

@@ -1,0 +1,33 @@
+use axum::extract::State;
+use mezame_shared::power::{KeepAwake, KeepAwakeSet};
+
+use crate::app::App;
+use crate::http::actor::Actor;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, Path};
+use crate::http::lookup;
+
+/// Keeps the environment awake until the next `HH:MM` in its time zone (its
+/// schedule's, else UTC): scheduled sleeps before then are skipped, and at
+/// that time it is put to sleep. `{"until": null}` removes it; a sleep ends it.
+#[utoipa::path(
+    put, path = "/api/envs/{env}/keep-awake", tag = "power",
+    params(("env" = String, Path, description = "Environment name")),
+    request_body = KeepAwake,
+    responses(
+        (status = 200, body = KeepAwakeSet),
+        (status = 400, description = "Not a time; nothing changed", body = mezame_shared::error::ErrorBody),
+        (status = 403, description = "The environment is protected", body = mezame_shared::error::ErrorBody),
+        (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn put_keep_awake(
+    State(app): State<App>,
+    Path(env): Path<String>,
+    Actor(actor): Actor,
+    Json(body): Json<KeepAwake>,
+) -> Result<axum::Json<KeepAwakeSet>, ApiError> {
+    lookup::env(&app, &env)?;
+    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &actor).await?;
+    Ok(axum::Json(KeepAwakeSet { env, until }))
+}

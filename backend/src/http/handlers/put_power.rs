@@ -1,0 +1,32 @@
+use axum::extract::State;
+use mezame_shared::power::PowerSettings;
+
+use crate::app::App;
+use crate::http::actor::Actor;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, Path};
+use crate::http::lookup;
+
+/// Replaces the environment's power settings. Validated first (min ≤ desired ≤
+/// max, sizes ≥ 0, EKS managed max ≥ 1, node groups and Auto Scaling groups
+/// that exist, days, `HH:MM` times, IANA time zone): a 400 changes nothing.
+#[utoipa::path(
+    put, path = "/api/envs/{env}/power", tag = "power",
+    params(("env" = String, Path, description = "Environment name")),
+    request_body = PowerSettings,
+    responses(
+        (status = 200, body = PowerSettings),
+        (status = 400, description = "Invalid settings; nothing changed", body = mezame_shared::error::ErrorBody),
+        (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
+        (status = 503, description = "AWS could not be asked whether the groups exist", body = mezame_shared::error::ErrorBody),
+    )
+)]
+pub async fn put_power(
+    State(app): State<App>,
+    Path(env): Path<String>,
+    Actor(actor): Actor,
+    Json(settings): Json<PowerSettings>,
+) -> Result<axum::Json<PowerSettings>, ApiError> {
+    let (e, _) = lookup::env(&app, &env)?;
+    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &actor).await?))
+}

@@ -1,0 +1,191 @@
+//! An environment's power: its state, the big "Wake <env> env" (or Sleep)
+//! button, the live step list of the active run with a progress bar, and the
+//! last runs. Shown on each environment's card.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use mezame_shared::power::{Power, PowerState, Run, RunAction, RunState, RunStep, StepState};
+
+use crate::api;
+use crate::components::refresh::refresh_while;
+use crate::components::schedule::SchedulePanel;
+
+/// How often an active run is read again.
+const REFRESH: Duration = Duration::from_secs(1);
+
+#[component]
+pub fn PowerPanel(env: String) -> impl IntoView {
+    let power_env = env.clone();
+    let power = LocalResource::new(move || api::get_power(power_env.clone()));
+    let runs_env = env.clone();
+    let runs = LocalResource::new(move || api::get_runs(runs_env.clone()));
+    // The run followed live: the one started here, or the active one.
+    let followed = RwSignal::new(None::<i64>);
+    let run = LocalResource::new(move || async move {
+        match followed.get() {
+            Some(id) => Some(api::get_run(id).await),
+            None => None,
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = power.get()
+            && let Some(id) = p.active_run
+            && followed.get_untracked() != Some(id)
+        {
+            followed.set(Some(id));
+        }
+    });
+    let running = move || matches!(run.get().flatten(), Some(Ok(r)) if r.state == RunState::Running);
+    refresh_while(running, REFRESH, move || run.refetch(), move || {
+        power.refetch();
+        runs.refetch();
+    });
+    let error = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(false);
+    let start_env = env.clone();
+    let start = Action::new_local(move |action: &RunAction| {
+        let (env, action) = (start_env.clone(), *action);
+        async move {
+            confirming.set(false);
+            match api::start_run(env, action).await {
+                Ok(started) => {
+                    error.set(None);
+                    followed.set(Some(started.id));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            power.refetch();
+        }
+    });
+    let env_name = env.clone();
+    view! {
+        <div class="power" data-testid="power">
+            {move || power.get().map(|p| match p {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(p) => state_line(&p).into_any(),
+            })}
+            <div class="power-actions">
+                {move || {
+                    let p = power.get().and_then(Result::ok);
+                    let has_settings = p.as_ref().is_some_and(|p| p.settings.is_some());
+                    let protected = p.as_ref().is_some_and(|p| p.protected);
+                    let busy = running() || start.pending().get();
+                    let expected = |s: Option<f64>| s.map(|s| format!(" (≈ {})", duration(s))).unwrap_or_default();
+                    let wake_label = format!("Wake {} env{}", env_name, expected(p.as_ref().and_then(|p| p.expected_wake_secs)));
+                    let sleep_label = format!("Sleep{}", expected(p.as_ref().and_then(|p| p.expected_sleep_secs)));
+                    has_settings.then(|| view! {
+                        <button class="primary big" data-testid="wake" disabled=busy on:click=move |_| { start.dispatch(RunAction::Wake); }>{wake_label}</button>
+                        {(!protected).then(|| if confirming.get() {
+                            view! {
+                                <span class="confirm" role="dialog" aria-label="Confirm sleep">
+                                    "Put it to sleep? Workloads, load balancers, nodes and databases stop."
+                                    <button class="primary" data-testid="sleep-confirm" on:click=move |_| { start.dispatch(RunAction::Sleep); }>"Sleep"</button>
+                                    <button class="secondary" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                                </span>
+                            }.into_any()
+                        } else {
+                            view! { <button class="secondary" data-testid="sleep" disabled=busy on:click=move |_| confirming.set(true)>{sleep_label.clone()}</button> }.into_any()
+                        })}
+                    })
+                }}
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || power.get().and_then(Result::ok).filter(|p| p.settings.is_some() && !p.protected).map(|p| {
+                let env = p.env.clone();
+                view! { <SchedulePanel env power=p changed=move |_| power.refetch()/> }
+            })}
+            {move || run.get().flatten().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                Ok(r) => view! { <RunView run=r/> }.into_any(),
+            })}
+            {move || runs.get().and_then(Result::ok).map(|l| view! {
+                <details class="run-history">
+                    <summary>{format!("Run history ({})", l.runs.len())}</summary>
+                    <ul>{l.runs.into_iter().map(|r| view! { <li>{history_line(&r)}</li> }).collect_view()}</ul>
+                </details>
+            })}
+        </div>
+    }
+}
+
+fn state_line(p: &Power) -> impl IntoView + use<> {
+    let class = match p.state {
+        PowerState::Awake => "ok",
+        PowerState::Asleep => "muted",
+        PowerState::Waking | PowerState::Sleeping => "progressing",
+        PowerState::PartiallyAwake | PowerState::Unknown => "warning",
+        PowerState::Failed => "error",
+    };
+    let details = p.details.join("; ");
+    view! {
+        <p class="power-state">
+            <span class=format!("badge {class}") data-testid="power-state">{p.state.label()}</span>
+            {(!details.is_empty()).then(|| view! { <span class="small">{details}</span> })}
+        </p>
+    }
+}
+
+#[component]
+fn RunView(run: Run) -> impl IntoView {
+    let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
+    let total = run.steps.len().max(1);
+    let title = format!(
+        "{} run {} · {} · {done}/{} steps",
+        if run.action == RunAction::Wake { "Wake" } else { "Sleep" },
+        run.id,
+        match run.state {
+            RunState::Running => "running",
+            RunState::Succeeded => "done",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        },
+        run.steps.len()
+    );
+    let id = run.id;
+    let can_cancel = run.state == RunState::Running;
+    let can_retry = matches!(run.state, RunState::Failed | RunState::Cancelled);
+    view! {
+        <div class="run" data-testid="run" data-state=format!("{:?}", run.state).to_lowercase()>
+            <p class="run-title">{title}</p>
+            <progress max=total.to_string() value=done.to_string()></progress>
+            {run.message.clone().map(|m| view! { <p class="error">{m}</p> })}
+            <ol class="steps">{run.steps.into_iter().map(|s| view! { <StepRow s/> }).collect_view()}</ol>
+            {can_cancel.then(|| view! { <button class="secondary" on:click=move |_| { leptos::task::spawn_local(async move { let _ = api::run_command(id, "cancel").await; }); }>"Cancel"</button> })}
+            {can_retry.then(|| view! { <button class="primary" on:click=move |_| { leptos::task::spawn_local(async move { let _ = api::run_command(id, "retry").await; }); }>"Retry from the failed step"</button> })}
+        </div>
+    }
+}
+
+#[component]
+fn StepRow(s: RunStep) -> impl IntoView {
+    let state = format!("{:?}", s.state).to_lowercase();
+    let took = match (s.started_at, s.finished_at) {
+        (Some(a), Some(b)) => duration((b - a).num_milliseconds() as f64 / 1000.0),
+        (Some(_), None) => "…".into(),
+        _ => String::new(),
+    };
+    view! {
+        <li class=format!("step {state}") data-testid="step" data-step=s.name.clone() data-state=state.clone()>
+            <span class="step-title">{s.title}</span>
+            <span class="step-took">{took}</span>
+            {s.message.map(|m| view! { <span class="step-message small">{m}</span> })}
+        </li>
+    }
+}
+
+fn history_line(r: &Run) -> String {
+    let took = r.finished_at.map(|f| format!(" in {}", duration((f - r.created_at).num_milliseconds() as f64 / 1000.0))).unwrap_or_default();
+    format!(
+        "#{} {} by {} at {} — {}{took}",
+        r.id,
+        r.action.as_str(),
+        r.actor,
+        r.created_at.format("%Y-%m-%d %H:%M UTC"),
+        r.state.as_str()
+    )
+}
+
+fn duration(secs: f64) -> String {
+    if secs < 90.0 { format!("{secs:.0} s") } else { format!("{:.0} min {:.0} s", (secs / 60.0).floor(), secs % 60.0) }
+}

@@ -1,0 +1,54 @@
+//! The `[[env]]` tables of mezame's configuration that point it at this
+//! sandbox, with each environment's power settings (what wakes and sleeps).
+
+use crate::platform::{APP_NAMESPACE, EnvSpec, GATEWAY_NAMESPACE, REGION};
+use crate::state::{State, context_name};
+
+/// `[[env]]`, `[env.kubernetes]`, `[env.aws]` and, unless protected, `[env.power]`.
+pub fn env_toml(state: &State, env: &EnvSpec) -> String {
+    let es = &state.envs[env.name];
+    let mut out = format!(
+        "\n[[env]]\nname = \"{name}\"\nprotected = {protected}\n[env.kubernetes]\nkubeconfig = \"{kubeconfig}\"\ncontext = \"{context}\"\n\
+         [env.aws]\nregion = \"{REGION}\"\nendpoint_url = \"{moto}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+        name = env.name,
+        protected = env.protected,
+        kubeconfig = state.kubeconfig().display(),
+        context = context_name(env.name),
+        moto = es.moto_url(),
+    );
+    if env.protected {
+        return out;
+    }
+    let mut capacity: Vec<String> = env
+        .nodegroups
+        .iter()
+        .map(|g| format!("  {{ kind = \"nodegroup\", name = \"{}\", min = {}, desired = {}, max = {} }},", g.name, g.min, g.desired, g.max))
+        .collect();
+    if let (Some(spot), Some(name)) = (env.spot, env.spot_asg_name()) {
+        capacity.push(format!("  {{ kind = \"asg\", name = \"{name}\", min = {}, desired = {}, max = {} }},", spot.min, spot.desired, spot.max));
+    }
+    out.push_str(&format!(
+        "[env.power]\neks_cluster = \"{cluster}\"\nnamespaces = [\"{APP_NAMESPACE}\", \"{GATEWAY_NAMESPACE}\"]\n\
+         rds = [\"platform-{name}-db\"]\nec2 = [\"platform-{name}-redis\"]\ncapacity = [\n{capacity}\n]\n",
+        cluster = env.eks_cluster(),
+        name = env.name,
+        capacity = capacity.join("\n"),
+    ));
+    out
+}
+
+/// The sandbox's backup key (base64 of 32 random bytes), made on first use
+/// and kept in `<dir>/backup.key` so backups stay readable across `up`s.
+pub fn backup_key(dir: &std::path::Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    use std::io::Read;
+    let path = dir.join("backup.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+    std::fs::write(&path, &key)?;
+    Ok(key)
+}

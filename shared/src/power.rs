@@ -1,0 +1,413 @@
+//! Waking and putting environments to sleep: the power settings of an
+//! environment, its state as derived from reality, and runs with their steps.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How an environment sleeps and wakes (`[env.power]` in the configuration,
+/// then `PUT /api/envs/{env}/power`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PowerSettings {
+    /// The EKS cluster (names the node groups and tags the load balancers).
+    pub eks_cluster: String,
+    /// EKS managed node groups and self-managed (spot) Auto Scaling groups, with their awake sizes.
+    #[serde(default)]
+    pub capacity: Vec<CapacityGroup>,
+    /// Namespaces whose Deployments, StatefulSets and CronJobs sleep.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Workloads that never sleep: `name`, `namespace/name`, or `label=value`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Argo CD's namespace.
+    #[serde(default = "argocd")]
+    pub argocd_namespace: String,
+    /// RDS instance identifiers, stopped while asleep.
+    #[serde(default)]
+    pub rds: Vec<String>,
+    /// EC2 instances (by their `Name` tag) stopped while asleep, e.g. Redis.
+    #[serde(default)]
+    pub ec2: Vec<String>,
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+fn argocd() -> String {
+    "argocd".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// An EKS managed node group.
+    Nodegroup,
+    /// A self-managed Auto Scaling group.
+    Asg,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CapacityGroup {
+    pub kind: GroupKind,
+    pub name: String,
+    /// Awake sizes.
+    pub min: i32,
+    pub desired: i32,
+    pub max: i32,
+    /// Never scaled down (e.g. `system`).
+    #[serde(default)]
+    pub always_on: bool,
+}
+
+/// The weekly schedule, in the environment's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// `mon` … `sun`.
+    pub days: Vec<String>,
+    /// `HH:MM`, local time.
+    pub wake: String,
+    pub sleep: String,
+    /// IANA name, e.g. `Europe/Paris`.
+    pub time_zone: String,
+}
+
+/// How long each waiting step may wait, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    pub load_balancers: u64,
+    pub nodes: u64,
+    pub databases: u64,
+    pub addons: u64,
+    pub workloads: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { load_balancers: 300, nodes: 600, databases: 900, addons: 600, workloads: 900 }
+    }
+}
+
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// `HH:MM` → minutes after midnight.
+pub fn parse_hhmm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+impl PowerSettings {
+    /// Rules that need nothing but the settings; every problem, one per line.
+    /// (The server adds those that need the world: known node groups, time zones.)
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.eks_cluster.trim().is_empty() {
+            out.push("eks_cluster must name the EKS cluster".to_string());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for g in &self.capacity {
+            let what = format!("{} {:?}", match g.kind { GroupKind::Nodegroup => "node group", GroupKind::Asg => "Auto Scaling group" }, g.name);
+            if g.name.trim().is_empty() {
+                out.push("a capacity group has no name".into());
+            }
+            if !seen.insert((g.kind, g.name.clone())) {
+                out.push(format!("{what} is listed twice"));
+            }
+            if g.min < 0 || g.desired < 0 || g.max < 0 {
+                out.push(format!("{what}: sizes must be ≥ 0 (min {}, desired {}, max {})", g.min, g.desired, g.max));
+            }
+            if g.min > g.desired || g.desired > g.max {
+                out.push(format!("{what}: needs min ≤ desired ≤ max (min {}, desired {}, max {})", g.min, g.desired, g.max));
+            }
+            if g.kind == GroupKind::Nodegroup && g.max < 1 {
+                out.push(format!("{what}: an EKS managed node group needs max ≥ 1"));
+            }
+        }
+        for ns in &self.namespaces {
+            if ns.trim().is_empty() {
+                out.push("a namespace is empty".into());
+            }
+        }
+        if let Some(s) = &self.schedule {
+            if s.days.is_empty() {
+                out.push("schedule: pick at least one day".into());
+            }
+            for d in &s.days {
+                if !WEEKDAYS.contains(&d.as_str()) {
+                    out.push(format!("schedule: unknown day {d:?} (use {})", WEEKDAYS.join(", ")));
+                }
+            }
+            for (what, t) in [("wake", &s.wake), ("sleep", &s.sleep)] {
+                if parse_hhmm(t).is_none() {
+                    out.push(format!("schedule: {what} time {t:?} is not HH:MM"));
+                }
+            }
+            if parse_hhmm(&s.wake).is_some() && s.wake == s.sleep {
+                out.push("schedule: wake and sleep times are the same".into());
+            }
+        }
+        let t = &self.timeouts;
+        if [t.load_balancers, t.nodes, t.databases, t.addons, t.workloads].contains(&0) {
+            out.push("timeouts must be > 0 seconds".into());
+        }
+        out
+    }
+}
+
+/// Answer of `GET /api/envs/{env}/power`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Power {
+    pub env: String,
+    /// Production: never sleeps.
+    pub protected: bool,
+    /// `None` when the environment has no power settings.
+    pub settings: Option<PowerSettings>,
+    pub state: PowerState,
+    /// What differs from fully awake or fully asleep (for `partially_awake`), or why it failed.
+    pub details: Vec<String>,
+    pub active_run: Option<i64>,
+    /// "Keep awake until": scheduled sleeps before it are skipped; at it, the environment sleeps.
+    pub keep_awake_until: Option<DateTime<Utc>>,
+    /// The next run the schedule will start.
+    pub next_scheduled: Option<ScheduledRun>,
+    /// Median duration of past successful runs, seconds.
+    pub expected_wake_secs: Option<f64>,
+    pub expected_sleep_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PowerState {
+    Awake,
+    Asleep,
+    Waking,
+    Sleeping,
+    PartiallyAwake,
+    Failed,
+    /// The cluster or the account could not be read.
+    Unknown,
+}
+
+impl PowerState {
+    pub fn label(self) -> &'static str {
+        match self {
+            PowerState::Awake => "Awake",
+            PowerState::Asleep => "Asleep",
+            PowerState::Waking => "Waking",
+            PowerState::Sleeping => "Sleeping",
+            PowerState::PartiallyAwake => "Partially awake",
+            PowerState::Failed => "Failed",
+            PowerState::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunAction {
+    Wake,
+    Sleep,
+}
+
+impl RunAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunAction::Wake => "wake",
+            RunAction::Sleep => "sleep",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RunAction> {
+        match s {
+            "wake" => Some(RunAction::Wake),
+            "sleep" => Some(RunAction::Sleep),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<RunState> {
+        [RunState::Running, RunState::Succeeded, RunState::Failed, RunState::Cancelled].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<StepState> {
+        [StepState::Pending, StepState::Running, StepState::Done, StepState::Failed, StepState::Cancelled]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScheduledRun {
+    pub at: DateTime<Utc>,
+    pub action: RunAction,
+}
+
+/// Body of `PUT /api/envs/{env}/keep-awake`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeepAwake {
+    /// `HH:MM` in the environment's time zone (its schedule's, else UTC): the
+    /// next such time. `null` removes it.
+    pub until: Option<String>,
+}
+
+/// Answer of `PUT /api/envs/{env}/keep-awake`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeepAwakeSet {
+    pub env: String,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A wake or sleep run (`GET /api/runs/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Run {
+    pub id: i64,
+    pub env: String,
+    pub action: RunAction,
+    pub state: RunState,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+    pub cancel_requested: bool,
+    pub steps: Vec<RunStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunStep {
+    pub index: u32,
+    /// Machine name, e.g. `delete-ingresses`.
+    pub name: String,
+    /// What it does, for people.
+    pub title: String,
+    pub state: StepState,
+    pub attempts: u32,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Of the step's time, how much was spent waiting on AWS or the cluster.
+    pub waited_ms: i64,
+    pub message: Option<String>,
+    /// What the step changed (resources and their values before → after).
+    pub changed: Option<serde_json::Value>,
+}
+
+/// Answer of `GET /api/envs/{env}/runs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunList {
+    pub env: String,
+    /// Newest first.
+    pub runs: Vec<Run>,
+}
+
+/// Answer of `POST /api/envs/{env}/wake|sleep` (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunStarted {
+    pub id: i64,
+    pub env: String,
+    pub action: RunAction,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> PowerSettings {
+        PowerSettings {
+            eks_cluster: "platform-dev".into(),
+            capacity: vec![CapacityGroup { kind: GroupKind::Nodegroup, name: "system".into(), min: 1, desired: 2, max: 3, always_on: false }],
+            namespaces: vec!["platform".into()],
+            exclude: vec![],
+            argocd_namespace: "argocd".into(),
+            rds: vec![],
+            ec2: vec![],
+            schedule: Some(Schedule { days: vec!["mon".into()], wake: "08:00".into(), sleep: "20:00".into(), time_zone: "Europe/Paris".into() }),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    #[test]
+    fn valid_settings_have_no_problems() {
+        assert!(settings().problems().is_empty());
+    }
+
+    #[test]
+    fn sizes_days_and_times_are_checked() {
+        let mut s = settings();
+        s.capacity[0].desired = 5;
+        s.capacity.push(CapacityGroup { kind: GroupKind::Nodegroup, name: "x".into(), min: 0, desired: 0, max: 0, always_on: false });
+        s.schedule.as_mut().unwrap().days.push("funday".into());
+        s.schedule.as_mut().unwrap().wake = "8:00".into();
+        let p = s.problems();
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p[0].contains("min ≤ desired ≤ max"));
+        assert!(p[1].contains("max ≥ 1"));
+        assert!(p[2].contains("funday"));
+        assert!(p[3].contains("HH:MM"));
+        assert_eq!(parse_hhmm("23:59"), Some(1439));
+        assert_eq!(parse_hhmm("24:00"), None);
+    }
+}

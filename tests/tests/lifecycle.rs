@@ -1,0 +1,370 @@
+//! Waking and sleeping `dev` against the sandbox's real API server, real Argo
+//! CD and moto: one run at a time (10 concurrent requests → one run), prod
+//! refuses to sleep, invalid settings change nothing, a load balancer the
+//! controller cannot delete stops the sleep before any node goes, retry
+//! finishes it, Argo CD settings deleted while asleep come back, and the wake
+//! restores every replica count, sync policy, CronJob, Ingress, node and database.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, DeleteParams, ListParams};
+use mezame_e2e::cluster::{LOCK, MINUTE, apps, aws, scale_addon, settled};
+use mezame_e2e::{Server, eventually, get_json, kube, sandbox_env_toml};
+use mezame_sandbox::platform::{APP_NAMESPACE, GATEWAY_NAMESPACE, env_spec};
+use mezame_shared::power::{Power, PowerState, Run, RunState, StepState};
+use serde_json::{Value, json};
+
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+fn server() -> Server {
+    Server::start(&format!("backup_key = \"{KEY}\"\n{}{}", sandbox_env_toml("dev"), sandbox_env_toml("prod")))
+}
+
+async fn send(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, url).header("x-forwarded-user", "e2e");
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("the server answers");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(url: &str) -> (u16, Value) {
+    send(reqwest::Method::POST, url, None).await
+}
+
+/// Waits for the run to end; returns it.
+async fn finished(server: &Server, id: i64, timeout: Duration) -> Run {
+    eventually(&format!("run {id} finishes"), timeout, || async {
+        let (_, body) = get_json(&server.url(&format!("/api/runs/{id}"))).await;
+        let run: Run = serde_json::from_value(body).ok()?;
+        (run.state != RunState::Running).then_some(run)
+    })
+    .await
+}
+
+fn step<'r>(run: &'r Run, name: &str) -> &'r mezame_shared::power::RunStep {
+    run.steps.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("step {name} in {run:?}"))
+}
+
+/// What the wake must give back.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    replicas: BTreeMap<String, i32>,
+    sync_policies: BTreeMap<String, Value>,
+    suspended: BTreeMap<String, bool>,
+}
+
+async fn snapshot(client: &kube::Client) -> Snapshot {
+    let mut replicas = BTreeMap::new();
+    for ns in [APP_NAMESPACE, GATEWAY_NAMESPACE] {
+        for d in Api::<Deployment>::namespaced(client.clone(), ns).list(&ListParams::default()).await.unwrap() {
+            replicas.insert(format!("{ns}/{}", d.metadata.name.unwrap()), d.spec.unwrap().replicas.unwrap_or(1));
+        }
+    }
+    let sync_policies = apps(client)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|a| (a.metadata.name.clone().unwrap(), a.data["spec"]["syncPolicy"].clone()))
+        .collect();
+    let suspended = Api::<CronJob>::namespaced(client.clone(), APP_NAMESPACE)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| (c.metadata.name.unwrap(), c.spec.suspend.unwrap_or(false)))
+        .collect();
+    Snapshot { replicas, sync_policies, suspended }
+}
+
+async fn ingress_hostname(client: &kube::Client) -> Option<String> {
+    let list = Api::<Ingress>::namespaced(client.clone(), GATEWAY_NAMESPACE).list(&ListParams::default()).await.unwrap();
+    list.items.first()?.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?.first()?.hostname.clone()
+}
+
+async fn node_count(client: &kube::Client) -> usize {
+    Api::<Node>::all(client.clone()).list(&ListParams::default()).await.unwrap().items.len()
+}
+
+#[tokio::test]
+async fn sleep_and_wake_dev() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let client = kube("dev").await;
+    let moto = aws("dev").await;
+    let spec = env_spec("dev").unwrap();
+    let before = snapshot(&client).await;
+    assert!(before.sync_policies.values().all(|p| p["automated"]["selfHeal"] == json!(true)), "dev self-heals: {before:?}");
+    let nodes_awake = node_count(&client).await;
+    assert!(nodes_awake >= 5, "{nodes_awake} nodes");
+    let server = server();
+    let api = |p: &str| server.url(p);
+
+    // prod never sleeps; bad settings are refused and change nothing.
+    let (status, body) = post(&api("/api/envs/prod/sleep")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("protected"), "{body}");
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    let power: Power = serde_json::from_value(power).unwrap();
+    assert_eq!(power.state, PowerState::Awake, "{power:?}");
+    let settings = power.settings.clone().expect("dev has power settings from the configuration");
+    let mut bad = serde_json::to_value(&settings).unwrap();
+    bad["capacity"][0]["min"] = json!(5);
+    bad["capacity"].as_array_mut().unwrap().push(json!({"kind": "nodegroup", "name": "nope", "min": 0, "desired": 0, "max": 1}));
+    bad["schedule"] = json!({"days": ["mon"], "wake": "08:00", "sleep": "20:00", "time_zone": "Mars/Olympus"});
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(bad)).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("min ≤ desired ≤ max") && message.contains("Mars/Olympus"), "{message}");
+    let (_, after) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(after["settings"], serde_json::to_value(&settings).unwrap(), "a refused PUT changes nothing");
+
+    // Ten concurrent wakes: one run, nine 409s naming it.
+    let wake_url = api("/api/envs/dev/wake");
+    let answers = futures::future::join_all((0..10).map(|_| post(&wake_url))).await;
+    let started: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 202).map(|(_, b)| b).collect();
+    assert_eq!(started.len(), 1, "{answers:?}");
+    let id = started[0]["id"].as_i64().unwrap();
+    let conflicts: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 409).map(|(_, b)| b).collect();
+    assert_eq!(conflicts.len(), 9, "{answers:?}");
+    assert!(conflicts.iter().all(|b| b["error"]["run_id"] == json!(id)), "{conflicts:?}");
+    let run = finished(&server, id, 3 * MINUTE).await;
+    assert_eq!(run.state, RunState::Succeeded, "a wake of an awake env changes nothing and succeeds: {run:#?}");
+
+    // The load balancer controller cannot delete: the sleep stops at the
+    // Ingress step, and no node group is touched.
+    scale_addon(&client, "kube-system", "aws-load-balancer-controller", 0).await;
+    let mut quick = serde_json::to_value(&settings).unwrap();
+    quick["timeouts"]["load_balancers"] = json!(15);
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(quick)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&api("/api/envs/dev/sleep")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let run = finished(&server, id, 3 * MINUTE).await;
+    assert_eq!(run.state, RunState::Failed, "{run:#?}");
+    let failed = step(&run, "delete-ingresses");
+    assert_eq!(failed.state, StepState::Failed);
+    let why = failed.message.as_deref().unwrap();
+    assert!(why.contains("still exists") && why.contains("node groups were left running"), "{why}");
+    assert_eq!(step(&run, "scale-nodes").state, StepState::Pending);
+    let ng = moto.eks.describe_nodegroup().cluster_name(spec.eks_cluster()).nodegroup_name("system").send().await.unwrap();
+    assert_eq!(ng.nodegroup().unwrap().scaling_config().unwrap().desired_size(), Some(2), "system node group untouched");
+    let asg = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(spec.spot_asg_name().unwrap()).send().await.unwrap();
+    assert_eq!(asg.auto_scaling_groups()[0].desired_capacity(), Some(3), "spot ASG untouched");
+    assert_eq!(node_count(&client).await, nodes_awake, "every node still there");
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["state"], json!("failed"), "{power}");
+
+    // The controller is back: retry finishes the sleep from the failed step.
+    scale_addon(&client, "kube-system", "aws-load-balancer-controller", 1).await;
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(serde_json::to_value(&settings).unwrap())).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&api(&format!("/api/runs/{id}/retry"))).await;
+    assert_eq!(status, 200, "{body}");
+    let run = finished(&server, id, 5 * MINUTE).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    assert_eq!(step(&run, "record").attempts, 1, "steps done before the failure are not repeated");
+    let lb_gone = step(&run, "delete-ingresses").finished_at.unwrap();
+    let nodes_go = step(&run, "scale-nodes").started_at.unwrap();
+    assert!(nodes_go >= lb_gone, "node groups were scaled ({nodes_go}) before the load balancer was gone ({lb_gone})");
+    let lbs = moto.elb.describe_load_balancers().send().await.unwrap();
+    assert!(lbs.load_balancers().is_empty(), "no load balancer left in AWS: {:?}", lbs.load_balancers());
+
+    // Asleep: nothing runs, Argo CD is paused, and stays so.
+    let asleep = snapshot(&client).await;
+    assert!(asleep.replicas.values().all(|r| *r == 0), "{asleep:?}");
+    assert!(asleep.sync_policies.values().all(|p| p.get("automated").is_none_or(Value::is_null)), "{asleep:?}");
+    assert!(asleep.suspended.values().all(|s| *s), "{asleep:?}");
+    eventually("every node gone", MINUTE, || async { (node_count(&client).await == 0).then_some(()) }).await;
+    let db = moto.rds.describe_db_instances().db_instance_identifier("platform-dev-db").send().await.unwrap();
+    assert_eq!(db.db_instances()[0].db_instance_status(), Some("stopped"));
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["state"], json!("asleep"), "{power}");
+
+    // Argo CD settings lost while asleep.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "argocd");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "argocd");
+    let repo = secrets
+        .list(&ListParams::default().labels("argocd.argoproj.io/secret-type=repository"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+        .expect("a repository Secret");
+    let repo_name = repo.metadata.name.clone().unwrap();
+    cms.delete("argocd-rbac-cm", &DeleteParams::default()).await.unwrap();
+    secrets.delete(&repo_name, &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(snapshot(&client).await.replicas.values().all(|r| *r == 0), "Argo CD scaled nothing back up");
+
+    // Wake: everything as before; its progress arrives over SSE until it ends.
+    let (status, body) = post(&api("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let mut events = mezame_e2e::sse::Sse::open(&api(&format!("/api/runs/{id}/events"))).await;
+    let mut seen: Vec<Run> = Vec::new();
+    while let Some(e) = events.next(8 * MINUTE).await {
+        assert_eq!(e.event, "run");
+        seen.push(serde_json::from_str(&e.data).expect("a Run"));
+    }
+    let done_counts: Vec<usize> = seen.iter().map(|r| r.steps.iter().filter(|s| s.state == StepState::Done).count()).collect();
+    assert!(seen.len() >= 3 && done_counts.windows(2).all(|w| w[0] <= w[1]), "steps turn done one after the other: {done_counts:?}");
+    assert_eq!(seen.last().map(|r| r.state), Some(RunState::Succeeded), "the stream ends with the finished run");
+    let run = finished(&server, id, 8 * MINUTE).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    let restored = step(&run, "restore-argocd").message.clone().unwrap();
+    assert!(restored.contains("argocd-rbac-cm") && restored.contains(&repo_name), "{restored}");
+    let back = secrets.get(&repo_name).await.unwrap();
+    assert_eq!(back.data, repo.data, "the repository Secret comes back with its data");
+    assert_eq!(snapshot(&client).await, before, "replicas, sync policies and CronJobs as before the sleep");
+    assert!(ingress_hostname(&client).await.is_some_and(|h| h.ends_with(".elb.amazonaws.com")), "an ALB hostname is published");
+    assert_eq!(node_count(&client).await, nodes_awake);
+    let spot = mezame_e2e::cluster::nodes_with(&client, "eks.amazonaws.com/capacityType=SPOT").await;
+    assert_eq!(spot.len(), 3, "the spot ASG comes back as spot capacity");
+    let db = moto.rds.describe_db_instances().db_instance_identifier("platform-dev-db").send().await.unwrap();
+    assert_eq!(db.db_instances()[0].db_instance_status(), Some("available"));
+    settled("dev").await;
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["state"], json!("awake"), "{power}");
+    assert!(power["expected_wake_secs"].as_f64().is_some(), "{power}");
+}
+
+/// `POST …/update-config` lines in dev's moto request log: each is one
+/// `eks:UpdateNodegroupConfig` call (moto keeps no call count of its own).
+fn nodegroup_updates() -> usize {
+    let log = mezame_e2e::sandbox().env_dir("dev").join("logs/moto.log");
+    std::fs::read_to_string(&log)
+        .unwrap_or_else(|e| panic!("{}: {e}", log.display()))
+        .lines()
+        .filter(|l| l.contains("POST /clusters/platform-dev/node-groups/system/update-config"))
+        .count()
+}
+
+async fn generations(client: &kube::Client) -> BTreeMap<String, i64> {
+    let mut out = BTreeMap::new();
+    for d in Api::<Deployment>::namespaced(client.clone(), APP_NAMESPACE).list(&ListParams::default()).await.unwrap() {
+        out.insert(format!("deployment/{}", d.metadata.name.unwrap()), d.metadata.generation.unwrap_or(0));
+    }
+    for c in Api::<CronJob>::namespaced(client.clone(), APP_NAMESPACE).list(&ListParams::default()).await.unwrap() {
+        out.insert(format!("cronjob/{}", c.metadata.name.unwrap()), c.metadata.generation.unwrap_or(0));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_wake_killed_during_the_node_wait_resumes_and_changes_everything_once() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let client = kube("dev").await;
+    let mut server = server();
+    let (status, body) = post(&server.url("/api/envs/dev/sleep")).await;
+    assert_eq!(status, 202, "{body}");
+    let run = finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await;
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    let updates_asleep = nodegroup_updates();
+    let generations_asleep = generations(&client).await;
+
+    let (status, body) = post(&server.url("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    // kill -9 while the run waits for the nodes.
+    let at_kill = eventually("the wake waits for nodes", MINUTE, || async {
+        let (_, body) = get_json(&server.url(&format!("/api/runs/{id}"))).await;
+        let run: Run = serde_json::from_value(body).ok()?;
+        (step(&run, "wait-nodes").state == StepState::Running).then_some(run)
+    })
+    .await;
+    server.kill_and_restart();
+    assert_eq!(step(&at_kill, "restore-nodes").state, StepState::Done);
+    assert_ne!(step(&at_kill, "restore-workloads").state, StepState::Done);
+
+    let run = finished(&server, id, 5 * MINUTE).await;
+    assert_eq!(run.state, RunState::Succeeded, "the restarted server finishes the run: {run:#?}");
+    assert_eq!(step(&run, "restore-nodes").attempts, 1, "a step done before the kill is not run again");
+    assert_eq!(step(&run, "wait-nodes").attempts, 2, "the step the kill interrupted runs again");
+    assert_eq!(nodegroup_updates(), updates_asleep + 1, "eks:UpdateNodegroupConfig called once by the wake");
+    let after = generations(&client).await;
+    for (name, before) in &generations_asleep {
+        assert_eq!(after[name], before + 1, "{name}: changed exactly once by the wake");
+    }
+    settled("dev").await;
+}
+
+async fn runs_by(server: &Server, actor: &str) -> Vec<Run> {
+    let (_, body) = get_json(&server.url("/api/envs/dev/runs")).await;
+    let runs: Vec<Run> = serde_json::from_value(body["runs"].clone()).unwrap();
+    runs.into_iter().filter(|r| r.actor == actor).collect()
+}
+
+/// With the scheduler's clock moved (debug route), a weekly schedule starts
+/// its wake at the right local time on the night the clocks change, and
+/// "keep awake until" skips the scheduled sleep and sleeps at its own time.
+#[tokio::test]
+async fn the_schedule_fires_at_local_time_across_dst_and_keep_awake_holds() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = Server::start(&format!(
+        "backup_key = \"{KEY}\"\ndebug_routes = true\nschedule_tick_ms = 200\n{}",
+        sandbox_env_toml("dev")
+    ));
+    let api = |p: &str| server.url(p);
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    let mut settings = power["settings"].clone();
+    // Sundays: wake 02:30, sleep 04:00, Paris. On 2027-03-28 02:00 → 03:00:
+    // 02:30 does not exist, so the wake is due at 03:00 CEST = 01:00Z.
+    settings["schedule"] = json!({"days": ["sun"], "wake": "02:30", "sleep": "04:00", "time_zone": "Europe/Paris"});
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    let set_clock = |at: &'static str| {
+        let url = api("/api/debug/clock");
+        async move {
+            let (status, body) = send(reqwest::Method::PUT, &url, Some(json!({"now": at}))).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    set_clock("2027-03-28T00:59:55Z").await;
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["next_scheduled"], json!({"at": "2027-03-28T01:00:00Z", "action": "wake"}), "{power}");
+    let t = std::time::Instant::now();
+    let wake = eventually("the scheduled wake starts", MINUTE, || async { runs_by(&server, "schedule").await.into_iter().next() }).await;
+    let waited = t.elapsed().as_secs_f64();
+    assert!((4.0..8.0).contains(&waited), "started {waited:.1} s after 00:59:55Z, not at 01:00:00Z");
+    assert_eq!(wake.action, mezame_shared::power::RunAction::Wake);
+    assert_eq!(finished(&server, wake.id, 3 * MINUTE).await.state, RunState::Succeeded);
+
+    // Keep awake until 04:30: the 04:00 sleep is skipped; at 04:30 (02:30Z) the env sleeps.
+    set_clock("2027-03-28T01:59:50Z").await;
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/keep-awake"), Some(json!({"until": "04:30"}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["until"], json!("2027-03-28T02:30:00Z"));
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/keep-awake"), Some(json!({"until": "4pm"}))).await;
+    assert_eq!(status, 400, "{body}");
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["keep_awake_until"], json!("2027-03-28T02:30:00Z"), "a refused request changes nothing: {power}");
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    assert!(runs_by(&server, "schedule").await.iter().all(|r| r.action != mezame_shared::power::RunAction::Sleep), "the 04:00 sleep was skipped");
+    set_clock("2027-03-28T02:29:55Z").await;
+    let sleep = eventually("the keep-awake sleep starts", MINUTE, || async { runs_by(&server, "keep-awake").await.into_iter().next() }).await;
+    assert_eq!(sleep.action, mezame_shared::power::RunAction::Sleep);
+    assert_eq!(finished(&server, sleep.id, 5 * MINUTE).await.state, RunState::Succeeded);
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert!(power["keep_awake_until"].is_null(), "{power}");
+
+    // Back to work.
+    let (status, body) = post(&api("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
+    settled("dev").await;
+}

@@ -2,6 +2,7 @@
 
 use aws_sdk_autoscaling::types::MixedInstancesPolicy;
 use aws_sdk_eks::types::NodegroupScalingConfig;
+use mezame_shared::power::GroupKind;
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
@@ -15,6 +16,22 @@ pub struct Sizes {
 }
 
 impl Account {
+    /// The sizes of a node group or an Auto Scaling group, and (for an Auto
+    /// Scaling group) its instances' ids.
+    pub async fn group_sizes(&self, cluster: &str, kind: GroupKind, name: &str) -> Result<(Sizes, Vec<String>), AdapterError> {
+        match kind {
+            GroupKind::Nodegroup => Ok((self.nodegroup_sizes(cluster, name).await?, Vec::new())),
+            GroupKind::Asg => self.asg_sizes(name).await,
+        }
+    }
+
+    pub async fn set_group_sizes(&self, cluster: &str, kind: GroupKind, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
+        match kind {
+            GroupKind::Nodegroup => self.set_nodegroup_sizes(cluster, name, sizes).await,
+            GroupKind::Asg => self.set_asg_sizes(name, sizes).await,
+        }
+    }
+
     /// The node group's sizes; `NotFound` if the cluster has no such node group.
     pub async fn nodegroup_sizes(&self, cluster: &str, name: &str) -> Result<Sizes, AdapterError> {
         let target = format!("{cluster}/{name}");

@@ -207,21 +207,12 @@ impl Lifecycle {
 
     /// A run with its steps' titles.
     pub async fn run(&self, id: i64) -> Result<Run, DomainError> {
-        let mut run = self.db.run(id).await?.ok_or_else(|| DomainError::NotFound(format!("no run {id}")))?;
-        for s in &mut run.steps {
-            s.title = plan::title(run.action, &s.name).to_string();
-        }
-        Ok(run)
+        let run = self.db.run(id).await?.ok_or_else(|| DomainError::NotFound(format!("no run {id}")))?;
+        Ok(titled(run))
     }
 
     pub async fn runs(&self, env: &str, limit: u32) -> Result<Vec<Run>, DomainError> {
-        let mut runs = self.db.runs(env, limit).await?;
-        for r in &mut runs {
-            for s in &mut r.steps {
-                s.title = plan::title(r.action, &s.name).to_string();
-            }
-        }
-        Ok(runs)
+        Ok(self.db.runs(env, limit).await?.into_iter().map(titled).collect())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -249,6 +240,14 @@ impl Lifecycle {
             tracing::error!(error = %e, action, "cannot write the audit log");
         }
     }
+}
+
+/// The run with its steps' titles (the database keeps step names only).
+fn titled(mut run: Run) -> Run {
+    for s in &mut run.steps {
+        s.title = plan::title(run.action, &s.name).to_string();
+    }
+    run
 }
 
 fn busy(env: &str, active: i64) -> DomainError {

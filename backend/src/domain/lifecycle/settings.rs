@@ -2,7 +2,7 @@
 //! validated against the world (time zones, node groups that exist) before
 //! anything is stored.
 
-use mezame_shared::power::{GroupKind, PowerSettings};
+use mezame_shared::power::PowerSettings;
 
 use super::Lifecycle;
 use crate::adapters::AdapterError;
@@ -44,12 +44,8 @@ impl Lifecycle {
 async fn unknown_groups(env: &Environment, s: &PowerSettings) -> Result<Vec<String>, DomainError> {
     let mut out = Vec::new();
     for g in &s.capacity {
-        let found = match g.kind {
-            GroupKind::Nodegroup => env.aws().nodegroup_sizes(&s.eks_cluster, &g.name).await.map(|_| ()),
-            GroupKind::Asg => env.aws().asg_sizes(&g.name).await.map(|_| ()),
-        };
-        match found {
-            Ok(()) => {}
+        match env.aws().group_sizes(&s.eks_cluster, g.kind, &g.name).await {
+            Ok(_) => {}
             Err(AdapterError::NotFound(m)) => out.push(m),
             Err(e) => return Err(DomainError::Unavailable(format!("cannot check the capacity groups in AWS: {e}"))),
         }

@@ -1,7 +1,7 @@
 //! The power state of an environment, derived from reality (node group sizes
 //! in AWS, workload replicas in the cluster) and the runs, never remembered.
 
-use mezame_shared::power::{GroupKind, Power, PowerSettings, PowerState, RunAction, RunState, ScheduledRun};
+use mezame_shared::power::{Power, PowerSettings, PowerState, RunAction, RunState, ScheduledRun};
 
 use super::Lifecycle;
 use crate::adapters::kube::resources::{self, Kind};
@@ -93,11 +93,7 @@ impl Lifecycle {
 async fn observe(env: &Environment, s: &PowerSettings) -> Result<Observed, String> {
     let mut o = Observed::default();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let sizes = match g.kind {
-            GroupKind::Nodegroup => env.aws().nodegroup_sizes(&s.eks_cluster, &g.name).await,
-            GroupKind::Asg => env.aws().asg_sizes(&g.name).await.map(|(s, _)| s),
-        }
-        .map_err(|e| e.to_string())?;
+        let (sizes, _) = env.aws().group_sizes(&s.eks_cluster, g.kind, &g.name).await.map_err(|e| e.to_string())?;
         o.groups.push((g.name.clone(), g.desired, sizes.desired));
     }
     let cluster = env.cluster().await?;

@@ -1,6 +1,9 @@
 //! What in the cluster the power settings designate, read as JSON.
 
+use mezame_shared::power::CapacityGroup;
 use serde_json::Value;
+
+use crate::adapters::aws::Sizes;
 
 use crate::adapters::kube::resources::{self, Kind};
 use crate::domain::lifecycle::ctx::{Ctx, StepResult};
@@ -115,6 +118,16 @@ pub async fn databases_not(ctx: &Ctx<'_>, rds_status: &str, ec2_state: &str) -> 
         }
     }
     Ok(left)
+}
+
+/// Resizes group `g` to `target(current sizes)`, unless that is `None`;
+/// returns what changed (`{group, from, to}`), if anything.
+pub async fn resize(ctx: &Ctx<'_>, g: &CapacityGroup, target: impl Fn(Sizes) -> Option<Sizes>) -> StepResult<Option<Value>> {
+    let cluster = &ctx.settings.eks_cluster;
+    let (current, _) = ctx.io(ctx.aws().group_sizes(cluster, g.kind, &g.name)).await?;
+    let Some(to) = target(current) else { return Ok(None) };
+    ctx.io(ctx.aws().set_group_sizes(cluster, g.kind, &g.name, to)).await?;
+    Ok(Some(serde_json::json!({"group": g.name, "from": current, "to": to})))
 }
 
 pub fn node_ready(n: &Value) -> bool {

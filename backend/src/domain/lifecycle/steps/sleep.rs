@@ -50,10 +50,7 @@ pub async fn record(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     }
     r.ingresses = find::in_namespaces(ctx, Kind::Ingress).await?.iter().filter(|i| find::is_alb(i)).map(resources::manifest).collect();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let (sizes, instances) = match g.kind {
-            GroupKind::Nodegroup => (ctx.io(ctx.aws().nodegroup_sizes(&s.eks_cluster, &g.name)).await?, Vec::new()),
-            GroupKind::Asg => ctx.io(ctx.aws().asg_sizes(&g.name)).await?,
-        };
+        let (sizes, instances) = ctx.io(ctx.aws().group_sizes(&s.eks_cluster, g.kind, &g.name)).await?;
         r.capacity.push(record::Capacity { kind: g.kind, name: g.name.clone(), sizes, instances });
     }
     for id in &s.rds {
@@ -221,19 +218,9 @@ pub async fn scale_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let record = &find::record(ctx).await?;
     let mut changed = Vec::new();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let current = match g.kind {
-            GroupKind::Nodegroup => ctx.io(ctx.aws().nodegroup_sizes(&s.eks_cluster, &g.name)).await?,
-            GroupKind::Asg => ctx.io(ctx.aws().asg_sizes(&g.name)).await?.0,
-        };
         // An EKS managed node group needs max ≥ 1; an ASG keeps its max too.
-        let asleep = Sizes { min: 0, desired: 0, max: current.max.max(1) };
-        if current.min != 0 || current.desired != 0 {
-            match g.kind {
-                GroupKind::Nodegroup => ctx.io(ctx.aws().set_nodegroup_sizes(&s.eks_cluster, &g.name, asleep)).await?,
-                GroupKind::Asg => ctx.io(ctx.aws().set_asg_sizes(&g.name, asleep)).await?,
-            }
-            changed.push(json!({"group": g.name, "from": current, "to": asleep}));
-        }
+        let asleep = |c: Sizes| (c.min != 0 || c.desired != 0).then_some(Sizes { min: 0, desired: 0, max: c.max.max(1) });
+        changed.extend(find::resize(ctx, g, asleep).await?);
     }
     let timeout = Duration::from_secs(s.timeouts.nodes);
     ctx.wait("nodes of the scaled groups gone", timeout, || async move {

@@ -39,17 +39,7 @@ pub async fn restore_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let mut changed = Vec::new();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
         let awake = Sizes { min: g.min, desired: g.desired, max: g.max };
-        let current = match g.kind {
-            GroupKind::Nodegroup => ctx.io(ctx.aws().nodegroup_sizes(&s.eks_cluster, &g.name)).await?,
-            GroupKind::Asg => ctx.io(ctx.aws().asg_sizes(&g.name)).await?.0,
-        };
-        if current != awake {
-            match g.kind {
-                GroupKind::Nodegroup => ctx.io(ctx.aws().set_nodegroup_sizes(&s.eks_cluster, &g.name, awake)).await?,
-                GroupKind::Asg => ctx.io(ctx.aws().set_asg_sizes(&g.name, awake)).await?,
-            }
-            changed.push(json!({"group": g.name, "from": current, "to": awake}));
-        }
+        changed.extend(find::resize(ctx, g, |c| (c != awake).then_some(awake)).await?);
     }
     Ok(Outcome::new(format!("{} groups resized", changed.len()), json!({"resized": changed})))
 }

@@ -44,7 +44,7 @@ impl App {
             None => None,
         };
         let envs = Arc::new(envs);
-        let lifecycle = Lifecycle::new(db.clone(), envs.clone(), key);
+        let lifecycle = Lifecycle::new(db.clone(), envs.clone(), key, Duration::from_secs(config.run_lease_secs));
         let resumed = lifecycle.resume().await?;
         if resumed > 0 {
             tracing::info!(runs = resumed, "resumed wake/sleep runs left running");

@@ -24,6 +24,9 @@ pub struct Config {
     pub debug_routes: bool,
     /// How often the schedules are checked, in milliseconds.
     pub schedule_tick_ms: u64,
+    /// Lease of the replica driving a wake/sleep run, in seconds: renewed
+    /// every third of it; a run whose runner died is taken over after it.
+    pub run_lease_secs: u64,
     /// Key that seals backed-up Secrets (base64 of 32 bytes). Without it,
     /// a sleep refuses to back up Argo CD's Secrets.
     #[serde(default)]
@@ -49,6 +52,11 @@ pub struct EnvConfig {
     /// Initial power settings (then edited in the UI and kept in the database).
     #[serde(default)]
     pub power: Option<mezame_shared::power::PowerSettings>,
+    /// Who may wake, sleep, cancel or retry runs of this environment, and
+    /// change its power settings and keep-awake: user names as the proxy sends
+    /// them, or `group:<name>`. Unset: everyone who can reach the panel.
+    #[serde(default)]
+    pub power_operators: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +102,7 @@ impl Default for Config {
             debug_routes: false,
             backup_key: None,
             schedule_tick_ms: 20_000,
+            run_lease_secs: 30,
             envs: Vec::new(),
             source: None,
         }
@@ -149,6 +158,12 @@ impl Config {
                     env.name
                 )));
             }
+            if env.power_operators.as_ref().is_some_and(|ops| ops.iter().any(|o| o.trim().is_empty() || o.trim() == "group:")) {
+                return Err(ConfigError::Rule(format!(
+                    "environment {:?}: power_operators has an empty entry (give user names or group:<name>)",
+                    env.name
+                )));
+            }
             if env.aws.access_key_id.is_some() != env.aws.secret_access_key.is_some() {
                 return Err(ConfigError::Rule(format!(
                     "environment {:?}: give both aws.access_key_id and aws.secret_access_key, or neither",
@@ -166,6 +181,9 @@ impl Config {
         }
         if let Some(key) = &self.backup_key {
             crate::adapters::seal::Key::parse(key).map_err(|e| ConfigError::Rule(format!("backup_key: {e}")))?;
+        }
+        if self.run_lease_secs < 3 {
+            return Err(ConfigError::Rule("run_lease_secs must be ≥ 3 (it is renewed every third of it)".into()));
         }
         if self.schedule_tick_ms == 0 {
             return Err(ConfigError::Rule("schedule_tick_ms must be > 0".into()));

@@ -124,6 +124,11 @@ pub async fn get_run(id: i64) -> Result<Run, ApiFailure> {
     get(&format!("/api/runs/{id}")).await
 }
 
+/// URL of a run's Server-Sent Events stream (`run` events until it ends).
+pub fn run_events_url(id: i64) -> String {
+    format!("/api/runs/{id}/events")
+}
+
 pub async fn put_power(env: String, settings: PowerSettings) -> Result<PowerSettings, ApiFailure> {
     put(&format!("/api/envs/{}/power", encode(&env)), &settings).await
 }

@@ -57,6 +57,13 @@ enum Cmd {
         #[arg(long)]
         env: String,
     },
+    /// Change how long new nodes of one environment take to join (slow nodes on demand).
+    BootDelay {
+        #[arg(long)]
+        env: String,
+        /// Seconds; without it, back to the sandbox's `up --boot-delay`.
+        secs: Option<u64>,
+    },
     /// Run the sandbox controller of one environment (started by `up`).
     #[command(hide = true)]
     Controller {
@@ -116,6 +123,11 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
                     mezame_sandbox::cluster::start(&parts, &state, &env)?;
                 }
             }
+        }
+        Cmd::BootDelay { env, secs } => {
+            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            state.set_boot_delay(&env, secs)?;
+            eprintln!("sandbox: new nodes of {env} join {} s after their instance starts", state.boot_delay(&env));
         }
         Cmd::Build => {
             tokio::task::spawn_blocking(mezame_sandbox::parts::ensure).await??;

@@ -92,6 +92,34 @@ impl State {
         self.kwok_dir().join("clusters").join(cluster_name(env)).join("pki")
     }
 
+    /// File holding `env`'s boot delay when `mezame-sandbox boot-delay` changed it.
+    fn boot_delay_file(&self, env: &str) -> PathBuf {
+        self.env_dir(env).join("boot-delay-secs")
+    }
+
+    /// Seconds a new node of `env` takes to join: the environment's own value
+    /// (`mezame-sandbox boot-delay`), else the sandbox's (`up --boot-delay`).
+    pub fn boot_delay(&self, env: &str) -> u64 {
+        std::fs::read_to_string(self.boot_delay_file(env))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(self.boot_delay_secs)
+    }
+
+    /// Sets `env`'s boot delay (`None`: back to the sandbox's); its controller
+    /// uses it for the instances it sees next.
+    pub fn set_boot_delay(&self, env: &str, secs: Option<u64>) -> Result<()> {
+        self.env(env)?;
+        let file = self.boot_delay_file(env);
+        match secs {
+            Some(s) => std::fs::write(&file, s.to_string()).with_context(|| format!("writing {}", file.display())),
+            None => match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).with_context(|| format!("removing {}", file.display())),
+                _ => Ok(()),
+            },
+        }
+    }
+
     pub fn env(&self, env: &str) -> Result<&EnvState> {
         self.envs.get(env).with_context(|| {
             format!(

@@ -187,6 +187,16 @@ pub struct Power {
     /// Median duration of past successful runs, seconds.
     pub expected_wake_secs: Option<f64>,
     pub expected_sleep_secs: Option<f64>,
+    /// Who may operate it (`power_operators`); `None`: everyone.
+    #[serde(default)]
+    pub operators: Option<Vec<String>>,
+    /// Whether the person asking may wake, sleep or change it.
+    #[serde(default = "yes")]
+    pub may_operate: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,6 +341,9 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
     pub message: Option<String>,
     pub cancel_requested: bool,
+    /// The server process that drives (or last drove) the run: `host:pid:start`.
+    #[serde(default)]
+    pub runner: Option<String>,
     pub steps: Vec<RunStep>,
 }
 

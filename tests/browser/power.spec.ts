@@ -33,6 +33,14 @@ test.describe('power', () => {
     await expect(page.locator('[data-env=prod]').getByTestId('wake')).toHaveCount(0);
     const wake = dev.getByTestId('wake');
     await expect(wake).toContainText('Wake dev env');
+    // The page follows the run over its event stream, not by polling it.
+    const runReads: string[] = [];
+    const streams: string[] = [];
+    page.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (/^\/api\/runs\/\d+$/.test(path)) runReads.push(path);
+      if (/^\/api\/runs\/\d+\/events$/.test(path)) streams.push(path);
+    });
     await wake.click();
     const run = dev.getByTestId('run');
     await expect(run).toHaveAttribute('data-state', 'running', { timeout: 10_000 });
@@ -43,6 +51,9 @@ test.describe('power', () => {
     await expect(run).toHaveAttribute('data-state', 'succeeded', { timeout: 8 * 60_000 });
     await expect(run.locator('[data-testid=step][data-state=done]')).toHaveCount(10);
     await expect(dev.getByTestId('power-state')).toHaveText('Awake', { timeout: 30_000 });
+    expect(streams.length, 'the run is followed over GET /api/runs/{id}/events').toBeGreaterThanOrEqual(1);
+    expect(streams.length, `no reconnect loop: ${streams}`).toBeLessThanOrEqual(3);
+    expect(runReads, 'the run is not polled').toEqual([]);
 
     await page.goto(`${mezame.url}/topology?env=dev`);
     await expect(page.getByTestId('ms')).toHaveCount(17, { timeout: 60_000 });

@@ -114,3 +114,20 @@ pub async fn pod_images(client: &kube::Client, ms: &str) -> Vec<(String, String,
 pub fn last_revision(app: &DynamicObject) -> Option<String> {
     app.data["status"]["history"].as_array()?.last()?["revision"].as_str().map(str::to_string)
 }
+
+/// New nodes of `env` join `secs` after their instance starts, until dropped
+/// (then back to the sandbox's boot delay): nodes slow to become Ready.
+pub struct SlowNodes(String);
+
+impl SlowNodes {
+    pub fn new(env: &str, secs: u64) -> SlowNodes {
+        sandbox().set_boot_delay(env, Some(secs)).expect("the boot delay is set");
+        SlowNodes(env.to_string())
+    }
+}
+
+impl Drop for SlowNodes {
+    fn drop(&mut self) {
+        let _ = sandbox().set_boot_delay(&self.0, None);
+    }
+}

@@ -116,6 +116,20 @@ impl Server {
         drop(std::mem::replace(self, fresh));
     }
 
+    /// A second server process with the same configuration and database (a
+    /// replica), on its own port. `self` must outlive it: the database is in
+    /// `self`'s directory.
+    pub fn replica(&self) -> Server {
+        let source = self._dir.path().join("mezame.toml");
+        assert!(source.exists(), "only a server started with a configuration file has replicas");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mezame.toml");
+        std::fs::copy(&source, &file).unwrap();
+        let mut cmd = Command::new(mezame_bin());
+        cmd.arg("serve").arg("--config").arg(&file);
+        Self::spawn(cmd, dir)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -252,3 +252,64 @@ fn a_bad_config_is_refused_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Dev Env") && err.contains("lowercase"), "{err}");
 }
+
+/// `power_operators`: who may operate an environment's power. Others get 403
+/// naming who may, and nothing changes; an operator (by name or by a group
+/// the proxy passes) gets past the check (here to the next refusal: dev has
+/// no power settings, and the settings sent are invalid).
+#[tokio::test]
+async fn only_power_operators_may_wake_sleep_or_change_settings() {
+    let s = Server::start(
+        "[[env]]\nname = \"dev\"\npower_operators = [\"aiko\", \"group:sre\"]\n\
+         [env.kubernetes]\nkubeconfig = \"/nonexistent/kubeconfig\"\n\
+         [env.aws]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:9\"\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\n",
+    );
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, user: Option<&str>, groups: Option<&str>, body: Option<serde_json::Value>| {
+        let mut req = client.request(method, s.url(path));
+        if let Some(u) = user {
+            req = req.header("x-forwarded-user", u);
+        }
+        if let Some(g) = groups {
+            req = req.header("x-forwarded-groups", g);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    use reqwest::Method;
+    let settings = serde_json::json!({"eks_cluster": "platform-dev", "capacity": [{"kind": "nodegroup", "name": "system", "min": 3, "desired": 1, "max": 2}]});
+    for (user, groups) in [(None, None), (Some("ben"), Some("developers, qa"))] {
+        for (method, path, body) in [
+            (Method::POST, "/api/envs/dev/wake", None),
+            (Method::POST, "/api/envs/dev/sleep", None),
+            (Method::PUT, "/api/envs/dev/power", Some(settings.clone())),
+            (Method::PUT, "/api/envs/dev/keep-awake", Some(serde_json::json!({"until": "21:00"}))),
+        ] {
+            let (status, body) = send(method.clone(), path, user, groups, body).await;
+            assert_eq!(status, 403, "{method} {path} as {user:?}: {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("only aiko, group:sre may") && message.contains("power_operators"), "{message}");
+        }
+    }
+    let (_, power) = send(Method::GET, "/api/envs/dev/power", Some("ben"), None, None).await;
+    assert_eq!((power["may_operate"].clone(), power["settings"].clone()), (serde_json::json!(false), serde_json::Value::Null), "nothing stored: {power}");
+    assert_eq!(power["operators"], serde_json::json!(["aiko", "group:sre"]));
+    let (_, runs) = get_json(&s.url("/api/envs/dev/runs")).await;
+    assert_eq!(runs["runs"], serde_json::json!([]), "no run started");
+
+    for (user, groups) in [(Some("aiko"), None), (Some("ben"), Some("developers,sre"))] {
+        let (status, body) = send(Method::POST, "/api/envs/dev/wake", user, groups, None).await;
+        assert_eq!(status, 400, "an operator gets past the check: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("no power settings"), "{body}");
+        let (status, body) = send(Method::PUT, "/api/envs/dev/power", user, groups, Some(settings.clone())).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("min ≤ desired ≤ max"), "{body}");
+        let (_, power) = send(Method::GET, "/api/envs/dev/power", user, groups, None).await;
+        assert_eq!(power["may_operate"], serde_json::json!(true), "{power}");
+    }
+}

@@ -4,6 +4,8 @@
 //! controller cannot delete stops the sleep before any node goes, retry
 //! finishes it, Argo CD settings deleted while asleep come back, and the wake
 //! restores every replica count, sync policy, CronJob, Ingress, node and database.
+//! A wake waits for nodes slow to become Ready; killed during that wait, it is
+//! finished by one runner (a second replica leaves a leased run alone).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +15,8 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, ListParams};
-use mezame_e2e::cluster::{LOCK, MINUTE, apps, aws, scale_addon, settled};
+use k8s_openapi::api::core::v1::Pod;
+use mezame_e2e::cluster::{LOCK, MINUTE, SlowNodes, apps, aws, scale_addon, settled};
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::{APP_NAMESPACE, GATEWAY_NAMESPACE, env_spec};
 use mezame_shared::power::{Power, PowerState, Run, RunState, StepState};
@@ -21,8 +24,30 @@ use serde_json::{Value, json};
 
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// Leases of 3 s: a killed runner's run is taken over within seconds.
 fn server() -> Server {
-    Server::start(&format!("backup_key = \"{KEY}\"\n{}{}", sandbox_env_toml("dev"), sandbox_env_toml("prod")))
+    Server::start(&format!(
+        "backup_key = \"{KEY}\"\nrun_lease_secs = 3\n{}{}",
+        sandbox_env_toml("dev"),
+        sandbox_env_toml("prod")
+    ))
+}
+
+async fn run_of(server: &Server, id: i64) -> Run {
+    let (_, body) = get_json(&server.url(&format!("/api/runs/{id}"))).await;
+    serde_json::from_value(body).expect("a Run")
+}
+
+/// Security groups the load balancer controller manages for dev's load balancers.
+async fn managed_security_groups(moto: &mezame_sandbox::aws::Aws) -> Vec<String> {
+    let out = moto
+        .ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:ingress.k8s.aws/resource").values("ManagedLBSecurityGroup").build())
+        .send()
+        .await
+        .unwrap();
+    out.security_groups().iter().filter_map(|g| g.group_name().map(str::to_string)).collect()
 }
 
 async fn send(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
@@ -180,6 +205,8 @@ async fn sleep_and_wake_dev() {
     assert!(nodes_go >= lb_gone, "node groups were scaled ({nodes_go}) before the load balancer was gone ({lb_gone})");
     let lbs = moto.elb.describe_load_balancers().send().await.unwrap();
     assert!(lbs.load_balancers().is_empty(), "no load balancer left in AWS: {:?}", lbs.load_balancers());
+    let groups = managed_security_groups(&moto).await;
+    assert!(groups.is_empty(), "no load balancer security group left to keep the VPC: {groups:?}");
 
     // Asleep: nothing runs, Argo CD is paused, and stays so.
     let asleep = snapshot(&client).await;
@@ -230,6 +257,7 @@ async fn sleep_and_wake_dev() {
     assert_eq!(back.data, repo.data, "the repository Secret comes back with its data");
     assert_eq!(snapshot(&client).await, before, "replicas, sync policies and CronJobs as before the sleep");
     assert!(ingress_hostname(&client).await.is_some_and(|h| h.ends_with(".elb.amazonaws.com")), "an ALB hostname is published");
+    assert_eq!(managed_security_groups(&moto).await.len(), 1, "the new load balancer has its security group");
     assert_eq!(node_count(&client).await, nodes_awake);
     let spot = mezame_e2e::cluster::nodes_with(&client, "eks.amazonaws.com/capacityType=SPOT").await;
     assert_eq!(spot.len(), 3, "the spot ASG comes back as spot capacity");
@@ -264,7 +292,7 @@ async fn generations(client: &kube::Client) -> BTreeMap<String, i64> {
 }
 
 #[tokio::test]
-async fn a_wake_killed_during_the_node_wait_resumes_and_changes_everything_once() {
+async fn a_wake_killed_during_the_node_wait_is_finished_once_by_another_runner() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
     let client = kube("dev").await;
@@ -276,22 +304,32 @@ async fn a_wake_killed_during_the_node_wait_resumes_and_changes_everything_once(
     let updates_asleep = nodegroup_updates();
     let generations_asleep = generations(&client).await;
 
+    let slow = SlowNodes::new("dev", 20);
     let (status, body) = post(&server.url("/api/envs/dev/wake")).await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_i64().unwrap();
-    // kill -9 while the run waits for the nodes.
-    let at_kill = eventually("the wake waits for nodes", MINUTE, || async {
-        let (_, body) = get_json(&server.url(&format!("/api/runs/{id}"))).await;
-        let run: Run = serde_json::from_value(body).ok()?;
+    let waiting = eventually("the wake waits for nodes", MINUTE, || async {
+        let run = run_of(&server, id).await;
         (step(&run, "wait-nodes").state == StepState::Running).then_some(run)
     })
     .await;
-    server.kill_and_restart();
+    let driver = waiting.runner.clone().expect("the run names its runner");
+    // A second replica on the same database leaves the leased run to its runner.
+    let replica = server.replica();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let at_kill = run_of(&replica, id).await;
+    assert_eq!(at_kill.runner.as_deref(), Some(driver.as_str()), "after two leases, still driven by its runner: {at_kill:#?}");
+    assert_eq!(step(&at_kill, "wait-nodes").state, StepState::Running, "nodes are slow: still waiting");
     assert_eq!(step(&at_kill, "restore-nodes").state, StepState::Done);
     assert_ne!(step(&at_kill, "restore-workloads").state, StepState::Done);
+    // kill -9 the runner while the run waits for the nodes, and start it again:
+    // once the lease has expired, one of the two servers finishes the run.
+    server.kill_and_restart();
 
-    let run = finished(&server, id, 5 * MINUTE).await;
-    assert_eq!(run.state, RunState::Succeeded, "the restarted server finishes the run: {run:#?}");
+    let run = finished(&replica, id, 5 * MINUTE).await;
+    drop(slow);
+    assert_eq!(run.state, RunState::Succeeded, "the run is finished after the kill: {run:#?}");
+    assert!(run.runner.as_deref().is_some_and(|r| r != driver), "taken over by another runner: {:?}", run.runner);
     assert_eq!(step(&run, "restore-nodes").attempts, 1, "a step done before the kill is not run again");
     assert_eq!(step(&run, "wait-nodes").attempts, 2, "the step the kill interrupted runs again");
     assert_eq!(nodegroup_updates(), updates_asleep + 1, "eks:UpdateNodegroupConfig called once by the wake");
@@ -300,6 +338,61 @@ async fn a_wake_killed_during_the_node_wait_resumes_and_changes_everything_once(
         assert_eq!(after[name], before + 1, "{name}: changed exactly once by the wake");
     }
     settled("dev").await;
+}
+
+/// The seed's wake failure: nodes slow to become Ready. The wake waits for
+/// them (a condition, not a fixed sleep), then for Argo CD on them, and every
+/// microservice ends Running.
+#[tokio::test]
+async fn a_wake_waits_for_slow_nodes_and_every_microservice_ends_running() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let client = kube("dev").await;
+    let server = server();
+    let (status, body) = post(&server.url("/api/envs/dev/sleep")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
+    assert_eq!(node_count(&client).await, 0);
+
+    let slow = SlowNodes::new("dev", 30);
+    let (status, body) = post(&server.url("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    eventually("the wake waits for nodes", MINUTE, || async {
+        (step(&run_of(&server, id).await, "wait-nodes").state == StepState::Running).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let run = run_of(&server, id).await;
+    assert_eq!((run.state, step(&run, "wait-nodes").state), (RunState::Running, StepState::Running), "still waiting: {run:#?}");
+    assert_eq!(node_count(&client).await, 0, "no node has joined yet");
+    assert_eq!(step(&run, "wait-addons").state, StepState::Pending, "nothing goes on before the nodes");
+
+    let run = finished(&server, id, 5 * MINUTE).await;
+    drop(slow);
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    let wait = step(&run, "wait-nodes");
+    let waited = (wait.finished_at.unwrap() - wait.started_at.unwrap()).num_seconds();
+    assert!(waited >= 20, "wait-nodes waited {waited} s for nodes that take 30 s to boot");
+    assert!(step(&run, "wait-addons").started_at.unwrap() >= wait.finished_at.unwrap());
+    let argocd = Api::<Pod>::namespaced(client.clone(), "argocd").list(&ListParams::default()).await.unwrap();
+    assert!(
+        !argocd.items.is_empty() && argocd.items.iter().all(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")),
+        "Argo CD runs"
+    );
+    settled("dev").await;
+    let pods = Api::<Pod>::namespaced(client.clone(), APP_NAMESPACE).list(&ListParams::default()).await.unwrap();
+    let mut running = std::collections::BTreeSet::new();
+    for p in &pods.items {
+        let owner = p.metadata.owner_references.as_ref().and_then(|o| o.first()).map(|o| o.kind.as_str());
+        if owner == Some("ReplicaSet") && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+            running.insert(p.metadata.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/name")).cloned().unwrap_or_default());
+        }
+    }
+    let deployments = Api::<Deployment>::namespaced(client.clone(), APP_NAMESPACE).list(&ListParams::default()).await.unwrap();
+    let microservices: std::collections::BTreeSet<String> = deployments.items.iter().filter_map(|d| d.metadata.name.clone()).collect();
+    assert_eq!(microservices.len(), 17);
+    assert_eq!(running, microservices, "every microservice has Running pods");
 }
 
 async fn runs_by(server: &Server, actor: &str) -> Vec<Run> {

@@ -128,3 +128,48 @@ async fn audit_endpoint_on_sqlite() {
 async fn audit_endpoint_on_postgres() {
     audit_endpoint(&fresh_postgres().await).await;
 }
+
+/// The power tables on either backend: one active run per environment (the
+/// unique partial index), and the runner's lease: taken by one, refused to
+/// another until it expires, then taken over; the old runner can neither
+/// renew it nor record the run's end.
+async fn runs_and_leases(url: &str) {
+    use chrono::{Duration, Utc};
+    use mezame_shared::power::{RunAction, RunState};
+    let db = Db::connect(url).await.unwrap();
+    let first = db.create_run("dev", RunAction::Wake, "aiko", &["a", "b"]).await.unwrap().expect("created");
+    assert_eq!(db.create_run("dev", RunAction::Sleep, "ben", &["a"]).await.unwrap(), Err(first), "one active run in dev");
+    let qa = db.create_run("qa", RunAction::Sleep, "ben", &["a"]).await.unwrap().expect("qa is another environment");
+
+    let t0 = Utc::now();
+    let lease = Duration::seconds(30);
+    assert_eq!(db.orphaned_runs(t0).await.unwrap(), [first, qa], "never claimed: nobody drives them");
+    assert!(db.claim_run(first, "replica-a", t0, t0 + lease).await.unwrap());
+    assert!(!db.claim_run(first, "replica-b", t0, t0 + lease).await.unwrap(), "leased to a: b keeps off");
+    assert!(db.claim_run(first, "replica-a", t0 + Duration::seconds(10), t0 + Duration::seconds(40)).await.unwrap(), "a renews");
+    assert_eq!(db.orphaned_runs(t0 + Duration::seconds(39)).await.unwrap(), [qa]);
+    assert_eq!(db.run(first).await.unwrap().unwrap().runner.as_deref(), Some("replica-a"));
+    // a stops renewing (killed); after its lease, b takes the run over.
+    let later = t0 + Duration::seconds(41);
+    assert_eq!(db.orphaned_runs(later).await.unwrap(), [first, qa]);
+    assert!(db.claim_run(first, "replica-b", later, later + lease).await.unwrap(), "expired: b takes over");
+    assert!(!db.claim_run(first, "replica-a", later, later + lease).await.unwrap(), "a cannot renew any more");
+    assert!(!db.finish_run(first, "replica-a", RunState::Failed, Some("stale")).await.unwrap(), "nor end the run");
+    assert!(db.finish_run(first, "replica-b", RunState::Succeeded, None).await.unwrap());
+    let run = db.run(first).await.unwrap().unwrap();
+    assert_eq!((run.state, run.runner.as_deref()), (RunState::Succeeded, Some("replica-b")));
+    assert!(!db.claim_run(first, "replica-b", later, later + lease).await.unwrap(), "a finished run is not leased");
+    let next = db.create_run("dev", RunAction::Sleep, "ben", &["a"]).await.unwrap().expect("dev is free again");
+    assert!(next > first);
+}
+
+#[tokio::test]
+async fn sqlite_runs_and_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    runs_and_leases(&dir.path().join("mezame.db").display().to_string()).await;
+}
+
+#[tokio::test]
+async fn postgres_runs_and_leases() {
+    runs_and_leases(&fresh_postgres().await).await;
+}

@@ -6,11 +6,9 @@
 use leptos::prelude::*;
 use mezame_shared::topology::{Topology, TopologyDelta};
 use send_wrapper::SendWrapper;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{EventSource, MessageEvent};
 
 use crate::api;
+use crate::components::sse::Stream;
 
 /// The state of the connection, for the page's status line.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,18 +25,6 @@ pub enum Conn {
 pub struct LiveTopology {
     pub topology: RwSignal<Option<Topology>>,
     pub conn: RwSignal<Conn>,
-}
-
-/// An open stream and the callbacks it holds.
-struct Stream {
-    source: EventSource,
-    _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        self.source.close();
-    }
 }
 
 /// Follows the topology of `env` for as long as the calling component lives.
@@ -65,16 +51,15 @@ pub fn use_live_topology(env: Signal<Option<String>>) -> LiveTopology {
 }
 
 fn open(env: &str, topology: RwSignal<Option<Topology>>, conn: RwSignal<Conn>, resync: RwSignal<u32>) -> Option<Stream> {
-    let source = EventSource::new(&api::topology_events_url(env)).ok()?;
-    let data = |e: &web_sys::Event| e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
-    let on_snapshot = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-        if let Some(t) = data(&e).and_then(|d| serde_json::from_str::<Topology>(&d).ok()) {
+    let mut stream = Stream::open(&api::topology_events_url(env))?;
+    stream.on("snapshot", move |d| {
+        if let Ok(t) = serde_json::from_str::<Topology>(&d) {
             topology.set(Some(t));
             conn.set(Conn::Live);
         }
-    });
-    let on_delta = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-        let Some(delta) = data(&e).and_then(|d| serde_json::from_str::<TopologyDelta>(&d).ok()) else { return };
+    })?;
+    stream.on("delta", move |d| {
+        let Ok(delta) = serde_json::from_str::<TopologyDelta>(&d) else { return };
         let mut fits = false;
         topology.update(|t| fits = t.as_mut().is_some_and(|t| delta.apply(t)));
         if fits {
@@ -82,11 +67,10 @@ fn open(env: &str, topology: RwSignal<Option<Topology>>, conn: RwSignal<Conn>, r
         } else {
             resync.update(|n| *n += 1);
         }
-    });
-    let closed = source.clone();
+    })?;
     let url = api::topology_url(env);
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-        if closed.ready_state() != EventSource::CLOSED {
+    stream.on_error(move |closed| {
+        if !closed {
             conn.set(Conn::Reconnecting);
             return;
         }
@@ -100,8 +84,5 @@ fn open(env: &str, topology: RwSignal<Option<Topology>>, conn: RwSignal<Conn>, r
             conn.set(Conn::Failed(why));
         });
     });
-    source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref()).ok()?;
-    source.add_event_listener_with_callback("delta", on_delta.as_ref().unchecked_ref()).ok()?;
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Some(Stream { source, _callbacks: vec![on_snapshot, on_delta, on_error] })
+    Some(stream)
 }

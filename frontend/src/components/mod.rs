@@ -3,7 +3,9 @@
 pub mod graph;
 pub mod header;
 pub mod live;
+pub mod live_run;
 pub mod nav;
 pub mod power;
 pub mod refresh;
 pub mod schedule;
+pub mod sse;

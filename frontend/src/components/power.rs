@@ -2,17 +2,12 @@
 //! button, the live step list of the active run with a progress bar, and the
 //! last runs. Shown on each environment's card.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use mezame_shared::power::{Power, PowerState, Run, RunAction, RunState, RunStep, StepState};
 
 use crate::api;
-use crate::components::refresh::refresh_while;
+use crate::components::live_run::use_live_run;
 use crate::components::schedule::SchedulePanel;
-
-/// How often an active run is read again.
-const REFRESH: Duration = Duration::from_secs(1);
 
 #[component]
 pub fn PowerPanel(env: String) -> impl IntoView {
@@ -20,14 +15,11 @@ pub fn PowerPanel(env: String) -> impl IntoView {
     let power = LocalResource::new(move || api::get_power(power_env.clone()));
     let runs_env = env.clone();
     let runs = LocalResource::new(move || api::get_runs(runs_env.clone()));
-    // The run followed live: the one started here, or the active one.
+    // The run followed live (over its event stream): the one started here,
+    // or the active one; `reopen` follows a retried run again.
     let followed = RwSignal::new(None::<i64>);
-    let run = LocalResource::new(move || async move {
-        match followed.get() {
-            Some(id) => Some(api::get_run(id).await),
-            None => None,
-        }
-    });
+    let reopen = RwSignal::new(0u32);
+    let run = use_live_run(followed.into(), reopen.into());
     Effect::new(move |_| {
         if let Some(Ok(p)) = power.get()
             && let Some(id) = p.active_run
@@ -36,10 +28,15 @@ pub fn PowerPanel(env: String) -> impl IntoView {
             followed.set(Some(id));
         }
     });
-    let running = move || matches!(run.get().flatten(), Some(Ok(r)) if r.state == RunState::Running);
-    refresh_while(running, REFRESH, move || run.refetch(), move || {
-        power.refetch();
-        runs.refetch();
+    let running = move || matches!(run.get(), Some(Ok(r)) if r.state == RunState::Running);
+    // When the followed run ends: the state and the history change.
+    Effect::new(move |was: Option<bool>| {
+        let now = running();
+        if was == Some(true) && !now {
+            power.refetch();
+            runs.refetch();
+        }
+        now
     });
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
@@ -70,7 +67,8 @@ pub fn PowerPanel(env: String) -> impl IntoView {
                     let p = power.get().and_then(Result::ok);
                     let has_settings = p.as_ref().is_some_and(|p| p.settings.is_some());
                     let protected = p.as_ref().is_some_and(|p| p.protected);
-                    let busy = running() || start.pending().get();
+                    let allowed = p.as_ref().is_none_or(|p| p.may_operate);
+                    let busy = running() || start.pending().get() || !allowed;
                     let expected = |s: Option<f64>| s.map(|s| format!(" (≈ {})", duration(s))).unwrap_or_default();
                     let wake_label = format!("Wake {} env{}", env_name, expected(p.as_ref().and_then(|p| p.expected_wake_secs)));
                     let sleep_label = format!("Sleep{}", expected(p.as_ref().and_then(|p| p.expected_sleep_secs)));
@@ -90,14 +88,19 @@ pub fn PowerPanel(env: String) -> impl IntoView {
                     })
                 }}
             </div>
+            {move || power.get().and_then(Result::ok).filter(|p| !p.may_operate).map(|p| view! {
+                <p class="small" data-testid="not-operator">
+                    {format!("Only {} may wake or sleep {} (power_operators).", p.operators.unwrap_or_default().join(", "), p.env)}
+                </p>
+            })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || power.get().and_then(Result::ok).filter(|p| p.settings.is_some() && !p.protected).map(|p| {
                 let env = p.env.clone();
                 view! { <SchedulePanel env power=p changed=move |_| power.refetch()/> }
             })}
-            {move || run.get().flatten().map(|r| match r {
-                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                Ok(r) => view! { <RunView run=r/> }.into_any(),
+            {move || run.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Ok(r) => view! { <RunView run=r reopen/> }.into_any(),
             })}
             {move || runs.get().and_then(Result::ok).map(|l| view! {
                 <details class="run-history">
@@ -127,7 +130,7 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
 }
 
 #[component]
-fn RunView(run: Run) -> impl IntoView {
+fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
     let total = run.steps.len().max(1);
     let title = format!(
@@ -145,14 +148,30 @@ fn RunView(run: Run) -> impl IntoView {
     let id = run.id;
     let can_cancel = run.state == RunState::Running;
     let can_retry = matches!(run.state, RunState::Failed | RunState::Cancelled);
+    let failure = RwSignal::new(None::<String>);
+    let command = move |cmd: &'static str| {
+        leptos::task::spawn_local(async move {
+            match api::run_command(id, cmd).await {
+                Ok(_) => {
+                    failure.set(None);
+                    if cmd == "retry" {
+                        // Running again under the same id: follow it again.
+                        reopen.update(|n| *n += 1);
+                    }
+                }
+                Err(e) => failure.set(Some(e.to_string())),
+            }
+        })
+    };
     view! {
         <div class="run" data-testid="run" data-state=format!("{:?}", run.state).to_lowercase()>
             <p class="run-title">{title}</p>
             <progress max=total.to_string() value=done.to_string()></progress>
             {run.message.clone().map(|m| view! { <p class="error">{m}</p> })}
             <ol class="steps">{run.steps.into_iter().map(|s| view! { <StepRow s/> }).collect_view()}</ol>
-            {can_cancel.then(|| view! { <button class="secondary" on:click=move |_| { leptos::task::spawn_local(async move { let _ = api::run_command(id, "cancel").await; }); }>"Cancel"</button> })}
-            {can_retry.then(|| view! { <button class="primary" on:click=move |_| { leptos::task::spawn_local(async move { let _ = api::run_command(id, "retry").await; }); }>"Retry from the failed step"</button> })}
+            {can_cancel.then(|| view! { <button class="secondary" on:click=move |_| command("cancel")>"Cancel"</button> })}
+            {can_retry.then(|| view! { <button class="primary" on:click=move |_| command("retry")>"Retry from the failed step"</button> })}
+            {move || failure.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </div>
     }
 }

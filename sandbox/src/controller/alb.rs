@@ -3,6 +3,13 @@
 //! while its kwok pod in `kube-system` is Running: with no node for it, an
 //! Ingress's load balancer is never created — and never deleted, so the
 //! Ingress hangs in deletion and the ALB leaks, as on the platform.
+//!
+//! As in AWS, a deleted load balancer keeps its network interfaces for a
+//! while ([`ENI_RELEASE`]): its security group cannot be deleted before
+//! (`DependencyViolation`), and the Ingress keeps its finalizer until it is.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Tag as ElbTag};
@@ -19,15 +26,20 @@ pub const TAG_CLUSTER: &str = "elbv2.k8s.aws/cluster";
 pub const TAG_STACK: &str = "ingress.k8s.aws/stack";
 pub const TAG_RESOURCE: &str = "ingress.k8s.aws/resource";
 
+/// How long a deleted load balancer's network interfaces keep its security group in use.
+pub const ENI_RELEASE: Duration = Duration::from_secs(3);
+
 pub struct Alb {
     client: kube::Client,
     aws: Aws,
     cluster: String,
+    /// When each stack's load balancer was deleted (its ENIs are released after [`ENI_RELEASE`]).
+    lb_deleted: HashMap<String, Instant>,
 }
 
 impl Alb {
     pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec) -> Alb {
-        Alb { client, aws, cluster: env.eks_cluster() }
+        Alb { client, aws, cluster: env.eks_cluster(), lb_deleted: HashMap::new() }
     }
 
     pub async fn reconcile(&mut self) -> Result<()> {
@@ -46,7 +58,9 @@ impl Alb {
             let has_finalizer = finalizers.iter().any(|f| f == FINALIZER);
             if ing.metadata.deletion_timestamp.is_some() {
                 if has_finalizer {
-                    self.delete_stack(&ns, &name).await?;
+                    if !self.delete_stack(&ns, &name).await? {
+                        continue;
+                    }
                     let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
                     api.patch(&name, &PatchParams::default(), &Patch::Merge(serde_json::json!({
                         "metadata": {"finalizers": rest, "resourceVersion": ing.metadata.resource_version}
@@ -195,16 +209,23 @@ impl Alb {
         Ok(None)
     }
 
-    /// Deletes the load balancer, then its security group (the controller's order).
-    async fn delete_stack(&self, ns: &str, name: &str) -> Result<()> {
+    /// Deletes the load balancer, then — once its network interfaces are
+    /// released — its security group (the controller's order); true when both are gone.
+    async fn delete_stack(&mut self, ns: &str, name: &str) -> Result<bool> {
         let stack = format!("{ns}/{name}");
         if let Some((arn, _)) = self.find_load_balancer(&stack).await? {
             self.aws.elb.delete_load_balancer().load_balancer_arn(arn).send().await.context("elbv2:DeleteLoadBalancer")?;
+            self.lb_deleted.insert(stack.clone(), Instant::now());
         }
         if let Some(id) = self.find_security_group(&stack).await? {
+            if self.lb_deleted.get(&stack).is_some_and(|at| at.elapsed() < ENI_RELEASE) {
+                tracing::info!(stack, "security group still in use by the load balancer's network interfaces");
+                return Ok(false);
+            }
             self.aws.ec2.delete_security_group().group_id(id).send().await.context("ec2:DeleteSecurityGroup")?;
         }
-        Ok(())
+        self.lb_deleted.remove(&stack);
+        Ok(true)
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`nodes`]: nodes follow capacity — EKS node groups and Auto Scaling groups
 //!   in moto become kwok `Node`s (with EKS labels), after a boot delay; removed
-//!   instances take their node and its pods with them.
+//!   instances take their node and its pods with them. The delay can be
+//!   changed while it runs (`mezame-sandbox boot-delay`: slow nodes on demand).
 //! - [`argocd`]: the real Argo CD processes run only while their kwok pods in
 //!   `argocd` are Running. No node for Argo CD, no sync.
 //! - [`alb`]: the AWS Load Balancer Controller, emulated with its conventions,
@@ -35,7 +36,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let parts = parts::ensure()?;
     let client = crate::kube::client(&state.cluster_kubeconfig(env)).await?;
     let aws = Aws::connect(&es.moto_url()).await;
-    let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec, Duration::from_secs(state.boot_delay_secs));
+    let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec, Duration::from_secs(state.boot_delay(env)));
     let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
     let mut term = signal(SignalKind::terminate())?;
@@ -48,6 +49,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = tick.tick() => {
+                nodes.boot_delay = Duration::from_secs(state.boot_delay(env));
                 if let Err(e) = nodes.reconcile().await {
                     tracing::warn!("nodes: {e:#}");
                 }

@@ -39,7 +39,8 @@ pub struct Nodes {
     client: kube::Client,
     aws: Aws,
     cluster: String,
-    boot_delay: Duration,
+    /// Read from the sandbox's state before each reconcile (it can change).
+    pub boot_delay: Duration,
     image: Option<String>,
     /// Nodes removed recently, still swept for orphaned pods.
     departed: HashMap<String, Instant>,

@@ -1,11 +1,21 @@
-//! Load balancers made by the AWS Load Balancer Controller, found by its tags
-//! (`elbv2.k8s.aws/cluster`, `ingress.k8s.aws/stack`).
+//! Load balancers made by the AWS Load Balancer Controller and the security
+//! groups it manages for them, found by its tags (`elbv2.k8s.aws/cluster`,
+//! `ingress.k8s.aws/stack`, `ingress.k8s.aws/resource`).
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
 
 pub const TAG_CLUSTER: &str = "elbv2.k8s.aws/cluster";
 pub const TAG_STACK: &str = "ingress.k8s.aws/stack";
+pub const TAG_RESOURCE: &str = "ingress.k8s.aws/resource";
+
+/// A security group the controller created for a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedSecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub stack: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancer {
@@ -53,6 +63,38 @@ impl Account {
                 }
                 let Some((arn, name, dns)) = chunk.iter().find(|(a, _, _)| Some(a.as_str()) == desc.resource_arn()) else { continue };
                 out.push(LoadBalancer { arn: arn.clone(), name: name.clone(), dns_name: dns.clone(), stack: tag(TAG_STACK).unwrap_or_default() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every security group the controller of `cluster` manages for its load
+    /// balancers (`ingress.k8s.aws/resource=ManagedLBSecurityGroup`).
+    pub async fn controller_security_groups(&self, cluster: &str) -> Result<Vec<ManagedSecurityGroup>, AdapterError> {
+        use aws_sdk_ec2::types::Filter;
+        let client = aws_sdk_ec2::Client::new(&self.ops());
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client
+                .describe_security_groups()
+                .filters(Filter::builder().name(format!("tag:{TAG_CLUSTER}")).values(cluster).build())
+                .filters(Filter::builder().name(format!("tag:{TAG_RESOURCE}")).values("ManagedLBSecurityGroup").build())
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", "(load balancer security groups)", e))?;
+            out.extend(page.security_groups().iter().map(|g| {
+                let tag = |k: &str| g.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).unwrap_or_default().to_string();
+                ManagedSecurityGroup {
+                    id: g.group_id().unwrap_or_default().to_string(),
+                    name: g.group_name().unwrap_or_default().to_string(),
+                    stack: tag(TAG_STACK),
+                }
+            }));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
             }
         }
         Ok(out)

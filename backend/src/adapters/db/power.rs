@@ -179,10 +179,33 @@ impl Db {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// Every run still marked running (to resume after a restart).
-    pub async fn running_runs(&self) -> Result<Vec<i64>, AdapterError> {
-        let rows = sqlx::query("SELECT id FROM power_runs WHERE state = 'running' ORDER BY id").fetch_all(self.pool()).await?;
+    /// Running runs nobody drives: never claimed, or whose runner's lease
+    /// expired before `now` (it crashed, or was killed).
+    pub async fn orphaned_runs(&self, now: DateTime<Utc>) -> Result<Vec<i64>, AdapterError> {
+        let rows = sqlx::query(
+            "SELECT id FROM power_runs WHERE state = 'running' AND (runner IS NULL OR lease_until_ms < $1) ORDER BY id",
+        )
+        .bind(now.timestamp_millis())
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Takes, or renews, `runner`'s lease on running run `id` until `until`:
+    /// true if `runner` holds it now. A lease held by another runner is only
+    /// taken once it has expired (one atomic update: two replicas cannot both win).
+    pub async fn claim_run(&self, id: i64, runner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, AdapterError> {
+        let done = sqlx::query(
+            "UPDATE power_runs SET runner = $2, lease_until_ms = $4 \
+             WHERE id = $1 AND state = 'running' AND (runner IS NULL OR runner = $2 OR lease_until_ms < $3)",
+        )
+        .bind(id)
+        .bind(runner)
+        .bind(now.timestamp_millis())
+        .bind(until.timestamp_millis())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<Run>, AdapterError> {
@@ -229,15 +252,20 @@ impl Db {
         Ok(())
     }
 
-    pub async fn finish_run(&self, id: i64, state: RunState, message: Option<&str>) -> Result<(), AdapterError> {
-        sqlx::query("UPDATE power_runs SET state = $2, finished_ms = $3, message = $4 WHERE id = $1")
-            .bind(id)
-            .bind(state.as_str())
-            .bind(now_ms())
-            .bind(message)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Ends run `id` if `runner` still holds it; false if another runner took it over.
+    pub async fn finish_run(&self, id: i64, runner: &str, state: RunState, message: Option<&str>) -> Result<bool, AdapterError> {
+        let done = sqlx::query(
+            "UPDATE power_runs SET state = $2, finished_ms = $3, message = $4, lease_until_ms = NULL \
+             WHERE id = $1 AND state = 'running' AND runner = $5",
+        )
+        .bind(id)
+        .bind(state.as_str())
+        .bind(now_ms())
+        .bind(message)
+        .bind(runner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Marks a running run for cancellation; false if it is not running.
@@ -259,8 +287,8 @@ impl Db {
     pub async fn reopen_run(&self, id: i64, env: &str) -> Result<Result<(), i64>, AdapterError> {
         let mut tx = self.pool().begin().await?;
         let updated = sqlx::query(
-            "UPDATE power_runs SET state = 'running', finished_ms = NULL, message = NULL, cancel_requested = 0 \
-             WHERE id = $1 AND state IN ('failed', 'cancelled')",
+            "UPDATE power_runs SET state = 'running', finished_ms = NULL, message = NULL, cancel_requested = 0, \
+             runner = NULL, lease_until_ms = NULL WHERE id = $1 AND state IN ('failed', 'cancelled')",
         )
         .bind(id)
         .execute(&mut *tx)
@@ -312,6 +340,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, AdapterError> {
         finished_at: time(row.try_get("finished_ms")?),
         message: row.try_get("message")?,
         cancel_requested: row.try_get::<i32, _>("cancel_requested")? != 0,
+        runner: row.try_get("runner")?,
         steps: Vec::new(),
     })
 }

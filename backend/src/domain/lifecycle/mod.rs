@@ -14,8 +14,9 @@
 //! - [`settings`]: power settings (database, else configuration), validated.
 //! - [`state`]: Awake / Asleep / … derived from the cluster and the account.
 //!
-//! Invariant: one active run per environment, enforced by the database (a
-//! unique index), so neither two clicks nor two replicas can race.
+//! Invariants: one active run per environment, enforced by the database (a
+//! unique index), so neither two clicks nor two replicas can race; one runner
+//! per run, by a lease in the database (see [`runner`]).
 
 pub mod backup;
 pub mod clock;
@@ -28,7 +29,9 @@ pub mod settings;
 pub mod state;
 pub mod steps;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -37,10 +40,11 @@ use mezame_shared::power::{Run, RunAction, RunStarted, RunState};
 
 use crate::adapters::db::{Db, NewAuditEntry};
 use crate::adapters::seal::Key;
-use crate::domain::DomainError;
 use crate::domain::envs::Environments;
+use crate::domain::{DomainError, Who};
 
-/// Cheap to share: the database, the environments and the backup key.
+/// Shared behind an `Arc`: the database, the environments, the backup key,
+/// and the runs this process drives.
 pub struct Lifecycle {
     db: Db,
     envs: Arc<Environments>,
@@ -48,22 +52,55 @@ pub struct Lifecycle {
     key: Option<Arc<Key>>,
     /// What the scheduler calls now.
     pub clock: clock::Clock,
+    /// This process as a runner (`host:pid:start-ms`), the holder of its leases.
+    runner_id: String,
+    /// Length of a runner's lease on a run.
+    lease: Duration,
+    /// Runs a task of this process is driving (or trying to lease).
+    driving: Mutex<HashSet<i64>>,
 }
 
 impl Lifecycle {
-    pub fn new(db: Db, envs: Arc<Environments>, key: Option<Key>) -> Arc<Lifecycle> {
-        Arc::new(Lifecycle { db, envs, key: key.map(Arc::new), clock: clock::Clock::default() })
+    pub fn new(db: Db, envs: Arc<Environments>, key: Option<Key>, lease: Duration) -> Arc<Lifecycle> {
+        Arc::new(Lifecycle {
+            db,
+            envs,
+            key: key.map(Arc::new),
+            clock: clock::Clock::default(),
+            runner_id: runner_id(),
+            lease,
+            driving: Mutex::new(HashSet::new()),
+        })
     }
 
-    /// Resumes every run left running (by a crash, a deploy, `kill -9`) at
-    /// the step it was in.
+    /// Resumes the runs nobody drives: left running by a crash, a deploy or
+    /// `kill -9` (once their runner's lease has expired), at the step they
+    /// were in. Checked now and every half lease, so a run whose replica died
+    /// is taken over by another one.
     pub async fn resume(self: &Arc<Self>) -> Result<usize, DomainError> {
-        let ids = self.db.running_runs().await?;
-        for id in &ids {
-            tracing::info!(run = id, "resuming a run left running");
-            self.spawn(*id);
+        let resumed = self.adopt_orphans().await?;
+        let lc = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lc.lease / 2).await;
+                if let Err(e) = lc.adopt_orphans().await {
+                    tracing::warn!(error = %e, "cannot look for runs left running");
+                }
+            }
+        });
+        Ok(resumed)
+    }
+
+    async fn adopt_orphans(self: &Arc<Self>) -> Result<usize, DomainError> {
+        let ids = self.db.orphaned_runs(Utc::now()).await?;
+        let mut adopted = 0;
+        for id in ids {
+            if self.spawn(id) {
+                tracing::info!(run = id, "resuming a run nobody drives");
+                adopted += 1;
+            }
         }
-        Ok(ids.len())
+        Ok(adopted)
     }
 
     /// Starts the scheduled runs of every environment with a schedule, and the
@@ -117,7 +154,7 @@ impl Lifecycle {
             starts.push((RunAction::Sleep, "keep-awake"));
         }
         for (action, actor) in starts {
-            match self.start(env, action, actor).await {
+            match self.begin(env, action, actor).await {
                 Ok(run) => tracing::info!(env, run = run.id, action = action.as_str(), actor, "scheduled run started"),
                 Err(e) => tracing::warn!(env, action = action.as_str(), error = %e, "scheduled run not started"),
             }
@@ -127,7 +164,9 @@ impl Lifecycle {
 
     /// Sets (or with `None` removes) "keep awake until" the next `HH:MM` in
     /// the environment's time zone (its schedule's, else UTC).
-    pub async fn keep_awake(&self, env: &str, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+    pub async fn keep_awake(&self, env: &str, until: Option<&str>, who: &Who) -> Result<Option<DateTime<Utc>>, DomainError> {
+        self.may_operate(env, who)?;
+        let actor = who.name.as_str();
         if self.envs.get(env).is_some_and(|e| e.config.protected) {
             return Err(DomainError::Forbidden(format!("{env} is protected: it never sleeps, so it needs no keeping awake")));
         }
@@ -146,13 +185,43 @@ impl Lifecycle {
         Ok(Some(at))
     }
 
-    fn spawn(self: &Arc<Self>, id: i64) {
+    /// Drives run `id` in a task, unless this process already does; false then.
+    fn spawn(self: &Arc<Self>, id: i64) -> bool {
+        if !self.driving.lock().unwrap_or_else(|p| p.into_inner()).insert(id) {
+            return false;
+        }
         let lc = self.clone();
-        tokio::spawn(async move { runner::execute(&lc, id).await });
+        tokio::spawn(async move {
+            runner::execute(&lc, id).await;
+            lc.driving.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        });
+        true
     }
 
-    /// Starts a wake or a sleep of `env`.
-    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+    /// Refuses (403) a person the environment's `power_operators` do not name.
+    pub fn may_operate(&self, env: &str, who: &Who) -> Result<(), DomainError> {
+        let operators = self.envs.get(env).and_then(|e| e.config.power_operators.as_deref());
+        if who.is_operator(operators) {
+            return Ok(());
+        }
+        Err(DomainError::Forbidden(format!(
+            "only {} may wake, sleep or change the power of {env}; you are {}{}. Ask one of them, or an administrator \
+             to add you to power_operators of {env} in mezame's configuration",
+            operators.unwrap_or_default().join(", "),
+            who.name,
+            if who.groups.is_empty() { " (no groups)".to_string() } else { format!(" (groups {})", who.groups.join(", ")) },
+        )))
+    }
+
+    /// Starts a wake or a sleep of `env` for a person.
+    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, who: &Who) -> Result<RunStarted, DomainError> {
+        self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
+        self.may_operate(env, who)?;
+        self.begin(env, action, &who.name).await
+    }
+
+    /// Starts a wake or a sleep of `env` on behalf of `actor` (a person, or the scheduler).
+    async fn begin(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
         let e = self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
         if e.config.protected && action == RunAction::Sleep {
             return Err(DomainError::Forbidden(format!(
@@ -179,8 +248,10 @@ impl Lifecycle {
         }
     }
 
-    pub async fn cancel(&self, id: i64, actor: &str) -> Result<Run, DomainError> {
+    pub async fn cancel(&self, id: i64, who: &Who) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
+        self.may_operate(&run.env, who)?;
+        let actor = who.name.as_str();
         if !self.db.request_cancel(id).await? {
             return Err(DomainError::Conflict {
                 message: format!("run {id} is {} and cannot be cancelled", run.state.as_str()),
@@ -192,8 +263,10 @@ impl Lifecycle {
     }
 
     /// Runs a failed or cancelled run again from its first step not done.
-    pub async fn retry(self: &Arc<Self>, id: i64, actor: &str) -> Result<Run, DomainError> {
+    pub async fn retry(self: &Arc<Self>, id: i64, who: &Who) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
+        self.may_operate(&run.env, who)?;
+        let actor = who.name.as_str();
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
             return Err(DomainError::Conflict { message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()), run_id: None });
         }
@@ -240,6 +313,17 @@ impl Lifecycle {
             tracing::error!(error = %e, action, "cannot write the audit log");
         }
     }
+}
+
+/// `host:pid:start-ms`: unique per process, readable in a run's `runner`.
+fn runner_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}:{}", std::process::id(), Utc::now().timestamp_millis())
 }
 
 /// The run with its steps' titles (the database keeps step names only).

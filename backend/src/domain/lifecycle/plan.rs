@@ -21,7 +21,7 @@ pub const SLEEP: [StepDef; 8] = [
     s("pause-argocd", "Pause Argo CD auto-sync and self-heal"),
     s("suspend-cronjobs", "Suspend CronJobs"),
     s("scale-workloads", "Scale workloads to 0"),
-    s("delete-ingresses", "Delete ALB Ingresses and wait for their load balancers to be gone"),
+    s("delete-ingresses", "Delete ALB Ingresses and wait for their load balancers and security groups to be gone"),
     s("scale-nodes", "Scale node groups to 0 and wait for the nodes to leave"),
     s("stop-databases", "Stop RDS and Redis instances"),
 ];

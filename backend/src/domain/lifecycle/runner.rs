@@ -2,6 +2,13 @@
 //! runs, so a server killed mid-run resumes at the step it was in (steps are
 //! idempotent: a repeated step does not repeat its effect). Transient failures
 //! are retried with backoff; a cancel is noticed between steps and inside waits.
+//!
+//! A run is driven under a lease in the database ([`Db::claim_run`]), renewed
+//! every third of its length: a second replica (or a second task) that finds
+//! the run leased leaves it alone, and takes it over only once the lease has
+//! expired. A runner that cannot renew its lease stops driving at once.
+//!
+//! [`Db::claim_run`]: crate::adapters::db::Db::claim_run
 
 use std::time::Duration;
 
@@ -17,19 +24,58 @@ use crate::adapters::db::StepUpdate;
 /// Attempts of a step that fails transiently.
 const ATTEMPTS: u32 = 3;
 
-/// Runs `id` to its end. Errors of the run itself are written to the run.
+/// Runs `id` to its end if this process can lease it. Errors of the run
+/// itself are written to the run.
 pub async fn execute(lc: &Lifecycle, id: i64) {
-    match drive(lc, id).await {
-        Ok((state, message)) => finish(lc, id, state, message.as_deref()).await,
-        Err(message) => finish(lc, id, RunState::Failed, Some(&message)).await,
+    match claim(lc, id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(run = id, "run driven by another runner: left alone");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(run = id, error = %e, "cannot lease the run; it will be tried again");
+            return;
+        }
+    }
+    let ended = tokio::select! {
+        ended = drive(lc, id) => ended,
+        lost = keep_lease(lc, id) => {
+            tracing::error!(run = id, reason = lost, "lease lost: this process stops driving the run");
+            return;
+        }
+    };
+    let (state, message) = ended.unwrap_or_else(|message| (RunState::Failed, Some(message)));
+    finish(lc, id, state, message.as_deref()).await;
+}
+
+async fn claim(lc: &Lifecycle, id: i64) -> Result<bool, crate::adapters::AdapterError> {
+    let now = Utc::now();
+    let until = now + chrono::Duration::from_std(lc.lease).unwrap_or_else(|_| chrono::Duration::seconds(30));
+    lc.db.claim_run(id, &lc.runner_id, now, until).await
+}
+
+/// Renews the lease every third of its length; returns why it was lost.
+async fn keep_lease(lc: &Lifecycle, id: i64) -> String {
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(lc.lease / 3).await;
+        match claim(lc, id).await {
+            Ok(true) => last_renewed = tokio::time::Instant::now(),
+            Ok(false) => return "another runner holds it (this one was too slow to renew)".into(),
+            // The database is unreachable: go on while the lease still holds.
+            Err(e) if last_renewed.elapsed() < lc.lease => tracing::warn!(run = id, error = %e, "cannot renew the lease"),
+            Err(e) => return format!("not renewed for {} s: {e}", lc.lease.as_secs()),
+        }
     }
 }
 
 async fn finish(lc: &Lifecycle, id: i64, state: RunState, message: Option<&str>) {
-    if let Err(e) = lc.db.finish_run(id, state, message).await {
-        tracing::error!(run = id, error = %e, "cannot record the end of a run");
+    match lc.db.finish_run(id, &lc.runner_id, state, message).await {
+        Ok(true) => tracing::info!(run = id, state = state.as_str(), message = message.unwrap_or(""), "run finished"),
+        Ok(false) => tracing::warn!(run = id, "another runner took the run over: its end is not recorded here"),
+        Err(e) => tracing::error!(run = id, error = %e, "cannot record the end of a run"),
     }
-    tracing::info!(run = id, state = state.as_str(), message = message.unwrap_or(""), "run finished");
 }
 
 async fn drive(lc: &Lifecycle, id: i64) -> Result<(RunState, Option<String>), String> {

@@ -6,8 +6,8 @@ use mezame_shared::power::PowerSettings;
 
 use super::Lifecycle;
 use crate::adapters::AdapterError;
-use crate::domain::DomainError;
 use crate::domain::envs::Environment;
+use crate::domain::{DomainError, Who};
 
 impl Lifecycle {
     /// The environment's settings, or `None` if it has none.
@@ -19,7 +19,9 @@ impl Lifecycle {
     }
 
     /// Validates and stores new settings; nothing is stored if any rule fails.
-    pub async fn put_settings(&self, env: &Environment, settings: PowerSettings, actor: &str) -> Result<PowerSettings, DomainError> {
+    pub async fn put_settings(&self, env: &Environment, settings: PowerSettings, who: &Who) -> Result<PowerSettings, DomainError> {
+        self.may_operate(&env.config.name, who)?;
+        let actor = who.name.as_str();
         let mut problems = settings.problems();
         if let Some(s) = &settings.schedule
             && s.time_zone.parse::<chrono_tz::Tz>().is_err()

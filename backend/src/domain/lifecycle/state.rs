@@ -5,7 +5,7 @@ use mezame_shared::power::{Power, PowerSettings, PowerState, RunAction, RunState
 
 use super::Lifecycle;
 use crate::adapters::kube::resources::{self, Kind};
-use crate::domain::DomainError;
+use crate::domain::{DomainError, Who};
 use crate::domain::envs::Environment;
 
 /// What was read of an environment, for [`classify`].
@@ -46,7 +46,8 @@ pub fn classify(o: &Observed) -> (PowerState, Vec<String>) {
 }
 
 impl Lifecycle {
-    pub async fn power(&self, env: &Environment) -> Result<Power, DomainError> {
+    /// The power of `env` as `who` sees it (whether they may operate it).
+    pub async fn power(&self, env: &Environment, who: &Who) -> Result<Power, DomainError> {
         let name = env.config.name.clone();
         let settings = self.settings(&name).await?;
         let active_run = self.db.active_run(&name).await?;
@@ -86,6 +87,8 @@ impl Lifecycle {
             next_scheduled,
             expected_wake_secs,
             expected_sleep_secs,
+            operators: env.config.power_operators.clone(),
+            may_operate: self.may_operate(&env.config.name, who).is_ok(),
         })
     }
 }

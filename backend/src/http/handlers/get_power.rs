@@ -3,6 +3,7 @@ use axum::extract::State;
 use mezame_shared::power::Power;
 
 use crate::app::App;
+use crate::http::actor::Actor;
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::lookup;
@@ -18,7 +19,7 @@ use crate::http::lookup;
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_power(State(app): State<App>, Path(env): Path<String>) -> Result<Json<Power>, ApiError> {
+pub async fn get_power(State(app): State<App>, Path(env): Path<String>, Actor(who): Actor) -> Result<Json<Power>, ApiError> {
     let (e, _) = lookup::env(&app, &env)?;
-    Ok(Json(app.lifecycle.power(&e).await?))
+    Ok(Json(app.lifecycle.power(&e, &who).await?))
 }

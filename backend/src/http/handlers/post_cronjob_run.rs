@@ -31,9 +31,9 @@ use crate::http::lookup;
 pub async fn post_cronjob_run(
     State(app): State<App>,
     Path((env, namespace, name)): Path<(String, String, String)>,
-    Actor(actor): Actor,
+    Actor(who): Actor,
 ) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
     let (env, live) = lookup::env(&app, &env)?;
-    let created = cronjobs::run(&app.db, &env, &live, &namespace, &name, &actor).await?;
+    let created = cronjobs::run(&app.db, &env, &live, &namespace, &name, &who.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -26,9 +26,9 @@ use crate::http::lookup;
 pub async fn post_env_wake(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(actor): Actor,
+    Actor(who): Actor,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     lookup::env(&app, &env)?;
-    let started = app.lifecycle.start(&env, RunAction::Wake, &actor).await?;
+    let started = app.lifecycle.start(&env, RunAction::Wake, &who).await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

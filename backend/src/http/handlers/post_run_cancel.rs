@@ -17,6 +17,6 @@ use crate::http::extract::Path;
         (status = 409, description = "Not possible in the run's state", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn post_run_cancel(State(app): State<App>, Path(id): Path<i64>, Actor(actor): Actor) -> Result<Json<Run>, ApiError> {
-    Ok(Json(app.lifecycle.cancel(id, &actor).await?))
+pub async fn post_run_cancel(State(app): State<App>, Path(id): Path<i64>, Actor(who): Actor) -> Result<Json<Run>, ApiError> {
+    Ok(Json(app.lifecycle.cancel(id, &who).await?))
 }

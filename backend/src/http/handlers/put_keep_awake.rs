@@ -24,10 +24,10 @@ use crate::http::lookup;
 pub async fn put_keep_awake(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(actor): Actor,
+    Actor(who): Actor,
     Json(body): Json<KeepAwake>,
 ) -> Result<axum::Json<KeepAwakeSet>, ApiError> {
     lookup::env(&app, &env)?;
-    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &actor).await?;
+    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &who).await?;
     Ok(axum::Json(KeepAwakeSet { env, until }))
 }

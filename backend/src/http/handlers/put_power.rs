@@ -24,9 +24,9 @@ use crate::http::lookup;
 pub async fn put_power(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(actor): Actor,
+    Actor(who): Actor,
     Json(settings): Json<PowerSettings>,
 ) -> Result<axum::Json<PowerSettings>, ApiError> {
     let (e, _) = lookup::env(&app, &env)?;
-    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &actor).await?))
+    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &who).await?))
 }

@@ -169,10 +169,10 @@ async fn scale_to_zero(ctx: &Ctx<'_>, kind: Kind, w: &Value) -> StepResult<bool>
     Ok(true)
 }
 
-/// 6. ALB Ingresses deleted, and waited for until both the Ingress objects and
-/// their load balancers (found by the controller's tags) are gone. Nodes are
-/// not touched if that does not happen: a load balancer left behind keeps its
-/// security group, which keeps the VPC.
+/// 6. ALB Ingresses deleted, and waited for until the Ingress objects, their
+/// load balancers and the load balancers' security groups (found by the
+/// controller's tags) are gone. Nodes are not touched if that does not
+/// happen: a security group left behind keeps the VPC.
 pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let recorded = find::record(ctx).await?.ingresses;
     let stacks: Vec<String> = recorded.iter().map(find::stack).collect();
@@ -182,7 +182,7 @@ pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let (recorded, stacks, cluster) = (&recorded, &stacks, &ctx.settings.eks_cluster);
     let timeout = Duration::from_secs(ctx.settings.timeouts.load_balancers);
     let waited = ctx
-        .wait("Ingresses and their load balancers deleted", timeout, || async move {
+        .wait("Ingresses, their load balancers and security groups deleted", timeout, || async move {
             let mut left = Vec::new();
             for i in recorded {
                 if let Some(live) = ctx.io(resources::get(&ctx.client, Kind::Ingress, Some(namespace(i)), name(i))).await? {
@@ -195,6 +195,11 @@ pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
                     left.push(format!("load balancer {} (Ingress {}) still exists in AWS", lb.name, lb.stack));
                 }
             }
+            for sg in ctx.io(ctx.aws().controller_security_groups(cluster)).await? {
+                if stacks.contains(&sg.stack) {
+                    left.push(format!("security group {} {} (Ingress {}) still exists in AWS", sg.id, sg.name, sg.stack));
+                }
+            }
             Ok(done_unless(left))
         })
         .await;
@@ -202,12 +207,12 @@ pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
         return Err(StepError::fatal(format!(
             "{}. The node groups were left running. Check that the AWS Load Balancer Controller runs \
              (kubectl -n kube-system get pods -l app.kubernetes.io/name=aws-load-balancer-controller) and can delete \
-             the load balancer, then retry the run.",
+             the load balancer and its security group, then retry the run.",
             e.message
         )));
     }
     Ok(Outcome::new(
-        format!("{} Ingresses and their load balancers deleted", recorded.len()),
+        format!("{} Ingresses, their load balancers and security groups deleted", recorded.len()),
         json!({"deleted": stacks}),
     ))
 }

@@ -36,7 +36,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let parts = parts::ensure()?;
     let client = crate::kube::client(&state.cluster_kubeconfig(env)).await?;
     let aws = Aws::connect(&es.moto_url()).await;
-    let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec, Duration::from_secs(state.boot_delay(env)));
+    let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec);
     let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
     let mut term = signal(SignalKind::terminate())?;
@@ -49,8 +49,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = tick.tick() => {
-                nodes.boot_delay = Duration::from_secs(state.boot_delay(env));
-                if let Err(e) = nodes.reconcile().await {
+                if let Err(e) = nodes.reconcile(Duration::from_secs(state.boot_delay(env))).await {
                     tracing::warn!("nodes: {e:#}");
                 }
                 if let Err(e) = gate.reconcile().await {

@@ -39,19 +39,19 @@ pub struct Nodes {
     client: kube::Client,
     aws: Aws,
     cluster: String,
-    /// Read from the sandbox's state before each reconcile (it can change).
-    pub boot_delay: Duration,
     image: Option<String>,
     /// Nodes removed recently, still swept for orphaned pods.
     departed: HashMap<String, Instant>,
 }
 
 impl Nodes {
-    pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec, boot_delay: Duration) -> Nodes {
-        Nodes { client, aws, cluster: env.eks_cluster(), boot_delay, image: None, departed: HashMap::new() }
+    pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec) -> Nodes {
+        Nodes { client, aws, cluster: env.eks_cluster(), image: None, departed: HashMap::new() }
     }
 
-    pub async fn reconcile(&mut self) -> Result<()> {
+    /// `boot_delay`: how long an instance takes to become a node (read from
+    /// the sandbox's state before each reconcile: it can change).
+    pub async fn reconcile(&mut self, boot_delay: Duration) -> Result<()> {
         let mut wanted = self.managed_instances().await?;
         wanted.extend(self.asg_instances().await?);
         let nodes: Api<Node> = Api::all(self.client.clone());
@@ -63,7 +63,7 @@ impl Nodes {
             .collect();
         let now = chrono::Utc::now().timestamp();
         for inst in &wanted {
-            if !have.contains_key(&inst.id) && now >= inst.launched_secs + self.boot_delay.as_secs() as i64 {
+            if !have.contains_key(&inst.id) && now >= inst.launched_secs + boot_delay.as_secs() as i64 {
                 tracing::info!(node = inst.node_name, instance = inst.id, "instance booted: node joins");
                 nodes.create(&PostParams::default(), &node(inst)).await.with_context(|| format!("creating node {}", inst.node_name))?;
             }

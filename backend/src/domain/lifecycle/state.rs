@@ -88,7 +88,7 @@ impl Lifecycle {
             expected_wake_secs,
             expected_sleep_secs,
             operators: env.config.power_operators.clone(),
-            may_operate: self.may_operate(&env.config.name, who).is_ok(),
+            may_operate: who.is_operator(env.config.power_operators.as_deref()),
         })
     }
 }

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use crate::adapters::db::Db;
+use crate::adapters::seal::Keys;
 use crate::config::Config;
-use crate::adapters::seal::Key;
+use crate::domain::auth::Auth;
 use crate::domain::envs::Environments;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::topology::Topologies;
@@ -23,40 +26,90 @@ pub struct App {
     pub topologies: Arc<Topologies>,
     /// Wake and sleep runs (and their runner tasks).
     pub lifecycle: Arc<Lifecycle>,
+    /// Sign-in, tokens and roles.
+    pub auth: Arc<Auth>,
+    /// Open event streams (topology, runs), bounded by `max_event_streams`.
+    pub streams: Arc<tokio::sync::Semaphore>,
+    /// Set when the server shuts down: event streams end.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl App {
     /// Connects the database (creating and migrating it) and prepares the
     /// environments' handles, starts watching every environment's cluster in
-    /// the background, and resumes wake/sleep runs a previous process left running.
-    pub async fn start(config: Config) -> anyhow::Result<App> {
-        let db = Db::connect(&config.database).await.map_err(|e| {
-            anyhow::anyhow!("cannot open the database {}: {e}", redact(&config.database))
+    /// the background, and resumes wake/sleep runs a previous process left
+    /// running. `listen` is the address the server is bound to.
+    pub async fn start(config: Config, listen: SocketAddr) -> anyhow::Result<App> {
+        let db = Db::connect(&config.database.0).await.map_err(|e| {
+            anyhow::anyhow!("cannot open the database {}: {e}", config.database)
         })?;
+        let runner_db = Db::connect_runner_pool(&config.database.0).await.map_err(|e| {
+            anyhow::anyhow!("cannot open the database {}: {e}", config.database)
+        })?;
+        let auth = Arc::new(Auth::new(&config, db.clone(), listen).map_err(|e| anyhow::anyhow!("[auth]: {e}"))?);
+        auth.start_purger();
         let envs = Environments::new(
             &config.envs,
             Duration::from_millis(config.probe_timeout_ms),
         )
         .await;
         let topologies = Topologies::start(&envs);
-        let key = match &config.backup_key {
-            Some(k) => Some(Key::parse(k).map_err(|e| anyhow::anyhow!("backup_key {e}"))?),
-            None => None,
-        };
+        let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
-        let lifecycle = Lifecycle::new(db.clone(), envs.clone(), key, Duration::from_secs(config.run_lease_secs));
+        let lifecycle = Lifecycle::new(db.clone(), runner_db, envs.clone(), keys, Duration::from_secs(config.run_lease_secs));
         let resumed = lifecycle.resume().await?;
         if resumed > 0 {
             tracing::info!(runs = resumed, "resumed wake/sleep runs left running");
         }
         lifecycle.start_scheduler(Duration::from_millis(config.schedule_tick_ms));
         Ok(App {
+            streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             config: Arc::new(config),
             db,
             envs,
             topologies: Arc::new(topologies),
             lifecycle,
+            auth,
         })
+    }
+}
+
+impl App {
+    /// A place for one more event stream, or 503.
+    pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, crate::http::error::ApiError> {
+        self.streams.clone().try_acquire_owned().map_err(|_| {
+            crate::http::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_streams",
+                format!("this server has {} event streams open (max_event_streams); try again shortly", self.config.max_event_streams),
+            )
+        })
+    }
+
+    /// Becomes true when the server shuts down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Shutting down: event streams end, runners release their runs.
+    pub async fn close(&self, deadline: Duration) {
+        self.closing.send_replace(true);
+        self.lifecycle.shutdown(deadline).await;
+    }
+}
+
+/// Returns once the flag is (or becomes) true; never if its sender is gone
+/// while false. (`watch::Receiver::wait_for` holds a guard that is not `Send`.)
+pub async fn until_true(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = *rx.borrow_and_update();
+        if now {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 

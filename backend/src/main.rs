@@ -52,6 +52,10 @@ async fn main() -> std::process::ExitCode {
             if let Some(listen) = listen {
                 config.listen = listen;
             }
+            if let Err(e) = config.check_listen() {
+                eprintln!("mezame: {e}");
+                return std::process::ExitCode::from(2);
+            }
             if let Err(e) = mezame::serve::run(config).await {
                 tracing::error!("{e:#}");
                 eprintln!("mezame: {e:#}");

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use mezame_shared::audit::AuditPage;
+use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
 use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
@@ -37,14 +38,31 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     answer(path, response).await
 }
 
-/// POST without a body, expecting a JSON answer.
-pub async fn post<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+/// POST a JSON body (`{}` when there is nothing to say: the server takes
+/// mutations only as JSON), expecting a JSON answer.
+pub async fn post<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
     let response = gloo_net::http::Request::post(path)
+        .json(body)
+        .map_err(|e| ApiFailure::Network(e.to_string()))?
         .send()
         .await
         .map_err(|e| ApiFailure::Network(e.to_string()))?;
     answer(path, response).await
 }
+
+/// DELETE, expecting a JSON answer (or none).
+pub async fn delete(path: &str) -> Result<(), ApiFailure> {
+    let response = gloo_net::http::Request::delete(path)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    if response.ok() { Ok(()) } else { answer::<serde_json::Value>(path, response).await.map(|_| ()) }
+}
+
+/// `{}`
+#[derive(serde::Serialize)]
+pub struct Empty {}
 
 /// PUT a JSON body, expecting a JSON answer.
 pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
@@ -58,6 +76,9 @@ pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B)
 }
 
 async fn answer<T: DeserializeOwned>(path: &str, response: gloo_net::http::Response) -> Result<T, ApiFailure> {
+    if response.status() == 401 {
+        crate::components::signin::go_sign_in();
+    }
     if response.ok() {
         response
             .json::<T>()
@@ -108,8 +129,9 @@ pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
     get(&format!("/api/envs/{}/cronjobs", encode(&env))).await
 }
 
-pub async fn run_cronjob(env: String, namespace: String, name: String) -> Result<JobCreated, ApiFailure> {
-    post(&format!("/api/envs/{}/cronjobs/{}/{}/run", encode(&env), encode(&namespace), encode(&name))).await
+/// Runs a CronJob now; `confirm` is the environment's name, typed, in a protected environment.
+pub async fn run_cronjob(env: String, namespace: String, name: String, confirm: Option<String>) -> Result<JobCreated, ApiFailure> {
+    post(&format!("/api/envs/{}/cronjobs/{}/{}/run", encode(&env), encode(&namespace), encode(&name)), &Confirm { confirm }).await
 }
 
 pub async fn get_power(env: String) -> Result<Power, ApiFailure> {
@@ -139,12 +161,40 @@ pub async fn keep_awake(env: String, until: Option<String>) -> Result<KeepAwakeS
 
 /// Starts a wake or a sleep.
 pub async fn start_run(env: String, action: RunAction) -> Result<RunStarted, ApiFailure> {
-    post(&format!("/api/envs/{}/{}", encode(&env), action.as_str())).await
+    post(&format!("/api/envs/{}/{}", encode(&env), action.as_str()), &Empty {}).await
 }
 
 /// `cancel` or `retry` a run.
 pub async fn run_command(id: i64, command: &str) -> Result<Run, ApiFailure> {
-    post(&format!("/api/runs/{id}/{command}")).await
+    post(&format!("/api/runs/{id}/{command}"), &Empty {}).await
+}
+
+pub async fn get_me() -> Result<Me, ApiFailure> {
+    get("/api/me").await
+}
+
+pub async fn logout() -> Result<LoggedOut, ApiFailure> {
+    post("/auth/logout", &Empty {}).await
+}
+
+pub async fn get_tokens() -> Result<TokenList, ApiFailure> {
+    get("/api/tokens").await
+}
+
+pub async fn create_token(new: NewToken) -> Result<TokenCreated, ApiFailure> {
+    post("/api/tokens", &new).await
+}
+
+pub async fn revoke_token(id: String) -> Result<(), ApiFailure> {
+    delete(&format!("/api/tokens/{}", encode(&id))).await
+}
+
+pub async fn get_sessions() -> Result<SessionList, ApiFailure> {
+    get("/api/sessions").await
+}
+
+pub async fn end_session(id: String) -> Result<(), ApiFailure> {
+    delete(&format!("/api/sessions/{}", encode(&id))).await
 }
 
 pub fn topology_url(env: &str) -> String {

@@ -16,7 +16,9 @@ use leptos::prelude::*;
 use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
 
-use components::header::Header;
+use components::header::{Banner, Header};
+use components::signin::SignedOut;
+use routes::tokens::TokensPage;
 use routes::{
     audit::Audit, envs::Environments, jobs::JobsPage, not_built::NotBuilt, not_found::NotFound, service::ServicePage,
     topology::TopologyPage,
@@ -26,13 +28,19 @@ use routes::{
 #[derive(Clone, Copy)]
 pub struct EnvsResource(pub LocalResource<Result<mezame_shared::envs::EnvList, api::ApiFailure>>);
 
+/// Who is signed in (a 401 sends the browser to sign in).
+#[derive(Clone, Copy)]
+pub struct MeResource(pub LocalResource<Result<mezame_shared::auth::Me, api::ApiFailure>>);
+
 #[component]
 pub fn App() -> impl IntoView {
     let envs = LocalResource::new(api::get_envs);
     provide_context(EnvsResource(envs));
+    provide_context(MeResource(LocalResource::new(api::get_me)));
     view! {
         <Router>
             <Header/>
+            <Banner/>
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Environments/>
@@ -49,6 +57,8 @@ pub fn App() -> impl IntoView {
                         view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }
                     />
                     <Route path=StaticSegment("jobs") view=JobsPage/>
+                    <Route path=StaticSegment("tokens") view=TokensPage/>
+                    <Route path=StaticSegment("signed-out") view=SignedOut/>
                 </Routes>
             </main>
         </Router>

@@ -9,12 +9,13 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
     let es = &state.envs[env.name];
     let mut out = format!(
         "\n[[env]]\nname = \"{name}\"\nprotected = {protected}\n[env.kubernetes]\nkubeconfig = \"{kubeconfig}\"\ncontext = \"{context}\"\n\
-         [env.aws]\nregion = \"{REGION}\"\nendpoint_url = \"{moto}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n",
+         [env.aws]\nregion = \"{REGION}\"\nendpoint_url = \"{aws}\"\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\neks_cluster = \"{cluster}\"\n",
         name = env.name,
         protected = env.protected,
         kubeconfig = state.kubeconfig().display(),
         context = context_name(env.name),
-        moto = es.moto_url(),
+        aws = es.aws_url(),
+        cluster = env.eks_cluster(),
     );
     if env.protected {
         return out;

@@ -15,6 +15,7 @@
 //! - [`aws`]: moto and the AWS resources seeded into it.
 //! - [`controller`]: nodes follow capacity, Argo CD gating, load balancer controller.
 //! - [`config`]: mezame's configuration for this sandbox (`[[env]]` with power settings).
+//! - [`oidc`]: the OpenID provider (npm oidc-provider) and the seeded users, one per role.
 //! - [`ci`]: the platform's CI (commit, image tag rewrite, webhook).
 //! - [`up`]: `up`, `down`, `status`.
 //! - [`process`], [`kube`]: process and Kubernetes helpers.
@@ -28,6 +29,7 @@ pub mod controller;
 pub mod git;
 pub mod kube;
 pub mod manifests;
+pub mod oidc;
 pub mod parts;
 pub mod paths;
 pub mod platform;

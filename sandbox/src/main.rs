@@ -64,6 +64,21 @@ enum Cmd {
         /// Seconds; without it, back to the sandbox's `up --boot-delay`.
         secs: Option<u64>,
     },
+    /// Make mezame's AWS endpoint of one environment fail a share of calls
+    /// (throttling / 5xx from a proxy in front of moto), to see runs survive it.
+    AwsFaults {
+        #[arg(long)]
+        env: String,
+        /// Share of calls that fail, 0 to 1 (0: none).
+        #[arg(long, default_value_t = 0.3)]
+        rate: f64,
+        /// Status of a failed call: 503 (ServiceUnavailable), 500 (InternalFailure) or 400 (Throttling).
+        #[arg(long, default_value_t = 503)]
+        status: u16,
+        /// No more faults.
+        #[arg(long)]
+        off: bool,
+    },
     /// Run the sandbox controller of one environment (started by `up`).
     #[command(hide = true)]
     Controller {
@@ -129,6 +144,12 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
             state.set_boot_delay(&env, secs)?;
             eprintln!("sandbox: new nodes of {env} join {} s after their instance starts", state.boot_delay(&env));
         }
+        Cmd::AwsFaults { env, rate, status, off } => {
+            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let faults = if off { controller::faults::Faults::default() } else { controller::faults::Faults::new(rate, status)? };
+            faults.save(&state, &env)?;
+            eprintln!("sandbox: {env}: {}", faults.describe());
+        }
         Cmd::Build => {
             tokio::task::spawn_blocking(mezame_sandbox::parts::ensure).await??;
             eprintln!("sandbox: every part is built ({})", paths::cache_dir().display());
@@ -165,9 +186,15 @@ fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {
     if let Some(k) = &status.kubectl {
         println!("kubectl        {}", k.display());
     }
+    if let Some(o) = &status.oidc {
+        println!("sign-in        {} (oidc-provider, {})", o.issuer, if o.running { "running" } else { "stopped" });
+    }
+    for u in &status.users {
+        println!("  user {:<6} password {:<20} role {:<9} token {}", u.name, u.password, u.role, u.token);
+    }
     for (env, e) in &status.envs {
         println!("\n{env}: {} (context {})", e.apiserver, e.context);
-        println!("  AWS (moto) {} account {} region {}", e.aws_endpoint, e.aws_account, e.aws_region);
+        println!("  AWS {} (moto {}) account {} region {}", e.aws_endpoint, e.moto_endpoint, e.aws_account, e.aws_region);
         for c in &e.components {
             println!(
                 "  {:<32} {:<8} {:<8} {}",

@@ -17,6 +17,9 @@ pub struct State {
     /// Seconds a new node takes to join after its instance starts.
     pub boot_delay_secs: u64,
     pub envs: BTreeMap<String, EnvState>,
+    /// The OpenID provider (one per sandbox).
+    #[serde(default)]
+    pub oidc: Option<crate::oidc::OidcState>,
 }
 
 /// One environment: a cluster, a moto, an Argo CD, a controller.
@@ -27,6 +30,10 @@ pub struct EnvState {
     pub cluster: String,
     pub apiserver_port: u16,
     pub moto_port: u16,
+    /// The AWS endpoint mezame is given: a proxy in front of moto (run by the
+    /// controller) that injects faults on demand (`mezame-sandbox aws-faults`).
+    #[serde(default)]
+    pub aws_port: u16,
     pub redis_port: u16,
     pub repo_server_port: u16,
     pub repo_server_metrics_port: u16,
@@ -92,6 +99,11 @@ impl State {
         self.kwok_dir().join("clusters").join(cluster_name(env)).join("pki")
     }
 
+    /// Faults the AWS proxy of `env` injects (`mezame-sandbox aws-faults`).
+    pub fn aws_faults_file(&self, env: &str) -> PathBuf {
+        self.env_dir(env).join("aws-faults.json")
+    }
+
     /// File holding `env`'s boot delay when `mezame-sandbox boot-delay` changed it.
     fn boot_delay_file(&self, env: &str) -> PathBuf {
         self.env_dir(env).join("boot-delay-secs")
@@ -141,6 +153,10 @@ pub fn context_name(env: &str) -> String {
 impl EnvState {
     pub fn moto_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.moto_port)
+    }
+    /// What mezame calls: the fault-injecting proxy in front of moto.
+    pub fn aws_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.aws_port)
     }
     pub fn apiserver_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.apiserver_port)

@@ -57,6 +57,9 @@ pub async fn up(opts: UpOptions) -> Result<State> {
         say("creating the git repositories (17 apps + k8s manifests) with a few weeks of history…");
     }
     tokio::task::spawn_blocking(move || repos::ensure(&layout)).await??;
+    let ids = crate::oidc::Identities::ensure(&state)?;
+    state.oidc = Some(crate::oidc::ensure_running(&parts, &state, &ids)?);
+    state.save()?;
     for env in &envs {
         let es = up_env(&parts, &mut state, env).await.with_context(|| format!("bringing up {env}"))?;
         state.envs.insert(env.clone(), es);
@@ -103,6 +106,7 @@ async fn up_env(parts: &Parts, state: &mut State, env: &str) -> Result<EnvState>
         cluster: cluster_name(env),
         apiserver_port,
         moto_port: port(previous.as_ref().map(|p| p.moto_port))?,
+        aws_port: port(previous.as_ref().map(|p| p.aws_port).filter(|p| *p != 0))?,
         redis_port: port(previous.as_ref().map(|p| p.redis_port))?,
         repo_server_port: port(previous.as_ref().map(|p| p.repo_server_port))?,
         repo_server_metrics_port: port(previous.as_ref().map(|p| p.repo_server_metrics_port))?,
@@ -231,12 +235,16 @@ fn write_mezame_config(state: &State) -> Result<()> {
     let mut out = format!(
         "# Written by `mezame-sandbox up`: the panel pointed at the sandbox in {dir}.\n\
          database = \"{db}\"\n\
-         # Seals the Argo CD Secrets a sleep backs up (made once per sandbox).\n\
-         backup_key = \"{key}\"\n",
+         # Seal the Argo CD Secrets a sleep backs up (made once per sandbox).\n\
+         backup_keys = [\"{key}\"]\n",
         dir = state.dir.display(),
         db = state.dir.join("mezame.db").display(),
         key = crate::config::backup_key(&state.dir)?,
     );
+    if let Some(oidc) = &state.oidc {
+        let envs: Vec<&str> = ENVS.iter().map(|e| e.name).filter(|e| state.envs.contains_key(*e)).collect();
+        out.push_str(&crate::oidc::Identities::ensure(state)?.auth_toml(oidc, &envs));
+    }
     for env in ENVS.iter().filter(|e| state.envs.contains_key(e.name)) {
         out.push_str(&crate::config::env_toml(state, env));
     }
@@ -252,6 +260,7 @@ pub fn down(dir: &Path) -> Result<()> {
     };
     // Never build anything just to stop it: without kwokctl, kill the recorded pids.
     let parts = parts::find();
+    crate::oidc::stop_provider(&state);
     let mut pids = Vec::new();
     for (env, es) in &state.envs {
         if let Some(pid) = es.controller_pid {
@@ -291,6 +300,20 @@ pub struct Status {
     /// The kubectl built with the sandbox's Kubernetes (same version as its API servers).
     pub kubectl: Option<PathBuf>,
     pub envs: BTreeMap<String, EnvStatus>,
+    /// The OpenID provider mezame signs people in with.
+    pub oidc: Option<OidcStatus>,
+    /// One seeded user per role: sign in with name and password, or act as
+    /// them with `Authorization: Bearer <token>`.
+    pub users: Vec<crate::oidc::User>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OidcStatus {
+    pub issuer: String,
+    pub pid: Option<u32>,
+    pub running: bool,
+    /// The provider's RSA signing key (PKCS#8 PEM), for tests that sign tokens.
+    pub signing_key: PathBuf,
 }
 
 #[derive(Debug, Serialize)]
@@ -298,7 +321,10 @@ pub struct EnvStatus {
     pub context: String,
     pub apiserver: String,
     pub kubeconfig: PathBuf,
+    /// mezame's AWS endpoint: a proxy in front of moto that injects faults on demand.
     pub aws_endpoint: String,
+    /// moto itself.
+    pub moto_endpoint: String,
     pub aws_account: String,
     pub aws_region: String,
     pub components: Vec<Component>,
@@ -353,7 +379,8 @@ pub fn status(dir: &Path) -> Result<Option<Status>> {
                 context: context_name(env),
                 apiserver: es.apiserver_url(),
                 kubeconfig: state.cluster_kubeconfig(env),
-                aws_endpoint: es.moto_url(),
+                aws_endpoint: es.aws_url(),
+                moto_endpoint: es.moto_url(),
                 aws_account: spec.map(|s| s.account_id.to_string()).unwrap_or_default(),
                 aws_region: REGION.into(),
                 components,
@@ -361,6 +388,13 @@ pub fn status(dir: &Path) -> Result<Option<Status>> {
         );
     }
     Ok(Some(Status {
+        oidc: state.oidc.as_ref().map(|o| OidcStatus {
+            issuer: o.issuer(),
+            pid: o.pid,
+            running: o.pid.is_some_and(alive) && port_open(o.port),
+            signing_key: crate::oidc::signing_key_pem(&state),
+        }),
+        users: crate::oidc::users(&state),
         mezame_config: state.mezame_config(),
         kubeconfig: state.kubeconfig(),
         repos: state.repos().root,

@@ -2,13 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Answer of `GET /api/envs`.
+/// Answer of `GET /api/envs`: the environments the caller may see (no
+/// configuration paths, server addresses or credentials).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvList {
     pub envs: Vec<EnvStatus>,
-    /// Where the configuration was read from, or `None` when the server runs without one.
-    pub config_path: Option<String>,
 }
 
 /// One environment (e.g. `dev`) and the reachability of its cluster and AWS account.
@@ -28,8 +27,6 @@ pub struct EnvStatus {
 pub struct ClusterReachability {
     /// The kubeconfig context used.
     pub context: Option<String>,
-    /// The API server URL from the kubeconfig, when it could be read.
-    pub server: Option<String>,
     /// How long the check took, in milliseconds.
     pub elapsed_ms: u64,
     pub result: Probe<ClusterInfo>,
@@ -50,8 +47,6 @@ pub struct ClusterInfo {
 pub struct AwsReachability {
     pub region: Option<String>,
     pub profile: Option<String>,
-    /// A custom endpoint (e.g. the sandbox's moto), when configured.
-    pub endpoint_url: Option<String>,
     pub elapsed_ms: u64,
     pub result: Probe<AwsIdentity>,
 }

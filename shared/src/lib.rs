@@ -14,8 +14,10 @@
 //! - [`topology`]: what runs where: Ingress → gateway → microservices → pods, with the zero-downtime audit.
 //! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
 //! - [`power`]: waking and putting environments to sleep: settings, state, runs and steps.
+//! - [`auth`]: roles, who is signed in, API tokens and sessions.
 
 pub mod audit;
+pub mod auth;
 pub mod cronjobs;
 pub mod envs;
 pub mod error;

@@ -187,16 +187,12 @@ pub struct Power {
     /// Median duration of past successful runs, seconds.
     pub expected_wake_secs: Option<f64>,
     pub expected_sleep_secs: Option<f64>,
-    /// Who may operate it (`power_operators`); `None`: everyone.
-    #[serde(default)]
-    pub operators: Option<Vec<String>>,
-    /// Whether the person asking may wake, sleep or change it.
-    #[serde(default = "yes")]
+    /// Whether the person asking may wake, sleep, cancel and retry runs.
     pub may_operate: bool,
-}
-
-fn yes() -> bool {
-    true
+    /// Whether the person asking may change the power settings.
+    pub may_configure: bool,
+    /// Who may operate it and how to get access, in words (shown when `may_operate` is false).
+    pub who_may: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,13 +1,15 @@
 // The "Wake dev env" button in a real browser against the test sandbox: dev
-// is put to sleep through the API, then woken from the Environments page; the
-// step list progresses to done and the topology shows the pods again.
-import { test, expect } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame } from './server';
+// is put to sleep through the API; an operator signs in through the sandbox's
+// OpenID provider's page and wakes it from the Environments page; the step
+// list progresses to done, the topology shows the pods again, and signing out
+// ends the session. A viewer signed in sees Wake disabled, and who may.
+import { test, expect, Page } from '@playwright/test';
+import { startMezame, sandboxEnvs, Mezame, api, user, actAs } from './server';
 
 async function finished(url: string, id: number, timeoutMs: number): Promise<any> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const run = await (await fetch(`${url}/api/runs/${id}`)).json();
+    const run = await (await api(`${url}/api/runs/${id}`)).json();
     if (run.state !== 'running') return run;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -19,14 +21,17 @@ test.describe('power', () => {
   test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
   test.afterAll(() => mezame.stop());
 
-  test('Wake dev env: the steps progress to done and the topology shows pods again', async ({ page }) => {
+  test('an operator signs in, wakes dev: the steps progress to done, the topology shows pods again; sign out', async ({ page, browser }) => {
     test.setTimeout(15 * 60_000);
-    const started = await fetch(`${mezame.url}/api/envs/dev/sleep`, { method: 'POST' });
+    const started = await api(`${mezame.url}/api/envs/dev/sleep`, { method: 'POST' });
     expect(started.status).toBe(202);
     const sleep = await finished(mezame.url, (await started.json()).id, 6 * 60_000);
     expect(sleep.state, JSON.stringify(sleep)).toBe('succeeded');
 
-    await page.goto(`${mezame.url}/envs`);
+    const signInStarted = Date.now();
+    await signIn(page, mezame.url, 'operator');
+    console.log(`sign-in round trip in the browser (panel → provider's page → panel, typing included): ${Date.now() - signInStarted} ms`);
+    await expect(page.getByTestId('user-name')).toHaveText(user('operator').name);
     const dev = page.locator('[data-env=dev]');
     await expect(dev.getByTestId('power-state')).toHaveText('Asleep', { timeout: 30_000 });
     await expect(page.locator('[data-env=prod]').getByTestId('sleep'), 'prod has no Sleep button').toHaveCount(0);
@@ -58,10 +63,44 @@ test.describe('power', () => {
     await page.goto(`${mezame.url}/topology?env=dev`);
     await expect(page.getByTestId('ms')).toHaveCount(17, { timeout: 60_000 });
     await expect(page.locator('circle[data-pod]')).toHaveCount(34, { timeout: 3 * 60_000 });
+
+    // Sign out: the session ends on the server; the same cookie is refused after.
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'mezame_session');
+    expect(session?.httpOnly, 'the session cookie is HttpOnly').toBe(true);
+    expect(session?.sameSite).toBe('Lax');
+    await page.getByTestId('sign-out').click();
+    await expect(page).toHaveURL(/\/signed-out$/);
+    await expect(page.getByRole('heading', { name: 'Signed out' })).toBeVisible();
+    const after = await fetch(`${mezame.url}/api/me`, { headers: { cookie: `mezame_session=${session!.value}` } });
+    expect(after.status, 'the old session cookie no longer works').toBe(401);
+
+    // A viewer: Wake is there but disabled, with who may.
+    const viewer = await browser.newContext();
+    const vpage = await viewer.newPage();
+    await signIn(vpage, mezame.url, 'viewer');
+    const vdev = vpage.locator('[data-env=dev]');
+    await expect(vdev.getByTestId('wake')).toBeDisabled({ timeout: 30_000 });
+    await expect(vdev.getByTestId('not-operator')).toContainText('group:developers (operator)');
+    await viewer.close();
   });
 });
 
+/// Opens the panel signed out: it sends the browser to the provider's page,
+/// where the seeded user of `role` signs in; the panel's Environments page is back.
+async function signIn(page: Page, url: string, role: 'operator' | 'viewer') {
+  const u = user(role);
+  await page.goto(`${url}/envs`);
+  await expect(page.getByRole('heading', { name: 'Sandbox sign-in' })).toBeVisible({ timeout: 30_000 });
+  await page.getByLabel('User').fill(u.name);
+  await page.getByLabel('Password').fill(u.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`${url}/envs`);
+  await expect(page.getByTestId('user-name')).toHaveText(u.name, { timeout: 30_000 });
+}
+
 test.describe('schedule', () => {
+  test.use(actAs('admin'));
   let mezame: Mezame;
   test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
   test.afterAll(() => mezame.stop());
@@ -81,11 +120,8 @@ test.describe('schedule', () => {
     await expect(saved.locator('summary')).toContainText('08:00–20:00 (Europe/Paris)');
     await expect(saved.getByTestId('next-run')).toContainText('Next:');
     // Leave no schedule behind that could put the shared dev to sleep.
-    const power = await (await fetch(`${mezame.url}/api/envs/dev/power`)).json();
-    const cleared = await fetch(`${mezame.url}/api/envs/dev/power`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...power.settings, schedule: null }),
-    });
+    const power = await (await api(`${mezame.url}/api/envs/dev/power`)).json();
+    const cleared = await api(`${mezame.url}/api/envs/dev/power`, { method: 'PUT', body: { ...power.settings, schedule: null } });
     expect(cleared.status).toBe(200);
   });
 });

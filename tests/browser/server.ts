@@ -34,7 +34,34 @@ export async function startMezame(config: string): Promise<Mezame> {
   return { url, stop: () => child.kill() };
 }
 
-/// The [[env]] blocks of the test sandbox's mezame config (without its database).
+/// The test sandbox as `mezame-sandbox status --json` reports it.
+export function sandboxStatus(): any {
+  return JSON.parse(execFileSync(required('MEZAME_SANDBOX_BIN'), ['--dir', required('MEZAME_SANDBOX_DIR'), 'status', '--json']).toString());
+}
+
+export interface User { name: string; password: string; role: string; token: string; }
+
+/// The sandbox's seeded user of a role (admin: ada, operator: omar, viewer: vera).
+export function user(role: 'admin' | 'operator' | 'viewer'): User {
+  const u = sandboxStatus().users.find((u: User) => u.role === role);
+  if (!u) throw new Error(`the sandbox has no ${role} user`);
+  return u;
+}
+
+/// Playwright options that make every request of a page act as `role` (its API token).
+export function actAs(role: 'admin' | 'operator' | 'viewer') {
+  return { extraHTTPHeaders: { Authorization: `Bearer ${user(role).token}` } };
+}
+
+/// fetch() against the panel as `role`; JSON bodies are sent as JSON.
+export async function api(url: string, init: { method?: string; body?: unknown } = {}, role: 'admin' | 'operator' | 'viewer' = 'admin'): Promise<Response> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${user(role).token}` };
+  if (init.method && init.method !== 'GET') headers['content-type'] = 'application/json';
+  return fetch(url, { method: init.method ?? 'GET', headers, body: init.method && init.method !== 'GET' ? JSON.stringify(init.body ?? {}) : undefined });
+}
+
+/// The [[env]] blocks and the [auth] table (the sandbox's OpenID provider,
+/// users and tokens) of the test sandbox's mezame config (without its database).
 export function sandboxEnvs(): string {
   const dir = required('MEZAME_SANDBOX_DIR');
   const text = readFileSync(join(dir, 'mezame.toml'), 'utf8');

@@ -2,7 +2,7 @@
 // the navigation works, the Environments page shows the sandbox's
 // environments, and the browser sees no console error and no failed request.
 import { test, expect, Page } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame } from './server';
+import { startMezame, sandboxEnvs, Mezame, actAs } from './server';
 
 /// Collects console errors, page errors and failed requests.
 function watch(page: Page): string[] {
@@ -15,6 +15,7 @@ function watch(page: Page): string[] {
 }
 
 test.describe('with the sandbox', () => {
+  test.use(actAs('admin'));
   let mezame: Mezame;
   test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
   test.afterAll(() => mezame.stop());
@@ -56,18 +57,20 @@ test.describe('with the sandbox', () => {
   });
 });
 
-test.describe('without a configuration', () => {
+test.describe('without environments, sign-in off', () => {
   let mezame: Mezame;
-  test.beforeAll(async () => { mezame = await startMezame(''); });
+  test.beforeAll(async () => { mezame = await startMezame('auth = "none"\n'); });
   test.afterAll(() => mezame.stop());
 
-  test('the page says how to add an environment', async ({ page }) => {
+  test('the page says how to add an environment, and every page warns that sign-in is off', async ({ page }) => {
     const problems = watch(page);
     await page.goto(mezame.url + '/');
     await expect(page.getByTestId('no-envs')).toContainText('No environments configured');
     await expect(page.getByTestId('no-envs')).toContainText('mezame.example.toml');
+    await expect(page.getByTestId('banner')).toContainText('Sign-in is off');
     await page.goto(mezame.url + '/no/such/page');
     await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+    await expect(page.getByTestId('banner')).toContainText('Sign-in is off');
     expect(problems).toEqual([]);
   });
 });

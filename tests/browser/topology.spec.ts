@@ -2,7 +2,7 @@
 // sandbox: the graph, live changes without reload, an environment that goes
 // down and comes back, "Run now", and clear messages for unknown names.
 import { test, expect, Page } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame, kubectl, sandboxCmd } from './server';
+import { startMezame, sandboxEnvs, Mezame, kubectl, sandboxCmd, actAs } from './server';
 
 const MICROSERVICES = 17;
 const FLAWED: Record<string, string> = {
@@ -22,6 +22,7 @@ async function openTopology(page: Page, url: string, env: string) {
 }
 
 test.describe('topology and jobs', () => {
+  test.use(actAs('admin'));
   let mezame: Mezame;
   test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
   test.afterAll(() => mezame.stop());

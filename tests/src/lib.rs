@@ -11,7 +11,56 @@ use std::time::{Duration, Instant};
 use mezame_sandbox::state::State;
 
 pub mod cluster;
+pub mod signin;
 pub mod sse;
+
+/// API tokens of the test configuration ([`test_auth_toml`]), one per role.
+pub const ADMIN: &str = "mzm_e2e_admin_9f1c0d7e5b3a4c2e8d6f0a1b";
+pub const OPERATOR: &str = "mzm_e2e_operator_4b2d8e6f0a1c3e5d7f9b0c2a";
+pub const VIEWER: &str = "mzm_e2e_viewer_7e5c3a1f9d0b2e4c6a8f0d1b";
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An `[auth]` table for test servers: no sign-in, no default role, and one
+/// API token per role (admin everywhere, operator everywhere, viewer everywhere).
+pub fn test_auth_toml() -> String {
+    let mut out = String::from("\n[auth]\ndefault_role = \"none\"\n");
+    for (name, role, token) in [("admin", "admin", ADMIN), ("operator", "operator", OPERATOR), ("viewer", "viewer", VIEWER)] {
+        out.push_str(&format!(
+            "[[auth.token]]\nname = \"e2e-{name}\"\nowner = \"e2e-{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n",
+            sha256_hex(token)
+        ));
+    }
+    out
+}
+
+/// An HTTP client that acts with `token` (`Authorization: Bearer`).
+pub fn client_as(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+/// An HTTP client acting as the test configuration's admin.
+pub fn client() -> reqwest::Client {
+    client_as(ADMIN)
+}
+
+static DATABASES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A fresh, empty PostgreSQL database on the test server; returns its URL.
+pub async fn fresh_postgres() -> String {
+    let admin = required_env("MEZAME_TEST_POSTGRES_URL");
+    let name = format!("mezame_test_{}_{}", std::process::id(), DATABASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    mezame::adapters::db::admin_execute(&admin, &format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("creating database {name} on {admin}: {e}"));
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
 
 /// A variable set by `cargo xtask test`; a clear failure when it is missing.
 pub fn required_env(name: &str) -> String {
@@ -58,12 +107,15 @@ pub struct Server {
 
 impl Server {
     /// Starts the release binary with `config` (TOML; a `database` key is added
-    /// if absent), on a port the OS picks.
+    /// if absent, and [`test_auth_toml`] if it has no `auth`), on a port the OS picks.
     pub fn start(config: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut text = config.to_string();
         if !text.contains("database") {
             text = format!("database = \"{}\"\n{text}", dir.path().join("mezame.db").display());
+        }
+        if !text.contains("[auth]") && !text.contains("\nauth = ") && !text.starts_with("auth = ") {
+            text.push_str(&test_auth_toml());
         }
         let file = dir.path().join("mezame.toml");
         std::fs::write(&file, text).unwrap();
@@ -72,11 +124,11 @@ impl Server {
         Self::spawn(cmd, dir)
     }
 
-    /// Starts the binary without any configuration file.
+    /// Starts the binary without any configuration file, sign-in off (`MEZAME_AUTH=none`).
     pub fn start_without_config() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(mezame_bin());
-        cmd.arg("serve").env("MEZAME_DATABASE", dir.path().join("mezame.db"));
+        cmd.arg("serve").env("MEZAME_DATABASE", dir.path().join("mezame.db")).env("MEZAME_AUTH", "none");
         Self::spawn(cmd, dir)
     }
 
@@ -151,9 +203,9 @@ impl Drop for Server {
     }
 }
 
-/// GET returning (status, JSON body).
+/// GET as the admin, returning (status, JSON body).
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let r = client().get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let status = r.status().as_u16();
     let body = r.json().await.unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"));
     (status, body)

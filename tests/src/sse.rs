@@ -19,9 +19,14 @@ pub struct Sse {
 }
 
 impl Sse {
-    /// Opens `url`; panics unless it answers 200 with `text/event-stream`.
+    /// Opens `url` as the test admin; panics unless it answers 200 with `text/event-stream`.
     pub async fn open(url: &str) -> Sse {
-        let r = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        Self::open_with(&crate::client(), url).await
+    }
+
+    /// Opens `url` with `http` (its credentials).
+    pub async fn open_with(http: &reqwest::Client, url: &str) -> Sse {
+        let r = http.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
         assert_eq!(r.status().as_u16(), 200, "GET {url}");
         let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         assert!(ct.starts_with("text/event-stream"), "content-type {ct}");

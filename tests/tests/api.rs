@@ -37,6 +37,8 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         .collect();
     listed.sort();
     let expected = [
+        ("DELETE", "/api/sessions/{id}"),
+        ("DELETE", "/api/tokens/{id}"),
         ("GET", "/api/audit"),
         ("GET", "/api/debug/panic"),
         ("GET", "/api/envs"),
@@ -47,10 +49,15 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/envs/{env}/topology"),
         ("GET", "/api/envs/{env}/topology/events"),
         ("GET", "/api/health"),
+        ("GET", "/api/me"),
         ("GET", "/api/openapi.json"),
         ("GET", "/api/runs/{id}"),
         ("GET", "/api/runs/{id}/events"),
+        ("GET", "/api/sessions"),
+        ("GET", "/api/tokens"),
         ("GET", "/api/version"),
+        ("GET", "/auth/callback"),
+        ("GET", "/auth/login"),
         ("GET", "/metrics"),
         ("POST", "/api/debug/echo"),
         ("POST", "/api/envs/{env}/cronjobs/{namespace}/{name}/run"),
@@ -58,6 +65,8 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("POST", "/api/envs/{env}/wake"),
         ("POST", "/api/runs/{id}/cancel"),
         ("POST", "/api/runs/{id}/retry"),
+        ("POST", "/api/tokens"),
+        ("POST", "/auth/logout"),
         ("PUT", "/api/debug/clock"),
         ("PUT", "/api/envs/{env}/keep-awake"),
         ("PUT", "/api/envs/{env}/power"),
@@ -65,12 +74,13 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(listed, expected, "the document lists exactly the router's routes");
     // Every listed operation is routed (none falls through to the JSON 404/405).
-    let client = reqwest::Client::new();
+    let client = mezame_e2e::client();
     for (method, path) in &listed {
         let req = match method.as_str() {
             "GET" => client.get(s.url(path)),
             "POST" => client.post(s.url(path)).json(&serde_json::json!({"message": "hi"})),
             "PUT" => client.put(s.url(path)).json(&serde_json::json!({})),
+            "DELETE" => client.delete(s.url(path)).json(&serde_json::json!({})),
             m => panic!("unexpected method {m}"),
         };
         let r = req.send().await.unwrap();
@@ -101,7 +111,7 @@ async fn debug_routes_are_absent_unless_enabled() {
 }
 
 async fn post_raw(s: &Server, body: &str, content_type: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new()
+    let r = mezame_e2e::client()
         .post(s.url("/api/debug/echo"))
         .header("content-type", content_type)
         .body(body.to_string())
@@ -126,7 +136,7 @@ async fn errors_are_json_with_the_right_status() {
     assert_eq!(status, 404);
     assert_error_shape(&body, "route_not_found");
 
-    let r = reqwest::Client::new().delete(s.url("/api/health")).send().await.unwrap();
+    let r = mezame_e2e::client().delete(s.url("/api/health")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405);
     assert_error_shape(&r.json().await.unwrap(), "method_not_allowed");
 
@@ -178,7 +188,7 @@ fn two_requests_on_one_connection(addr: &str, first: &str, second: &str) -> (Str
             }
         }
     };
-    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
+    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: keep-alive\r\n\r\n", mezame_e2e::ADMIN);
     stream.write_all(request(first).as_bytes()).unwrap();
     let a = read_response(&mut stream);
     stream.write_all(request(second).as_bytes()).unwrap();
@@ -208,7 +218,7 @@ async fn metrics_count_requests_per_route() {
         reqwest::get(s.url("/api/health")).await.unwrap();
     }
     reqwest::get(s.url("/api/nope")).await.unwrap();
-    let text = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
+    let text = mezame_e2e::client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         text.contains(r#"mezame_http_requests_total{method="GET",route="/api/health",status="200"} 3"#),
         "{text}"
@@ -225,7 +235,7 @@ async fn the_ui_is_served_for_app_paths() {
         assert_eq!(r.status().as_u16(), 200, "{path}");
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let html = r.text().await.unwrap();
-        assert!(html.contains("<script type=\"module\">") && html.contains("_bg-"), "{path}: {html}");
+        assert!(html.contains("<script type=\"module\" src=\"/boot-") && html.contains("_bg-"), "{path}: {html}");
     }
 }
 
@@ -234,8 +244,7 @@ async fn without_a_config_there_are_no_environments() {
     let s = Server::start_without_config();
     let (status, body) = get_json(&s.url("/api/envs")).await;
     assert_eq!(status, 200);
-    assert_eq!(body["envs"], serde_json::json!([]));
-    assert!(body["config_path"].is_null());
+    assert_eq!(body, serde_json::json!({"envs": []}));
 }
 
 #[test]
@@ -253,29 +262,20 @@ fn a_bad_config_is_refused_with_a_clear_message() {
     assert!(err.contains("Dev Env") && err.contains("lowercase"), "{err}");
 }
 
-/// `power_operators`: who may operate an environment's power. Others get 403
-/// naming who may, and nothing changes; an operator (by name or by a group
-/// the proxy passes) gets past the check (here to the next refusal: dev has
-/// no power settings, and the settings sent are invalid).
+/// Roles per environment: a viewer is refused wake, sleep, settings and
+/// keep-awake with a 403 that says who may and how to get access, and nothing
+/// changes; an operator gets past the check (to the next refusal: dev has no
+/// power settings); settings need an admin.
 #[tokio::test]
-async fn only_power_operators_may_wake_sleep_or_change_settings() {
+async fn operators_operate_viewers_read_admins_configure() {
+    use mezame_e2e::{OPERATOR, VIEWER, client_as};
     let s = Server::start(
-        "[[env]]\nname = \"dev\"\npower_operators = [\"aiko\", \"group:sre\"]\n\
+        "[[env]]\nname = \"dev\"\n\
          [env.kubernetes]\nkubeconfig = \"/nonexistent/kubeconfig\"\n\
          [env.aws]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:9\"\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\n",
     );
-    let client = reqwest::Client::new();
-    let send = |method: reqwest::Method, path: &str, user: Option<&str>, groups: Option<&str>, body: Option<serde_json::Value>| {
-        let mut req = client.request(method, s.url(path));
-        if let Some(u) = user {
-            req = req.header("x-forwarded-user", u);
-        }
-        if let Some(g) = groups {
-            req = req.header("x-forwarded-groups", g);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
+    let send = |token: &str, method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let req = client_as(token).request(method, s.url(path)).json(&body);
         async move {
             let resp = req.send().await.unwrap();
             (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap_or_default())
@@ -283,33 +283,31 @@ async fn only_power_operators_may_wake_sleep_or_change_settings() {
     };
     use reqwest::Method;
     let settings = serde_json::json!({"eks_cluster": "platform-dev", "capacity": [{"kind": "nodegroup", "name": "system", "min": 3, "desired": 1, "max": 2}]});
-    for (user, groups) in [(None, None), (Some("ben"), Some("developers, qa"))] {
-        for (method, path, body) in [
-            (Method::POST, "/api/envs/dev/wake", None),
-            (Method::POST, "/api/envs/dev/sleep", None),
-            (Method::PUT, "/api/envs/dev/power", Some(settings.clone())),
-            (Method::PUT, "/api/envs/dev/keep-awake", Some(serde_json::json!({"until": "21:00"}))),
-        ] {
-            let (status, body) = send(method.clone(), path, user, groups, body).await;
-            assert_eq!(status, 403, "{method} {path} as {user:?}: {body}");
-            let message = body["error"]["message"].as_str().unwrap();
-            assert!(message.contains("only aiko, group:sre may") && message.contains("power_operators"), "{message}");
-        }
+    for (method, path, body) in [
+        (Method::POST, "/api/envs/dev/wake", serde_json::json!({})),
+        (Method::POST, "/api/envs/dev/sleep", serde_json::json!({})),
+        (Method::PUT, "/api/envs/dev/power", settings.clone()),
+        (Method::PUT, "/api/envs/dev/keep-awake", serde_json::json!({"until": "21:00"})),
+    ] {
+        let (status, body) = send(VIEWER, method.clone(), path, body).await;
+        assert_eq!(status, 403, "{method} {path} as a viewer: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("e2e-viewer is viewer in dev") && message.contains("[[auth.bind]]"), "{message}");
     }
-    let (_, power) = send(Method::GET, "/api/envs/dev/power", Some("ben"), None, None).await;
+    let (_, power) = send(VIEWER, Method::GET, "/api/envs/dev/power", serde_json::Value::Null).await;
     assert_eq!((power["may_operate"].clone(), power["settings"].clone()), (serde_json::json!(false), serde_json::Value::Null), "nothing stored: {power}");
-    assert_eq!(power["operators"], serde_json::json!(["aiko", "group:sre"]));
+    assert!(power["who_may"].as_str().unwrap().contains("operator or higher in dev"), "{power}");
     let (_, runs) = get_json(&s.url("/api/envs/dev/runs")).await;
     assert_eq!(runs["runs"], serde_json::json!([]), "no run started");
 
-    for (user, groups) in [(Some("aiko"), None), (Some("ben"), Some("developers,sre"))] {
-        let (status, body) = send(Method::POST, "/api/envs/dev/wake", user, groups, None).await;
-        assert_eq!(status, 400, "an operator gets past the check: {body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("no power settings"), "{body}");
-        let (status, body) = send(Method::PUT, "/api/envs/dev/power", user, groups, Some(settings.clone())).await;
-        assert_eq!(status, 400, "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("min ≤ desired ≤ max"), "{body}");
-        let (_, power) = send(Method::GET, "/api/envs/dev/power", user, groups, None).await;
-        assert_eq!(power["may_operate"], serde_json::json!(true), "{power}");
-    }
+    let (status, body) = send(OPERATOR, Method::POST, "/api/envs/dev/wake", serde_json::json!({})).await;
+    assert_eq!(status, 400, "an operator gets past the check: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no power settings"), "{body}");
+    let (status, body) = send(OPERATOR, Method::PUT, "/api/envs/dev/power", settings.clone()).await;
+    assert_eq!(status, 403, "settings need an admin: {body}");
+    let (_, power) = send(OPERATOR, Method::GET, "/api/envs/dev/power", serde_json::Value::Null).await;
+    assert_eq!((power["may_operate"].clone(), power["may_configure"].clone()), (serde_json::json!(true), serde_json::json!(false)), "{power}");
+    let (status, body) = send(mezame_e2e::ADMIN, Method::PUT, "/api/envs/dev/power", settings).await;
+    assert_eq!(status, 400, "an admin gets past the check: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("min ≤ desired ≤ max"), "{body}");
 }

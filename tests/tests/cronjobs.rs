@@ -27,18 +27,22 @@ async fn run_now_creates_a_manual_job_owned_by_the_cronjob_and_audits_it() {
 
     // Bad targets change nothing.
     let before = jobs.list(&ListParams::default()).await.unwrap().items.len();
-    let http = reqwest::Client::new();
-    let r = http.post(server.url("/api/envs/dev/cronjobs/platform/no-such-cron/run")).send().await.unwrap();
+    // An operator acts; a viewer may not.
+    let http = mezame_e2e::client_as(mezame_e2e::OPERATOR);
+    let viewer = mezame_e2e::client_as(mezame_e2e::VIEWER);
+    let r = viewer.post(server.url(&format!("/api/envs/dev/cronjobs/{APP_NAMESPACE}/{name}/run"))).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "a viewer");
+    let r = http.post(server.url("/api/envs/dev/cronjobs/platform/no-such-cron/run")).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("no-such-cron"), "{body}");
-    let r = http.post(server.url("/api/envs/nope/cronjobs/platform/mail-notification/run")).send().await.unwrap();
+    let r = http.post(server.url("/api/envs/nope/cronjobs/platform/mail-notification/run")).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(jobs.list(&ListParams::default()).await.unwrap().items.len(), before);
 
     let r = http
         .post(server.url(&format!("/api/envs/dev/cronjobs/{APP_NAMESPACE}/{name}/run")))
-        .header("x-forwarded-user", "aiko.tanaka")
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();
@@ -83,9 +87,24 @@ async fn run_now_creates_a_manual_job_owned_by_the_cronjob_and_audits_it() {
         .find(|e| e["action"] == "cronjob.run")
         .expect("an audit entry");
     assert_eq!(entry["target"], format!("cronjob/{APP_NAMESPACE}/{name}"));
-    assert_eq!(entry["actor"], "aiko.tanaka");
+    assert_eq!(entry["actor"], "e2e-operator");
     assert_eq!(entry["outcome"], "ok");
     assert_eq!(entry["after"]["job"], created.job.as_str());
+    // The template (inline env values) is not in the audit log: only its hash.
+    let hash = entry["after"]["template_sha256"].as_str().unwrap_or_default();
+    assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{entry}");
+    assert!(entry["after"].get("jobTemplate").is_none(), "{entry}");
+    let audit_text = audit.to_string();
+    let env_values: Vec<String> = template
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.iter().flat_map(|c| c.env.clone().unwrap_or_default()).filter_map(|e| e.value).collect())
+        .unwrap_or_default();
+    assert!(!env_values.is_empty(), "the sandbox's mail-notification has inline env values to hide");
+    for v in env_values.iter().filter(|v| v.len() > 3) {
+        assert!(!audit_text.contains(v.as_str()), "the audit log shows the env value {v:?}");
+    }
     let failed = audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "cronjob.run").count();
     assert_eq!(failed, 1, "the refused runs (404) are not actions");
 }

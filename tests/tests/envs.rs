@@ -25,7 +25,7 @@ async fn envs_report_the_sandbox_clusters_and_accounts() {
         assert!(!nodes.items.is_empty());
         assert_eq!(k["value"]["node_count"].as_u64(), Some(nodes.items.len() as u64), "{env}: node count read from the API server");
         assert_eq!(e["kubernetes"]["context"], format!("kwok-mezame-{env}"));
-        assert!(e["kubernetes"]["server"].as_str().unwrap().starts_with("https://127.0.0.1:"));
+        assert!(e["kubernetes"].get("server").is_none(), "no server URL in answers: {e}");
         let a = &e["aws"]["result"];
         assert_eq!(a["status"], "ok", "{env}: {e}");
         assert_eq!(a["value"]["account"], account);

@@ -27,7 +27,7 @@ const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 /// Leases of 3 s: a killed runner's run is taken over within seconds.
 fn server() -> Server {
     Server::start(&format!(
-        "backup_key = \"{KEY}\"\nrun_lease_secs = 3\n{}{}",
+        "backup_keys = [\"{KEY}\"]\nrun_lease_secs = 3\n{}{}",
         sandbox_env_toml("dev"),
         sandbox_env_toml("prod")
     ))
@@ -51,10 +51,7 @@ async fn managed_security_groups(moto: &mezame_sandbox::aws::Aws) -> Vec<String>
 }
 
 async fn send(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, url).header("x-forwarded-user", "e2e");
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
+    let req = mezame_e2e::client().request(method, url).json(&body.unwrap_or_else(|| json!({})));
     let resp = req.send().await.expect("the server answers");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
@@ -409,7 +406,7 @@ async fn the_schedule_fires_at_local_time_across_dst_and_keep_awake_holds() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
     let server = Server::start(&format!(
-        "backup_key = \"{KEY}\"\ndebug_routes = true\nschedule_tick_ms = 200\n{}",
+        "backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}",
         sandbox_env_toml("dev")
     ));
     let api = |p: &str| server.url(p);
@@ -459,5 +456,53 @@ async fn the_schedule_fires_at_local_time_across_dst_and_keep_awake_holds() {
     let (status, body) = post(&api("/api/envs/dev/wake")).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
+    settled("dev").await;
+}
+
+/// `mezame-sandbox aws-faults`: the environment's AWS endpoint fails a share of
+/// the calls with 503 until dropped.
+struct AwsFaults(String);
+
+impl AwsFaults {
+    fn on(env: &str, rate: f64, status: u16) -> AwsFaults {
+        mezame_sandbox::controller::faults::Faults::new(rate, status).unwrap().save(&mezame_e2e::sandbox(), env).unwrap();
+        AwsFaults(env.to_string())
+    }
+}
+
+impl Drop for AwsFaults {
+    fn drop(&mut self) {
+        let _ = mezame_sandbox::controller::faults::Faults::default().save(&mezame_e2e::sandbox(), &self.0);
+    }
+}
+
+/// Under throttling and 5xx from AWS (30% of the calls answered 503 by the
+/// sandbox's proxy in front of moto), a sleep and a wake of dev still end
+/// `succeeded` and dev is whole again: the SDK's retries and the steps' own
+/// retries and waits absorb them.
+#[tokio::test]
+async fn sleep_and_wake_succeed_while_aws_fails_a_third_of_the_calls() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = server();
+    let state = mezame_e2e::sandbox();
+    let before = mezame_sandbox::controller::faults::injected(&state, "dev");
+    let faults = AwsFaults::on("dev", 0.3, 503);
+    for action in ["sleep", "wake"] {
+        let (status, body) = post(&server.url(&format!("/api/envs/dev/{action}"))).await;
+        assert_eq!(status, 202, "{body}");
+        let run = finished(&server, body["id"].as_i64().unwrap(), 10 * MINUTE).await;
+        let retried: u32 = run.steps.iter().map(|s| s.attempts.saturating_sub(1)).sum();
+        println!(
+            "{action} under faults: {:?} in {:.1} s, {retried} step retries",
+            run.state,
+            (run.finished_at.unwrap() - run.created_at).num_milliseconds() as f64 / 1000.0
+        );
+        assert_eq!(run.state, RunState::Succeeded, "{action}: {run:#?}");
+    }
+    drop(faults);
+    let injected = mezame_sandbox::controller::faults::injected(&state, "dev") - before;
+    println!("faults injected into mezame's AWS calls: {injected}");
+    assert!(injected >= 10, "the proxy failed only {injected} calls");
     settled("dev").await;
 }

@@ -1,25 +1,10 @@
 //! The database, for real: SQLite files and a real PostgreSQL server (started
 //! by `cargo xtask test` on a free loopback port; each test gets a fresh database).
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use mezame::adapters::db::{AuditFilter, Backend, Db, NewAuditEntry, admin_execute};
-use mezame_e2e::{Server, get_json, required_env};
+use mezame_e2e::{Server, fresh_postgres, get_json};
 use mezame_shared::audit::AuditOutcome;
 use serde_json::json;
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh, empty PostgreSQL database on the test server; returns its URL.
-async fn fresh_postgres() -> String {
-    let admin = required_env("MEZAME_TEST_POSTGRES_URL");
-    let name = format!("mezame_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-    admin_execute(&admin, &format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("creating database {name} on {admin}: {e}"));
-    let (server, _) = admin.rsplit_once('/').unwrap();
-    format!("{server}/{name}")
-}
 
 fn entry(action: &str, env: Option<&str>, outcome: AuditOutcome) -> NewAuditEntry {
     NewAuditEntry {
@@ -130,35 +115,48 @@ async fn audit_endpoint_on_postgres() {
 }
 
 /// The power tables on either backend: one active run per environment (the
-/// unique partial index), and the runner's lease: taken by one, refused to
-/// another until it expires, then taken over; the old runner can neither
-/// renew it nor record the run's end.
+/// unique partial index), and the runner's lease on the database's clock:
+/// taken by one, refused to another until it expires, then taken over with a
+/// higher fencing token; the old runner can neither renew it, nor write a
+/// step, nor record the run's end.
 async fn runs_and_leases(url: &str) {
-    use chrono::{Duration, Utc};
-    use mezame_shared::power::{RunAction, RunState};
+    use mezame::adapters::db::StepUpdate;
+    use mezame_shared::power::{RunAction, RunState, StepState};
     let db = Db::connect(url).await.unwrap();
     let first = db.create_run("dev", RunAction::Wake, "aiko", &["a", "b"]).await.unwrap().expect("created");
     assert_eq!(db.create_run("dev", RunAction::Sleep, "ben", &["a"]).await.unwrap(), Err(first), "one active run in dev");
     let qa = db.create_run("qa", RunAction::Sleep, "ben", &["a"]).await.unwrap().expect("qa is another environment");
 
-    let t0 = Utc::now();
-    let lease = Duration::seconds(30);
-    assert_eq!(db.orphaned_runs(t0).await.unwrap(), [first, qa], "never claimed: nobody drives them");
-    assert!(db.claim_run(first, "replica-a", t0, t0 + lease).await.unwrap());
-    assert!(!db.claim_run(first, "replica-b", t0, t0 + lease).await.unwrap(), "leased to a: b keeps off");
-    assert!(db.claim_run(first, "replica-a", t0 + Duration::seconds(10), t0 + Duration::seconds(40)).await.unwrap(), "a renews");
-    assert_eq!(db.orphaned_runs(t0 + Duration::seconds(39)).await.unwrap(), [qa]);
+    let long = 30_000;
+    assert_eq!(db.orphaned_runs().await.unwrap(), [first, qa], "never claimed: nobody drives them");
+    let fence_a = db.claim_run(first, "replica-a", long).await.unwrap().expect("a takes it");
+    assert_eq!(db.claim_run(first, "replica-b", long).await.unwrap(), None, "leased to a: b keeps off");
+    assert_eq!(db.claim_run(first, "replica-a", long).await.unwrap(), Some(fence_a), "a renews, same fence");
+    assert_eq!(db.orphaned_runs().await.unwrap(), [qa]);
     assert_eq!(db.run(first).await.unwrap().unwrap().runner.as_deref(), Some("replica-a"));
-    // a stops renewing (killed); after its lease, b takes the run over.
-    let later = t0 + Duration::seconds(41);
-    assert_eq!(db.orphaned_runs(later).await.unwrap(), [first, qa]);
-    assert!(db.claim_run(first, "replica-b", later, later + lease).await.unwrap(), "expired: b takes over");
-    assert!(!db.claim_run(first, "replica-a", later, later + lease).await.unwrap(), "a cannot renew any more");
-    assert!(!db.finish_run(first, "replica-a", RunState::Failed, Some("stale")).await.unwrap(), "nor end the run");
-    assert!(db.finish_run(first, "replica-b", RunState::Succeeded, None).await.unwrap());
+    let step = |state| StepUpdate { state, attempts: 1, started: None, finished: None, waited_ms: 0, message: None, changed: None };
+    assert!(db.update_step(first, 0, &step(StepState::Running), "replica-a", fence_a).await.unwrap(), "the holder writes");
+    // a renews with a short lease and dies: once it expires, b takes over.
+    db.claim_run(first, "replica-a", 300).await.unwrap().expect("renewed");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(db.orphaned_runs().await.unwrap(), [first, qa]);
+    let fence_b = db.claim_run(first, "replica-b", long).await.unwrap().expect("expired: b takes over");
+    assert!(fence_b > fence_a, "a takeover raises the fence ({fence_a} → {fence_b})");
+    assert_eq!(db.claim_run(first, "replica-a", long).await.unwrap(), None, "a cannot renew any more");
+    assert!(!db.update_step(first, 0, &step(StepState::Failed), "replica-a", fence_a).await.unwrap(), "nor write a step");
+    assert!(!db.finish_run(first, "replica-a", fence_a, RunState::Failed, Some("stale")).await.unwrap(), "nor end the run");
+    assert!(!db.update_step(first, 0, &step(StepState::Done), "replica-b", fence_a).await.unwrap(), "a stale fence is refused even to the holder");
+    assert!(db.update_step(first, 0, &step(StepState::Done), "replica-b", fence_b).await.unwrap());
+    assert_eq!(db.run(first).await.unwrap().unwrap().steps[0].state, StepState::Done, "a's write did not land");
+    assert!(db.finish_run(first, "replica-b", fence_b, RunState::Succeeded, None).await.unwrap());
     let run = db.run(first).await.unwrap().unwrap();
     assert_eq!((run.state, run.runner.as_deref()), (RunState::Succeeded, Some("replica-b")));
-    assert!(!db.claim_run(first, "replica-b", later, later + lease).await.unwrap(), "a finished run is not leased");
+    assert_eq!(db.claim_run(first, "replica-b", long).await.unwrap(), None, "a finished run is not leased");
+    // A released run (a server shutting down) is free at once.
+    let fence_q = db.claim_run(qa, "replica-a", long).await.unwrap().unwrap();
+    db.release_run(qa, "replica-a", fence_q).await.unwrap();
+    assert_eq!(db.orphaned_runs().await.unwrap(), [qa]);
+    assert!(db.claim_run(qa, "replica-b", long).await.unwrap().is_some());
     let next = db.create_run("dev", RunAction::Sleep, "ben", &["a"]).await.unwrap().expect("dev is free again");
     assert!(next > first);
 }

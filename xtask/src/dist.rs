@@ -114,12 +114,17 @@ fn assemble(staging: &Path) -> Result<Bundle> {
     let css_name = hashed("mezame", &css, "css");
     let js_name = hashed("mezame", &js, "js");
     let wasm_name = hashed("mezame_bg", &wasm, "wasm");
+    // The boot script is a file of its own: the Content-Security-Policy allows
+    // no inline script.
+    let boot = format!("import init from \"/{js_name}\";\ninit({{ module_or_path: \"/{wasm_name}\" }});\n").into_bytes();
+    let boot_name = hashed("boot", &boot, "js");
     let index = std::fs::read_to_string(root().join("frontend/index.html"))?
         .replace("{{CSS}}", &css_name)
         .replace("{{JS}}", &js_name)
-        .replace("{{WASM}}", &wasm_name);
-    let files: [(&str, &[u8]); 4] =
-        [(&css_name, &css), (&js_name, &js), (&wasm_name, &wasm), ("index.html", index.as_bytes())];
+        .replace("{{WASM}}", &wasm_name)
+        .replace("{{BOOT}}", &boot_name);
+    let files: [(&str, &[u8]); 5] =
+        [(&css_name, &css), (&js_name, &js), (&wasm_name, &wasm), (&boot_name, &boot), ("index.html", index.as_bytes())];
     for entry in std::fs::read_dir(&dist)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();

@@ -42,6 +42,10 @@ pub fn sandbox_packages() -> Vec<(&'static str, &'static str, &'static str)> {
     ]
 }
 
+fn s(v: &serde_json::Value) -> &str {
+    v.as_str().unwrap_or("?")
+}
+
 pub fn run(args: Args) -> Result<()> {
     if !args.no_sandbox {
         tools::ensure_apt(&sandbox_packages())?;
@@ -49,6 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     let bin = build_release()?;
     let mut serve = Command::new(bin.join("mezame"));
     serve.args(["serve", "--listen", &args.listen]);
+    let mut sign_in = String::from("sign-in is off (auth = \"none\", loopback only)");
     if !args.no_sandbox {
         step("bringing the sandbox up (the first time builds Kubernetes, etcd, kwok, Argo CD and moto: ~15 min)");
         let mut up = Command::new(bin.join("mezame-sandbox"));
@@ -61,8 +66,26 @@ pub fn run(args: Args) -> Result<()> {
         let status: serde_json::Value = serde_json::from_slice(&status.stdout).context("reading the sandbox status")?;
         let config = status["mezame_config"].as_str().context("the sandbox has no mezame config")?;
         serve.args(["--config", config]);
+        let users: Vec<String> = status["users"]
+            .as_array()
+            .map(|u| {
+                u.iter()
+                    .map(|u| format!("  {:<6} password {:<20} ({}); API token: {}", s(&u["name"]), s(&u["password"]), s(&u["role"]), s(&u["token"])))
+                    .collect()
+            })
+            .unwrap_or_default();
+        sign_in = format!(
+            "sign in on the sandbox's OpenID provider ({}) as one of:\n{}\n  (scripts: curl -H 'Authorization: Bearer <token>' …)",
+            s(&status["oidc"]["issuer"]),
+            users.join("\n")
+        );
+    } else {
+        serve.env("MEZAME_AUTH", "none");
     }
-    step(&format!("serving the panel: open http://{}/ (Ctrl-C to stop; `mezame-sandbox down` stops the sandbox)", args.listen));
+    step(&format!(
+        "serving the panel: open http://{}/ — {sign_in}\n(Ctrl-C to stop; `mezame-sandbox down` stops the sandbox)",
+        args.listen
+    ));
     let status = serve.status().context("starting mezame")?;
     if !status.success() {
         anyhow::bail!("mezame exited with {status}");

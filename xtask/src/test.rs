@@ -6,7 +6,8 @@
 //! 4. starts a private PostgreSQL on a free loopback port;
 //! 5. `cargo test --release` of the workspace (unit, API, storage, envs, sandbox tests);
 //! 6. the Playwright browser tests in headless Chromium;
-//! 7. the `down` test, which stops the sandbox and checks nothing is left.
+//! 7. the API fuzzed by schemathesis (no 5xx, no change from a refused request);
+//! 8. the `down` test, which stops the sandbox and checks nothing is left.
 
 use std::process::Command;
 use std::time::Instant;
@@ -35,6 +36,7 @@ pub fn run_tests(args: Args) -> Result<()> {
     packages.push(("postgresql", "/usr/lib/postgresql", "the storage tests"));
     tools::ensure_apt(&packages)?;
     tools::ensure_node_modules()?;
+    let schemathesis = tools::ensure_schemathesis()?;
     let bin = build_release()?;
     let sandbox_dir = target_dir().join("test-sandbox");
     let sandbox = |args: &[&str]| {
@@ -51,6 +53,7 @@ pub fn run_tests(args: Args) -> Result<()> {
             ("MEZAME_SANDBOX_BIN", bin.join("mezame-sandbox").display().to_string()),
             ("MEZAME_SANDBOX_DIR", sandbox_dir.display().to_string()),
             ("MEZAME_TEST_POSTGRES_URL", pg.url()),
+            ("MEZAME_SCHEMATHESIS", schemathesis.display().to_string()),
         ];
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();
@@ -63,6 +66,12 @@ pub fn run_tests(args: Args) -> Result<()> {
         run(Command::new(root().join("node_modules/.bin/playwright"))
             .args(["test", "--config", "tests/browser/playwright.config.ts"])
             .current_dir(root())
+            .envs(env.iter().map(|(k, v)| (k, v))))?;
+        step("the API fuzzed by schemathesis (bounded)");
+        run(cargo()
+            .args(["test", "--release"])
+            .args(HOST_PACKAGES)
+            .args(["--test", "fuzz", "--", "--ignored", "--nocapture"])
             .envs(env.iter().map(|(k, v)| (k, v))))?;
         drop(pg);
         if !args.keep_sandbox {

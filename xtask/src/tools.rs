@@ -2,7 +2,8 @@
 //!
 //! - the `wasm32-unknown-unknown` Rust target (rustup);
 //! - npm packages of `package.json` (wasm-opt from `binaryen`, Playwright), by `npm ci`;
-//! - Debian packages (Chromium, PostgreSQL, Redis), by `apt-get`, as root or via sudo.
+//! - Debian packages (Chromium, PostgreSQL, Redis), by `apt-get`, as root or via sudo;
+//! - schemathesis (PyPI), pinned, in a venv of its own under the cache directory.
 //!
 //! Go and Python parts of the sandbox are built by `mezame-sandbox` itself.
 
@@ -47,6 +48,33 @@ pub fn ensure_node_modules() -> Result<()> {
         .current_dir(root()))?;
     std::fs::write(stamp_path, wanted)?;
     Ok(())
+}
+
+/// The schemathesis version the API fuzz test runs.
+const SCHEMATHESIS: &str = "4.32.5";
+
+/// `st` of schemathesis, installed into `~/.cache/mezame/tools/schemathesis-<version>` once.
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    let cache = std::env::var_os("MEZAME_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mezame")))
+        .context("no HOME to keep tools in")?;
+    let dir = cache.join(format!("tools/schemathesis-{SCHEMATHESIS}"));
+    let st = dir.join("bin/st");
+    if dir.join(".complete").exists() && st.is_file() {
+        return Ok(st);
+    }
+    if !on_path("python3") {
+        bail!("python3 is not installed; the API fuzz test needs it for schemathesis (apt-get install python3 python3-venv)");
+    }
+    step(&format!("installing schemathesis {SCHEMATHESIS} (PyPI) into {}", dir.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+    run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+    run(Command::new(dir.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("schemathesis=={SCHEMATHESIS}")))?;
+    std::fs::write(dir.join(".complete"), SCHEMATHESIS)?;
+    Ok(st)
 }
 
 /// `wasm-opt` of the npm `binaryen` package (never Debian's: it breaks the app).

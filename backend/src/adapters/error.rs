@@ -21,6 +21,12 @@ pub enum AdapterError {
     /// A value read back from the database is not what was written.
     #[error("database holds an invalid value: {0}")]
     Corrupt(String),
+    /// The identity provider (or the load balancer's key server) could not be asked.
+    #[error("identity provider: {0}")]
+    Oidc(String),
+    /// A credential was checked and refused (bad signature, expired, another audience...).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 /// `error: cause: cause ...` — library errors often hide the useful part

@@ -3,7 +3,10 @@
 //! - [`kube`]: a Kubernetes API server, through the `kube` crate and a kubeconfig context.
 //! - [`aws`]: an AWS account, through the AWS SDK for Rust (or moto in the sandbox).
 //! - [`db`]: the panel's own database (SQLite or PostgreSQL), through sqlx.
-//! - [`seal`]: encryption at rest of backed-up Secrets.
+//! - [`oidc`]: an OpenID Connect issuer (discovery, keys, code exchange, ID
+//!   token verification) and the AWS load balancer's signed identity header.
+//! - [`seal`]: encryption at rest of backed-up Secrets (key rotation).
+//! - [`secrets`]: random secrets and their hashes (sessions, tokens, PKCE).
 //!
 //! Adapters translate library types into plain Rust values and [`AdapterError`];
 //! nothing above this layer sees an AWS SDK or sqlx type.
@@ -12,6 +15,8 @@ pub mod aws;
 pub mod db;
 mod error;
 pub mod kube;
+pub mod oidc;
 pub mod seal;
+pub mod secrets;
 
 pub use error::{AdapterError, error_chain};

@@ -1,9 +1,20 @@
-//! Reading the audit log, one page at a time.
+//! The audit log: recording an action, reading it one page at a time.
 
 use mezame_shared::audit::AuditPage;
 
 use super::DomainError;
-use crate::adapters::db::{AuditFilter, Db};
+use crate::adapters::db::{AuditFilter, Db, NewAuditEntry};
+
+/// Records an action (who, what, before/after — never secret values). A
+/// write that fails fails the action: callers record before they report
+/// success, and what cannot be audited is not done (or is undone).
+pub async fn record(db: &Db, entry: NewAuditEntry) -> Result<(), DomainError> {
+    db.record_audit(&entry).await.map_err(|e| {
+        tracing::error!(error = %e, action = entry.action, "cannot write the audit log");
+        DomainError::Unavailable(format!("the audit log cannot be written ({e}): nothing was done"))
+    })?;
+    Ok(())
+}
 
 /// Largest page `GET /api/audit` returns.
 pub const MAX_PAGE: u32 = 500;

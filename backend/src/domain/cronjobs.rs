@@ -8,7 +8,9 @@ use mezame_shared::cronjobs::{CronJob, CronJobList, JobCreated, JobOutcome, JobR
 
 use super::DomainError;
 use super::topology::Live;
+use super::audit;
 use crate::adapters::db::{Db, NewAuditEntry};
+use crate::adapters::secrets;
 use crate::adapters::kube::jobs;
 use crate::adapters::kube::objects as k;
 use crate::domain::envs::Environment;
@@ -69,7 +71,10 @@ fn run_of(j: &k::Job) -> JobRun {
 }
 
 /// Creates a Job from the CronJob `namespace/name`, as `kubectl create job
-/// --from=cronjob/` does, and records it in the audit log.
+/// --from=cronjob/` does, and records it in the audit log: the Job's name and
+/// a SHA-256 of the template (which may hold inline `env` values), never the
+/// template itself. In a protected environment `confirm` must be its name.
+/// A Job whose creation cannot be audited is deleted again.
 pub async fn run(
     db: &Db,
     env: &Environment,
@@ -77,7 +82,14 @@ pub async fn run(
     namespace: &str,
     name: &str,
     actor: &str,
+    confirm: Option<&str>,
 ) -> Result<JobCreated, DomainError> {
+    if env.config.protected && confirm != Some(env.config.name.as_str()) {
+        return Err(DomainError::Invalid(format!(
+            "{} is protected: confirm by sending {{\"confirm\": \"{}\"}} (the UI asks you to type its name)",
+            env.config.name, env.config.name
+        )));
+    }
     let known = live
         .objects
         .read()
@@ -96,11 +108,18 @@ pub async fn run(
         env: Some(live.env.clone()),
         target: Some(format!("cronjob/{namespace}/{name}")),
         before: None,
-        after: result.as_ref().ok().map(|c| serde_json::json!({ "job": c.name, "jobTemplate": c.template })),
+        after: result.as_ref().ok().map(|c| serde_json::json!({ "job": c.name, "template_sha256": secrets::hash(&c.template.to_string()) })),
         outcome: if result.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
         message: result.as_ref().err().map(|e| e.to_string()),
     };
-    db.record_audit(&entry).await?;
+    if let Err(e) = audit::record(db, entry).await {
+        if let Ok(c) = &result
+            && let Err(undo) = jobs::delete_job(cluster.client(), namespace, &c.name).await
+        {
+            tracing::error!(error = %undo, job = c.name, "a Job that could not be audited could not be deleted either");
+        }
+        return Err(e);
+    }
     let created = result?;
     Ok(JobCreated { namespace: namespace.to_string(), job: created.name })
 }

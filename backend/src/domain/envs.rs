@@ -57,9 +57,9 @@ impl Environments {
         self.list.iter().map(|e| e.config.name.as_str())
     }
 
-    /// Reachability of every environment, checked concurrently.
-    pub async fn status_all(&self) -> Vec<EnvStatus> {
-        futures::future::join_all(self.list.iter().map(|e| e.status())).await
+    /// Reachability of the environments `visible` admits, checked concurrently.
+    pub async fn status_of(&self, visible: impl Fn(&str) -> bool) -> Vec<EnvStatus> {
+        futures::future::join_all(self.list.iter().filter(|e| visible(&e.config.name)).map(|e| e.status())).await
     }
 }
 
@@ -97,10 +97,8 @@ impl Environment {
 
     async fn cluster_status(&self) -> ClusterReachability {
         let started = Instant::now();
-        let mut server = None;
         let result = bounded(self.timeout, "Kubernetes API server", async {
             let cluster = self.cluster().await?;
-            server = Some(cluster.server.clone());
             let facts = cluster.probe().await.map_err(|e| e.to_string())?;
             Ok(ClusterInfo {
                 server_version: facts.server_version,
@@ -111,7 +109,6 @@ impl Environment {
         .await;
         ClusterReachability {
             context: self.config.kubernetes.context.clone(),
-            server,
             elapsed_ms: started.elapsed().as_millis() as u64,
             result,
         }
@@ -130,7 +127,6 @@ impl Environment {
         AwsReachability {
             region: self.aws.region(),
             profile: self.config.aws.profile.clone(),
-            endpoint_url: self.config.aws.endpoint_url.clone(),
             elapsed_ms: started.elapsed().as_millis() as u64,
             result,
         }

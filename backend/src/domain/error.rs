@@ -10,6 +10,13 @@ pub enum DomainError {
     /// The request cannot be carried out as given; nothing was changed.
     #[error("{0}")]
     Invalid(String),
+    /// Well-formed, but outside what the configuration allows (e.g. settings
+    /// naming another cluster's node group); nothing was changed.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// No identity, or a credential that was refused (with why).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The environment cannot be reached right now.
     #[error("{0}")]
     Unavailable(String),

@@ -6,15 +6,14 @@
 //! - [`topology`]: the live topology of each environment (watch cache, model, feed).
 //! - [`cronjobs`]: CronJobs, their runs, running one by hand.
 //! - [`lifecycle`]: waking environments and putting them to sleep (runs, steps, settings, state).
-//! - [`who`]: who acts, and who may operate an environment's power.
+//! - [`auth`]: sign-in, API tokens, roles per environment and the permission rule.
 
 pub mod audit;
+pub mod auth;
 pub mod cronjobs;
 pub mod envs;
 pub mod lifecycle;
 pub mod topology;
-pub mod who;
 mod error;
 
 pub use error::DomainError;
-pub use who::Who;

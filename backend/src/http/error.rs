@@ -58,6 +58,8 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::NotFound(m) => ApiError::not_found(m),
             DomainError::Invalid(m) => ApiError::bad_request(m),
+            DomainError::Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed_by_config", m),
+            DomainError::Unauthenticated(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
             DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             DomainError::Conflict { message, run_id } => ApiError {
                 run_id,

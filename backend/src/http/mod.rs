@@ -1,30 +1,38 @@
 //! The HTTP layer: routes, the OpenAPI document, error shape, metrics, the UI.
 //!
-//! Every route is registered through `utoipa_axum::routes!`, which adds the
-//! handler to the router *and* its `#[utoipa::path]` to the OpenAPI document,
-//! so the document lists exactly the routes the router has.
+//! Every route is registered through `Api::add(permission, routes!(…))`:
+//! `routes!` adds the handler to the router *and* its `#[utoipa::path]` to the
+//! OpenAPI document (so the document lists exactly the routes the router has),
+//! and `add` records the permission the route needs — in the guard's table and
+//! as the operation's `x-mezame-permission` — so no route exists without one.
 
 pub mod actor;
 pub mod assets;
+pub mod cookies;
 pub mod error;
 pub mod extract;
+pub mod guard;
 mod handlers;
 pub mod lookup;
 pub mod metrics;
+pub mod security;
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::app::App;
+use crate::domain::auth::Perm;
 use error::ApiError;
 use handlers::*;
 
@@ -32,10 +40,14 @@ use handlers::*;
 #[openapi(
     info(
         title = "mezame",
-        description = "Control panel for microservice platforms on AWS EKS delivered by GitOps."
+        description = "Control panel for microservice platforms on AWS EKS delivered by GitOps. \
+            Every operation but health and sign-in needs a signed-in session (cookie) or `Authorization: Bearer <API token>`; \
+            each operation's `x-mezame-permission` says what it needs (read: viewer, operate: operator — admin in a protected \
+            environment, configure: admin). Mutations need `Content-Type: application/json`."
     ),
     tags(
         (name = "meta", description = "The server itself"),
+        (name = "auth", description = "Sign-in, who am I, API tokens and sessions"),
         (name = "envs", description = "Environments and their reachability"),
         (name = "topology", description = "What runs where: the live topology of an environment"),
         (name = "jobs", description = "CronJobs and their runs"),
@@ -46,53 +58,108 @@ use handlers::*;
 )]
 struct ApiDoc;
 
-/// The routes and their OpenAPI document.
-fn api(debug_routes: bool) -> OpenApiRouter<App> {
-    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(get_health::get_health))
-        .routes(routes!(get_version::get_version))
-        .routes(routes!(get_openapi::get_openapi))
-        .routes(routes!(get_metrics::get_metrics))
-        .routes(routes!(get_env_list::get_env_list))
-        .routes(routes!(get_topology::get_topology))
-        .routes(routes!(get_topology_events::get_topology_events))
-        .routes(routes!(get_service::get_service))
-        .routes(routes!(get_cronjob_list::get_cronjob_list))
-        .routes(routes!(post_cronjob_run::post_cronjob_run))
-        .routes(routes!(get_power::get_power, put_power::put_power))
-        .routes(routes!(put_keep_awake::put_keep_awake))
-        .routes(routes!(post_env_wake::post_env_wake))
-        .routes(routes!(post_env_sleep::post_env_sleep))
-        .routes(routes!(get_run_list::get_run_list))
-        .routes(routes!(get_run::get_run))
-        .routes(routes!(get_run_events::get_run_events))
-        .routes(routes!(post_run_cancel::post_run_cancel))
-        .routes(routes!(post_run_retry::post_run_retry))
-        .routes(routes!(get_audit::get_audit));
+/// The routes being declared, each with its permission: the only way to add
+/// a route, so none can be added without saying what it needs.
+struct Api {
+    router: OpenApiRouter<App>,
+    table: guard::Table,
+}
+
+impl Api {
+    fn new() -> Api {
+        let mut doc = ApiDoc::openapi();
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API token (mzm_…) or an ID token of the configured issuer")).build()));
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(cookies::SESSION))));
+        Api { router: OpenApiRouter::with_openapi(doc), table: HashMap::new() }
+    }
+
+    /// Adds a route (one path, one or more methods) that needs `perm`.
+    fn add(mut self, perm: Perm, (schemas, mut paths, method_router): UtoipaMethodRouter<App>) -> Api {
+        for (path, item) in paths.paths.iter_mut() {
+            for (method, op) in [
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::PUT, &mut item.put),
+                (Method::DELETE, &mut item.delete),
+                (Method::PATCH, &mut item.patch),
+            ] {
+                let Some(op) = op.as_mut() else { continue };
+                self.table.insert((method, path.clone()), perm);
+                op.extensions.get_or_insert_with(Default::default).insert("x-mezame-permission".into(), perm.as_str().into());
+                if perm != Perm::Public {
+                    op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("session", Vec::<String>::new())]);
+                }
+            }
+        }
+        self.router = self.router.routes((schemas, paths, method_router));
+        self
+    }
+}
+
+/// The routes, their permissions and their OpenAPI document.
+fn api(debug_routes: bool) -> Api {
+    use Perm::*;
+    let mut api = Api::new()
+        .add(Public, routes!(get_health::get_health))
+        .add(Public, routes!(get_login::get_login))
+        .add(Public, routes!(get_callback::get_callback))
+        .add(SignedIn, routes!(post_logout::post_logout))
+        .add(SignedIn, routes!(get_me::get_me))
+        .add(SignedIn, routes!(get_token_list::get_token_list, post_token::post_token))
+        .add(SignedIn, routes!(delete_token::delete_token))
+        .add(SignedIn, routes!(get_session_list::get_session_list))
+        .add(SignedIn, routes!(delete_session::delete_session))
+        .add(Read, routes!(get_version::get_version))
+        .add(Read, routes!(get_openapi::get_openapi))
+        .add(Read, routes!(get_metrics::get_metrics))
+        .add(Read, routes!(get_env_list::get_env_list))
+        .add(Read, routes!(get_topology::get_topology))
+        .add(Read, routes!(get_topology_events::get_topology_events))
+        .add(Read, routes!(get_service::get_service))
+        .add(Read, routes!(get_cronjob_list::get_cronjob_list))
+        .add(Operate, routes!(post_cronjob_run::post_cronjob_run))
+        .add(Read, routes!(get_power::get_power))
+        .add(Configure, routes!(put_power::put_power))
+        .add(Operate, routes!(put_keep_awake::put_keep_awake))
+        .add(Operate, routes!(post_env_wake::post_env_wake))
+        .add(Operate, routes!(post_env_sleep::post_env_sleep))
+        .add(Read, routes!(get_run_list::get_run_list))
+        .add(Read, routes!(get_run::get_run))
+        .add(Read, routes!(get_run_events::get_run_events))
+        .add(Operate, routes!(post_run_cancel::post_run_cancel))
+        .add(Operate, routes!(post_run_retry::post_run_retry))
+        .add(Read, routes!(get_audit::get_audit));
     if debug_routes {
         api = api
-            .routes(routes!(debug::post_echo))
-            .routes(routes!(debug::get_panic))
-            .routes(routes!(debug::put_clock));
+            .add(Configure, routes!(debug::post_echo))
+            .add(Configure, routes!(debug::get_panic))
+            .add(Configure, routes!(debug::put_clock));
     }
     api
 }
 
 /// The OpenAPI document of a server started with the given `debug_routes`.
 pub fn openapi(debug_routes: bool) -> utoipa::openapi::OpenApi {
-    api(debug_routes).split_for_parts().1
+    api(debug_routes).router.split_for_parts().1
 }
 
 /// The whole application: API, metrics, UI, and the layers around them.
 pub fn router(app: App) -> Router {
     // Install the Prometheus recorder before the first request is counted.
     metrics::handle();
-    let (api, doc) = api(app.config.debug_routes).split_for_parts();
-    api.method_not_allowed_fallback(method_not_allowed)
+    let Api { router, table } = api(app.config.debug_routes);
+    let (api, doc) = router.split_for_parts();
+    let guard = guard::Guard { app: app.clone(), table: Arc::new(table) };
+    let limits = security::Limits::new(&app.config);
+    api.route_layer(middleware::from_fn_with_state(guard, guard::guard))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(fallback)
         .layer(Extension(Arc::new(doc)))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(limits, security::limits))
         .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(security::Headers::new(&app.auth.public_url), security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

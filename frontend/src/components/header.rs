@@ -5,7 +5,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use super::nav::{Nav, selected_env, with_env};
-use crate::EnvsResource;
+use crate::{EnvsResource, MeResource, api};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -49,6 +49,51 @@ pub fn Header() -> impl IntoView {
                 </select>
             </label>
             <Nav/>
+            <UserMenu/>
         </header>
+    }
+}
+
+/// The signed-in person, their role in the selected environment, and Sign out.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let MeResource(me) = expect_context();
+    let env = selected_env();
+    let sign_out = Action::new_local(|_: &()| async move {
+        if let Ok(out) = api::logout().await {
+            let _ = window().location().set_href(&out.redirect);
+        }
+    });
+    view! {
+        <div class="user" data-testid="user">
+            {move || me.get().and_then(Result::ok).map(|m| {
+                let role = match env.get() {
+                    Some(e) => m.roles.iter().find(|r| r.env == e).map(|r| r.role.map(|r| r.as_str()).unwrap_or("no access")).unwrap_or("").to_string(),
+                    None => {
+                        let mut roles: Vec<&str> = m.roles.iter().filter_map(|r| r.role.map(|r| r.as_str())).collect();
+                        roles.dedup();
+                        roles.join("/")
+                    }
+                };
+                let can_sign_out = m.sign_in && m.via == mezame_shared::auth::Via::Session;
+                view! {
+                    <span class="user-name" data-testid="user-name" title=m.groups.join(", ")>{m.name.clone()}</span>
+                    <span class="badge role" data-testid="user-role">{role}</span>
+                    <a href="/tokens" class="user-link">"Tokens"</a>
+                    {can_sign_out.then(|| view! {
+                        <button class="secondary small" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+                    })}
+                }
+            })}
+        </div>
+    }
+}
+
+/// A warning on every page when the server says so (e.g. sign-in is off).
+#[component]
+pub fn Banner() -> impl IntoView {
+    let MeResource(me) = expect_context();
+    move || {
+        me.get().and_then(Result::ok).and_then(|m| m.banner).map(|b| view! { <div class="banner" role="alert" data-testid="banner">{b}</div> })
     }
 }

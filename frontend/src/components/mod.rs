@@ -8,4 +8,5 @@ pub mod nav;
 pub mod power;
 pub mod refresh;
 pub mod schedule;
+pub mod signin;
 pub mod sse;

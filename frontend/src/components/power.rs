@@ -90,11 +90,11 @@ pub fn PowerPanel(env: String) -> impl IntoView {
             </div>
             {move || power.get().and_then(Result::ok).filter(|p| !p.may_operate).map(|p| view! {
                 <p class="small" data-testid="not-operator">
-                    {format!("Only {} may wake or sleep {} (power_operators).", p.operators.unwrap_or_default().join(", "), p.env)}
+                    {format!("You may not wake or sleep {}. Who may: {}", p.env, p.who_may)}
                 </p>
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || power.get().and_then(Result::ok).filter(|p| p.settings.is_some() && !p.protected).map(|p| {
+            {move || power.get().and_then(Result::ok).filter(|p| p.settings.is_some() && !p.protected && p.may_operate).map(|p| {
                 let env = p.env.clone();
                 view! { <SchedulePanel env power=p changed=move |_| power.refetch()/> }
             })}

@@ -52,6 +52,7 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
         }
     });
     let has_schedule = power.settings.as_ref().is_some_and(|s| s.schedule.is_some());
+    let may_configure = power.may_configure;
     view! {
         <details class="schedule" data-testid="schedule">
             <summary>
@@ -80,8 +81,9 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
             <label>"Wake " <input type="time" prop:value=move || wake.get() on:change=move |ev| wake.set(event_target_value(&ev))/></label>
             <label>" Sleep " <input type="time" prop:value=move || sleep.get() on:change=move |ev| sleep.set(event_target_value(&ev))/></label>
             <label>" Time zone " <input type="text" data-testid="tz" prop:value=move || tz.get() on:change=move |ev| tz.set(event_target_value(&ev))/></label>
-            <button class="secondary" on:click=move |_| { save.dispatch(true); }>"Save schedule"</button>
-            <button class="secondary" on:click=move |_| { save.dispatch(false); }>"No schedule"</button>
+            <button class="secondary" disabled=!may_configure on:click=move |_| { save.dispatch(true); }>"Save schedule"</button>
+            <button class="secondary" disabled=!may_configure on:click=move |_| { save.dispatch(false); }>"No schedule"</button>
+            {(!may_configure).then(|| view! { <span class="small muted">" Changing the schedule needs the admin role."</span> })}
             <div class="keep-awake">
                 <label>"Keep awake until " <input type="time" prop:value=move || until.get() on:change=move |ev| until.set(event_target_value(&ev))/></label>
                 <button class="secondary" on:click=move |_| { keep.dispatch(Some(until.get_untracked())); }>"Keep awake"</button>

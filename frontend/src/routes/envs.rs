@@ -89,7 +89,6 @@ fn EnvCard(env: EnvStatus) -> impl IntoView {
     });
     let cluster_meta = meta(&[
         k.context.as_ref().map(|c| format!("context {c}")),
-        k.server.clone(),
         Some(format!("{} ms", k.elapsed_ms)),
     ]);
     let a = &env.aws;
@@ -97,7 +96,6 @@ fn EnvCard(env: EnvStatus) -> impl IntoView {
     let aws_meta = meta(&[
         a.region.as_ref().map(|r| format!("region {r}")),
         a.profile.as_ref().map(|p| format!("profile {p}")),
-        a.endpoint_url.as_ref().map(|u| format!("endpoint {u}")),
         Some(format!("{} ms", a.elapsed_ms)),
     ]);
     view! {

@@ -66,6 +66,12 @@ type ListResource = LocalResource<Option<Result<CronJobList, ApiFailure>>>;
 /// `namespace/name` → the new Job's name, or why it could not be created.
 type Outcomes = RwSignal<HashMap<String, Result<String, String>>>;
 
+/// Whether `env` is protected (then Run now asks to type its name).
+fn protected(env: &str) -> bool {
+    let crate::EnvsResource(envs) = expect_context();
+    envs.get_untracked().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected))
+}
+
 fn cronjobs(env: String, l: CronJobList, list: ListResource, outcomes: Outcomes) -> impl IntoView {
     if l.cronjobs.is_empty() {
         return view! { <p class="empty">"No CronJobs in this environment."</p> }.into_any();
@@ -81,13 +87,17 @@ fn cronjobs(env: String, l: CronJobList, list: ListResource, outcomes: Outcomes)
 #[component]
 fn CronJobCard(env: String, c: CronJob, list: ListResource, outcomes: Outcomes) -> impl IntoView {
     let confirming = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let is_protected = protected(&env);
+    let env_name = env.clone();
     let key = format!("{}/{}", c.namespace, c.name);
     let (ns, name) = (c.namespace.clone(), c.name.clone());
     let run_key = key.clone();
     let run = Action::new_local(move |_: &()| {
         let (env, ns, name, key) = (env.clone(), ns.clone(), name.clone(), run_key.clone());
+        let confirm = is_protected.then(|| typed.get_untracked());
         async move {
-            let r = api::run_cronjob(env, ns, name).await;
+            let r = api::run_cronjob(env, ns, name, confirm).await;
             outcomes.update(|m| {
                 m.insert(key, r.map(|j| j.job).map_err(|e| e.to_string()));
             });
@@ -117,7 +127,13 @@ fn CronJobCard(env: String, c: CronJob, list: ListResource, outcomes: Outcomes) 
                 view! {
                     <div class="confirm" role="dialog" aria-label="Confirm run">
                         {format!("Run {cname} now? A Job is created from its template, as kubectl create job --from=cronjob/ does.")}
-                        <button class="primary" on:click=move |_| { run.dispatch(()); } disabled=move || run.pending().get()>"Run"</button>
+                        {is_protected.then(|| view! {
+                            <label class="confirm-type">{format!("{env_name} is protected: type its name to confirm ")}
+                                <input data-testid="confirm-env" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev))/>
+                            </label>
+                        })}
+                        <button class="primary" data-testid="run-confirm" on:click=move |_| { run.dispatch(()); }
+                            disabled={let env_name = env_name.clone(); move || run.pending().get() || (is_protected && typed.get() != env_name)}>"Run"</button>
                         <button class="secondary" on:click=move |_| confirming.set(false)>"Cancel"</button>
                     </div>
                 }.into_any()

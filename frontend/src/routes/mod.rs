@@ -6,4 +6,5 @@ pub mod jobs;
 pub mod not_built;
 pub mod not_found;
 pub mod service;
+pub mod tokens;
 pub mod topology;

@@ -9,12 +9,15 @@
 //!   `argocd` are Running. No node for Argo CD, no sync.
 //! - [`alb`]: the AWS Load Balancer Controller, emulated with its conventions,
 //!   and only while its kwok pod is Running.
+//! - [`faults`]: mezame's AWS endpoint, a proxy in front of moto that fails a
+//!   share of calls on demand (`mezame-sandbox aws-faults`).
 //!
 //! Each part is a level-triggered reconcile, run every second; an error is
 //! logged and retried on the next tick.
 
 mod alb;
 mod argocd;
+pub mod faults;
 mod nodes;
 
 use std::path::Path;
@@ -39,6 +42,13 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec);
     let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
+    let proxy_state = state.clone();
+    let proxy_env = env.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = faults::serve(proxy_state, &proxy_env).await {
+            tracing::error!("the AWS proxy stopped: {e:#}");
+        }
+    });
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -8,6 +8,7 @@
 //! | kwok | Go module `sigs.k8s.io/kwok` | kwokctl, kwok (the fake kubelets) and its default Stage files |
 //! | Argo CD | Go module `github.com/argoproj/argo-cd/v3` | the multi-call `argocd` binary and its CRDs |
 //! | moto | PyPI `moto[server]` in its own venv | `python -m moto.server` |
+//! | oidc-provider | npm `oidc-provider` | the sandbox's OpenID provider (sign-in) |
 //! | Redis | Debian `redis-server` | used by Argo CD |
 //!
 //! A part is built into `<name>-<version>.tmp` and renamed when complete, so an
@@ -15,6 +16,7 @@
 
 mod go;
 mod moto;
+mod npm;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -28,6 +30,7 @@ pub const ETCD: &str = "v3.6.16";
 pub const KWOK: &str = "v0.8.0";
 pub const ARGOCD: &str = "v3.2.11";
 pub const MOTO: &str = "5.2.5";
+pub const OIDC_PROVIDER: &str = "9.13.3";
 
 /// Paths of every built part.
 #[derive(Debug, Clone)]
@@ -44,6 +47,8 @@ pub struct Parts {
     /// working when the venv directory is renamed, unlike its scripts).
     pub moto_python: PathBuf,
     pub redis_server: PathBuf,
+    /// `node_modules/oidc-provider` lives here (and `provider.mjs`, written by `up`).
+    pub oidc_provider: PathBuf,
 }
 
 impl Parts {
@@ -66,7 +71,7 @@ pub fn ensure() -> Result<Parts> {
             "redis-server is not installed (Argo CD needs a Redis): apt-get install redis-server"
         )
     })?;
-    for tool in ["git", "python3"] {
+    for tool in ["git", "python3", "node", "npm"] {
         if which(tool).is_none() {
             bail!("{tool} is not installed; the sandbox needs it (apt-get install {tool})");
         }
@@ -78,6 +83,7 @@ pub fn ensure() -> Result<Parts> {
         argocd: part(&parts, "argocd", ARGOCD, "~4 min", go::argocd)?,
         moto_python: part(&parts, "moto", MOTO, "~1 min", moto::install)?.join("venv/bin/python"),
         redis_server,
+        oidc_provider: part(&parts, "oidc-provider", OIDC_PROVIDER, "~10 s", npm::install)?,
     })
 }
 
@@ -95,6 +101,7 @@ pub fn find() -> Option<Parts> {
         argocd: built("argocd", ARGOCD)?,
         moto_python: built("moto", MOTO)?.join("venv/bin/python"),
         redis_server: which("redis-server")?,
+        oidc_provider: built("oidc-provider", OIDC_PROVIDER)?,
     })
 }
 

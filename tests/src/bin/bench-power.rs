@@ -15,7 +15,7 @@ fn say(m: &str) {
 }
 
 async fn run(http: &reqwest::Client, server: &Server, env: &str, action: &str) -> Run {
-    let started: serde_json::Value = http.post(server.url(&format!("/api/envs/{env}/{action}"))).send().await.unwrap().json().await.unwrap();
+    let started: serde_json::Value = http.post(server.url(&format!("/api/envs/{env}/{action}"))).json(&json!({})).send().await.unwrap().json().await.unwrap();
     let id = started["id"].as_i64().unwrap_or_else(|| panic!("{action} did not start: {started}"));
     let t = Instant::now();
     loop {
@@ -40,8 +40,8 @@ fn figures(r: &Run) -> (f64, f64, f64) {
 async fn main() {
     let env = std::env::args().nth(1).unwrap_or_else(|| "dev".into());
     let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-    let server = Server::start(&format!("backup_key = \"{key}\"\n{}", sandbox_env_toml(&env)));
-    let http = reqwest::Client::new();
+    let server = Server::start(&format!("backup_keys = [\"{key}\"]\n{}", sandbox_env_toml(&env)));
+    let http = mezame_e2e::client();
     let mut out = serde_json::Map::new();
     for action in ["sleep", "wake"] {
         let r = run(&http, &server, &env, action).await;

@@ -19,6 +19,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use mezame_e2e::sse::Sse;
+use mezame_e2e::signin::{sandbox_auth_toml, sign_in, user};
 use mezame_e2e::{Server, kube, sandbox_env_toml};
 use mezame_shared::topology::{Topology, TopologyDelta};
 use serde_json::json;
@@ -67,9 +68,12 @@ async fn main() {
     seed(&client, &a).await;
     say(&format!("seeded {} microservices and {} pods in {:.0} s", a.services, a.pods, started.elapsed().as_secs_f64()));
 
-    let server = Server::start(&sandbox_env_toml(&a.env));
+    // The panel with sign-in (the sandbox's provider, its users' API tokens),
+    // and the same panel with sign-in off: the cost of authentication, same run.
+    let server = Server::start(&format!("{}{}", sandbox_auth_toml(&[a.env.as_str()]), sandbox_env_toml(&a.env)));
+    let open = Server::start(&format!("auth = \"none\"\n{}", sandbox_env_toml(&a.env)));
     let url = server.url(&format!("/api/envs/{}/topology", a.env));
-    let http = reqwest::Client::new();
+    let http = mezame_e2e::client_as(&user("viewer").token);
     let t0 = Instant::now();
     let topo = loop {
         let t: Topology = http.get(&url).send().await.unwrap().json().await.unwrap();
@@ -82,13 +86,34 @@ async fn main() {
     };
     say(&format!("mezame's cache holds {} microservices after {:.1} s", topo.services.len(), t0.elapsed().as_secs_f64()));
 
-    let (p50, p99, bytes, gz_bytes) = load(&http, &url, a.clients, a.requests).await;
-    say(&format!("GET topology, {} clients: p50 {p50:.2} ms, p99 {p99:.2} ms ({bytes} bytes, {gz_bytes} gzip)", a.clients));
+    let vera = user("viewer");
+    let signed = sign_in(&server.base, &vera.name, &vera.password).await.expect("the viewer signs in");
+    say(&format!("login round trip (panel → provider's page → panel, over HTTP): {:.0} ms", signed.elapsed.as_secs_f64() * 1000.0));
+    let mut cookie = reqwest::header::HeaderMap::new();
+    cookie.insert("cookie", format!("mezame_session={}", signed.session).parse().unwrap());
+    let session_http = reqwest::Client::builder().default_headers(cookie).build().unwrap();
+    let open_url = open.url(&format!("/api/envs/{}/topology", a.env));
+    let anonymous = reqwest::Client::new();
+    eventually_synced(&anonymous, &open_url, a.pods).await;
+    // Two rounds of each, interleaved; the better p99 of each kind is kept (less noise).
+    let (mut open_p99, mut token_p99, mut session_p99) = (f64::MAX, f64::MAX, f64::MAX);
+    let (mut p50, mut bytes, mut gz_bytes) = (0.0, 0, 0);
+    for _ in 0..2 {
+        open_p99 = open_p99.min(load(&anonymous, &open_url, a.clients, a.requests).await.1);
+        let (t50, t99, b, g) = load(&http, &url, a.clients, a.requests).await;
+        (p50, bytes, gz_bytes) = (t50, b, g);
+        token_p99 = token_p99.min(t99);
+        session_p99 = session_p99.min(load(&session_http, &url, a.clients, a.requests).await.1);
+    }
+    drop(open);
+    let p99 = token_p99;
+    say(&format!("GET topology, {} clients: p50 {p50:.2} ms, p99 {p99:.2} ms with an API token ({bytes} bytes, {gz_bytes} gzip)", a.clients));
+    say(&format!("p99 sign-in off {open_p99:.2} ms · API token {token_p99:.2} ms · session cookie {session_p99:.2} ms"));
     let raw = raw_list(&client).await;
     say(&format!("raw list of pods, services, deployments, ingresses (all namespaces): {raw:.1} ms"));
     let rss = rss_mib(server.pid());
     say(&format!("mezame RSS: {rss:.0} MiB"));
-    let (sse_p50, sse_max) = sse_latency(&server, &client, &a.env, 10).await;
+    let (sse_p50, sse_max) = sse_latency(&server, &http, &client, &a.env, 10).await;
     say(&format!("pod deleted → SSE delta: p50 {sse_p50:.0} ms, max {sse_max:.0} ms"));
     let ratio = raw / p99;
     say(&format!("raw list / topology p99 = {ratio:.0}×"));
@@ -100,6 +125,8 @@ async fn main() {
             "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes,
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
+            "topology_p99_ms_auth_off": round(open_p99), "topology_p99_ms_token": round(token_p99), "topology_p99_ms_session": round(session_p99),
+            "auth_cost_p99_ms": round(token_p99.max(session_p99) - open_p99), "login_round_trip_ms": round(signed.elapsed.as_secs_f64() * 1000.0),
         })
     );
     drop(server);
@@ -196,6 +223,20 @@ fn deployment(name: &str, replicas: usize) -> serde_json::Value {
     })
 }
 
+/// Waits until the panel at `url` has every seeded pod.
+async fn eventually_synced(http: &reqwest::Client, url: &str, pods: usize) {
+    let t0 = Instant::now();
+    loop {
+        let t: Topology = http.get(url).send().await.unwrap().json().await.unwrap();
+        let have: usize = t.services.iter().filter(|m| m.namespace == NS).map(|m| m.pods.len()).sum();
+        if t.source.synced && have == pods {
+            return;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(600), "the panel's cache did not reach {pods} pods (has {have})");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// p50 and p99 in ms of GETs by `clients` concurrent clients (gzip accepted,
 /// as a browser does), and the response sizes.
 async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize) -> (f64, f64, usize, usize) {
@@ -258,9 +299,9 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 /// Deletes `rounds` pods one at a time and times each until a delta without it arrives.
-async fn sse_latency(server: &Server, client: &kube::Client, env: &str, rounds: usize) -> (f64, f64) {
+async fn sse_latency(server: &Server, http: &reqwest::Client, client: &kube::Client, env: &str, rounds: usize) -> (f64, f64) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let mut sse = Sse::open(&server.url(&format!("/api/envs/{env}/topology/events"))).await;
+    let mut sse = Sse::open_with(http, &server.url(&format!("/api/envs/{env}/topology/events"))).await;
     let first = sse.next(Duration::from_secs(60)).await.expect("a snapshot");
     let mut topo: Topology = serde_json::from_str(&first.data).unwrap();
     let mut times = Vec::new();

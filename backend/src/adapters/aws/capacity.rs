@@ -25,6 +25,17 @@ impl Account {
         }
     }
 
+    /// [`Account::group_sizes`] for read paths (the state shown to people):
+    /// answered from a 5 s cache, one call in flight per group.
+    pub async fn group_sizes_cached(&self, cluster: &str, kind: GroupKind, name: &str) -> Result<Sizes, AdapterError> {
+        self.sizes
+            .get((kind, cluster.to_string(), name.to_string()), || async {
+                self.group_sizes(cluster, kind, name).await.map(|(s, _)| s).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(AdapterError::Aws)
+    }
+
     pub async fn set_group_sizes(&self, cluster: &str, kind: GroupKind, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
         match kind {
             GroupKind::Nodegroup => self.set_nodegroup_sizes(cluster, name, sizes).await,
@@ -91,6 +102,18 @@ impl Account {
             Sizes { min: g.min_size().unwrap_or(0), desired: g.desired_capacity().unwrap_or(0), max: g.max_size().unwrap_or(0) },
             ids,
         ))
+    }
+
+    /// The Auto Scaling group's tags (`NotFound` if there is no such group).
+    pub async fn asg_tags(&self, name: &str) -> Result<Vec<(String, String)>, AdapterError> {
+        let out = aws_sdk_autoscaling::Client::new(&self.ops())
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
+        let g = out.auto_scaling_groups().first().ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))?;
+        Ok(g.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
     }
 
     /// Sets the group's sizes. The group's MixedInstancesPolicy is sent back

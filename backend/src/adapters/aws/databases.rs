@@ -11,6 +11,7 @@ use crate::adapters::AdapterError;
 pub struct Instance {
     pub id: String,
     pub state: String,
+    pub tags: Vec<(String, String)>,
 }
 
 impl Account {
@@ -29,6 +30,27 @@ impl Account {
                 }
             })?;
         Ok(out.db_instances().first().and_then(|d| d.db_instance_status()).unwrap_or("unknown").to_string())
+    }
+
+    /// The RDS instance's tags.
+    pub async fn rds_tags(&self, id: &str) -> Result<Vec<(String, String)>, AdapterError> {
+        let out = aws_sdk_rds::Client::new(&self.ops())
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) {
+                    AdapterError::NotFound(format!("no RDS instance {id}"))
+                } else {
+                    sdk_error("rds:DescribeDBInstances", id, e)
+                }
+            })?;
+        Ok(out
+            .db_instances()
+            .first()
+            .map(|d| d.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
+            .unwrap_or_default())
     }
 
     pub async fn rds_stop(&self, id: &str) -> Result<(), AdapterError> {
@@ -68,6 +90,7 @@ impl Account {
                 Some(Instance {
                     id: i.instance_id()?.to_string(),
                     state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
+                    tags: i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
                 })
             })
             .collect())

@@ -3,11 +3,13 @@
 //! - this file: the SDK configuration of an account, STS identity;
 //! - [`capacity`]: EKS managed node groups and Auto Scaling groups (sizes);
 //! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
-//! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start.
+//! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start;
+//! - [`cache`]: a short cache with single flight for describes on read paths.
 //!
 //! Mutating calls use the SDK's standard retry mode (throttling and 5xx are
 //! retried with backoff) and a longer timeout than reachability checks.
 
+mod cache;
 mod capacity;
 mod databases;
 mod elb;
@@ -31,6 +33,8 @@ use crate::config::AwsConfig;
 #[derive(Clone)]
 pub struct Account {
     sdk: SdkConfig,
+    /// Group sizes for read paths, by (kind, name): 5 s, single flight.
+    sizes: std::sync::Arc<cache::SingleFlight<(mezame_shared::power::GroupKind, String, String), Sizes>>,
 }
 
 /// Who the configured credentials are, as STS answers.
@@ -65,13 +69,13 @@ impl Account {
         if let (Some(key), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
             loader = loader.credentials_provider(Credentials::new(
                 key,
-                secret,
+                secret.expose(),
                 None,
                 None,
                 "mezame-config",
             ));
         }
-        Account { sdk: loader.load().await }
+        Account { sdk: loader.load().await, sizes: std::sync::Arc::new(cache::SingleFlight::new(Duration::from_secs(5))) }
     }
 
     /// The configuration for operations (not checks): 5 attempts with the

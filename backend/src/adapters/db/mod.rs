@@ -6,6 +6,7 @@
 //! Times are stored as Unix milliseconds, JSON as text.
 
 mod audit;
+mod auth;
 mod power;
 
 use std::str::FromStr;
@@ -15,6 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, NewAuditEntry};
+pub use auth::{LoginRow, SessionRow, TokenRow};
 pub use power::{RestorePoint, StepUpdate};
 
 use super::AdapterError;
@@ -39,6 +41,17 @@ impl Db {
     /// URL), creating the SQLite file and its directory if needed, and applies
     /// pending migrations.
     pub async fn connect(database: &str) -> Result<Db, AdapterError> {
+        Self::open(database, 4, 10, true).await
+    }
+
+    /// A small pool of its own for the wake/sleep runners (on a database
+    /// already migrated by [`Db::connect`]): however busy the requests keep the
+    /// main pool, a runner can always renew its lease and write its steps.
+    pub async fn connect_runner_pool(database: &str) -> Result<Db, AdapterError> {
+        Self::open(database, 2, 4, false).await
+    }
+
+    async fn open(database: &str, sqlite_max: u32, postgres_max: u32, migrate: bool) -> Result<Db, AdapterError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = if database.starts_with("postgres://")
             || database.starts_with("postgresql://")
@@ -59,7 +72,7 @@ impl Db {
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .max_connections(if backend == Backend::Sqlite { sqlite_max } else { postgres_max })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -73,6 +86,7 @@ impl Db {
             .connect_with(options)
             .await?;
         match backend {
+            _ if !migrate => {}
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
@@ -81,6 +95,15 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database's clock, in Unix milliseconds, as an SQL expression:
+    /// leases are compared on one clock, whatever the replicas' clocks say.
+    pub(crate) fn now_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
     }
 
     /// A trivial query, for health checks.

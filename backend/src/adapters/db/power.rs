@@ -71,6 +71,11 @@ impl Db {
         Ok(())
     }
 
+    pub async fn delete_power_settings(&self, env: &str) -> Result<(), AdapterError> {
+        sqlx::query("DELETE FROM power_settings WHERE env = $1").bind(env).execute(self.pool()).await?;
+        Ok(())
+    }
+
     pub async fn restore_point(&self, env: &str) -> Result<Option<RestorePoint>, AdapterError> {
         let row = sqlx::query("SELECT record_json, backup FROM power_restore WHERE env = $1")
             .bind(env)
@@ -180,32 +185,50 @@ impl Db {
     }
 
     /// Running runs nobody drives: never claimed, or whose runner's lease
-    /// expired before `now` (it crashed, or was killed).
-    pub async fn orphaned_runs(&self, now: DateTime<Utc>) -> Result<Vec<i64>, AdapterError> {
-        let rows = sqlx::query(
-            "SELECT id FROM power_runs WHERE state = 'running' AND (runner IS NULL OR lease_until_ms < $1) ORDER BY id",
-        )
-        .bind(now.timestamp_millis())
+    /// expired (it crashed, or was killed) — by the database's clock.
+    pub async fn orphaned_runs(&self) -> Result<Vec<i64>, AdapterError> {
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM power_runs WHERE state = 'running' AND (runner IS NULL OR lease_until_ms < {}) ORDER BY id",
+            self.now_sql()
+        ))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    /// Takes, or renews, `runner`'s lease on running run `id` until `until`:
-    /// true if `runner` holds it now. A lease held by another runner is only
-    /// taken once it has expired (one atomic update: two replicas cannot both win).
-    pub async fn claim_run(&self, id: i64, runner: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, AdapterError> {
-        let done = sqlx::query(
-            "UPDATE power_runs SET runner = $2, lease_until_ms = $4 \
-             WHERE id = $1 AND state = 'running' AND (runner IS NULL OR runner = $2 OR lease_until_ms < $3)",
-        )
+    /// Takes, or renews, `runner`'s lease on running run `id` for `lease_ms`
+    /// from now on the database's clock. Returns the fencing token the runner
+    /// holds, or `None` if another runner holds an unexpired lease. A lease is
+    /// only taken over once expired, and each takeover increments the fence
+    /// (one atomic update: two replicas cannot both win).
+    pub async fn claim_run(&self, id: i64, runner: &str, lease_ms: i64) -> Result<Option<i64>, AdapterError> {
+        let now = self.now_sql();
+        let row = sqlx::query(&format!(
+            "UPDATE power_runs SET fence = CASE WHEN runner = $2 THEN fence ELSE fence + 1 END, runner = $2, lease_until_ms = {now} + $3 \
+             WHERE id = $1 AND state = 'running' AND (runner IS NULL OR runner = $2 OR lease_until_ms < {now}) RETURNING fence"
+        ))
         .bind(id)
         .bind(runner)
-        .bind(now.timestamp_millis())
-        .bind(until.timestamp_millis())
-        .execute(self.pool())
+        .bind(lease_ms)
+        .fetch_optional(self.pool())
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Gives a run back (a server shutting down): another replica may take it at once.
+    pub async fn release_run(&self, id: i64, runner: &str, fence: i64) -> Result<(), AdapterError> {
+        sqlx::query("UPDATE power_runs SET runner = NULL, lease_until_ms = NULL WHERE id = $1 AND runner = $2 AND fence = $3 AND state = 'running'")
+            .bind(id)
+            .bind(runner)
+            .bind(fence)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run_env(&self, id: i64) -> Result<Option<String>, AdapterError> {
+        let row = sqlx::query("SELECT env FROM power_runs WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<Run>, AdapterError> {
@@ -233,10 +256,13 @@ impl Db {
         Ok(out)
     }
 
-    pub async fn update_step(&self, run: i64, idx: u32, u: &StepUpdate) -> Result<(), AdapterError> {
-        sqlx::query(
+    /// Writes a step, if `runner` still holds the run under `fence`; false
+    /// if it lost it (then nothing is written).
+    pub async fn update_step(&self, run: i64, idx: u32, u: &StepUpdate, runner: &str, fence: i64) -> Result<bool, AdapterError> {
+        let done = sqlx::query(
             "UPDATE power_steps SET state = $3, attempts = $4, started_ms = $5, finished_ms = $6, waited_ms = $7, \
-             message = $8, changed_json = $9 WHERE run_id = $1 AND idx = $2",
+             message = $8, changed_json = $9 WHERE run_id = $1 AND idx = $2 \
+             AND EXISTS (SELECT 1 FROM power_runs WHERE id = $1 AND state = 'running' AND runner = $10 AND fence = $11)",
         )
         .bind(run)
         .bind(idx as i32)
@@ -247,25 +273,39 @@ impl Db {
         .bind(u.waited_ms)
         .bind(&u.message)
         .bind(u.changed.as_ref().map(|v| v.to_string()))
+        .bind(runner)
+        .bind(fence)
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Ends run `id` if `runner` still holds it; false if another runner took it over.
-    pub async fn finish_run(&self, id: i64, runner: &str, state: RunState, message: Option<&str>) -> Result<bool, AdapterError> {
+    /// Ends run `id` if `runner` still holds it under `fence`; false if another runner took it over.
+    pub async fn finish_run(&self, id: i64, runner: &str, fence: i64, state: RunState, message: Option<&str>) -> Result<bool, AdapterError> {
         let done = sqlx::query(
             "UPDATE power_runs SET state = $2, finished_ms = $3, message = $4, lease_until_ms = NULL \
-             WHERE id = $1 AND state = 'running' AND runner = $5",
+             WHERE id = $1 AND state = 'running' AND runner = $5 AND fence = $6",
         )
         .bind(id)
         .bind(state.as_str())
         .bind(now_ms())
         .bind(message)
         .bind(runner)
+        .bind(fence)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends a run nobody has started driving yet (its start could not be audited).
+    pub async fn abort_run(&self, id: i64, message: &str) -> Result<(), AdapterError> {
+        sqlx::query("UPDATE power_runs SET state = 'failed', finished_ms = $2, message = $3 WHERE id = $1 AND state = 'running' AND runner IS NULL")
+            .bind(id)
+            .bind(now_ms())
+            .bind(message)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Marks a running run for cancellation; false if it is not running.

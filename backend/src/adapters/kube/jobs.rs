@@ -13,8 +13,17 @@ use crate::adapters::AdapterError;
 #[derive(Debug, Clone)]
 pub struct CreatedJob {
     pub name: String,
-    /// The CronJob's `jobTemplate`, as the Job was made from it.
+    /// The CronJob's `jobTemplate`, as the Job was made from it (may hold
+    /// inline `env` values: never audited or served as is).
     pub template: serde_json::Value,
+}
+
+/// Deletes a Job (and its pods): undoes a Run now that could not be audited.
+pub async fn delete_job(client: &kube::Client, namespace: &str, name: &str) -> Result<(), AdapterError> {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let dp = kube::api::DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Background), ..Default::default() };
+    jobs.delete(name, &dp).await.map_err(|e| kube_error(&format!("deleting job {namespace}/{name}"), e))?;
+    Ok(())
 }
 
 /// Reads the CronJob and creates a Job from its `jobTemplate`: the

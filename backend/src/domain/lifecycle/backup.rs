@@ -1,7 +1,9 @@
 //! Argo CD's settings, backed up on sleep and restored on wake where missing
 //! (the disaster-recovery export/import of Argo CD, done through the API):
 //! Applications, AppProjects, `argocd-cm`, `argocd-rbac-cm`, and repository and
-//! cluster Secrets — those sealed with the backup key, never stored in clear.
+//! cluster Secrets — each sealed on its own with the backup key (the
+//! environment and the Secret's name as associated data), never stored in
+//! clear; a wake opens only the Secrets it restores.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,8 +19,17 @@ const SECRET_TYPES: &str = "argocd.argoproj.io/secret-type in (repository,repo-c
 struct Backup {
     /// (kind, manifest) of everything but Secrets.
     objects: Vec<(Kind, Value)>,
-    /// The Secrets' manifests (a JSON array), sealed.
+    /// Earlier format: every Secret's manifest in one sealed JSON array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_secrets: Option<String>,
+    /// (name, sealed manifest) of each Secret.
+    #[serde(default)]
+    secrets: Vec<(String, String)>,
+}
+
+/// What a Secret is sealed for: it opens only as that Secret of that environment.
+fn context(env: &str, secret: &str) -> String {
+    format!("{env}/argocd-secret/{secret}")
 }
 
 pub struct Taken {
@@ -42,22 +53,24 @@ pub async fn take(ctx: &Ctx<'_>) -> StepResult<Taken> {
     }
     let secrets: Vec<Value> =
         ctx.io(resources::list(&ctx.client, Kind::Secret, Some(&ns), Some(SECRET_TYPES))).await?.iter().map(resources::manifest).collect();
-    let sealed_secrets = if secrets.is_empty() {
-        None
-    } else {
-        let key = ctx.key.ok_or_else(|| {
+    let mut sealed = Vec::new();
+    if !secrets.is_empty() {
+        let keys = ctx.keys.ok_or_else(|| {
             StepError::fatal(format!(
-                "refusing to back up {} Argo CD Secrets (repositories, clusters) without encryption: set backup_key in the \
-                 configuration (base64 of 32 bytes, e.g. `openssl rand -base64 32`) or MEZAME_BACKUP_KEY, restart, and retry the run",
+                "refusing to back up {} Argo CD Secrets (repositories, clusters) without encryption: set backup_keys in the \
+                 configuration (each base64 of 32 bytes, e.g. `openssl rand -base64 32`) or MEZAME_BACKUP_KEYS, restart, and retry the run",
                 secrets.len()
             ))
         })?;
-        Some(key.seal(&serde_json::to_vec(&secrets).unwrap_or_default())?)
-    };
+        for secret in &secrets {
+            let n = name(secret).to_string();
+            sealed.push((n.clone(), keys.seal(&serde_json::to_vec(secret).unwrap_or_default(), &context(ctx.name(), &n))?));
+        }
+    }
     let mut names: Vec<String> = objects.iter().map(|(k, o)| format!("{} {}", k.name(), name(o))).collect();
     names.extend(secrets.iter().map(|s| format!("secret {} (sealed)", name(s))));
     let summary = format!("{} objects backed up, {} Secrets sealed", objects.len(), secrets.len());
-    let text = serde_json::to_string(&Backup { objects, sealed_secrets }).map_err(|e| StepError::fatal(e.to_string()))?;
+    let text = serde_json::to_string(&Backup { objects, sealed_secrets: None, secrets: sealed }).map_err(|e| StepError::fatal(e.to_string()))?;
     Ok(Taken { text, summary, names })
 }
 
@@ -67,13 +80,25 @@ pub async fn take(ctx: &Ctx<'_>) -> StepResult<Taken> {
 pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
     let ns = ctx.settings.argocd_namespace.clone();
     let backup: Backup = serde_json::from_str(text).map_err(|e| StepError::fatal(format!("the Argo CD backup is unreadable: {e}")))?;
-    let mut all = backup.objects;
+    let mut all: Vec<(Kind, Value)> = backup.objects;
+    let keys = || {
+        ctx.keys.ok_or_else(|| {
+            StepError::fatal("the Argo CD backup holds sealed Secrets but no backup_keys are configured: configure the key used when sleeping and retry")
+        })
+    };
     if let Some(sealed) = &backup.sealed_secrets {
-        let key = ctx.key.ok_or_else(|| {
-            StepError::fatal("the Argo CD backup holds sealed Secrets but no backup_key is configured: configure the key used when sleeping and retry")
-        })?;
-        let secrets: Vec<Value> = serde_json::from_slice(&key.open(sealed)?).map_err(|e| StepError::fatal(format!("sealed Secrets unreadable: {e}")))?;
+        let secrets: Vec<Value> =
+            serde_json::from_slice(&keys()?.open(sealed, "")?).map_err(|e| StepError::fatal(format!("sealed Secrets unreadable: {e}")))?;
         all.extend(secrets.into_iter().map(|s| (Kind::Secret, s)));
+    }
+    // Only the Secrets that are missing are opened.
+    for (n, sealed) in &backup.secrets {
+        if ctx.io(resources::get(&ctx.client, Kind::Secret, Some(&ns), n)).await?.is_some() {
+            continue;
+        }
+        let secret: Value = serde_json::from_slice(&keys()?.open(sealed, &context(ctx.name(), n))?)
+            .map_err(|e| StepError::fatal(format!("sealed Secret {n} unreadable: {e}")))?;
+        all.push((Kind::Secret, secret));
     }
     // Projects before the Applications that name them.
     all.sort_by_key(|(k, _)| match k {

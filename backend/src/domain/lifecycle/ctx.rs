@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mezame_shared::power::PowerSettings;
 
 use crate::adapters::db::Db;
-use crate::adapters::seal::Key;
+use crate::adapters::seal::Keys;
 use crate::adapters::{AdapterError, aws};
 use crate::domain::envs::Environment;
 
@@ -57,14 +57,15 @@ pub struct Ctx<'a> {
     pub client: kube::Client,
     pub settings: PowerSettings,
     pub db: &'a Db,
-    pub key: Option<&'a Key>,
+    /// Seal and open backed-up Secrets; `None` when no backup key is configured.
+    pub keys: Option<&'a Keys>,
     pub run_id: i64,
     waited_us: AtomicU64,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(env: &'a Environment, client: kube::Client, settings: PowerSettings, db: &'a Db, key: Option<&'a Key>, run_id: i64) -> Ctx<'a> {
-        Ctx { env, client, settings, db, key, run_id, waited_us: AtomicU64::new(0) }
+    pub fn new(env: &'a Environment, client: kube::Client, settings: PowerSettings, db: &'a Db, keys: Option<&'a Keys>, run_id: i64) -> Ctx<'a> {
+        Ctx { env, client, settings, db, keys, run_id, waited_us: AtomicU64::new(0) }
     }
 
     pub fn aws(&self) -> &aws::Account {

@@ -7,6 +7,7 @@
 //! - [`steps`]: what each step does (idempotent, waiting on conditions).
 //! - [`runner`]: runs steps in order, persisting each, with retries and cancel.
 //! - [`ctx`]: what a step works with; condition waits; time accounting.
+//! - [`follow`]: one database poller per followed run, fanned out to its streams.
 //! - [`record`]: what a sleep changed (the restore point a wake uses).
 //! - [`backup`]: Argo CD's settings, backed up and restored (Secrets sealed).
 //! - [`clock`]: the scheduler's clock (movable by the end-to-end tests).
@@ -21,6 +22,7 @@
 pub mod backup;
 pub mod clock;
 pub mod ctx;
+pub mod follow;
 pub mod plan;
 pub mod record;
 pub mod schedule;
@@ -39,17 +41,20 @@ use mezame_shared::audit::AuditOutcome;
 use mezame_shared::power::{Run, RunAction, RunStarted, RunState};
 
 use crate::adapters::db::{Db, NewAuditEntry};
-use crate::adapters::seal::Key;
+use crate::adapters::seal::Keys;
 use crate::domain::envs::Environments;
-use crate::domain::{DomainError, Who};
+use crate::domain::DomainError;
 
 /// Shared behind an `Arc`: the database, the environments, the backup key,
 /// and the runs this process drives.
 pub struct Lifecycle {
+    /// The pool of requests (reading runs, starting them).
     db: Db,
+    /// The runners' own pool (leases, steps): never starved by requests.
+    db_runner: Db,
     envs: Arc<Environments>,
-    /// Seals backed-up Secrets; `None` when no `backup_key` is configured.
-    key: Option<Arc<Key>>,
+    /// Seal backed-up Secrets; `None` when no `backup_keys` are configured.
+    keys: Option<Arc<Keys>>,
     /// What the scheduler calls now.
     pub clock: clock::Clock,
     /// This process as a runner (`host:pid:start-ms`), the holder of its leases.
@@ -58,14 +63,21 @@ pub struct Lifecycle {
     lease: Duration,
     /// Runs a task of this process is driving (or trying to lease).
     driving: Mutex<HashSet<i64>>,
+    /// Set when the server shuts down: runners release their runs.
+    shutdown: tokio::sync::watch::Sender<bool>,
+    /// One poller per followed run, shared by all its event streams.
+    followers: follow::Followers,
 }
 
 impl Lifecycle {
-    pub fn new(db: Db, envs: Arc<Environments>, key: Option<Key>, lease: Duration) -> Arc<Lifecycle> {
+    pub fn new(db: Db, db_runner: Db, envs: Arc<Environments>, keys: Option<Keys>, lease: Duration) -> Arc<Lifecycle> {
         Arc::new(Lifecycle {
             db,
+            db_runner,
+            shutdown: tokio::sync::watch::Sender::new(false),
+            followers: follow::Followers::default(),
             envs,
-            key: key.map(Arc::new),
+            keys: keys.map(Arc::new),
             clock: clock::Clock::default(),
             runner_id: runner_id(),
             lease,
@@ -92,7 +104,10 @@ impl Lifecycle {
     }
 
     async fn adopt_orphans(self: &Arc<Self>) -> Result<usize, DomainError> {
-        let ids = self.db.orphaned_runs(Utc::now()).await?;
+        if *self.shutdown.borrow() {
+            return Ok(0);
+        }
+        let ids = self.db_runner.orphaned_runs().await?;
         let mut adopted = 0;
         for id in ids {
             if self.spawn(id) {
@@ -164,15 +179,11 @@ impl Lifecycle {
 
     /// Sets (or with `None` removes) "keep awake until" the next `HH:MM` in
     /// the environment's time zone (its schedule's, else UTC).
-    pub async fn keep_awake(&self, env: &str, until: Option<&str>, who: &Who) -> Result<Option<DateTime<Utc>>, DomainError> {
-        self.may_operate(env, who)?;
-        let actor = who.name.as_str();
-        if self.envs.get(env).is_some_and(|e| e.config.protected) {
-            return Err(DomainError::Forbidden(format!("{env} is protected: it never sleeps, so it needs no keeping awake")));
-        }
+    pub async fn keep_awake(&self, env: &str, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        self.refuse_protected(env, "needs no keeping awake: it never sleeps")?;
         let Some(hhmm) = until else {
             self.db.clear_hold(env).await?;
-            self.audit(actor, "power.keep_awake", env, None, None, None, Some("removed".into())).await;
+            self.audit(actor, "power.keep_awake", env, None, None, None, Some("removed".into())).await?;
             return Ok(None);
         };
         let minutes = mezame_shared::power::parse_hhmm(hhmm)
@@ -180,9 +191,30 @@ impl Lifecycle {
         let tz = self.settings(env).await?.and_then(|s| s.schedule).map(|s| s.time_zone).unwrap_or_else(|| "UTC".into());
         let at = schedule::next_local(&tz, minutes, self.clock.now())
             .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm}: unknown time zone {tz}")))?;
+        let before = self.db.hold(env).await?;
         self.db.put_hold(env, at, actor).await?;
-        self.audit(actor, "power.keep_awake", env, None, None, Some(serde_json::json!({"until": at})), None).await;
+        self.audit(actor, "power.keep_awake", env, None, before.map(|b| serde_json::json!({"until": b})), Some(serde_json::json!({"until": at})), None).await?;
         Ok(Some(at))
+    }
+
+    /// A protected environment has no power runs and no power settings written.
+    fn refuse_protected(&self, env: &str, what: &str) -> Result<(), DomainError> {
+        if self.envs.get(env).is_some_and(|e| e.config.protected) {
+            return Err(DomainError::Forbidden(format!(
+                "{env} is protected (protected = true in mezame's configuration): it {what}. No role can change that through the panel"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Shutting down: every runner of this process releases its run (another
+    /// replica takes it over at once); waits for them up to `deadline`.
+    pub async fn shutdown(&self, deadline: Duration) {
+        self.shutdown.send_replace(true);
+        let end = tokio::time::Instant::now() + deadline;
+        while !self.driving.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Drives run `id` in a task, unless this process already does; false then.
@@ -198,36 +230,15 @@ impl Lifecycle {
         true
     }
 
-    /// Refuses (403) a person the environment's `power_operators` do not name.
-    pub fn may_operate(&self, env: &str, who: &Who) -> Result<(), DomainError> {
-        let operators = self.envs.get(env).and_then(|e| e.config.power_operators.as_deref());
-        if who.is_operator(operators) {
-            return Ok(());
-        }
-        Err(DomainError::Forbidden(format!(
-            "only {} may wake, sleep or change the power of {env}; you are {}{}. Ask one of them, or an administrator \
-             to add you to power_operators of {env} in mezame's configuration",
-            operators.unwrap_or_default().join(", "),
-            who.name,
-            if who.groups.is_empty() { " (no groups)".to_string() } else { format!(" (groups {})", who.groups.join(", ")) },
-        )))
-    }
-
-    /// Starts a wake or a sleep of `env` for a person.
-    /// (An unknown environment names no operators: `begin` answers 404.)
-    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, who: &Who) -> Result<RunStarted, DomainError> {
-        self.may_operate(env, who)?;
-        self.begin(env, action, &who.name).await
+    /// Starts a wake or a sleep of `env` for a person (the guard checked their role).
+    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+        self.begin(env, action, actor).await
     }
 
     /// Starts a wake or a sleep of `env` on behalf of `actor` (a person, or the scheduler).
     async fn begin(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
-        let e = self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
-        if e.config.protected && action == RunAction::Sleep {
-            return Err(DomainError::Forbidden(format!(
-                "{env} is protected (protected = true in the configuration): it never sleeps"
-            )));
-        }
+        self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
+        self.refuse_protected(env, "is never woken or put to sleep by mezame")?;
         if self.settings(env).await?.is_none() {
             return Err(DomainError::Invalid(format!(
                 "{env} has no power settings: add [env.power] to the configuration or PUT /api/envs/{env}/power"
@@ -240,7 +251,11 @@ impl Lifecycle {
                     // A sleep ends any "keep awake until".
                     self.db.clear_hold(env).await?;
                 }
-                self.audit(actor, &format!("power.{}", action.as_str()), env, Some(id), None, None, None).await;
+                // An action that cannot be audited is not carried out.
+                if let Err(e) = self.audit(actor, &format!("power.{}", action.as_str()), env, Some(id), None, None, None).await {
+                    let _ = self.db.abort_run(id, "not started: the audit log could not be written").await;
+                    return Err(e);
+                }
                 self.spawn(id);
                 Ok(RunStarted { id, env: env.to_string(), action })
             }
@@ -248,32 +263,29 @@ impl Lifecycle {
         }
     }
 
-    pub async fn cancel(&self, id: i64, who: &Who) -> Result<Run, DomainError> {
+    pub async fn cancel(&self, id: i64, actor: &str) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
-        self.may_operate(&run.env, who)?;
-        let actor = who.name.as_str();
         if !self.db.request_cancel(id).await? {
             return Err(DomainError::Conflict {
                 message: format!("run {id} is {} and cannot be cancelled", run.state.as_str()),
                 run_id: None,
             });
         }
-        self.audit(actor, "power.cancel", &run.env, Some(id), None, None, None).await;
+        self.audit(actor, "power.cancel", &run.env, Some(id), None, None, None).await?;
         self.run(id).await
     }
 
     /// Runs a failed or cancelled run again from its first step not done.
-    pub async fn retry(self: &Arc<Self>, id: i64, who: &Who) -> Result<Run, DomainError> {
+    pub async fn retry(self: &Arc<Self>, id: i64, actor: &str) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
-        self.may_operate(&run.env, who)?;
-        let actor = who.name.as_str();
+        self.refuse_protected(&run.env, "is never woken or put to sleep by mezame")?;
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
             return Err(DomainError::Conflict { message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()), run_id: None });
         }
         if let Err(active) = self.db.reopen_run(id, &run.env).await? {
             return Err(busy(&run.env, active));
         }
-        self.audit(actor, "power.retry", &run.env, Some(id), None, None, None).await;
+        self.audit(actor, "power.retry", &run.env, Some(id), None, None, None).await?;
         self.spawn(id);
         self.run(id).await
     }
@@ -284,10 +296,16 @@ impl Lifecycle {
         Ok(titled(run))
     }
 
+    /// The environment of run `id` (for the permission check), if it exists.
+    pub async fn run_env(&self, id: i64) -> Result<Option<String>, DomainError> {
+        Ok(self.db.run_env(id).await?)
+    }
+
     pub async fn runs(&self, env: &str, limit: u32) -> Result<Vec<Run>, DomainError> {
         Ok(self.db.runs(env, limit).await?.into_iter().map(titled).collect())
     }
 
+    /// Records an action of a run or a setting in the audit log.
     #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
@@ -298,20 +316,21 @@ impl Lifecycle {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
         message: Option<String>,
-    ) {
-        let entry = NewAuditEntry {
-            actor: actor.to_string(),
-            action: action.to_string(),
-            env: Some(env.to_string()),
-            target: run.map(|id| format!("run/{id}")),
-            before,
-            after,
-            outcome: AuditOutcome::Ok,
-            message,
-        };
-        if let Err(e) = self.db.record_audit(&entry).await {
-            tracing::error!(error = %e, action, "cannot write the audit log");
-        }
+    ) -> Result<(), DomainError> {
+        crate::domain::audit::record(
+            &self.db,
+            NewAuditEntry {
+                actor: actor.to_string(),
+                action: action.to_string(),
+                env: Some(env.to_string()),
+                target: run.map(|id| format!("run/{id}")),
+                before,
+                after,
+                outcome: AuditOutcome::Ok,
+                message,
+            },
+        )
+        .await
     }
 }
 

@@ -5,7 +5,7 @@ use mezame_shared::power::{Power, PowerSettings, PowerState, RunAction, RunState
 
 use super::Lifecycle;
 use crate::adapters::kube::resources::{self, Kind};
-use crate::domain::{DomainError, Who};
+use crate::domain::DomainError;
 use crate::domain::envs::Environment;
 
 /// What was read of an environment, for [`classify`].
@@ -45,9 +45,18 @@ pub fn classify(o: &Observed) -> (PowerState, Vec<String>) {
     }
 }
 
+/// What the person asking may do with the environment's power (decided by
+/// the permission rule; shown by the UI).
+#[derive(Debug, Clone)]
+pub struct Asker {
+    pub may_operate: bool,
+    pub may_configure: bool,
+    pub who_may: String,
+}
+
 impl Lifecycle {
-    /// The power of `env` as `who` sees it (whether they may operate it).
-    pub async fn power(&self, env: &Environment, who: &Who) -> Result<Power, DomainError> {
+    /// The power of `env`, with what the asker may do.
+    pub async fn power(&self, env: &Environment, asker: Asker) -> Result<Power, DomainError> {
         let name = env.config.name.clone();
         let settings = self.settings(&name).await?;
         let active_run = self.db.active_run(&name).await?;
@@ -77,7 +86,7 @@ impl Lifecycle {
             .and_then(|s| super::schedule::due(s, now, now + chrono::Duration::days(8)).into_iter().next())
             .map(|(at, action)| ScheduledRun { at, action });
         Ok(Power {
-            env: name,
+            env: name.clone(),
             protected: env.config.protected,
             settings,
             state,
@@ -87,8 +96,13 @@ impl Lifecycle {
             next_scheduled,
             expected_wake_secs,
             expected_sleep_secs,
-            operators: env.config.power_operators.clone(),
-            may_operate: who.is_operator(env.config.power_operators.as_deref()),
+            may_operate: asker.may_operate && !env.config.protected,
+            may_configure: asker.may_configure && !env.config.protected,
+            who_may: if env.config.protected {
+                format!("{name} is protected: mezame never wakes it or puts it to sleep")
+            } else {
+                asker.who_may
+            },
         })
     }
 }
@@ -96,7 +110,7 @@ impl Lifecycle {
 async fn observe(env: &Environment, s: &PowerSettings) -> Result<Observed, String> {
     let mut o = Observed::default();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let (sizes, _) = env.aws().group_sizes(&s.eks_cluster, g.kind, &g.name).await.map_err(|e| e.to_string())?;
+        let sizes = env.aws().group_sizes_cached(&s.eks_cluster, g.kind, &g.name).await.map_err(|e| e.to_string())?;
         o.groups.push((g.name.clone(), g.desired, sizes.desired));
     }
     let cluster = env.cluster().await?;

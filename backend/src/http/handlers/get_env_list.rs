@@ -3,8 +3,9 @@ use axum::extract::State;
 use mezame_shared::envs::EnvList;
 
 use crate::app::App;
+use crate::http::actor::Caller;
 
-/// The configured environments, each with the reachability of its Kubernetes
+/// The environments the caller may see, each with the reachability of its Kubernetes
 /// API server (version, nodes) and of its AWS account (STS identity).
 ///
 /// All environments are checked in parallel, each bounded by `probe_timeout_ms`.
@@ -12,9 +13,6 @@ use crate::app::App;
     get, path = "/api/envs", tag = "envs",
     responses((status = 200, body = EnvList))
 )]
-pub async fn get_env_list(State(app): State<App>) -> Json<EnvList> {
-    Json(EnvList {
-        envs: app.envs.status_all().await,
-        config_path: app.config.source.as_ref().map(|p| p.display().to_string()),
-    })
+pub async fn get_env_list(State(app): State<App>, Caller(who): Caller) -> Json<EnvList> {
+    Json(EnvList { envs: app.envs.status_of(|env| who.role_in(&app.auth.access, env).is_some()).await })
 }

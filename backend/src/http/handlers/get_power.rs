@@ -3,7 +3,10 @@ use axum::extract::State;
 use mezame_shared::power::Power;
 
 use crate::app::App;
-use crate::http::actor::Actor;
+use crate::http::actor::Caller;
+use crate::domain::auth::{Perm, Scope, authorize};
+use crate::domain::lifecycle::state::Asker;
+use mezame_shared::auth::Role;
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::lookup;
@@ -19,7 +22,14 @@ use crate::http::lookup;
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_power(State(app): State<App>, Path(env): Path<String>, Actor(who): Actor) -> Result<Json<Power>, ApiError> {
+pub async fn get_power(State(app): State<App>, Path(env): Path<String>, Caller(who): Caller) -> Result<Json<Power>, ApiError> {
     let (e, _) = lookup::env(&app, &env)?;
-    Ok(Json(app.lifecycle.power(&e, &who).await?))
+    let access = &app.auth.access;
+    let scope = Scope::Env { name: &e.config.name, protected: e.config.protected };
+    let asker = Asker {
+        may_operate: authorize(access, Some(&who), Perm::Operate, scope).is_ok(),
+        may_configure: authorize(access, Some(&who), Perm::Configure, scope).is_ok(),
+        who_may: access.who_may(Role::Operator, &e.config.name),
+    };
+    Ok(Json(app.lifecycle.power(&e, asker).await?))
 }

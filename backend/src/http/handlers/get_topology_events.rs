@@ -28,7 +28,8 @@ pub struct EventsQuery {
 /// Live changes of the topology as Server-Sent Events: `snapshot` (a whole
 /// `Topology`) and `delta` (a `TopologyDelta` from `from` to `revision`);
 /// each event's id is its revision. A client that falls too far behind gets
-/// a fresh `snapshot`.
+/// a fresh `snapshot`. At most `max_event_streams` streams per server (503
+/// beyond); streams end when the server shuts down (clients reconnect).
 #[utoipa::path(
     get, path = "/api/envs/{env}/topology/events", tag = "topology",
     params(("env" = String, Path, description = "Environment name"), EventsQuery),
@@ -44,18 +45,26 @@ pub async fn get_topology_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let (_, live) = lookup::env(&app, &env)?;
+    let slot = app.stream_slot()?;
+    let mut closing = app.closing();
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut sub = live.feed.subscribe(q.after.or(last_event_id));
     let stream = async_stream::stream! {
+        let _slot = slot;
         let mut at = sub.at;
         for m in sub.backlog.drain(..) {
             yield Ok(event(&m));
         }
         loop {
-            let m = match sub.live.recv().await {
+            let received = tokio::select! {
+                r = sub.live.recv() => r,
+                // The server is shutting down: the client reconnects to another replica.
+                _ = crate::app::until_true(&mut closing) => break,
+            };
+            let m = match received {
                 Ok(m) if m.revision() <= at => continue,
                 Ok(m) => m,
                 Err(RecvError::Lagged(_)) => live.feed.resync(),

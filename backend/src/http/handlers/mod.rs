@@ -2,6 +2,15 @@
 //! OpenAPI document is generated from the handlers themselves.
 
 pub mod debug;
+pub mod delete_session;
+pub mod delete_token;
+pub mod get_callback;
+pub mod get_login;
+pub mod get_me;
+pub mod get_session_list;
+pub mod get_token_list;
+pub mod post_logout;
+pub mod post_token;
 pub mod get_env_list;
 pub mod get_audit;
 pub mod get_cronjob_list;

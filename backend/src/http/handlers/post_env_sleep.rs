@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use mezame_shared::power::{RunAction, RunStarted};
 
 use crate::app::App;
-use crate::http::actor::Actor;
+use crate::http::actor::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::lookup;
@@ -18,7 +18,8 @@ use crate::http::lookup;
     responses(
         (status = 202, body = RunStarted),
         (status = 400, description = "The environment has no power settings", body = mezame_shared::error::ErrorBody),
-        (status = 403, description = "The environment is protected", body = mezame_shared::error::ErrorBody),
+        (status = 401, description = "Not signed in", body = mezame_shared::error::ErrorBody),
+        (status = 403, description = "Not an operator of the environment, or it is protected", body = mezame_shared::error::ErrorBody),
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
         (status = 409, description = "A run is already active (its id in `run_id`)", body = mezame_shared::error::ErrorBody),
     )
@@ -26,9 +27,9 @@ use crate::http::lookup;
 pub async fn post_env_sleep(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(who): Actor,
+    Caller(who): Caller,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     lookup::env(&app, &env)?;
-    let started = app.lifecycle.start(&env, RunAction::Sleep, &who).await?;
+    let started = app.lifecycle.start(&env, RunAction::Sleep, &who.name).await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -3,7 +3,7 @@ use axum::extract::State;
 use mezame_shared::power::Run;
 
 use crate::app::App;
-use crate::http::actor::Actor;
+use crate::http::actor::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 
@@ -17,6 +17,6 @@ use crate::http::extract::Path;
         (status = 409, description = "Not possible in the run's state", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn post_run_cancel(State(app): State<App>, Path(id): Path<i64>, Actor(who): Actor) -> Result<Json<Run>, ApiError> {
-    Ok(Json(app.lifecycle.cancel(id, &who).await?))
+pub async fn post_run_cancel(State(app): State<App>, Path(id): Path<i64>, Caller(who): Caller) -> Result<Json<Run>, ApiError> {
+    Ok(Json(app.lifecycle.cancel(id, &who.name).await?))
 }

@@ -2,7 +2,7 @@ use axum::extract::State;
 use mezame_shared::power::{KeepAwake, KeepAwakeSet};
 
 use crate::app::App;
-use crate::http::actor::Actor;
+use crate::http::actor::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
 use crate::http::lookup;
@@ -24,10 +24,10 @@ use crate::http::lookup;
 pub async fn put_keep_awake(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(who): Actor,
+    Caller(who): Caller,
     Json(body): Json<KeepAwake>,
 ) -> Result<axum::Json<KeepAwakeSet>, ApiError> {
     lookup::env(&app, &env)?;
-    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &who).await?;
+    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &who.name).await?;
     Ok(axum::Json(KeepAwakeSet { env, until }))
 }

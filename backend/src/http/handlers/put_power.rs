@@ -2,7 +2,7 @@ use axum::extract::State;
 use mezame_shared::power::PowerSettings;
 
 use crate::app::App;
-use crate::http::actor::Actor;
+use crate::http::actor::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
 use crate::http::lookup;
@@ -10,6 +10,9 @@ use crate::http::lookup;
 /// Replaces the environment's power settings. Validated first (min ≤ desired ≤
 /// max, sizes ≥ 0, EKS managed max ≥ 1, node groups and Auto Scaling groups
 /// that exist, days, `HH:MM` times, IANA time zone): a 400 changes nothing.
+/// Settings may only narrow what the configuration allows the environment
+/// (its own EKS cluster's groups, instances tagged for it, DNS-1123
+/// namespaces): a 422 changes nothing. A protected environment answers 403.
 #[utoipa::path(
     put, path = "/api/envs/{env}/power", tag = "power",
     params(("env" = String, Path, description = "Environment name")),
@@ -17,6 +20,8 @@ use crate::http::lookup;
     responses(
         (status = 200, body = PowerSettings),
         (status = 400, description = "Invalid settings; nothing changed", body = mezame_shared::error::ErrorBody),
+        (status = 403, description = "Not an admin of the environment, or it is protected", body = mezame_shared::error::ErrorBody),
+        (status = 422, description = "Settings outside what the configuration allows this environment (another cluster's groups, untagged instances); nothing changed", body = mezame_shared::error::ErrorBody),
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
         (status = 503, description = "AWS could not be asked whether the groups exist", body = mezame_shared::error::ErrorBody),
     )
@@ -24,9 +29,9 @@ use crate::http::lookup;
 pub async fn put_power(
     State(app): State<App>,
     Path(env): Path<String>,
-    Actor(who): Actor,
+    Caller(who): Caller,
     Json(settings): Json<PowerSettings>,
 ) -> Result<axum::Json<PowerSettings>, ApiError> {
     let (e, _) = lookup::env(&app, &env)?;
-    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &who).await?))
+    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &who.name).await?))
 }

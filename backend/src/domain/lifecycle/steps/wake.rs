@@ -51,7 +51,8 @@ pub async fn wait_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
         .wait("Ready nodes", Duration::from_secs(s.timeouts.nodes), || async move {
             let mut left = Vec::new();
             let mut counts = Vec::new();
-            for g in s.capacity.iter().filter(|g| !g.always_on && g.desired > 0) {
+            let mut total = 0;
+            for g in s.capacity.iter().filter(|g| g.always_on || g.desired > 0) {
                 let (_, ready) = match g.kind {
                     GroupKind::Nodegroup => find::nodes_with_label(ctx, "eks.amazonaws.com/nodegroup", &g.name).await?,
                     GroupKind::Asg => {
@@ -59,10 +60,15 @@ pub async fn wait_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
                         find::nodes_of_instances(ctx, &instances).await?
                     }
                 };
+                total += ready;
                 counts.push(format!("{}: {ready}", g.name));
-                if (ready as i32) < g.desired {
+                if !g.always_on && (ready as i32) < g.desired {
                     left.push(format!("{} has {ready} of {} Ready nodes", g.name, g.desired));
                 }
+            }
+            // Sizes of 0 everywhere would "succeed" with nothing to run on.
+            if total == 0 {
+                left.push("no Ready node in any capacity group: the workloads would have nowhere to run".into());
             }
             Ok(done_unless(left).map(|()| counts))
         })

@@ -37,11 +37,25 @@ pub fn test_auth_toml() -> String {
     out
 }
 
+/// An HTTP client with no credentials. (reqwest's TLS uses the process's
+/// rustls provider: installed first.)
+pub fn anonymous() -> reqwest::Client {
+    init_crypto();
+    reqwest::Client::new()
+}
+
+/// A client builder, the process's rustls provider installed.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    init_crypto();
+    reqwest::Client::builder()
+}
+
 /// An HTTP client that acts with `token` (`Authorization: Bearer`).
 pub fn client_as(token: &str) -> reqwest::Client {
+    init_crypto();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
+    crate::http_builder().default_headers(headers).build().unwrap()
 }
 
 /// An HTTP client acting as the test configuration's admin.
@@ -166,6 +180,20 @@ impl Server {
         let fresh = Self::spawn(cmd, dir);
         // The old handle (a dead process, an empty directory) is dropped.
         drop(std::mem::replace(self, fresh));
+    }
+
+    /// Stops the server as a deploy does (SIGTERM) and waits for it to exit;
+    /// returns how long that took.
+    pub fn terminate(&mut self) -> Duration {
+        let t = Instant::now();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        loop {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return t.elapsed();
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "mezame did not exit within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// A second server process with the same configuration and database (a

@@ -57,7 +57,7 @@ pub struct SignedIn {
 }
 
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    crate::http_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// Signs in to the server at `base` through the provider; `Err` with what
@@ -127,7 +127,7 @@ pub fn issuer() -> String {
 
 /// Signs `claims` as an ID token with the provider's own key (RS256, its kid).
 pub async fn provider_signed(claims: &serde_json::Value) -> String {
-    let jwks: serde_json::Value = reqwest::get(format!("{}/jwks", issuer())).await.unwrap().json().await.unwrap();
+    let jwks: serde_json::Value = crate::anonymous().get(format!("{}/jwks", issuer())).send().await.unwrap().json().await.unwrap();
     let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
     let pem = std::fs::read(mezame_sandbox::oidc::signing_key_pem(&sandbox())).unwrap();
     sign(claims, &pem, Some(kid))
@@ -152,4 +152,62 @@ fn sign(claims: &serde_json::Value, pem: &[u8], kid: Option<String>) -> String {
 /// Unix seconds now.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// An Application Load Balancer's signing, for tests: an EC P-256 key (made
+/// by Node), its public key served as PEM at `<keys_url>/<kid>` by a tiny
+/// local server, and `x-amzn-oidc-data` tokens signed with it (ES256, the
+/// `signer` and `kid` in the header, segments padded with `=` as AWS does).
+pub struct FakeAlb {
+    pub keys_url: String,
+    pub kid: String,
+    private_pem: Vec<u8>,
+}
+
+impl FakeAlb {
+    pub fn start() -> FakeAlb {
+        let out = std::process::Command::new("node")
+            .args([
+                "-e",
+                "const k=require('crypto').generateKeyPairSync('ec',{namedCurve:'P-256'});\
+                 process.stdout.write(JSON.stringify({private:k.privateKey.export({format:'pem',type:'pkcs8'}),public:k.publicKey.export({format:'pem',type:'spki'})}))",
+            ])
+            .output()
+            .expect("node runs");
+        let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let public = keys["public"].as_str().unwrap().to_string();
+        let kid = "9f3a2c1e-alb-test".to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served_kid = kid.clone();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let found = request.starts_with(&format!("GET /{served_kid} "));
+                let (status, body) = if found { ("200 OK", public.clone()) } else { ("404 Not Found", String::new()) };
+                let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        FakeAlb { keys_url: format!("http://127.0.0.1:{port}"), kid, private_pem: keys["private"].as_str().unwrap().as_bytes().to_vec() }
+    }
+
+    /// A token as the load balancer `signer` would sign it, padded with `=`.
+    pub fn sign(&self, signer: &str, claims: &serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        header.extras.insert("signer", signer);
+        header.extras.insert("client", "alb-client");
+        let token = jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_pem(&self.private_pem).unwrap()).unwrap();
+        token
+            .split('.')
+            .map(|part| {
+                let pad = (4 - part.len() % 4) % 4;
+                format!("{part}{}", "=".repeat(pad))
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
 }

@@ -215,9 +215,9 @@ async fn a_panicking_handler_answers_500_json_and_keeps_the_connection() {
 async fn metrics_count_requests_per_route() {
     let s = debug_server();
     for _ in 0..3 {
-        reqwest::get(s.url("/api/health")).await.unwrap();
+        mezame_e2e::anonymous().get(s.url("/api/health")).send().await.unwrap();
     }
-    reqwest::get(s.url("/api/nope")).await.unwrap();
+    mezame_e2e::anonymous().get(s.url("/api/nope")).send().await.unwrap();
     let text = mezame_e2e::client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         text.contains(r#"mezame_http_requests_total{method="GET",route="/api/health",status="200"} 3"#),
@@ -231,7 +231,7 @@ async fn metrics_count_requests_per_route() {
 async fn the_ui_is_served_for_app_paths() {
     let s = Server::start("");
     for path in ["/", "/envs", "/topology", "/some/deep/link?env=dev"] {
-        let r = reqwest::get(s.url(path)).await.unwrap();
+        let r = mezame_e2e::anonymous().get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "{path}");
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let html = r.text().await.unwrap();

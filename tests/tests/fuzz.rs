@@ -57,8 +57,10 @@ async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
         .arg("run")
         .arg(server.url("/api/openapi.json"))
         .args(["--header", &format!("Authorization: Bearer {OPERATOR}")])
-        .args(["--checks", "not_a_server_error", "--max-examples", "8", "--workers", "2", "--seed", "20261128"])
+        .args(["--checks", "not_a_server_error", "--max-examples", "25", "--workers", "2", "--seed", "20261128"])
         .args(["--phases", "examples,coverage,fuzzing", "--request-timeout", "30", "--no-color", "--suppress-health-check", "all"])
+        // Event streams answer forever by design: a request would only wait for its timeout.
+        .args(["--exclude-path-regex", "/events$"])
         .args(["--report", "har", "--report-har-path"])
         .arg(&har)
         .output()
@@ -83,7 +85,7 @@ async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
         }
     }
     println!("schemathesis: {} requests, by status {by_status:?}; 2xx mutations {ok_mutations:?}", entries.len());
-    assert!(entries.len() >= 100, "a real run: {} requests", entries.len());
+    assert!(entries.len() >= 300, "a real run: {} requests", entries.len());
     assert!(server_errors.is_empty(), "5xx answers: {server_errors:#?}");
     assert!(out.status.success(), "schemathesis reports failures:\n{stdout}");
     // No change from a refused request: every audited action and every Job

@@ -337,6 +337,48 @@ async fn a_wake_killed_during_the_node_wait_is_finished_once_by_another_runner()
     settled("dev").await;
 }
 
+/// A server stopped as a deploy stops it (SIGTERM) during a wake releases the
+/// run at once: another replica takes it over long before the lease (30 s)
+/// would have expired, and finishes it.
+#[tokio::test]
+async fn a_server_shutting_down_releases_its_run_to_another_replica() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let mut server = Server::start(&format!("backup_keys = [\"{KEY}\"]\nrun_lease_secs = 30\n{}", sandbox_env_toml("dev")));
+    let (status, body) = post(&server.url("/api/envs/dev/sleep")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
+    let replica = server.replica();
+    let slow = SlowNodes::new("dev", 25);
+    let (status, body) = post(&server.url("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let waiting = eventually("the wake waits for nodes", MINUTE, || async {
+        let run = run_of(&replica, id).await;
+        (step(&run, "wait-nodes").state == StepState::Running).then_some(run)
+    })
+    .await;
+    let driver = waiting.runner.clone().expect("the run names its runner");
+    let took = server.terminate();
+    println!("SIGTERM → exited in {} ms", took.as_millis());
+    assert!(took < Duration::from_secs(12), "a graceful shutdown has a deadline: {took:?}");
+    let released = std::time::Instant::now();
+    // The replica looks for runs nobody drives every half lease (15 s); an
+    // unreleased lease, renewed at most 10 s before the exit, would hold ≥ 20 s.
+    let taken = eventually("the replica takes the released run over", Duration::from_secs(17), || async {
+        let run = run_of(&replica, id).await;
+        run.runner.as_deref().is_some_and(|r| r != driver).then_some(run)
+    })
+    .await;
+    println!("taken over {} ms after the exit (lease 30 s)", released.elapsed().as_millis());
+    assert!(released.elapsed() < Duration::from_secs(18), "before the lease could have expired");
+    assert_eq!(taken.state, RunState::Running);
+    let run = finished(&replica, id, 5 * MINUTE).await;
+    drop(slow);
+    assert_eq!(run.state, RunState::Succeeded, "{run:#?}");
+    settled("dev").await;
+}
+
 /// The seed's wake failure: nodes slow to become Ready. The wake waits for
 /// them (a condition, not a fixed sleep), then for Argo CD on them, and every
 /// microservice ends Running.

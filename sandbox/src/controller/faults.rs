@@ -67,9 +67,21 @@ struct Proxy {
     env: String,
     moto: String,
     http: reqwest::Client,
-    /// A counter that spreads faults evenly (deterministic, no RNG needed).
-    calls: AtomicU64,
+    /// State of a xorshift generator: which call fails is random, at `rate`.
+    random: AtomicU64,
     injected: AtomicU64,
+}
+
+impl Proxy {
+    /// A number in [0, 1).
+    fn uniform(&self) -> f64 {
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// How many faults the proxy of `env` has injected since it started.
@@ -86,7 +98,9 @@ pub async fn serve(state: State, env: &str) -> Result<()> {
         env: env.to_string(),
         state,
         http: reqwest::Client::builder().build()?,
-        calls: AtomicU64::new(0),
+        random: AtomicU64::new(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0x9e37_79b9) | 1,
+        ),
         injected: AtomicU64::new(0),
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
@@ -96,16 +110,16 @@ pub async fn serve(state: State, env: &str) -> Result<()> {
 
 async fn forward(AxState(p): AxState<std::sync::Arc<Proxy>>, request: Request) -> Response {
     let faults = Faults::load(&p.state, &p.env);
-    let n = p.calls.fetch_add(1, Ordering::Relaxed);
     let query_protocol = request
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("x-www-form-urlencoded"));
-    // Call n fails when the running count of faults lags rate × calls.
-    if faults.rate > 0.0 && (p.injected.load(Ordering::Relaxed) as f64) < faults.rate * (n + 1) as f64 {
-        let injected = p.injected.fetch_add(1, Ordering::Relaxed) + 1;
-        let _ = std::fs::write(p.state.aws_faults_file(&p.env).with_extension("count"), injected.to_string());
+    if faults.rate > 0.0 && p.uniform() < faults.rate {
+        // The file is the count (across controller restarts); a lost update
+        // under concurrency makes it a lower bound.
+        let _ = p.injected.fetch_add(1, Ordering::Relaxed);
+        let _ = std::fs::write(p.state.aws_faults_file(&p.env).with_extension("count"), (injected(&p.state, &p.env) + 1).to_string());
         return fault(&faults, query_protocol);
     }
     let (parts, body) = request.into_parts();

@@ -91,9 +91,9 @@ async fn main() {
     say(&format!("login round trip (panel → provider's page → panel, over HTTP): {:.0} ms", signed.elapsed.as_secs_f64() * 1000.0));
     let mut cookie = reqwest::header::HeaderMap::new();
     cookie.insert("cookie", format!("mezame_session={}", signed.session).parse().unwrap());
-    let session_http = reqwest::Client::builder().default_headers(cookie).build().unwrap();
+    let session_http = mezame_e2e::http_builder().default_headers(cookie).build().unwrap();
     let open_url = open.url(&format!("/api/envs/{}/topology", a.env));
-    let anonymous = reqwest::Client::new();
+    let anonymous = mezame_e2e::anonymous();
     eventually_synced(&anonymous, &open_url, a.pods).await;
     // Two rounds of each, interleaved; the better p99 of each kind is kept (less noise).
     let (mut open_p99, mut token_p99, mut session_p99) = (f64::MAX, f64::MAX, f64::MAX);

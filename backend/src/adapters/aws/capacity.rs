@@ -1,6 +1,6 @@
 //! Node capacity: EKS managed node groups and (spot) Auto Scaling groups.
 
-use aws_sdk_autoscaling::types::MixedInstancesPolicy;
+use aws_sdk_autoscaling::types::{AutoScalingGroup, MixedInstancesPolicy};
 use aws_sdk_eks::types::NodegroupScalingConfig;
 use mezame_shared::power::GroupKind;
 
@@ -85,18 +85,20 @@ impl Account {
         Ok(())
     }
 
-    /// The Auto Scaling group's sizes and its instances' ids.
-    pub async fn asg_sizes(&self, name: &str) -> Result<(Sizes, Vec<String>), AdapterError> {
+    /// The Auto Scaling group, described; `NotFound` if there is none.
+    async fn describe_asg(&self, name: &str) -> Result<AutoScalingGroup, AdapterError> {
         let out = aws_sdk_autoscaling::Client::new(&self.ops())
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(name)
             .send()
             .await
             .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
-        let g = out
-            .auto_scaling_groups()
-            .first()
-            .ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))?;
+        out.auto_scaling_groups().first().cloned().ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))
+    }
+
+    /// The Auto Scaling group's sizes and its instances' ids.
+    pub async fn asg_sizes(&self, name: &str) -> Result<(Sizes, Vec<String>), AdapterError> {
+        let g = self.describe_asg(name).await?;
         let ids = g.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
         Ok((
             Sizes { min: g.min_size().unwrap_or(0), desired: g.desired_capacity().unwrap_or(0), max: g.max_size().unwrap_or(0) },
@@ -106,13 +108,7 @@ impl Account {
 
     /// The Auto Scaling group's tags (`NotFound` if there is no such group).
     pub async fn asg_tags(&self, name: &str) -> Result<Vec<(String, String)>, AdapterError> {
-        let out = aws_sdk_autoscaling::Client::new(&self.ops())
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
-        let g = out.auto_scaling_groups().first().ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))?;
+        let g = self.describe_asg(name).await?;
         Ok(g.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
     }
 
@@ -120,15 +116,8 @@ impl Account {
     /// as it is: moto (5.2.5) drops a policy an UpdateAutoScalingGroup does
     /// not repeat (AWS keeps it), which would turn a spot group on-demand.
     pub async fn set_asg_sizes(&self, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
-        let client = aws_sdk_autoscaling::Client::new(&self.ops());
-        let out = client
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
-        let policy = out.auto_scaling_groups().first().and_then(|g| g.mixed_instances_policy()).map(resendable);
-        client
+        let policy = self.describe_asg(name).await?.mixed_instances_policy().map(resendable);
+        aws_sdk_autoscaling::Client::new(&self.ops())
             .update_auto_scaling_group()
             .auto_scaling_group_name(name)
             .min_size(sizes.min)

@@ -15,8 +15,8 @@ pub struct Instance {
 }
 
 impl Account {
-    /// The RDS instance's status (`available`, `stopped`, `starting`, …).
-    pub async fn rds_status(&self, id: &str) -> Result<String, AdapterError> {
+    /// The RDS instance, described; `NotFound` if there is none.
+    async fn describe_rds(&self, id: &str) -> Result<aws_sdk_rds::types::DbInstance, AdapterError> {
         let out = aws_sdk_rds::Client::new(&self.ops())
             .describe_db_instances()
             .db_instance_identifier(id)
@@ -29,28 +29,18 @@ impl Account {
                     sdk_error("rds:DescribeDBInstances", id, e)
                 }
             })?;
-        Ok(out.db_instances().first().and_then(|d| d.db_instance_status()).unwrap_or("unknown").to_string())
+        out.db_instances().first().cloned().ok_or_else(|| AdapterError::NotFound(format!("no RDS instance {id}")))
+    }
+
+    /// The RDS instance's status (`available`, `stopped`, `starting`, …).
+    pub async fn rds_status(&self, id: &str) -> Result<String, AdapterError> {
+        Ok(self.describe_rds(id).await?.db_instance_status().unwrap_or("unknown").to_string())
     }
 
     /// The RDS instance's tags.
     pub async fn rds_tags(&self, id: &str) -> Result<Vec<(String, String)>, AdapterError> {
-        let out = aws_sdk_rds::Client::new(&self.ops())
-            .describe_db_instances()
-            .db_instance_identifier(id)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) {
-                    AdapterError::NotFound(format!("no RDS instance {id}"))
-                } else {
-                    sdk_error("rds:DescribeDBInstances", id, e)
-                }
-            })?;
-        Ok(out
-            .db_instances()
-            .first()
-            .map(|d| d.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
-            .unwrap_or_default())
+        let d = self.describe_rds(id).await?;
+        Ok(d.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
     }
 
     pub async fn rds_stop(&self, id: &str) -> Result<(), AdapterError> {

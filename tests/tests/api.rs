@@ -247,6 +247,29 @@ async fn without_a_config_there_are_no_environments() {
     assert_eq!(body, serde_json::json!({"envs": []}));
 }
 
+/// At most `max_event_streams` event streams per server: the next one is a
+/// 503 that says why, and a place frees up when a stream closes.
+#[tokio::test]
+async fn event_streams_are_bounded_per_server() {
+    let s = Server::start(
+        "max_event_streams = 2\n[[env]]\nname = \"dev\"\n[env.kubernetes]\nkubeconfig = \"/nonexistent/kubeconfig\"\n\
+         [env.aws]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:9\"\naccess_key_id = \"x\"\nsecret_access_key = \"y\"\n",
+    );
+    let url = s.url("/api/envs/dev/topology/events");
+    let a = mezame_e2e::sse::Sse::open(&url).await;
+    let b = mezame_e2e::sse::Sse::open(&url).await;
+    let (status, body) = get_json(&url).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    drop(a);
+    let _c = mezame_e2e::eventually("a place frees up once a stream closes", Duration::from_secs(10), || async {
+        let r = mezame_e2e::client().get(&url).send().await.ok()?;
+        (r.status().as_u16() == 200).then_some(r)
+    })
+    .await;
+    drop(b);
+}
+
 #[test]
 fn a_bad_config_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -283,6 +283,23 @@ async fn production_cannot_be_scaled_to_zero_and_settings_only_narrow_the_config
     let (_, runs) = status(admin.get(server.url("/api/envs/prod/runs"))).await;
     assert_eq!(runs["runs"], json!([]));
 
+    // Run now in prod: an admin who confirms by the environment's name.
+    let run_now = server.url("/api/envs/prod/cronjobs/platform/mail-notification/run");
+    let (s, body) = status(client_as(mezame_e2e::OPERATOR).post(&run_now).json(&json!({"confirm": "prod"}))).await;
+    assert_eq!(s, 403, "an operator in a protected environment: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("prod is protected"), "{body}");
+    let prod_jobs: kube::Api<k8s_openapi::api::batch::v1::Job> = kube::Api::namespaced(mezame_e2e::kube("prod").await, "platform");
+    let jobs_before = prod_jobs.list(&Default::default()).await.unwrap().items.len();
+    for unconfirmed in [json!({}), json!({"confirm": "dev"})] {
+        let (s, body) = status(admin.post(&run_now).json(&unconfirmed)).await;
+        assert_eq!(s, 400, "{unconfirmed}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("{\"confirm\": \"prod\"}"), "says how: {body}");
+    }
+    assert_eq!(prod_jobs.list(&Default::default()).await.unwrap().items.len(), jobs_before, "no Job made unconfirmed");
+    let (s, body) = status(admin.post(&run_now).json(&json!({"confirm": "prod"}))).await;
+    assert_eq!(s, 201, "{body}");
+    assert!(prod_jobs.get(body["job"].as_str().unwrap()).await.is_ok(), "the Job exists in prod");
+
     // dev: settings may only narrow what the configuration allows.
     let (_, power) = status(admin.get(server.url("/api/envs/dev/power"))).await;
     let good = power["settings"].clone();

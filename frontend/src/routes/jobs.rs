@@ -66,10 +66,11 @@ type ListResource = LocalResource<Option<Result<CronJobList, ApiFailure>>>;
 /// `namespace/name` → the new Job's name, or why it could not be created.
 type Outcomes = RwSignal<HashMap<String, Result<String, String>>>;
 
-/// Whether `env` is protected (then Run now asks to type its name).
-fn protected(env: &str) -> bool {
+/// Whether `env` is protected (then Run now asks to type its name), as soon
+/// as the environment list is known.
+fn protected(env: String) -> Signal<bool> {
     let crate::EnvsResource(envs) = expect_context();
-    envs.get_untracked().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected))
+    Signal::derive(move || envs.get().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected)))
 }
 
 fn cronjobs(env: String, l: CronJobList, list: ListResource, outcomes: Outcomes) -> impl IntoView {
@@ -88,14 +89,14 @@ fn cronjobs(env: String, l: CronJobList, list: ListResource, outcomes: Outcomes)
 fn CronJobCard(env: String, c: CronJob, list: ListResource, outcomes: Outcomes) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let typed = RwSignal::new(String::new());
-    let is_protected = protected(&env);
+    let is_protected = protected(env.clone());
     let env_name = env.clone();
     let key = format!("{}/{}", c.namespace, c.name);
     let (ns, name) = (c.namespace.clone(), c.name.clone());
     let run_key = key.clone();
     let run = Action::new_local(move |_: &()| {
         let (env, ns, name, key) = (env.clone(), ns.clone(), name.clone(), run_key.clone());
-        let confirm = is_protected.then(|| typed.get_untracked());
+        let confirm = is_protected.get_untracked().then(|| typed.get_untracked());
         async move {
             let r = api::run_cronjob(env, ns, name, confirm).await;
             outcomes.update(|m| {
@@ -127,13 +128,13 @@ fn CronJobCard(env: String, c: CronJob, list: ListResource, outcomes: Outcomes) 
                 view! {
                     <div class="confirm" role="dialog" aria-label="Confirm run">
                         {format!("Run {cname} now? A Job is created from its template, as kubectl create job --from=cronjob/ does.")}
-                        {is_protected.then(|| view! {
+                        {is_protected.get().then(|| view! {
                             <label class="confirm-type">{format!("{env_name} is protected: type its name to confirm ")}
                                 <input data-testid="confirm-env" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev))/>
                             </label>
                         })}
                         <button class="primary" data-testid="run-confirm" on:click=move |_| { run.dispatch(()); }
-                            disabled={let env_name = env_name.clone(); move || run.pending().get() || (is_protected && typed.get() != env_name)}>"Run"</button>
+                            disabled={let env_name = env_name.clone(); move || run.pending().get() || (is_protected.get() && typed.get() != env_name)}>"Run"</button>
                         <button class="secondary" on:click=move |_| confirming.set(false)>"Cancel"</button>
                     </div>
                 }.into_any()

@@ -76,17 +76,6 @@ impl App {
 }
 
 impl App {
-    /// A place for one more event stream, or 503.
-    pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, crate::http::error::ApiError> {
-        self.streams.clone().try_acquire_owned().map_err(|_| {
-            crate::http::error::ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "too_many_streams",
-                format!("this server has {} event streams open (max_event_streams); try again shortly", self.config.max_event_streams),
-            )
-        })
-    }
-
     /// Becomes true when the server shuts down.
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.closing.subscribe()
@@ -99,42 +88,3 @@ impl App {
     }
 }
 
-/// Returns once the flag is (or becomes) true; never if its sender is gone
-/// while false. (`watch::Receiver::wait_for` holds a guard that is not `Send`.)
-pub async fn until_true(rx: &mut tokio::sync::watch::Receiver<bool>) {
-    loop {
-        let now = *rx.borrow_and_update();
-        if now {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-/// A database URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redact_hides_passwords_only() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(super::redact("/var/lib/mezame.db"), "/var/lib/mezame.db");
-    }
-}

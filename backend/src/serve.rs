@@ -75,7 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                _ = crate::app::until_true(&mut stop) => {
+                _ = crate::domain::closing::until_true(&mut stop) => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
                 }

@@ -19,7 +19,7 @@ pub struct State {
     pub envs: BTreeMap<String, EnvState>,
     /// The OpenID provider (one per sandbox).
     #[serde(default)]
-    pub oidc: Option<crate::oidc::OidcState>,
+    pub oidc: Option<OidcState>,
 }
 
 /// One environment: a cluster, a moto, an Argo CD, a controller.
@@ -139,6 +139,19 @@ impl State {
                 self.envs.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+    }
+}
+
+/// What `up` keeps of the provider in `sandbox.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcState {
+    pub port: u16,
+    pub pid: Option<u32>,
+}
+
+impl OidcState {
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 }
 

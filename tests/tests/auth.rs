@@ -7,6 +7,8 @@
 
 use mezame_e2e::signin::{self, foreign_signed, issuer, now, provider_signed, sandbox_auth_toml, sign_in, user};
 use mezame_e2e::{ADMIN, Server, VIEWER, client, client_as, fresh_postgres, sandbox_env_toml};
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -284,6 +286,11 @@ async fn production_cannot_be_scaled_to_zero_and_settings_only_narrow_the_config
     assert_eq!(runs["runs"], json!([]));
 
     // Run now in prod: an admin who confirms by the environment's name.
+    mezame_e2e::eventually("prod's CronJobs in the panel's cache", Duration::from_secs(60), || async {
+        let (_, list) = status(admin.get(server.url("/api/envs/prod/cronjobs"))).await;
+        list["cronjobs"].as_array().is_some_and(|c| c.iter().any(|c| c["name"] == "mail-notification")).then_some(())
+    })
+    .await;
     let run_now = server.url("/api/envs/prod/cronjobs/platform/mail-notification/run");
     let (s, body) = status(client_as(mezame_e2e::OPERATOR).post(&run_now).json(&json!({"confirm": "prod"}))).await;
     assert_eq!(s, 403, "an operator in a protected environment: {body}");

@@ -48,6 +48,14 @@ async fn audit_log_round_trip(url: &str, backend: Backend) {
     // Connecting again applies no migration twice and keeps the data.
     let again = Db::connect(url).await.expect("reconnect");
     assert_eq!(again.list_audit(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap().len(), 5);
+    // What a reader may see: entries of their environments, and their own of none.
+    let mine = db.record_audit(&NewAuditEntry { env: None, ..entry("token.create", None, AuditOutcome::Ok) }).await.unwrap();
+    db.record_audit(&NewAuditEntry { actor: "ben".into(), ..entry("token.create", None, AuditOutcome::Ok) }).await.unwrap();
+    let scope = |envs: &[&str]| Some(mezame::adapters::db::AuditScope { envs: envs.iter().map(|e| e.to_string()).collect(), actor: "aiko".into() });
+    let seen = db.list_audit(&AuditFilter { limit: 100, scope: scope(&["dev"]), ..Default::default() }).await.unwrap();
+    assert_eq!(seen.iter().map(|e| e.id).collect::<Vec<_>>(), [mine, ids[4], ids[2], ids[0]], "dev's and aiko's own, not prod's nor ben's");
+    let none = db.list_audit(&AuditFilter { limit: 100, scope: scope(&[]), ..Default::default() }).await.unwrap();
+    assert_eq!(none.iter().map(|e| e.id).collect::<Vec<_>>(), [mine]);
 }
 
 #[tokio::test]

@@ -38,15 +38,30 @@ pub struct DatabaseUrl(pub String);
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", crate::app::redact(&self.0))
+        write!(f, "{:?}", redact(&self.0))
     }
 }
 
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::app::redact(&self.0))
+        f.write_str(&redact(&self.0))
     }
 }
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,6 +358,12 @@ mod tests {
         let p = dir.path().join("mezame.toml");
         std::fs::write(&p, body).unwrap();
         p
+    }
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("/var/lib/mezame.db"), "/var/lib/mezame.db");
     }
 
     #[test]

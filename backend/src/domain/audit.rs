@@ -3,7 +3,7 @@
 use mezame_shared::audit::AuditPage;
 
 use super::DomainError;
-use crate::adapters::db::{AuditFilter, Db, NewAuditEntry};
+use crate::adapters::db::{AuditFilter, AuditScope, Db, NewAuditEntry};
 
 /// Records an action (who, what, before/after — never secret values). A
 /// write that fails fails the action: callers record before they report
@@ -20,12 +20,14 @@ pub async fn record(db: &Db, entry: NewAuditEntry) -> Result<(), DomainError> {
 pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_PAGE: u32 = 100;
 
-/// Newest entries first; `before` is the id of the last entry of the previous page.
+/// Newest entries first; `before` is the id of the last entry of the previous
+/// page; `scope`: what the reader may see (`None`: everything).
 pub async fn page(
     db: &Db,
     env: Option<String>,
     before: Option<i64>,
     limit: Option<u32>,
+    scope: Option<AuditScope>,
 ) -> Result<AuditPage, DomainError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
@@ -33,7 +35,7 @@ pub async fn page(
             "limit must be between 1 and {MAX_PAGE}, got {limit}"
         )));
     }
-    let entries = db.list_audit(&AuditFilter { env, before, limit }).await?;
+    let entries = db.list_audit(&AuditFilter { env, before, limit, scope }).await?;
     let next_before = if entries.len() == limit as usize {
         entries.last().map(|e| e.id)
     } else {

@@ -7,9 +7,11 @@
 //! - [`cronjobs`]: CronJobs, their runs, running one by hand.
 //! - [`lifecycle`]: waking environments and putting them to sleep (runs, steps, settings, state).
 //! - [`auth`]: sign-in, API tokens, roles per environment and the permission rule.
+//! - [`closing`]: waiting for a shutdown flag.
 
 pub mod audit;
 pub mod auth;
+pub mod closing;
 pub mod cronjobs;
 pub mod envs;
 pub mod lifecycle;

@@ -101,3 +101,15 @@ pub async fn limits(State(l): State<Limits>, request: Request, next: Next) -> Re
         .into_response(),
     }
 }
+
+/// A place for one more event stream on this server (`max_event_streams`),
+/// held as long as the stream lives; 503 when there is none.
+pub fn stream_slot(app: &crate::app::App) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    app.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_streams",
+            format!("this server has {} event streams open (max_event_streams); try again shortly", app.config.max_event_streams),
+        )
+    })
+}

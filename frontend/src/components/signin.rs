@@ -32,7 +32,7 @@ pub fn go_sign_in() {
 }
 
 pub fn sign_in_url(return_to: &str) -> String {
-    format!("/auth/login?return_to={}", crate::api::encode(return_to))
+    format!("/auth/login?return_to={}", js_sys::encode_uri_component(return_to))
 }
 
 /// After signing out.

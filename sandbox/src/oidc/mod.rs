@@ -23,23 +23,10 @@ use sha2::{Digest, Sha256};
 
 use crate::parts::Parts;
 use crate::process::{alive, cmdline, free_port, port_open, spawn_detached, stop};
-use crate::state::State;
+use crate::state::{OidcState, State};
 
 /// The provider script (its sign-in page checks passwords).
 const SCRIPT: &str = include_str!("provider.mjs");
-
-/// What `up` keeps of the provider in `sandbox.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OidcState {
-    pub port: u16,
-    pub pid: Option<u32>,
-}
-
-impl OidcState {
-    pub fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
 
 /// A seeded person, with their password and API token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -28,6 +28,16 @@ pub struct AuditFilter {
     pub env: Option<String>,
     pub before: Option<i64>,
     pub limit: u32,
+    /// What the reader may see; `None`: everything.
+    pub scope: Option<AuditScope>,
+}
+
+/// Entries of these environments, and entries of no environment (tokens,
+/// sessions) that `actor` made.
+#[derive(Debug, Clone, Default)]
+pub struct AuditScope {
+    pub envs: Vec<String>,
+    pub actor: String,
 }
 
 impl Db {
@@ -53,17 +63,28 @@ impl Db {
 
     /// Reads entries, newest first.
     pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, AdapterError> {
-        let rows = sqlx::query(
+        let scope = match &filter.scope {
+            None => String::new(),
+            Some(s) => {
+                let envs: Vec<String> = (0..s.envs.len()).map(|i| format!("${}", i + 5)).collect();
+                let in_envs = if envs.is_empty() { String::new() } else { format!("env IN ({}) OR ", envs.join(", ")) };
+                format!(" AND ({in_envs}(env IS NULL AND actor = $4))")
+            }
+        };
+        let sql = format!(
             "SELECT id, at_ms, actor, action, env, target, before_json, after_json, outcome, message \
              FROM audit_log \
-             WHERE ($1 IS NULL OR env = $1) AND ($2 IS NULL OR id < $2) \
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind(&filter.env)
-        .bind(filter.before)
-        .bind(i64::from(filter.limit))
-        .fetch_all(self.pool())
-        .await?;
+             WHERE ($1 IS NULL OR env = $1) AND ($2 IS NULL OR id < $2){scope} \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let mut query = sqlx::query(&sql).bind(&filter.env).bind(filter.before).bind(i64::from(filter.limit));
+        if let Some(s) = &filter.scope {
+            query = query.bind(&s.actor);
+            for env in &s.envs {
+                query = query.bind(env);
+            }
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(audit_from_row).collect()
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use audit::{AuditFilter, NewAuditEntry};
+pub use audit::{AuditFilter, AuditScope, NewAuditEntry};
 pub use auth::{LoginRow, SessionRow, TokenRow};
 pub use power::{RestorePoint, StepUpdate};
 

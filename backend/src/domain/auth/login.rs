@@ -3,7 +3,7 @@
 //! checked in the ID token; then a session in the database (shared by
 //! replicas, revocable) with an idle and an absolute timeout.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use mezame_shared::auth::{SessionInfo, Via};
 
 use super::{Auth, Principal, hashed, refused};
@@ -28,6 +28,11 @@ pub struct LoggedIn {
     pub secret: String,
     pub return_to: String,
     pub user: String,
+}
+
+/// A session has ended at its absolute end, or once unused for `idle`.
+fn ended(now: DateTime<Utc>, last_seen: DateTime<Utc>, expires: DateTime<Utc>, idle: chrono::Duration) -> bool {
+    now >= expires || now - last_seen > idle
 }
 
 /// A local path to come back to, never another site (`//evil`, `https://…`).
@@ -117,7 +122,7 @@ impl Auth {
     pub(super) async fn session_principal(&self, secret: &str) -> Result<Option<Principal>, DomainError> {
         let Some(s) = self.db.session_by_secret(&hashed(secret)).await? else { return Ok(None) };
         let now = Utc::now();
-        if now >= s.expires || now - s.last_seen > chrono::Duration::minutes(self.session.idle_minutes as i64) {
+        if ended(now, s.last_seen, s.expires, chrono::Duration::minutes(self.session.idle_minutes as i64)) {
             self.db.delete_session(&s.id).await?;
             return Ok(None);
         }
@@ -171,6 +176,16 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sessions_end_when_idle_or_at_their_absolute_end() {
+        use chrono::{Duration, TimeZone, Utc};
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap();
+        let (idle, end) = (Duration::minutes(480), t0 + Duration::hours(24));
+        assert!(!super::ended(t0 + Duration::hours(2), t0 + Duration::hours(1), end, idle), "active");
+        assert!(super::ended(t0 + Duration::hours(9), t0, end, idle), "unused for 9 h > 8 h idle");
+        assert!(super::ended(end, end - Duration::minutes(1), end, idle), "used a minute ago, but at its absolute end");
+    }
+
     #[test]
     fn return_to_stays_on_this_site() {
         use super::safe_return_to as r;

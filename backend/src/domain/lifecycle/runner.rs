@@ -87,7 +87,7 @@ pub async fn execute(lc: &Lifecycle, id: i64) {
             ),
         },
         lost = keep_lease(held) => End::Lost(lost),
-        _ = crate::app::until_true(&mut shutdown) => End::Shutdown,
+        _ = crate::domain::closing::until_true(&mut shutdown) => End::Shutdown,
     };
     let (state, message) = match end {
         End::Done(Ok(end)) => end,

@@ -4,8 +4,10 @@ use mezame_shared::audit::AuditPage;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::adapters::db::AuditScope;
 use crate::app::App;
 use crate::domain;
+use crate::http::actor::Caller;
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
 
@@ -21,7 +23,9 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-/// The audit log, newest first.
+/// The audit log, newest first: entries of the environments the caller may
+/// read, and their own entries of no environment (tokens, sessions); an admin
+/// of every environment sees everything.
 #[utoipa::path(
     get, path = "/api/audit", tag = "audit",
     params(AuditQuery),
@@ -32,7 +36,13 @@ pub struct AuditQuery {
 )]
 pub async fn get_audit(
     State(app): State<App>,
+    Caller(who): Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    Ok(Json(domain::audit::page(&app.db, q.env, q.before, q.limit).await?))
+    let names: Vec<&str> = app.envs.names().collect();
+    let scope = (!who.is_admin_everywhere(&app.auth.access, &names)).then(|| AuditScope {
+        envs: names.iter().filter(|e| who.role_in(&app.auth.access, e).is_some()).map(|e| e.to_string()).collect(),
+        actor: who.name.clone(),
+    });
+    Ok(Json(domain::audit::page(&app.db, q.env, q.before, q.limit, scope).await?))
 }

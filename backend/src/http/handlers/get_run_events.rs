@@ -24,7 +24,7 @@ use crate::http::extract::Path;
     )
 )]
 pub async fn get_run_events(State(app): State<App>, Path(id): Path<i64>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let slot = app.stream_slot()?;
+    let slot = crate::http::security::stream_slot(&app)?;
     let mut rx = app.lifecycle.follow(id).await?;
     let mut closing = app.closing();
     let stream = async_stream::stream! {
@@ -37,7 +37,7 @@ pub async fn get_run_events(State(app): State<App>, Path(id): Path<i64>) -> Resu
             }
             tokio::select! {
                 changed = rx.changed() => if changed.is_err() { break },
-                _ = crate::app::until_true(&mut closing) => break,
+                _ = crate::domain::closing::until_true(&mut closing) => break,
             }
         }
     };

@@ -45,7 +45,7 @@ pub async fn get_topology_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let (_, live) = lookup::env(&app, &env)?;
-    let slot = app.stream_slot()?;
+    let slot = crate::http::security::stream_slot(&app)?;
     let mut closing = app.closing();
     let last_event_id = headers
         .get("last-event-id")
@@ -62,7 +62,7 @@ pub async fn get_topology_events(
             let received = tokio::select! {
                 r = sub.live.recv() => r,
                 // The server is shutting down: the client reconnects to another replica.
-                _ = crate::app::until_true(&mut closing) => break,
+                _ = crate::domain::closing::until_true(&mut closing) => break,
             };
             let m = match received {
                 Ok(m) if m.revision() <= at => continue,

@@ -41,6 +41,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("DELETE", "/api/tokens/{id}"),
         ("GET", "/api/audit"),
         ("GET", "/api/debug/panic"),
+        ("GET", "/api/debug/sleep"),
         ("GET", "/api/envs"),
         ("GET", "/api/envs/{env}/cronjobs"),
         ("GET", "/api/envs/{env}/power"),
@@ -77,7 +78,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
     let client = mezame_e2e::client();
     for (method, path) in &listed {
         let req = match method.as_str() {
-            "GET" => client.get(s.url(path)),
+            "GET" => client.get(s.url(&path.replace("/api/debug/sleep", "/api/debug/sleep?ms=1"))),
             "POST" => client.post(s.url(path)).json(&serde_json::json!({"message": "hi"})),
             "PUT" => client.put(s.url(path)).json(&serde_json::json!({})),
             "DELETE" => client.delete(s.url(path)).json(&serde_json::json!({})),
@@ -245,6 +246,49 @@ async fn without_a_config_there_are_no_environments() {
     let (status, body) = get_json(&s.url("/api/envs")).await;
     assert_eq!(status, 200);
     assert_eq!(body, serde_json::json!({"envs": []}));
+}
+
+/// A request that takes longer than `request_timeout_secs` is answered 503;
+/// beyond `max_concurrent_requests` at once, requests are answered 503 at once
+/// (not queued); a client that trickles its headers is cut off.
+#[tokio::test]
+async fn slow_requests_time_out_and_excess_load_is_shed() {
+    let s = Server::start("debug_routes = true\nrequest_timeout_secs = 1\nmax_concurrent_requests = 2\n");
+    let client = mezame_e2e::client();
+    let t = std::time::Instant::now();
+    let r = client.get(s.url("/api/debug/sleep?ms=3000")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "timeout", "{body}");
+    assert!(t.elapsed() < Duration::from_millis(2500), "abandoned at the timeout: {:?}", t.elapsed());
+    // Two slow requests hold both places: the third is refused at once.
+    let slow = |c: reqwest::Client, url: String| async move { c.get(url).send().await.unwrap().status().as_u16() };
+    let a = tokio::spawn(slow(client.clone(), s.url("/api/debug/sleep?ms=900")));
+    let b = tokio::spawn(slow(client.clone(), s.url("/api/debug/sleep?ms=900")));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = std::time::Instant::now();
+    let r = client.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 503, "a third request while two are in flight");
+    assert!(t.elapsed() < Duration::from_millis(300), "refused at once, not queued");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "overloaded", "{body}");
+    assert_eq!((a.await.unwrap(), b.await.unwrap()), (200, 200));
+    assert_eq!(client.get(s.url("/api/health")).send().await.unwrap().status().as_u16(), 200, "free again");
+    // Headers trickled slower than the header-read timeout (10 s): cut off.
+    let addr = s.addr();
+    let cut = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        stream.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+        let t = std::time::Instant::now();
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).unwrap_or(0);
+        (t.elapsed(), String::from_utf8_lossy(&buf[..n]).to_string())
+    })
+    .await
+    .unwrap();
+    assert!(cut.0 >= Duration::from_secs(9) && cut.0 < Duration::from_secs(15), "closed after the header-read timeout: {:?} {:?}", cut.0, cut.1);
+    assert!(!cut.1.contains("200 OK"), "no answer to an unfinished request: {}", cut.1);
 }
 
 /// At most `max_event_streams` event streams per server: the next one is a

@@ -134,6 +134,7 @@ fn api(debug_routes: bool) -> Api {
         api = api
             .add(Configure, routes!(debug::post_echo))
             .add(Configure, routes!(debug::get_panic))
+            .add(Configure, routes!(debug::get_sleep))
             .add(Configure, routes!(debug::put_clock));
     }
     api

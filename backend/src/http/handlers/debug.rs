@@ -1,6 +1,7 @@
 //! Diagnostic routes, mounted only with `debug_routes = true`: the end-to-end
 //! tests use them to prove that a malformed body and a panicking handler are
-//! answered with the JSON error shape, and to move the scheduler's clock.
+//! answered with the JSON error shape, that slow requests meet the request
+//! timeout and the concurrency limit, and to move the scheduler's clock.
 
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -54,4 +55,23 @@ pub struct SetClock {
 pub async fn put_clock(axum::extract::State(app): axum::extract::State<crate::app::App>, extract::Json(body): extract::Json<SetClock>) -> Json<SetClock> {
     app.lifecycle.clock.set(body.now);
     Json(body)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SleepQuery {
+    /// How long to take, in milliseconds (at most 60000).
+    pub ms: u64,
+}
+
+/// Answers after `ms` milliseconds: a slow request, on demand.
+#[utoipa::path(
+    get, path = "/api/debug/sleep", tag = "debug",
+    params(SleepQuery),
+    responses((status = 200, body = Echo), (status = 503, body = mezame_shared::error::ErrorBody))
+)]
+pub async fn get_sleep(extract::Query(q): extract::Query<SleepQuery>) -> Json<Echo> {
+    tokio::time::sleep(std::time::Duration::from_millis(q.ms.min(60_000))).await;
+    Json(Echo { message: format!("slept {} ms", q.ms.min(60_000)) })
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use std::net::SocketAddr;
 
 use crate::adapters::db::Db;
-use crate::adapters::seal::Keys;
 use crate::config::Config;
 use crate::domain::auth::Auth;
 use crate::domain::envs::Environments;
@@ -40,21 +39,15 @@ impl App {
     /// the background, and resumes wake/sleep runs a previous process left
     /// running. `listen` is the address the server is bound to.
     pub async fn start(config: Config, listen: SocketAddr) -> anyhow::Result<App> {
-        let db = Db::connect(&config.database.0).await.map_err(|e| {
-            anyhow::anyhow!("cannot open the database {}: {e}", config.database)
-        })?;
-        let runner_db = Db::connect_runner_pool(&config.database.0).await.map_err(|e| {
-            anyhow::anyhow!("cannot open the database {}: {e}", config.database)
-        })?;
+        let db = Db::connect(&config.database.0).await.map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", config.database))?;
+        let runner_db = Db::connect_runner_pool(&config.database.0)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", config.database))?;
         let auth = Arc::new(Auth::new(&config, db.clone(), listen).map_err(|e| anyhow::anyhow!("[auth]: {e}"))?);
         auth.start_purger();
-        let envs = Environments::new(
-            &config.envs,
-            Duration::from_millis(config.probe_timeout_ms),
-        )
-        .await;
+        let envs = Environments::new(&config.envs, Duration::from_millis(config.probe_timeout_ms)).await;
         let topologies = Topologies::start(&envs);
-        let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let keys = config.keys()?;
         let envs = Arc::new(envs);
         let lifecycle = Lifecycle::new(db.clone(), runner_db, envs.clone(), keys, Duration::from_secs(config.run_lease_secs));
         let resumed = lifecycle.resume().await?;
@@ -87,4 +80,3 @@ impl App {
         self.lifecycle.shutdown(deadline).await;
     }
 }
-

@@ -25,9 +25,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 pub async fn run(config: Config) -> anyhow::Result<()> {
     config.check_listen()?;
     let listen = config.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr: SocketAddr = listener.local_addr()?;
     let app = App::start(config, addr).await?;
     let names: Vec<&str> = app.envs.names().collect();

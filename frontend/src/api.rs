@@ -6,10 +6,18 @@ use mezame_shared::audit::AuditPage;
 use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
+use mezame_shared::error::ErrorBody;
 use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
 use mezame_shared::topology::ServiceDetail;
-use mezame_shared::error::ErrorBody;
 use serde::de::DeserializeOwned;
+
+/// The environment list, fetched once and shared by the header and the pages.
+#[derive(Clone, Copy)]
+pub struct EnvsResource(pub leptos::prelude::LocalResource<Result<EnvList, ApiFailure>>);
+
+/// Who is signed in (a 401 sends the browser to sign in).
+#[derive(Clone, Copy)]
+pub struct MeResource(pub leptos::prelude::LocalResource<Result<Me, ApiFailure>>);
 
 /// Why a call failed, in words for the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +39,7 @@ impl fmt::Display for ApiFailure {
 
 /// GET a JSON document.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = gloo_net::http::Request::get(path)
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    let response = gloo_net::http::Request::get(path).send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
     answer(path, response).await
 }
 
@@ -80,23 +85,12 @@ async fn answer<T: DeserializeOwned>(path: &str, response: gloo_net::http::Respo
         crate::components::signin::go_sign_in();
     }
     if response.ok() {
-        response
-            .json::<T>()
-            .await
-            .map_err(|e| ApiFailure::Network(format!("unexpected answer from {path}: {e}")))
+        response.json::<T>().await.map_err(|e| ApiFailure::Network(format!("unexpected answer from {path}: {e}")))
     } else {
         let status = response.status();
         match response.json::<ErrorBody>().await {
-            Ok(body) => Err(ApiFailure::Server {
-                status,
-                code: body.error.code,
-                message: body.error.message,
-            }),
-            Err(_) => Err(ApiFailure::Server {
-                status,
-                code: "unknown".into(),
-                message: format!("{path} answered {status}"),
-            }),
+            Ok(body) => Err(ApiFailure::Server { status, code: body.error.code, message: body.error.message }),
+            Err(_) => Err(ApiFailure::Server { status, code: "unknown".into(), message: format!("{path} answered {status}") }),
         }
     }
 }
@@ -113,11 +107,7 @@ pub async fn get_audit(env: Option<String>, before: Option<i64>) -> Result<Audit
     if let Some(before) = before {
         query.push(format!("before={before}"));
     }
-    let path = if query.is_empty() {
-        "/api/audit".to_string()
-    } else {
-        format!("/api/audit?{}", query.join("&"))
-    };
+    let path = if query.is_empty() { "/api/audit".to_string() } else { format!("/api/audit?{}", query.join("&")) };
     get(&path).await
 }
 

@@ -2,8 +2,10 @@
 //!
 //! - [`App`] (here): the shell — header with the environment selector, the
 //!   navigation, and the router. One file per page under [`routes`].
-//! - [`api`]: every call to the server's `/api`, typed with `mezame-shared`.
-//! - [`components`]: pieces shared by several pages.
+//! - [`api`]: every call to the server's `/api`, typed with `mezame-shared`, and
+//!   the API data several pages share ([`api::EnvsResource`], [`api::MeResource`]).
+//! - [`components`]: pieces shared by several pages; a piece one page uses lives
+//!   with that page (e.g. `routes/envs/`: the power panel, the schedule, a live run).
 //!
 //! The selected environment lives in the URL (`?env=dev`), so a link or a
 //! reload keeps it; [`components::nav`] carries it across pages.
@@ -13,9 +15,10 @@ pub mod components;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
+use api::{EnvsResource, MeResource};
 use components::header::{Banner, Header};
 use components::signin::SignedOut;
 use routes::tokens::TokensPage;
@@ -23,14 +26,6 @@ use routes::{
     audit::Audit, envs::Environments, jobs::JobsPage, not_built::NotBuilt, not_found::NotFound, service::ServicePage,
     topology::TopologyPage,
 };
-
-/// The environment list, fetched once and shared by the header and the pages.
-#[derive(Clone, Copy)]
-pub struct EnvsResource(pub LocalResource<Result<mezame_shared::envs::EnvList, api::ApiFailure>>);
-
-/// Who is signed in (a 401 sends the browser to sign in).
-#[derive(Clone, Copy)]
-pub struct MeResource(pub LocalResource<Result<mezame_shared::auth::Me, api::ApiFailure>>);
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ec2::types::{
-    Filter, InstanceType, ResourceType, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
 
 use crate::platform::{EnvSpec, REGION, ZONES};
 use crate::process;
@@ -31,11 +29,7 @@ impl Aws {
             .region(Region::new(REGION))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "sandbox"))
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(30))
-                    .build(),
-            )
+            .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
             .load()
             .await;
         Aws {
@@ -91,11 +85,7 @@ pub async fn seed(aws: &Aws, env: &EnvSpec) -> Result<Network> {
             .name(&cluster)
             .version("1.36")
             .role_arn(format!("arn:aws:iam::{}:role/{cluster}-cluster", env.account_id))
-            .resources_vpc_config(
-                aws_sdk_eks::types::VpcConfigRequest::builder()
-                    .set_subnet_ids(Some(network.private.clone()))
-                    .build(),
-            )
+            .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().set_subnet_ids(Some(network.private.clone())).build())
             .tags("environment", env.name)
             .send()
             .await
@@ -111,11 +101,7 @@ pub async fn seed(aws: &Aws, env: &EnvSpec) -> Result<Network> {
             .cluster_name(&cluster)
             .nodegroup_name(ng.name)
             .scaling_config(
-                aws_sdk_eks::types::NodegroupScalingConfig::builder()
-                    .min_size(ng.min)
-                    .desired_size(ng.desired)
-                    .max_size(ng.max)
-                    .build(),
+                aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(ng.min).desired_size(ng.desired).max_size(ng.max).build(),
             )
             .set_subnets(Some(network.private.iter().take(ng.subnets).cloned().collect()))
             .instance_types(ng.instance_type)
@@ -143,11 +129,27 @@ async fn ensure_network(aws: &Aws, env: &EnvSpec) -> Result<Network> {
     let mut public = Vec::new();
     for (i, zone) in ZONES.iter().enumerate() {
         private.push(
-            ensure_subnet(aws, &vpc, &format!("{name}-private-{zone}"), &format!("10.{cidr}.{}.0/24", i + 1), zone, "kubernetes.io/role/internal-elb").await?,
+            ensure_subnet(
+                aws,
+                &vpc,
+                &format!("{name}-private-{zone}"),
+                &format!("10.{cidr}.{}.0/24", i + 1),
+                zone,
+                "kubernetes.io/role/internal-elb",
+            )
+            .await?,
         );
         if i < 2 {
             public.push(
-                ensure_subnet(aws, &vpc, &format!("{name}-public-{zone}"), &format!("10.{cidr}.{}.0/24", 101 + i), zone, "kubernetes.io/role/elb").await?,
+                ensure_subnet(
+                    aws,
+                    &vpc,
+                    &format!("{name}-public-{zone}"),
+                    &format!("10.{cidr}.{}.0/24", 101 + i),
+                    zone,
+                    "kubernetes.io/role/elb",
+                )
+                .await?,
             );
         }
     }
@@ -211,11 +213,7 @@ async fn ensure_subnet(aws: &Aws, vpc: &str, name: &str, cidr: &str, zone: &str,
 /// An AMI that moto knows (it ships a list of public ones).
 pub async fn any_image(aws: &Aws) -> Result<String> {
     let images = aws.ec2.describe_images().owners("amazon").send().await.context("ec2:DescribeImages")?;
-    images
-        .images()
-        .iter()
-        .find_map(|i| i.image_id().map(str::to_string))
-        .context("moto lists no AMI")
+    images.images().iter().find_map(|i| i.image_id().map(str::to_string)).context("moto lists no AMI")
 }
 
 async fn ensure_spot_asg(
@@ -227,25 +225,13 @@ async fn ensure_spot_asg(
     name: &str,
 ) -> Result<()> {
     use aws_sdk_autoscaling::types as asg;
-    let exists = !aws
-        .asg
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(name)
-        .send()
-        .await?
-        .auto_scaling_groups()
-        .is_empty();
+    let exists = !aws.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await?.auto_scaling_groups().is_empty();
     if exists {
         return Ok(());
     }
     let cluster = env.eks_cluster();
-    let has_template = aws
-        .ec2
-        .describe_launch_templates()
-        .launch_template_names(name)
-        .send()
-        .await
-        .is_ok_and(|r| !r.launch_templates().is_empty());
+    let has_template =
+        aws.ec2.describe_launch_templates().launch_template_names(name).send().await.is_ok_and(|r| !r.launch_templates().is_empty());
     if !has_template {
         let user_data = format!(
             "#!/bin/bash\n/etc/eks/bootstrap.sh {cluster} --kubelet-extra-args '--node-labels=node.kubernetes.io/lifecycle=spot --register-with-taints=node.kubernetes.io/lifecycle=spot:NoSchedule'\n"
@@ -265,19 +251,12 @@ async fn ensure_spot_asg(
             .await
             .context("ec2:CreateLaunchTemplate")?;
     }
-    let overrides = spot
-        .instance_types
-        .iter()
-        .map(|t| asg::LaunchTemplateOverrides::builder().instance_type(*t).build())
-        .collect();
+    let overrides = spot.instance_types.iter().map(|t| asg::LaunchTemplateOverrides::builder().instance_type(*t).build()).collect();
     let policy = asg::MixedInstancesPolicy::builder()
         .launch_template(
             asg::LaunchTemplate::builder()
                 .launch_template_specification(
-                    asg::LaunchTemplateSpecification::builder()
-                        .launch_template_name(name)
-                        .version("$Latest")
-                        .build(),
+                    asg::LaunchTemplateSpecification::builder().launch_template_name(name).version("$Latest").build(),
                 )
                 .set_overrides(Some(overrides))
                 .build(),
@@ -291,13 +270,7 @@ async fn ensure_spot_asg(
         )
         .build();
     let tag = |k: &str, v: &str| {
-        asg::Tag::builder()
-            .key(k)
-            .value(v)
-            .propagate_at_launch(true)
-            .resource_id(name)
-            .resource_type("auto-scaling-group")
-            .build()
+        asg::Tag::builder().key(k).value(v).propagate_at_launch(true).resource_id(name).resource_type("auto-scaling-group").build()
     };
     aws.asg
         .create_auto_scaling_group()
@@ -339,7 +312,9 @@ async fn ensure_databases(aws: &Aws, env: &EnvSpec, network: &Network, image: &s
         .ec2
         .describe_instances()
         .filters(by_tag("Name", &redis))
-        .filters(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build())
+        .filters(
+            Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build(),
+        )
         .send()
         .await?;
     if existing.reservations().iter().all(|r| r.instances().is_empty()) {

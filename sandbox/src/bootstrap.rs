@@ -30,10 +30,8 @@ pub async fn apply(client: &kube::Client, parts: &Parts, state: &State, env: &En
     for name in ["applications.argoproj.io", "appprojects.argoproj.io", "mappings.getambassador.io"] {
         wait_for(&format!("CRD {name} established"), Duration::from_secs(60), Duration::from_millis(200), || async {
             let crd = crds.get(name).await?;
-            let established = crd
-                .status
-                .and_then(|s| s.conditions)
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+            let established =
+                crd.status.and_then(|s| s.conditions).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
             Ok(established.then_some(()))
         })
         .await?;
@@ -86,7 +84,7 @@ fn b64(bytes: &[u8]) -> String {
 
 /// Argo CD's namespace, settings, the destination cluster and the repository.
 fn argocd_config(state: &State, env: &EnvSpec, es: &EnvState) -> Result<String> {
-    let pki = state.cluster_pki(&env.name);
+    let pki = state.cluster_pki(env.name);
     let read = |f: &str| std::fs::read(pki.join(f)).with_context(|| format!("reading {}/{f}", pki.display()));
     let cluster_config = serde_json::json!({
         "tlsClientConfig": {
@@ -216,7 +214,14 @@ fn system_workloads() -> String {
         addon("StatefulSet", "argocd", "argocd-application-controller", argocd, "250m", "512Mi"),
         addon("Deployment", "argocd", "argocd-repo-server", argocd, "100m", "256Mi"),
         addon("Deployment", "argocd", "argocd-redis", "redis:7.0-alpine", "50m", "64Mi"),
-        addon("Deployment", "kube-system", "aws-load-balancer-controller", "public.ecr.aws/eks/aws-load-balancer-controller:v2.13.0", "100m", "128Mi"),
+        addon(
+            "Deployment",
+            "kube-system",
+            "aws-load-balancer-controller",
+            "public.ecr.aws/eks/aws-load-balancer-controller:v2.13.0",
+            "100m",
+            "128Mi",
+        ),
         addon("Deployment", "kube-system", "cluster-autoscaler", "registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.0", "100m", "300Mi"),
         r#"apiVersion: networking.k8s.io/v1
 kind: IngressClass

@@ -71,11 +71,5 @@ pub async fn run(state: &State, ms: &str, env: &str, message: Option<&str>) -> R
     )
     .await
     .with_context(|| format!("annotating Application {ms} for a refresh"))?;
-    Ok(CiRun {
-        ms: ms.into(),
-        env: env.into(),
-        image: spec.image(ms, &app_commit),
-        app_commit,
-        manifest_commit,
-    })
+    Ok(CiRun { ms: ms.into(), env: env.into(), image: spec.image(ms, &app_commit), app_commit, manifest_commit })
 }

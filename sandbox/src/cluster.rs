@@ -27,11 +27,7 @@ fn kwokctl(parts: &Parts, state: &State) -> Command {
 
 fn run(mut cmd: Command, what: &str, log: &Path) -> Result<()> {
     let out = std::fs::File::options().create(true).append(true).open(log)?;
-    let status = cmd
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .status()
-        .with_context(|| format!("cannot run kwokctl ({what})"))?;
+    let status = cmd.stdout(out.try_clone()?).stderr(out).status().with_context(|| format!("cannot run kwokctl ({what})"))?;
     if !status.success() {
         bail!("kwokctl {what} failed ({status}); see {}", log.display());
     }
@@ -104,8 +100,7 @@ pub fn stop_apiserver(state: &State, env: &str) -> Result<()> {
 /// Stops the cluster's processes and removes it.
 pub fn delete(parts: &Parts, state: &State, env: &str) -> Result<()> {
     let mut cmd = kwokctl(parts, state);
-    cmd.args(["delete", "cluster", "--name", &cluster_name(env), "--kubeconfig"])
-        .arg(state.kubeconfig());
+    cmd.args(["delete", "cluster", "--name", &cluster_name(env), "--kubeconfig"]).arg(state.kubeconfig());
     let log = state.dir.join("down.log");
     run(cmd, "delete cluster", &log)
 }
@@ -138,9 +133,8 @@ pub fn apiserver_port(state: &State, env: &str) -> Result<u16> {
 /// custom Stage replaces them all, so they are listed again), with Job pods
 /// taking a few seconds, and `pod-failed` for pods labelled to fail.
 fn kwokctl_config(parts: &Parts) -> Result<String> {
-    let mut out = String::from(
-        "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n  bindAddress: 127.0.0.1\n",
-    );
+    let mut out =
+        String::from("apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n  bindAddress: 127.0.0.1\n");
     for stage in ["node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"] {
         let path = parts.kwok.join("stages").join(format!("{stage}.yaml"));
         let mut text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

@@ -26,7 +26,10 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
         .map(|g| format!("  {{ kind = \"nodegroup\", name = \"{}\", min = {}, desired = {}, max = {} }},", g.name, g.min, g.desired, g.max))
         .collect();
     if let (Some(spot), Some(name)) = (env.spot, env.spot_asg_name()) {
-        capacity.push(format!("  {{ kind = \"asg\", name = \"{name}\", min = {}, desired = {}, max = {} }},", spot.min, spot.desired, spot.max));
+        capacity.push(format!(
+            "  {{ kind = \"asg\", name = \"{name}\", min = {}, desired = {}, max = {} }},",
+            spot.min, spot.desired, spot.max
+        ));
     }
     out.push_str(&format!(
         "[env.power]\neks_cluster = \"{cluster}\"\nnamespaces = [\"{APP_NAMESPACE}\", \"{GATEWAY_NAMESPACE}\"]\n\

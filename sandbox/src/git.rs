@@ -40,7 +40,16 @@ impl Repo {
         let mut cmd = Command::new("git");
         cmd.arg("-C")
             .arg(&self.path)
-            .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "user.name=mezame-sandbox", "-c", "user.email=sandbox@mezame.invalid"])
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "user.name=mezame-sandbox",
+                "-c",
+                "user.email=sandbox@mezame.invalid",
+            ])
             .args(args)
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
@@ -56,12 +65,7 @@ impl Repo {
         }
         let out = cmd.output().context("cannot run git")?;
         if !out.status.success() {
-            bail!(
-                "git {} in {}: {}",
-                args.join(" "),
-                self.path.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            bail!("git {} in {}: {}", args.join(" "), self.path.display(), String::from_utf8_lossy(&out.stderr).trim());
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }

@@ -17,8 +17,7 @@ pub const MANAGER: &str = "mezame-sandbox";
 
 /// A client for the cluster of a kubeconfig file (its current context).
 pub async fn client(kubeconfig: &Path) -> Result<kube::Client> {
-    let file = Kubeconfig::read_from(kubeconfig)
-        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let file = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {}", kubeconfig.display()))?;
     let mut config = kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await?;
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(60));
@@ -54,9 +53,7 @@ impl Applier {
         let types = obj.types.as_ref().context("object without apiVersion/kind")?;
         let gvk = GroupVersionKind::try_from(types)?;
         if !self.kinds.contains_key(&gvk) {
-            let found = kube::discovery::pinned_kind(&self.client, &gvk)
-                .await
-                .with_context(|| format!("discovering {}", types.kind))?;
+            let found = kube::discovery::pinned_kind(&self.client, &gvk).await.with_context(|| format!("discovering {}", types.kind))?;
             self.kinds.insert(gvk.clone(), found);
         }
         let (resource, caps) = &self.kinds[&gvk];
@@ -72,7 +69,6 @@ impl Applier {
         Ok(())
     }
 }
-
 
 /// Polls `check` every `every` until it returns `Some`, or fails after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, every: Duration, mut check: F) -> Result<T>

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use mezame_sandbox::{ci, controller, paths, state::State, up};
 
 #[derive(Parser)]
-#[command(name = "mezame-sandbox", version, about = "The platform of PLATFORM.md on real Kubernetes control planes, the real Argo CD and moto")]
+#[command(
+    name = "mezame-sandbox",
+    version,
+    about = "The platform of PLATFORM.md on real Kubernetes control planes, the real Argo CD and moto"
+)]
 struct Cli {
     /// State directory of the sandbox (default: $MEZAME_SANDBOX_DIR or ~/.local/state/mezame/sandbox).
     #[arg(long, global = true)]
@@ -111,13 +115,7 @@ async fn main() -> std::process::ExitCode {
 async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
     match command {
         Cmd::Up { envs, boot_delay, wait } => {
-            let state = up::up(up::UpOptions {
-                dir,
-                envs,
-                boot_delay_secs: boot_delay,
-                wait: Duration::from_secs(wait),
-            })
-            .await?;
+            let state = up::up(up::UpOptions { dir, envs, boot_delay_secs: boot_delay, wait: Duration::from_secs(wait) }).await?;
             print_status(&state.dir, false)?;
         }
         Cmd::Down => up::down(&dir)?,
@@ -155,10 +153,7 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
             eprintln!("sandbox: every part is built ({})", paths::cache_dir().display());
         }
         Cmd::Controller { env } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-                .with_ansi(false)
-                .init();
+            tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_ansi(false).init();
             controller::run(&dir, &env).await?;
         }
     }

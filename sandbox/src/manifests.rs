@@ -2,10 +2,7 @@
 //! `<env>/manifests/<ms>/<ms>-<env>-<kind>.yaml`, copy-pasted per environment
 //! as on the platform (no Helm, no Kustomize).
 
-use crate::platform::{
-    APP_NAMESPACE, Cron, EnvSpec, FAIL_LABEL, Flaw, GATEWAY_NAMESPACE, Microservice, SPOT_LABEL,
-    ServiceRef,
-};
+use crate::platform::{APP_NAMESPACE, Cron, EnvSpec, FAIL_LABEL, Flaw, GATEWAY_NAMESPACE, Microservice, SPOT_LABEL, ServiceRef};
 
 /// Ambassador (Emissary) image deployed as the gateway.
 pub const AMBASSADOR_IMAGE: &str = "docker.io/emissaryingress/emissary:3.10.0";
@@ -433,8 +430,7 @@ pub fn rewrite_image_tag(content: &str, env: &EnvSpec, ms: &str, tag: &str) -> O
         regex::escape(env.name)
     ))
     .expect("a valid pattern");
-    re.is_match(content)
-        .then(|| re.replace_all(content, format!("${{1}}:{tag}")).into_owned())
+    re.is_match(content).then(|| re.replace_all(content, format!("${{1}}:{tag}")).into_owned())
 }
 
 #[cfg(test)]
@@ -447,8 +443,7 @@ mod tests {
         for env in &ENVS {
             for ms in &MICROSERVICES {
                 for (path, content) in microservice_files(env, ms, "abc123") {
-                    let doc: serde_yaml::Value = serde_yaml::from_str(&content)
-                        .unwrap_or_else(|e| panic!("{path}: {e}\n{content}"));
+                    let doc: serde_yaml::Value = serde_yaml::from_str(&content).unwrap_or_else(|e| panic!("{path}: {e}\n{content}"));
                     let suffix = path.trim_end_matches(".yaml").rsplit(&format!("-{}-", env.name)[..]).next().unwrap();
                     let expected = match suffix.split('-').next().unwrap() {
                         "deployment" => "Deployment",

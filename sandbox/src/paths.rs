@@ -16,11 +16,7 @@ fn xdg(override_var: &str, xdg_var: &str, fallback: &str, sub: &str) -> PathBuf 
     if let Some(dir) = std::env::var_os(override_var) {
         return PathBuf::from(dir);
     }
-    std::env::var_os(xdg_var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home().join(fallback))
-        .join("mezame")
-        .join(sub)
+    std::env::var_os(xdg_var).map(PathBuf::from).unwrap_or_else(|| home().join(fallback)).join("mezame").join(sub)
 }
 
 /// Build cache of the real parts (Kubernetes, etcd, kwok, Argo CD, moto).

@@ -80,11 +80,23 @@ pub const MICROSERVICES: [Microservice; 17] = [
     Microservice { language: "kotlin", ..ms("user-service", "/users/", ServiceRef::WithNamespace) },
     ms("tenant-service", "/tenants/", ServiceRef::Bare),
     Microservice { hpa_metric: Some("device-registry-requests-per-pod"), ..ms("device-registry", "/devices/", ServiceRef::Full) },
-    Microservice { hpa_metric: Some("telemetry-ingest-messages-per-pod"), rewrite: true, ..ms("telemetry-ingest", "/telemetry/", ServiceRef::WithPort) },
+    Microservice {
+        hpa_metric: Some("telemetry-ingest-messages-per-pod"),
+        rewrite: true,
+        ..ms("telemetry-ingest", "/telemetry/", ServiceRef::WithPort)
+    },
     Microservice { prefix: None, ..ms("telemetry-processor", "", ServiceRef::Bare) },
-    Microservice { hpa_metric: Some("inventory-service-requests-per-pod"), language: "kotlin", ..ms("inventory-service", "/inventory/", ServiceRef::Bare) },
+    Microservice {
+        hpa_metric: Some("inventory-service-requests-per-pod"),
+        language: "kotlin",
+        ..ms("inventory-service", "/inventory/", ServiceRef::Bare)
+    },
     ms("stock-level", "/stock/", ServiceRef::WithNamespace),
-    Microservice { hpa_metric: Some("order-service-requests-per-pod"), language: "kotlin", ..ms("order-service", "/orders/", ServiceRef::Bare) },
+    Microservice {
+        hpa_metric: Some("order-service-requests-per-pod"),
+        language: "kotlin",
+        ..ms("order-service", "/orders/", ServiceRef::Bare)
+    },
     Microservice {
         crons: &[Cron {
             name: "automatic-ordering",
@@ -230,11 +242,7 @@ impl EnvSpec {
         format!("{}/{ms}-{}:{tag}", self.registry(), self.name)
     }
     pub fn hostname(&self) -> String {
-        if self.name == "prod" {
-            "api.iot-inventory.example".into()
-        } else {
-            format!("api.{}.iot-inventory.example", self.name)
-        }
+        if self.name == "prod" { "api.iot-inventory.example".into() } else { format!("api.{}.iot-inventory.example", self.name) }
     }
     pub fn spot_asg_name(&self) -> Option<String> {
         self.spot.map(|s| format!("platform-{}-{}", self.name, s.suffix))

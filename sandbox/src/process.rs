@@ -41,29 +41,22 @@ pub fn spawn_child(cmd: &mut Command, log: &Path) -> Result<Child> {
             Ok(())
         });
     }
-    cmd.stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("cannot start {:?}", cmd.get_program()))
+    cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).spawn().with_context(|| format!("cannot start {:?}", cmd.get_program()))
 }
 
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
+        Ok(stat) => {
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z" && state != "X")
+        }
         Err(_) => false,
     }
 }
 
 /// The command line of a process, for checking that a pid is still ours.
 pub fn cmdline(pid: u32) -> Option<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+    std::fs::read(format!("/proc/{pid}/cmdline")).ok().map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
 }
 
 /// SIGTERM, then SIGKILL after `grace`; waits until the process is gone.
@@ -94,11 +87,7 @@ pub fn free_port() -> Result<u16> {
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(300),
-    )
-    .is_ok()
+    std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(300)).is_ok()
 }
 
 /// Waits until 127.0.0.1:`port` accepts connections.
@@ -110,9 +99,5 @@ pub fn wait_port(port: u16, what: &str, timeout: Duration, log: &Path) -> Result
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!(
-        "{what} did not open port {port} within {}s; see {}",
-        timeout.as_secs(),
-        log.display()
-    )
+    bail!("{what} did not open port {port} within {}s; see {}", timeout.as_secs(), log.display())
 }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::git::{Person, Repo};
-use crate::manifests::{gateway_files, microservice_files, rewrite_image_tag, ms_dir};
+use crate::manifests::{gateway_files, microservice_files, ms_dir, rewrite_image_tag};
 use crate::platform::{AUTHORS, CI_BOT, ENVS, EnvSpec, MICROSERVICES, Microservice, env_spec};
 
 /// Where the repositories live under the sandbox state.
@@ -148,16 +148,17 @@ fn seed_app(
             repo.checkout("master")?;
             let releaser = rng.author();
             let merge_at = t + Duration::hours(2);
-            let merged = repo.merge(
-                "development",
-                &format!("Release {}.{release}.0", 1 + (rng.below(2))),
-                releaser,
-                Some(merge_at),
-            )?;
+            let merged = repo.merge("development", &format!("Release {}.{release}.0", 1 + (rng.below(2))), releaser, Some(merge_at))?;
             repo.checkout("development")?;
             deploys.push(Deploy { at: merge_at + Duration::minutes(3), env: "qa", ms: ms.name, commit: merged.clone(), merged_by: None });
             let approver = rng.author();
-            deploys.push(Deploy { at: merge_at + Duration::hours(20), env: "prod", ms: ms.name, commit: merged, merged_by: Some(approver) });
+            deploys.push(Deploy {
+                at: merge_at + Duration::hours(20),
+                env: "prod",
+                ms: ms.name,
+                commit: merged,
+                merged_by: Some(approver),
+            });
         }
     }
     // Work in progress on `feature`, not deployed anywhere.
@@ -171,12 +172,7 @@ fn seed_app(
     Ok((first, deploys))
 }
 
-fn seed_manifests(
-    path: &Path,
-    initial: &[(&'static Microservice, String)],
-    deploys: &[Deploy],
-    start: DateTime<Utc>,
-) -> Result<()> {
+fn seed_manifests(path: &Path, initial: &[(&'static Microservice, String)], deploys: &[Deploy], start: DateTime<Utc>) -> Result<()> {
     let repo = Repo::init(path, "master")?;
     repo.write(
         "README.md",

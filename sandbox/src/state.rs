@@ -112,10 +112,7 @@ impl State {
     /// Seconds a new node of `env` takes to join: the environment's own value
     /// (`mezame-sandbox boot-delay`), else the sandbox's (`up --boot-delay`).
     pub fn boot_delay(&self, env: &str) -> u64 {
-        std::fs::read_to_string(self.boot_delay_file(env))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(self.boot_delay_secs)
+        std::fs::read_to_string(self.boot_delay_file(env)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(self.boot_delay_secs)
     }
 
     /// Sets `env`'s boot delay (`None`: back to the sandbox's); its controller

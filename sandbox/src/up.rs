@@ -41,10 +41,7 @@ pub async fn up(opts: UpOptions) -> Result<State> {
     };
     for env in &envs {
         if env_spec(env).is_none() {
-            bail!(
-                "unknown environment {env:?}; the sandbox knows {}",
-                ENVS.iter().map(|e| e.name).collect::<Vec<_>>().join(", ")
-            );
+            bail!("unknown environment {env:?}; the sandbox knows {}", ENVS.iter().map(|e| e.name).collect::<Vec<_>>().join(", "));
         }
     }
     let parts = tokio::task::spawn_blocking(parts::ensure).await??;
@@ -223,11 +220,7 @@ pub fn app_ready(app: &DynamicObject) -> bool {
 
 fn app_summary(app: &DynamicObject) -> String {
     let s = &app.data["status"];
-    format!(
-        "{}/{}",
-        s["sync"]["status"].as_str().unwrap_or("Unknown"),
-        s["health"]["status"].as_str().unwrap_or("Unknown")
-    )
+    format!("{}/{}", s["sync"]["status"].as_str().unwrap_or("Unknown"), s["health"]["status"].as_str().unwrap_or("Unknown"))
 }
 
 /// The mezame configuration that points the panel at this sandbox.

@@ -23,12 +23,6 @@ pub struct ErrorDetail {
 
 impl ErrorBody {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            error: ErrorDetail {
-                code: code.into(),
-                message: message.into(),
-                run_id: None,
-            },
-        }
+        Self { error: ErrorDetail { code: code.into(), message: message.into(), run_id: None } }
     }
 }

@@ -119,7 +119,14 @@ impl PowerSettings {
         }
         let mut seen = std::collections::HashSet::new();
         for g in &self.capacity {
-            let what = format!("{} {:?}", match g.kind { GroupKind::Nodegroup => "node group", GroupKind::Asg => "Auto Scaling group" }, g.name);
+            let what = format!(
+                "{} {:?}",
+                match g.kind {
+                    GroupKind::Nodegroup => "node group",
+                    GroupKind::Asg => "Auto Scaling group",
+                },
+                g.name
+            );
             if g.name.trim().is_empty() {
                 out.push("a capacity group has no name".into());
             }
@@ -223,81 +230,33 @@ impl PowerState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RunAction {
-    Wake,
-    Sleep,
-}
+/// An enum stored and sent as snake_case words: `as_str` and `parse` (the
+/// database's text columns) agree with serde by construction.
+macro_rules! worded {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
 
-impl RunAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunAction::Wake => "wake",
-            RunAction::Sleep => "sleep",
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),* }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
         }
-    }
-    pub fn parse(s: &str) -> Option<RunAction> {
-        match s {
-            "wake" => Some(RunAction::Wake),
-            "sleep" => Some(RunAction::Sleep),
-            _ => None,
-        }
-    }
+    };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RunState {
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Running => "running",
-            RunState::Succeeded => "succeeded",
-            RunState::Failed => "failed",
-            RunState::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<RunState> {
-        [RunState::Running, RunState::Succeeded, RunState::Failed, RunState::Cancelled].into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StepState {
-    Pending,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl StepState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepState::Pending => "pending",
-            StepState::Running => "running",
-            StepState::Done => "done",
-            StepState::Failed => "failed",
-            StepState::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<StepState> {
-        [StepState::Pending, StepState::Running, StepState::Done, StepState::Failed, StepState::Cancelled]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+worded!(RunAction { Wake = "wake", Sleep = "sleep" });
+worded!(RunState { Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled" });
+worded!(StepState { Pending = "pending", Running = "running", Done = "done", Failed = "failed", Cancelled = "cancelled" });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -384,16 +343,45 @@ pub struct RunStarted {
 mod tests {
     use super::*;
 
+    #[test]
+    fn worded_enums_read_back_what_serde_writes() {
+        for a in RunAction::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(RunAction::parse(a.as_str()), Some(*a));
+        }
+        for r in RunState::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(RunState::parse(r.as_str()), Some(*r));
+        }
+        for st in StepState::ALL {
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+            assert_eq!(StepState::parse(st.as_str()), Some(*st));
+        }
+        assert_eq!(RunState::parse("Running"), None);
+    }
+
     fn settings() -> PowerSettings {
         PowerSettings {
             eks_cluster: "platform-dev".into(),
-            capacity: vec![CapacityGroup { kind: GroupKind::Nodegroup, name: "system".into(), min: 1, desired: 2, max: 3, always_on: false }],
+            capacity: vec![CapacityGroup {
+                kind: GroupKind::Nodegroup,
+                name: "system".into(),
+                min: 1,
+                desired: 2,
+                max: 3,
+                always_on: false,
+            }],
             namespaces: vec!["platform".into()],
             exclude: vec![],
             argocd_namespace: "argocd".into(),
             rds: vec![],
             ec2: vec![],
-            schedule: Some(Schedule { days: vec!["mon".into()], wake: "08:00".into(), sleep: "20:00".into(), time_zone: "Europe/Paris".into() }),
+            schedule: Some(Schedule {
+                days: vec!["mon".into()],
+                wake: "08:00".into(),
+                sleep: "20:00".into(),
+                time_zone: "Europe/Paris".into(),
+            }),
             timeouts: Timeouts::default(),
         }
     }

@@ -159,9 +159,13 @@ pub struct Workload {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Rollout {
     Complete,
-    Progressing { message: String },
+    Progressing {
+        message: String,
+    },
     /// `ProgressDeadlineExceeded` or a similar failure.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,14 +244,8 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 6] = [
-        Check::ReadinessProbe,
-        Check::MaxUnavailable,
-        Check::PreStop,
-        Check::Replicas,
-        Check::DisruptionBudget,
-        Check::Spread,
-    ];
+    pub const ALL: [Check; 6] =
+        [Check::ReadinessProbe, Check::MaxUnavailable, Check::PreStop, Check::Replicas, Check::DisruptionBudget, Check::Spread];
 
     pub fn as_str(self) -> &'static str {
         match self {

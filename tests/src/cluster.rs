@@ -32,8 +32,7 @@ pub fn apps(client: &kube::Client) -> Api<DynamicObject> {
 pub fn available(d: &Deployment) -> bool {
     let s = d.status.as_ref();
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    s.and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
+    s.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
         && s.and_then(|s| s.available_replicas).unwrap_or(0) == want
         && s.and_then(|s| s.updated_replicas).unwrap_or(0) == want
 }
@@ -57,10 +56,7 @@ pub fn node_names(nodes: &[Node]) -> BTreeSet<String> {
 }
 
 pub fn ready(n: &Node) -> bool {
-    n.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 pub async fn nodes_with(client: &kube::Client, selector: &str) -> Vec<Node> {

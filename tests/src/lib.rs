@@ -78,9 +78,8 @@ pub async fn fresh_postgres() -> String {
 
 /// A variable set by `cargo xtask test`; a clear failure when it is missing.
 pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`, which prepares them")
-    })
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`, which prepares them"))
 }
 
 /// rustls needs one crypto provider per process (kube and the AWS SDK share it).
@@ -100,9 +99,7 @@ pub fn mezame_bin() -> PathBuf {
 pub fn sandbox() -> State {
     init_crypto();
     let dir = PathBuf::from(required_env("MEZAME_SANDBOX_DIR"));
-    State::load(&dir)
-        .expect("readable sandbox state")
-        .unwrap_or_else(|| panic!("no sandbox in {}", dir.display()))
+    State::load(&dir).expect("readable sandbox state").unwrap_or_else(|| panic!("no sandbox in {}", dir.display()))
 }
 
 /// A kube client for one of the sandbox's clusters.
@@ -147,10 +144,7 @@ impl Server {
     }
 
     fn spawn(mut cmd: Command, dir: tempfile::TempDir) -> Server {
-        cmd.args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn,kube_client=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "warn,kube_client=off").stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("mezame starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -161,9 +155,7 @@ impl Server {
                 }
             }
         });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("mezame prints the URL it listens on");
+        let base = rx.recv_timeout(Duration::from_secs(60)).expect("mezame prints the URL it listens on");
         Server { child, base, _dir: dir }
     }
 

@@ -16,7 +16,9 @@ use crate::sandbox;
 pub struct Jar(HashMap<String, HashMap<String, String>>);
 
 fn authority(url: &str) -> String {
-    reqwest::Url::parse(url).map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0))).unwrap_or_default()
+    reqwest::Url::parse(url)
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0)))
+        .unwrap_or_default()
 }
 
 impl Jar {

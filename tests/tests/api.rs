@@ -31,16 +31,15 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "OpenAPI 3.1, got {}", doc["openapi"]);
     let paths = doc["paths"].as_object().expect("paths");
-    let mut listed: Vec<(String, String)> = paths
-        .iter()
-        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), p.clone())))
-        .collect();
+    let mut listed: Vec<(String, String)> =
+        paths.iter().flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), p.clone()))).collect();
     listed.sort();
     let expected = [
         ("DELETE", "/api/sessions/{id}"),
         ("DELETE", "/api/tokens/{id}"),
         ("GET", "/api/audit"),
         ("GET", "/api/debug/panic"),
+        ("GET", "/api/debug/rebuilds"),
         ("GET", "/api/debug/sleep"),
         ("GET", "/api/envs"),
         ("GET", "/api/envs/{env}/cronjobs"),
@@ -93,10 +92,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         );
     }
     // The server's own `openapi` command prints the same document.
-    let printed = std::process::Command::new(mezame_e2e::mezame_bin())
-        .args(["openapi", "--debug-routes"])
-        .output()
-        .unwrap();
+    let printed = std::process::Command::new(mezame_e2e::mezame_bin()).args(["openapi", "--debug-routes"]).output().unwrap();
     let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
     assert_eq!(printed["paths"], doc["paths"]);
 }
@@ -189,7 +185,9 @@ fn two_requests_on_one_connection(addr: &str, first: &str, second: &str) -> (Str
             }
         }
     };
-    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: keep-alive\r\n\r\n", mezame_e2e::ADMIN);
+    let request = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: keep-alive\r\n\r\n", mezame_e2e::ADMIN)
+    };
     stream.write_all(request(first).as_bytes()).unwrap();
     let a = read_response(&mut stream);
     stream.write_all(request(second).as_bytes()).unwrap();
@@ -201,11 +199,8 @@ fn two_requests_on_one_connection(addr: &str, first: &str, second: &str) -> (Str
 async fn a_panicking_handler_answers_500_json_and_keeps_the_connection() {
     let s = debug_server();
     let addr = s.addr();
-    let (panic, after) = tokio::task::spawn_blocking(move || {
-        two_requests_on_one_connection(&addr, "/api/debug/panic", "/api/health")
-    })
-    .await
-    .unwrap();
+    let (panic, after) =
+        tokio::task::spawn_blocking(move || two_requests_on_one_connection(&addr, "/api/debug/panic", "/api/health")).await.unwrap();
     assert!(panic.starts_with("HTTP/1.1 500"), "{panic}");
     let body: serde_json::Value = serde_json::from_str(panic.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_error_shape(&body, "internal");
@@ -220,10 +215,7 @@ async fn metrics_count_requests_per_route() {
     }
     mezame_e2e::anonymous().get(s.url("/api/nope")).send().await.unwrap();
     let text = mezame_e2e::client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(
-        text.contains(r#"mezame_http_requests_total{method="GET",route="/api/health",status="200"} 3"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"mezame_http_requests_total{method="GET",route="/api/health",status="200"} 3"#), "{text}");
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(text.contains("mezame_http_request_duration_seconds_bucket{"), "{text}");
 }
@@ -287,7 +279,12 @@ async fn slow_requests_time_out_and_excess_load_is_shed() {
     })
     .await
     .unwrap();
-    assert!(cut.0 >= Duration::from_secs(9) && cut.0 < Duration::from_secs(15), "closed after the header-read timeout: {:?} {:?}", cut.0, cut.1);
+    assert!(
+        cut.0 >= Duration::from_secs(9) && cut.0 < Duration::from_secs(15),
+        "closed after the header-read timeout: {:?} {:?}",
+        cut.0,
+        cut.1
+    );
     assert!(!cut.1.contains("200 OK"), "no answer to an unfinished request: {}", cut.1);
 }
 
@@ -362,7 +359,11 @@ async fn operators_operate_viewers_read_admins_configure() {
         assert!(message.contains("e2e-viewer is viewer in dev") && message.contains("[[auth.bind]]"), "{message}");
     }
     let (_, power) = send(VIEWER, Method::GET, "/api/envs/dev/power", serde_json::Value::Null).await;
-    assert_eq!((power["may_operate"].clone(), power["settings"].clone()), (serde_json::json!(false), serde_json::Value::Null), "nothing stored: {power}");
+    assert_eq!(
+        (power["may_operate"].clone(), power["settings"].clone()),
+        (serde_json::json!(false), serde_json::Value::Null),
+        "nothing stored: {power}"
+    );
     assert!(power["who_may"].as_str().unwrap().contains("operator or higher in dev"), "{power}");
     let (_, runs) = get_json(&s.url("/api/envs/dev/runs")).await;
     assert_eq!(runs["runs"], serde_json::json!([]), "no run started");
@@ -373,7 +374,11 @@ async fn operators_operate_viewers_read_admins_configure() {
     let (status, body) = send(OPERATOR, Method::PUT, "/api/envs/dev/power", settings.clone()).await;
     assert_eq!(status, 403, "settings need an admin: {body}");
     let (_, power) = send(OPERATOR, Method::GET, "/api/envs/dev/power", serde_json::Value::Null).await;
-    assert_eq!((power["may_operate"].clone(), power["may_configure"].clone()), (serde_json::json!(true), serde_json::json!(false)), "{power}");
+    assert_eq!(
+        (power["may_operate"].clone(), power["may_configure"].clone()),
+        (serde_json::json!(true), serde_json::json!(false)),
+        "{power}"
+    );
     let (status, body) = send(mezame_e2e::ADMIN, Method::PUT, "/api/envs/dev/power", settings).await;
     assert_eq!(status, 400, "an admin gets past the check: {body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("min ≤ desired ≤ max"), "{body}");

@@ -103,7 +103,12 @@ async fn identity_comes_only_from_what_is_verified() {
     }
     // HMAC with the client secret, a well-known algorithm confusion.
     let secret = mezame_sandbox::oidc::Identities::ensure(&mezame_e2e::sandbox()).unwrap().client_secret;
-    let hmac = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &good, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).unwrap();
+    let hmac = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &good,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap();
     let (s, body) = status(http.get(&url).bearer_auth(&hmac)).await;
     assert_eq!(s, 401, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("not accepted"), "{body}");
@@ -126,11 +131,18 @@ async fn identity_comes_only_from_what_is_verified() {
 
     // X-Forwarded-User is believed only from trusted_proxies.
     let behind = Server::start(&format!("[auth]\ntrusted_proxies = [\"127.0.0.1/32\"]\n{}", sandbox_env_toml("dev")));
-    let (s, me) = status(mezame_e2e::anonymous().get(behind.url("/api/me")).header("x-forwarded-user", "carla").header("x-forwarded-groups", "qa, ops")).await;
+    let (s, me) = status(
+        mezame_e2e::anonymous().get(behind.url("/api/me")).header("x-forwarded-user", "carla").header("x-forwarded-groups", "qa, ops"),
+    )
+    .await;
     assert_eq!((s, me["name"].as_str(), me["via"].as_str()), (200, Some("carla"), Some("proxy")), "{me}");
     assert_eq!(me["groups"], json!(["qa", "ops"]));
     let elsewhere = Server::start(&format!("[auth]\ntrusted_proxies = [\"10.0.0.0/8\"]\n{}", sandbox_env_toml("dev")));
-    assert_eq!(status(mezame_e2e::anonymous().get(elsewhere.url("/api/me")).header("x-forwarded-user", "carla")).await.0, 401, "127.0.0.1 is not 10/8");
+    assert_eq!(
+        status(mezame_e2e::anonymous().get(elsewhere.url("/api/me")).header("x-forwarded-user", "carla")).await.0,
+        401,
+        "127.0.0.1 is not 10/8"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +156,8 @@ async fn behind_an_alb_its_signed_header_names_the_user_and_nothing_else_does() 
         sandbox_env_toml("dev")
     ));
     let me = |data: String| mezame_e2e::anonymous().get(server.url("/api/me")).header("x-amzn-oidc-data", data);
-    let claims = json!({"sub": "1234", "email": "ada@example.com", "groups": ["sre"], "exp": now() + 120, "iss": "https://login.example.com"});
+    let claims =
+        json!({"sub": "1234", "email": "ada@example.com", "groups": ["sre"], "exp": now() + 120, "iss": "https://login.example.com"});
     let (s, body) = status(me(alb.sign(arn, &claims))).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!((body["name"].as_str(), body["via"].as_str()), (Some("ada@example.com"), Some("alb")));
@@ -166,20 +179,33 @@ async fn api_tokens_are_made_by_people_scoped_shown_once_and_revocable() {
     let server = oidc_server("");
     let omar = user("operator");
     let signed = sign_in(&server.base, &omar.name, &omar.password).await.unwrap();
-    let as_omar = |m: Method, path: &str| mezame_e2e::anonymous().request(m, server.url(path)).header("cookie", format!("mezame_session={}", signed.session));
+    let as_omar = |m: Method, path: &str| {
+        mezame_e2e::anonymous().request(m, server.url(path)).header("cookie", format!("mezame_session={}", signed.session))
+    };
 
     // Beyond omar's role (admin), or in an unknown environment: refused, nothing made.
-    let (s, body) = status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "admin", "envs": ["dev"], "expires_in_days": 7}))).await;
+    let (s, body) =
+        status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "admin", "envs": ["dev"], "expires_in_days": 7})))
+            .await;
     assert_eq!(s, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("beyond yours"), "{body}");
-    let (s, _) = status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "operator", "envs": ["*"], "expires_in_days": 7}))).await;
+    let (s, _) =
+        status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "operator", "envs": ["*"], "expires_in_days": 7})))
+            .await;
     assert_eq!(s, 400, "operator in prod is beyond omar (a viewer there)");
-    let (s, _) = status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "viewer", "envs": ["staging"], "expires_in_days": 0}))).await;
+    let (s, _) = status(
+        as_omar(Method::POST, "/api/tokens").json(&json!({"name": "x", "role": "viewer", "envs": ["staging"], "expires_in_days": 0})),
+    )
+    .await;
     assert_eq!(s, 400);
     let (_, list) = status(as_omar(Method::GET, "/api/tokens")).await;
     assert!(list["tokens"].as_array().unwrap().iter().all(|t| t["from_config"] == json!(true)), "only the configuration's: {list}");
 
-    let (s, made) = status(as_omar(Method::POST, "/api/tokens").json(&json!({"name": "ci-wake-dev", "role": "operator", "envs": ["dev"], "expires_in_days": 30}))).await;
+    let (s, made) = status(
+        as_omar(Method::POST, "/api/tokens")
+            .json(&json!({"name": "ci-wake-dev", "role": "operator", "envs": ["dev"], "expires_in_days": 30})),
+    )
+    .await;
     assert_eq!(s, 201, "{made}");
     let token = made["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("mzm_"));
@@ -191,7 +217,9 @@ async fn api_tokens_are_made_by_people_scoped_shown_once_and_revocable() {
     assert_eq!(me["roles"], json!([{"env": "dev", "role": "operator"}, {"env": "prod", "role": null}]));
     assert_eq!(status(ci.get(server.url("/api/envs/prod/topology"))).await.0, 403, "not scoped to prod");
     // A token cannot make tokens.
-    let (s, body) = status(ci.post(server.url("/api/tokens")).json(&json!({"name": "y", "role": "viewer", "envs": ["dev"], "expires_in_days": 1}))).await;
+    let (s, body) =
+        status(ci.post(server.url("/api/tokens")).json(&json!({"name": "y", "role": "viewer", "envs": ["dev"], "expires_in_days": 1})))
+            .await;
     assert_eq!(s, 403, "{body}");
     // Listed with its last use, never its secret; the audit log has no secret either.
     let (_, list) = status(as_omar(Method::GET, "/api/tokens")).await;
@@ -273,7 +301,8 @@ async fn production_cannot_be_scaled_to_zero_and_settings_only_narrow_the_config
     };
     let before = sizes().await;
     // The two requests of the issue, even as an admin.
-    let zero = json!({"eks_cluster": "platform-prod", "capacity": [{"kind": "nodegroup", "name": "general", "min": 0, "desired": 0, "max": 20}]});
+    let zero =
+        json!({"eks_cluster": "platform-prod", "capacity": [{"kind": "nodegroup", "name": "general", "min": 0, "desired": 0, "max": 20}]});
     let (s, body) = status(admin.put(server.url("/api/envs/prod/power")).json(&zero)).await;
     assert_eq!(s, 403, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("prod is protected"), "{body}");
@@ -359,7 +388,10 @@ async fn cross_site_requests_are_refused_and_answers_carry_security_headers() {
     let admin = client_as(ADMIN);
     let sleep = server.url("/api/envs/dev/sleep");
     // What a form on another site sends (the browser adds Origin).
-    let (s, body) = status(admin.post(&sleep).header("origin", "http://evil.example").header("content-type", "application/x-www-form-urlencoded").body("x=1")).await;
+    let (s, body) = status(
+        admin.post(&sleep).header("origin", "http://evil.example").header("content-type", "application/x-www-form-urlencoded").body("x=1"),
+    )
+    .await;
     assert_eq!(s, 403, "{body}");
     assert_eq!(body["error"]["code"], "cross_site");
     let (s, _) = status(admin.post(&sleep).header("sec-fetch-site", "cross-site").json(&json!({}))).await;
@@ -376,7 +408,12 @@ async fn cross_site_requests_are_refused_and_answers_carry_security_headers() {
         let r = mezame_e2e::anonymous().get(server.url(path)).send().await.unwrap();
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "no-referrer");
     }

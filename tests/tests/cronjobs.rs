@@ -30,13 +30,19 @@ async fn run_now_creates_a_manual_job_owned_by_the_cronjob_and_audits_it() {
     // An operator acts; a viewer may not.
     let http = mezame_e2e::client_as(mezame_e2e::OPERATOR);
     let viewer = mezame_e2e::client_as(mezame_e2e::VIEWER);
-    let r = viewer.post(server.url(&format!("/api/envs/dev/cronjobs/{APP_NAMESPACE}/{name}/run"))).json(&serde_json::json!({})).send().await.unwrap();
+    let r = viewer
+        .post(server.url(&format!("/api/envs/dev/cronjobs/{APP_NAMESPACE}/{name}/run")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 403, "a viewer");
     let r = http.post(server.url("/api/envs/dev/cronjobs/platform/no-such-cron/run")).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("no-such-cron"), "{body}");
-    let r = http.post(server.url("/api/envs/nope/cronjobs/platform/mail-notification/run")).json(&serde_json::json!({})).send().await.unwrap();
+    let r =
+        http.post(server.url("/api/envs/nope/cronjobs/platform/mail-notification/run")).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(jobs.list(&ListParams::default()).await.unwrap().items.len(), before);
 
@@ -80,12 +86,7 @@ async fn run_now_creates_a_manual_job_owned_by_the_cronjob_and_audits_it() {
     assert!(run.manual && run.duration_secs.is_some_and(|d| d >= 0), "{run:?}");
 
     let (_, audit) = get_json(&server.url("/api/audit?env=dev")).await;
-    let entry = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "cronjob.run")
-        .expect("an audit entry");
+    let entry = audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "cronjob.run").expect("an audit entry");
     assert_eq!(entry["target"], format!("cronjob/{APP_NAMESPACE}/{name}"));
     assert_eq!(entry["actor"], "e2e-operator");
     assert_eq!(entry["outcome"], "ok");

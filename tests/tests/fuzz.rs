@@ -17,10 +17,14 @@ use serde_json::Value;
 /// The route pattern of a concrete path, as in the OpenAPI document.
 fn pattern<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
     let parts: Vec<&str> = path.split('/').collect();
-    doc["paths"].as_object()?.keys().find(|p| {
-        let ps: Vec<&str> = p.split('/').collect();
-        ps.len() == parts.len() && ps.iter().zip(&parts).all(|(a, b)| a.starts_with('{') || a == b)
-    }).map(String::as_str)
+    doc["paths"]
+        .as_object()?
+        .keys()
+        .find(|p| {
+            let ps: Vec<&str> = p.split('/').collect();
+            ps.len() == parts.len() && ps.iter().zip(&parts).all(|(a, b)| a.starts_with('{') || a == b)
+        })
+        .map(String::as_str)
 }
 
 /// The route an audited action comes from.
@@ -48,7 +52,11 @@ async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
     let (_, doc) = mezame_e2e::get_json(&server.url("/api/openapi.json")).await;
     let jobs: Api<Job> = Api::all(kube("qa").await);
     let manual = |l: &Vec<Job>| {
-        l.iter().filter(|j| j.metadata.annotations.as_ref().is_some_and(|a| a.get("cronjob.kubernetes.io/instantiate").is_some_and(|v| v == "manual"))).count()
+        l.iter()
+            .filter(|j| {
+                j.metadata.annotations.as_ref().is_some_and(|a| a.get("cronjob.kubernetes.io/instantiate").is_some_and(|v| v == "manual"))
+            })
+            .count()
     };
     let jobs_before = manual(&jobs.list(&ListParams::default()).await.unwrap().items);
     let dir = tempfile::tempdir().unwrap();
@@ -80,7 +88,10 @@ async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
         if status >= 500 {
             server_errors.push(format!("{status} {method} {url}"));
         }
-        if (200..300).contains(&status) && method != "GET" && let Some(p) = pattern(&doc, url.path()) {
+        if (200..300).contains(&status)
+            && method != "GET"
+            && let Some(p) = pattern(&doc, url.path())
+        {
             *ok_mutations.entry((method, p.to_string())).or_default() += 1;
         }
     }
@@ -101,6 +112,7 @@ async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
         assert!(*n <= ok, "{n} audited actions of {route:?} but {ok} answered 2xx");
     }
     let created = manual(&jobs.list(&ListParams::default()).await.unwrap().items) - jobs_before;
-    let run_now_ok = ok_mutations.get(&("POST".to_string(), "/api/envs/{env}/cronjobs/{namespace}/{name}/run".to_string())).copied().unwrap_or(0);
+    let run_now_ok =
+        ok_mutations.get(&("POST".to_string(), "/api/envs/{env}/cronjobs/{namespace}/{name}/run".to_string())).copied().unwrap_or(0);
     assert!(created <= run_now_ok, "{created} Jobs created but {run_now_ok} Run now answered 201");
 }

@@ -42,10 +42,7 @@ async fn gitops_ci_rolls_out_and_self_heal_reverts_manual_changes() {
     let scale = |name: &'static str, replicas: i32| {
         let deployments = deployments.clone();
         async move {
-            deployments
-                .patch_scale(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
-                .await
-                .unwrap();
+            deployments.patch_scale(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}}))).await.unwrap();
         }
     };
     scale("auth-service", 0).await;
@@ -57,9 +54,7 @@ async fn gitops_ci_rolls_out_and_self_heal_reverts_manual_changes() {
 
     // Auto-sync removed: the manual scale sticks, and the app shows OutOfSync.
     let app = "tenant-service";
-    apps.patch(app, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}})))
-        .await
-        .unwrap();
+    apps.patch(app, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}}))).await.unwrap();
     scale(app, 0).await;
     eventually("tenant-service OutOfSync", MINUTE, || async {
         let a = apps.get(app).await.ok()?;
@@ -68,9 +63,13 @@ async fn gitops_ci_rolls_out_and_self_heal_reverts_manual_changes() {
     .await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(deployments.get(app).await.unwrap().spec.unwrap().replicas, Some(0), "without auto-sync the scale to 0 stays");
-    apps.patch(app, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}})))
-        .await
-        .unwrap();
+    apps.patch(
+        app,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}})),
+    )
+    .await
+    .unwrap();
     settled("dev").await;
 }
 
@@ -88,7 +87,8 @@ async fn argocd_gating_no_node_for_argocd_means_no_sync() {
     let client = kube("qa").await;
     let aws = aws("qa").await;
     let cluster = env_spec("qa").unwrap().eks_cluster();
-    let system = |min, desired| aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(min).max_size(3).desired_size(desired).build();
+    let system =
+        |min, desired| aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(min).max_size(3).desired_size(desired).build();
     assert!(controller_running("qa"), "Argo CD runs while its pods do");
     aws.eks.update_nodegroup_config().cluster_name(&cluster).nodegroup_name("system").scaling_config(system(0, 0)).send().await.unwrap();
     eventually("Argo CD's pods unschedulable and its processes stopped", MINUTE, || async {

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, ListParams};
-use k8s_openapi::api::core::v1::Pod;
 use mezame_e2e::cluster::{LOCK, MINUTE, SlowNodes, apps, aws, scale_addon, settled};
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::{APP_NAMESPACE, GATEWAY_NAMESPACE, env_spec};
@@ -26,11 +26,7 @@ const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// Leases of 3 s: a killed runner's run is taken over within seconds.
 fn server() -> Server {
-    Server::start(&format!(
-        "backup_keys = [\"{KEY}\"]\nrun_lease_secs = 3\n{}{}",
-        sandbox_env_toml("dev"),
-        sandbox_env_toml("prod")
-    ))
+    Server::start(&format!("backup_keys = [\"{KEY}\"]\nrun_lease_secs = 3\n{}{}", sandbox_env_toml("dev"), sandbox_env_toml("prod")))
 }
 
 async fn run_of(server: &Server, id: i64) -> Run {
@@ -447,10 +443,8 @@ async fn runs_by(server: &Server, actor: &str) -> Vec<Run> {
 async fn the_schedule_fires_at_local_time_across_dst_and_keep_awake_holds() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
-    let server = Server::start(&format!(
-        "backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}",
-        sandbox_env_toml("dev")
-    ));
+    let server =
+        Server::start(&format!("backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}", sandbox_env_toml("dev")));
     let api = |p: &str| server.url(p);
     let (_, power) = get_json(&api("/api/envs/dev/power")).await;
     let mut settings = power["settings"].clone();
@@ -486,9 +480,13 @@ async fn the_schedule_fires_at_local_time_across_dst_and_keep_awake_holds() {
     let (_, power) = get_json(&api("/api/envs/dev/power")).await;
     assert_eq!(power["keep_awake_until"], json!("2027-03-28T02:30:00Z"), "a refused request changes nothing: {power}");
     tokio::time::sleep(Duration::from_secs(13)).await;
-    assert!(runs_by(&server, "schedule").await.iter().all(|r| r.action != mezame_shared::power::RunAction::Sleep), "the 04:00 sleep was skipped");
+    assert!(
+        runs_by(&server, "schedule").await.iter().all(|r| r.action != mezame_shared::power::RunAction::Sleep),
+        "the 04:00 sleep was skipped"
+    );
     set_clock("2027-03-28T02:29:55Z").await;
-    let sleep = eventually("the keep-awake sleep starts", MINUTE, || async { runs_by(&server, "keep-awake").await.into_iter().next() }).await;
+    let sleep =
+        eventually("the keep-awake sleep starts", MINUTE, || async { runs_by(&server, "keep-awake").await.into_iter().next() }).await;
     assert_eq!(sleep.action, mezame_shared::power::RunAction::Sleep);
     assert_eq!(finished(&server, sleep.id, 5 * MINUTE).await.state, RunState::Succeeded);
     let (_, power) = get_json(&api("/api/envs/dev/power")).await;

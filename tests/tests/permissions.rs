@@ -1,9 +1,9 @@
 //! Credentials that may not list a kind: the panel says so ("no permission to
 //! list …") instead of showing an empty list, and shows everything else.
 
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use mezame_e2e::cluster::MINUTE;
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml};
@@ -34,22 +34,33 @@ async fn a_kind_the_credentials_may_not_list_is_reported_as_such() {
         .await
         .unwrap();
     Api::<ClusterRole>::all(client.clone())
-        .patch(NAME, &pp, &Patch::Apply(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": NAME}, "rules": rules})))
+        .patch(
+            NAME,
+            &pp,
+            &Patch::Apply(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": NAME}, "rules": rules}),
+            ),
+        )
         .await
         .unwrap();
     Api::<ClusterRoleBinding>::all(client.clone())
-        .patch(NAME, &pp, &Patch::Apply(json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": NAME},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NS}],
-        })))
+        .patch(
+            NAME,
+            &pp,
+            &Patch::Apply(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": NAME},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+                "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NS}],
+            })),
+        )
         .await
         .unwrap();
     let token = Api::<ServiceAccount>::namespaced(client.clone(), NS)
-        .create_token_request(NAME, &PostParams::default(), &TokenRequest {
-            spec: Some(TokenRequestSpec { expiration_seconds: Some(3600), ..Default::default() }),
-            ..Default::default()
-        })
+        .create_token_request(
+            NAME,
+            &PostParams::default(),
+            &TokenRequest { spec: Some(TokenRequestSpec { expiration_seconds: Some(3600), ..Default::default() }), ..Default::default() },
+        )
         .await
         .expect("a service account token (TokenRequest)")
         .status

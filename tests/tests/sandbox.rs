@@ -33,10 +33,7 @@ async fn assert_eks_node(aws: &Aws, n: &Node, capacity: &str) {
     let inst = found.reservations()[0].instances()[0].clone();
     assert_eq!(inst.placement().unwrap().availability_zone(), Some(zone.as_str()));
     assert_eq!(inst.private_dns_name(), Some(name), "the node is named after the instance's private DNS name");
-    assert_eq!(
-        labels.get("node.kubernetes.io/instance-type").map(String::as_str),
-        inst.instance_type().map(|t| t.as_str())
-    );
+    assert_eq!(labels.get("node.kubernetes.io/instance-type").map(String::as_str), inst.instance_type().map(|t| t.as_str()));
 }
 
 #[tokio::test]
@@ -145,7 +142,14 @@ async fn capacity_managed_node_group_and_spot_asg_become_nodes() {
     let selector = "eks.amazonaws.com/nodegroup=capacity-test";
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(nodes_with(&client, selector).await.is_empty(), "desired 0: no node");
-    aws.eks.update_nodegroup_config().cluster_name(&cluster).nodegroup_name("capacity-test").scaling_config(scaling(3)).send().await.unwrap();
+    aws.eks
+        .update_nodegroup_config()
+        .cluster_name(&cluster)
+        .nodegroup_name("capacity-test")
+        .scaling_config(scaling(3))
+        .send()
+        .await
+        .unwrap();
     let nodes = eventually("3 Ready nodes of capacity-test", MINUTE, || async {
         let n = nodes_with(&client, selector).await;
         (n.len() == 3 && n.iter().all(ready)).then_some(n)
@@ -169,7 +173,8 @@ async fn capacity_managed_node_group_and_spot_asg_become_nodes() {
     deployments.create(&PostParams::default(), &probe).await.unwrap();
     let names = node_names(&nodes);
     eventually("3 probe pods Running on capacity-test nodes", MINUTE, || async {
-        let pods = Api::<Pod>::namespaced(client.clone(), "default").list(&ListParams::default().labels("app=capacity-probe")).await.ok()?;
+        let pods =
+            Api::<Pod>::namespaced(client.clone(), "default").list(&ListParams::default().labels("app=capacity-probe")).await.ok()?;
         let running = pods
             .items
             .iter()
@@ -179,7 +184,14 @@ async fn capacity_managed_node_group_and_spot_asg_become_nodes() {
         (running == 3).then_some(())
     })
     .await;
-    aws.eks.update_nodegroup_config().cluster_name(&cluster).nodegroup_name("capacity-test").scaling_config(scaling(0)).send().await.unwrap();
+    aws.eks
+        .update_nodegroup_config()
+        .cluster_name(&cluster)
+        .nodegroup_name("capacity-test")
+        .scaling_config(scaling(0))
+        .send()
+        .await
+        .unwrap();
     eventually("capacity-test nodes and their pods gone", MINUTE, || async {
         (nodes_with(&client, selector).await.is_empty() && pods_on(&client, &names).await.is_empty()).then_some(())
     })
@@ -214,8 +226,6 @@ async fn capacity_managed_node_group_and_spot_asg_become_nodes() {
     }
     settled("qa").await;
 }
-
-
 
 async fn load_balancer_of(aws: &Aws, stack: &str) -> Option<String> {
     let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
@@ -280,11 +290,6 @@ async fn leak_an_ingress_deleted_without_its_controller_hangs_and_leaks_the_alb(
     assert!(sgs.security_groups().is_empty(), "its security group is deleted too");
 }
 
-
-
-
-
-
 /// Starts a Job from a CronJob's template (as `kubectl create job --from=cronjob/…`).
 async fn run_cronjob(client: &kube::Client, cronjob: &str, job: &str) -> k8s_openapi::api::batch::v1::Job {
     use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -317,7 +322,11 @@ async fn cronjob_runs_complete_except_the_stock_report_which_fails() {
         let jobs = jobs.clone();
         async move {
             let status = jobs.get(name).await.ok()?.status?;
-            status.conditions?.iter().find(|c| c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed")).map(|c| c.type_.clone())
+            status
+                .conditions?
+                .iter()
+                .find(|c| c.status == "True" && (c.type_ == "Complete" || c.type_ == "Failed"))
+                .map(|c| c.type_.clone())
         }
     };
     assert_eq!(eventually("mail-notification's Job finishes", MINUTE, || outcome("mail-notification-e2e")).await, "Complete");
@@ -326,13 +335,8 @@ async fn cronjob_runs_complete_except_the_stock_report_which_fails() {
         .list(&ListParams::default().labels("job-name=stock-report-e2e"))
         .await
         .unwrap();
-    let terminated = pods.items[0].status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0]
-        .state
-        .as_ref()
-        .unwrap()
-        .terminated
-        .clone()
-        .unwrap();
+    let terminated =
+        pods.items[0].status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0].state.as_ref().unwrap().terminated.clone().unwrap();
     assert_eq!(terminated.exit_code, 1, "the report's pod failed with exit code 1");
     for name in ["mail-notification-e2e", "stock-report-e2e"] {
         jobs.delete(name, &DeleteParams::background()).await.unwrap();

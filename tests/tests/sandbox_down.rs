@@ -20,16 +20,18 @@ fn down_leaves_no_process_and_no_port() {
             ports.extend(c.port);
         }
         let es = state.env(env).unwrap();
-        ports.extend([es.apiserver_port, es.moto_port, es.redis_port, es.repo_server_port, es.repo_server_metrics_port, es.controller_metrics_port]);
+        ports.extend([
+            es.apiserver_port,
+            es.moto_port,
+            es.redis_port,
+            es.repo_server_port,
+            es.repo_server_metrics_port,
+            es.controller_metrics_port,
+        ]);
     }
     assert!(pids.len() >= 20, "the components of every environment: {pids:?}");
     let dir = state.dir.display().to_string();
-    let out = std::process::Command::new(required_env("MEZAME_SANDBOX_BIN"))
-        .arg("--dir")
-        .arg(&state.dir)
-        .arg("down")
-        .output()
-        .unwrap();
+    let out = std::process::Command::new(required_env("MEZAME_SANDBOX_BIN")).arg("--dir").arg(&state.dir).arg("down").output().unwrap();
     assert!(out.status.success(), "down failed: {}", String::from_utf8_lossy(&out.stderr));
     std::thread::sleep(Duration::from_millis(500));
     let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();

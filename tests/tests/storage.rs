@@ -51,7 +51,8 @@ async fn audit_log_round_trip(url: &str, backend: Backend) {
     // What a reader may see: entries of their environments, and their own of none.
     let mine = db.record_audit(&NewAuditEntry { env: None, ..entry("token.create", None, AuditOutcome::Ok) }).await.unwrap();
     db.record_audit(&NewAuditEntry { actor: "ben".into(), ..entry("token.create", None, AuditOutcome::Ok) }).await.unwrap();
-    let scope = |envs: &[&str]| Some(mezame::adapters::db::AuditScope { envs: envs.iter().map(|e| e.to_string()).collect(), actor: "aiko".into() });
+    let scope =
+        |envs: &[&str]| Some(mezame::adapters::db::AuditScope { envs: envs.iter().map(|e| e.to_string()).collect(), actor: "aiko".into() });
     let seen = db.list_audit(&AuditFilter { limit: 100, scope: scope(&["dev"]), ..Default::default() }).await.unwrap();
     assert_eq!(seen.iter().map(|e| e.id).collect::<Vec<_>>(), [mine, ids[4], ids[2], ids[0]], "dev's and aiko's own, not prod's nor ben's");
     let none = db.list_audit(&AuditFilter { limit: 100, scope: scope(&[]), ..Default::default() }).await.unwrap();
@@ -77,12 +78,9 @@ async fn sqlite_rejects_an_invalid_outcome_at_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
     Db::connect(&url).await.unwrap();
-    let err = admin_execute(
-        &url,
-        "INSERT INTO audit_log (at_ms, actor, action, outcome) VALUES (1, 'a', 'b', 'maybe')",
-    )
-    .await
-    .expect_err("the CHECK constraint refuses it");
+    let err = admin_execute(&url, "INSERT INTO audit_log (at_ms, actor, action, outcome) VALUES (1, 'a', 'b', 'maybe')")
+        .await
+        .expect_err("the CHECK constraint refuses it");
     assert!(err.to_string().to_lowercase().contains("check"), "{err}");
 }
 
@@ -153,7 +151,10 @@ async fn runs_and_leases(url: &str) {
     assert_eq!(db.claim_run(first, "replica-a", long).await.unwrap(), None, "a cannot renew any more");
     assert!(!db.update_step(first, 0, &step(StepState::Failed), "replica-a", fence_a).await.unwrap(), "nor write a step");
     assert!(!db.finish_run(first, "replica-a", fence_a, RunState::Failed, Some("stale")).await.unwrap(), "nor end the run");
-    assert!(!db.update_step(first, 0, &step(StepState::Done), "replica-b", fence_a).await.unwrap(), "a stale fence is refused even to the holder");
+    assert!(
+        !db.update_step(first, 0, &step(StepState::Done), "replica-b", fence_a).await.unwrap(),
+        "a stale fence is refused even to the holder"
+    );
     assert!(db.update_step(first, 0, &step(StepState::Done), "replica-b", fence_b).await.unwrap());
     assert_eq!(db.run(first).await.unwrap().unwrap().steps[0].state, StepState::Done, "a's write did not land");
     assert!(db.finish_run(first, "replica-b", fence_b, RunState::Succeeded, None).await.unwrap());

@@ -7,8 +7,8 @@ use std::process::Command;
 use anyhow::Result;
 
 use crate::run::{build_release, sandbox_packages};
-use crate::util::{run, step, target_dir};
 use crate::tools;
+use crate::util::{run, step, target_dir};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,17 +47,11 @@ pub fn run_bench(args: Args) -> Result<()> {
     let result = match &args.which {
         Which::Topology { args } => {
             step("bench topology");
-            run(Command::new(bin.join("bench-topology"))
-                .args(args)
-                .env("MEZAME_BIN", bin.join("mezame"))
-                .env("MEZAME_SANDBOX_DIR", &dir))
+            run(Command::new(bin.join("bench-topology")).args(args).env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
         }
         Which::Power => {
             step("bench power");
-            run(Command::new(bin.join("bench-power"))
-                .arg("dev")
-                .env("MEZAME_BIN", bin.join("mezame"))
-                .env("MEZAME_SANDBOX_DIR", &dir))
+            run(Command::new(bin.join("bench-power")).arg("dev").env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
         }
     };
     if !args.keep_sandbox {

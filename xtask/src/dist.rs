@@ -26,19 +26,8 @@ pub fn build(release: bool) -> Result<Bundle> {
     tools::ensure_wasm_target()?;
     check_bindgen_version()?;
     let (profile, profile_dir) = if release { ("wasm-release", "wasm-release") } else { ("dev", "debug") };
-    run(cargo().args([
-        "build",
-        "--package",
-        "mezame-frontend",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        profile,
-    ]))?;
-    let input = target_dir()
-        .join("wasm32-unknown-unknown")
-        .join(profile_dir)
-        .join("mezame-frontend.wasm");
+    run(cargo().args(["build", "--package", "mezame-frontend", "--target", "wasm32-unknown-unknown", "--profile", profile]))?;
+    let input = target_dir().join("wasm32-unknown-unknown").join(profile_dir).join("mezame-frontend.wasm");
     let staging = target_dir().join("dist-staging");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
@@ -55,11 +44,7 @@ pub fn build(release: bool) -> Result<Bundle> {
         optimise(&wasm)?;
     }
     let bundle = assemble(&staging)?;
-    eprintln!(
-        "    dist/: WASM {} KiB raw, {} KiB gzip",
-        bundle.wasm_bytes / 1024,
-        bundle.wasm_gzip_bytes / 1024
-    );
+    eprintln!("    dist/: WASM {} KiB raw, {} KiB gzip", bundle.wasm_bytes / 1024, bundle.wasm_gzip_bytes / 1024);
     Ok(bundle)
 }
 
@@ -138,10 +123,7 @@ fn assemble(staging: &Path) -> Result<Bundle> {
             std::fs::write(&path, bytes)?;
         }
     }
-    Ok(Bundle {
-        wasm_bytes: wasm.len() as u64,
-        wasm_gzip_bytes: gzip_len(&wasm)?,
-    })
+    Ok(Bundle { wasm_bytes: wasm.len() as u64, wasm_gzip_bytes: gzip_len(&wasm)? })
 }
 
 /// `name-<16 hex digits of FNV-1a>.ext`

@@ -31,17 +31,25 @@ impl Postgres {
         let port = free_port()?;
         step(&format!("starting a private PostgreSQL on 127.0.0.1:{port}"));
         let pg = Postgres { bin, data, port, run_as };
-        run(&mut pg.command("initdb", &[
-            "-D", &pg.data.display().to_string(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
-        ]))?;
-        let opts = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c full_page_writes=off",
-            pg.data.display()
-        );
-        run(&mut pg.command("pg_ctl", &[
-            "-D", &pg.data.display().to_string(), "-o", &opts,
-            "-l", &pg.data.join("server.log").display().to_string(), "-w", "-t", "60", "start",
-        ]))
+        run(
+            &mut pg.command("initdb", &["-D", &pg.data.display().to_string(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        )?;
+        let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c full_page_writes=off", pg.data.display());
+        run(&mut pg.command(
+            "pg_ctl",
+            &[
+                "-D",
+                &pg.data.display().to_string(),
+                "-o",
+                &opts,
+                "-l",
+                &pg.data.join("server.log").display().to_string(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        ))
         .with_context(|| format!("PostgreSQL did not start; see {}/server.log", pg.data.display()))?;
         Ok(pg)
     }
@@ -70,9 +78,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl", &["-D", &self.data.display().to_string(), "-m", "fast", "-w", "stop"])
-            .output();
+        let _ = self.command("pg_ctl", &["-D", &self.data.display().to_string(), "-m", "fast", "-w", "stop"]).output();
         let _ = std::fs::remove_dir_all(&self.data);
     }
 }

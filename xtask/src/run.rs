@@ -36,10 +36,7 @@ pub fn build_release() -> Result<PathBuf> {
 
 /// Packages the sandbox needs at run time.
 pub fn sandbox_packages() -> Vec<(&'static str, &'static str, &'static str)> {
-    vec![
-        ("redis-server", "redis-server", "Argo CD's Redis in the sandbox"),
-        ("git", "git", "the sandbox's repositories"),
-    ]
+    vec![("redis-server", "redis-server", "Argo CD's Redis in the sandbox"), ("git", "git", "the sandbox's repositories")]
 }
 
 fn s(v: &serde_json::Value) -> &str {
@@ -70,7 +67,15 @@ pub fn run(args: Args) -> Result<()> {
             .as_array()
             .map(|u| {
                 u.iter()
-                    .map(|u| format!("  {:<6} password {:<20} ({}); API token: {}", s(&u["name"]), s(&u["password"]), s(&u["role"]), s(&u["token"])))
+                    .map(|u| {
+                        format!(
+                            "  {:<6} password {:<20} ({}); API token: {}",
+                            s(&u["name"]),
+                            s(&u["password"]),
+                            s(&u["role"]),
+                            s(&u["token"])
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();

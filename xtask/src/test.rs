@@ -1,6 +1,8 @@
 //! `cargo xtask test`: every test, on a fresh machine.
 //!
 //! 1. installs what is missing (Chromium, PostgreSQL, Redis, npm packages, the WASM target);
+//!    then `cargo fmt --check` and `cargo clippy -D warnings` (host crates
+//!    with all targets, the UI for WASM): a warning fails the run;
 //! 2. builds the release UI and binaries (the browser test uses the release `mezame`);
 //! 3. brings up a sandbox of its own (dev, prod, qa) in `target/test-sandbox`;
 //! 4. starts a private PostgreSQL on a free loopback port;
@@ -29,6 +31,17 @@ pub struct Args {
     cargo_args: Vec<String>,
 }
 
+/// Formatting and clippy, before anything is built for the tests.
+fn lint() -> Result<()> {
+    tools::ensure_rustup_components(&["rustfmt", "clippy"])?;
+    step("cargo fmt --check");
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    step("cargo clippy -D warnings (host crates, all targets; the UI for WASM)");
+    run(cargo().args(["clippy", "--workspace", "--exclude", "mezame-frontend", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args(["clippy", "--package", "mezame-frontend", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]))?;
+    Ok(())
+}
+
 pub fn run_tests(args: Args) -> Result<()> {
     let started = Instant::now();
     let mut packages = sandbox_packages();
@@ -37,6 +50,7 @@ pub fn run_tests(args: Args) -> Result<()> {
     tools::ensure_apt(&packages)?;
     tools::ensure_node_modules()?;
     let schemathesis = tools::ensure_schemathesis()?;
+    lint()?;
     let bin = build_release()?;
     let sandbox_dir = target_dir().join("test-sandbox");
     let sandbox = |args: &[&str]| {
@@ -57,10 +71,7 @@ pub fn run_tests(args: Args) -> Result<()> {
         ];
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();
-        test.args(["test", "--release"])
-            .args(HOST_PACKAGES)
-            .args(&args.cargo_args)
-            .envs(env.iter().map(|(k, v)| (k, v)));
+        test.args(["test", "--release"]).args(HOST_PACKAGES).args(&args.cargo_args).envs(env.iter().map(|(k, v)| (k, v)));
         run(&mut test)?;
         step("browser tests (Playwright, headless Chromium)");
         run(Command::new(root().join("node_modules/.bin/playwright"))

@@ -29,6 +29,21 @@ pub fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
+/// rustup components (rustfmt, clippy) the lint step needs, added when missing.
+pub fn ensure_rustup_components(components: &[&str]) -> Result<()> {
+    if !on_path("rustup") {
+        bail!("rustup is not installed; `cargo fmt` and `cargo clippy` need it. Install it from https://rustup.rs");
+    }
+    let installed = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    for c in components {
+        if !installed.lines().any(|l| l.trim().starts_with(&format!("{c}-")) || l.trim() == *c) {
+            step(&format!("installing the Rust component {c}"));
+            run(Command::new("rustup").args(["component", "add", c]))?;
+        }
+    }
+    Ok(())
+}
+
 /// `npm ci` when `node_modules` does not match `package-lock.json`.
 pub fn ensure_node_modules() -> Result<()> {
     for tool in ["node", "npm"] {
@@ -43,9 +58,7 @@ pub fn ensure_node_modules() -> Result<()> {
         return Ok(());
     }
     step("installing npm packages (binaryen, Playwright) with npm ci");
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(root()))?;
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root()))?;
     std::fs::write(stamp_path, wanted)?;
     Ok(())
 }
@@ -85,20 +98,14 @@ pub fn wasm_opt() -> Result<PathBuf> {
 
 /// Installs missing Debian packages. Each entry: (package, program it provides, why).
 pub fn ensure_apt(wanted: &[(&str, &str, &str)]) -> Result<()> {
-    let missing: Vec<_> = wanted
-        .iter()
-        .filter(|(package, program, _)| !is_installed(package, program))
-        .collect();
+    let missing: Vec<_> = wanted.iter().filter(|(package, program, _)| !is_installed(package, program)).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let names: Vec<&str> = missing.iter().map(|(p, _, _)| *p).collect();
     let why: Vec<String> = missing.iter().map(|(p, _, w)| format!("{p} ({w})")).collect();
     if !on_path("apt-get") {
-        bail!(
-            "missing: {}. This machine has no apt-get; install them with your package manager and run again",
-            why.join(", ")
-        );
+        bail!("missing: {}. This machine has no apt-get; install them with your package manager and run again", why.join(", "));
     }
     let root_user = output(Command::new("id").arg("-u"))?.trim() == "0";
     let sudo: &[&str] = if root_user {
@@ -106,11 +113,7 @@ pub fn ensure_apt(wanted: &[(&str, &str, &str)]) -> Result<()> {
     } else if on_path("sudo") {
         &["sudo", "-n"]
     } else {
-        bail!(
-            "missing: {}. Install them as root: apt-get install -y {}",
-            why.join(", "),
-            names.join(" ")
-        );
+        bail!("missing: {}. Install them as root: apt-get install -y {}", why.join(", "), names.join(" "));
     };
     step(&format!("installing Debian packages: {}", why.join(", ")));
     let apt = |args: &[&str]| {
@@ -124,9 +127,7 @@ pub fn ensure_apt(wanted: &[(&str, &str, &str)]) -> Result<()> {
     run(&mut apt(&["update", "-q"]))?;
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
     install.extend(names.iter().copied());
-    run(&mut apt(&install)).with_context(|| {
-        format!("installing {} failed; install them by hand and run again", names.join(" "))
-    })?;
+    run(&mut apt(&install)).with_context(|| format!("installing {} failed; install them by hand and run again", names.join(" ")))?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Small helpers to run commands and find paths.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -8,10 +8,11 @@ use anyhow::{Context, Result, bail};
 
 /// The workspace root (parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    // `cargo run` (the `cargo xtask` alias) sets CARGO_MANIFEST_DIR for the
+    // process too: prefer it, since one target directory may serve several
+    // checkouts and a binary built in one must not act on another.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR"))).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// Cargo's target directory (honours `CARGO_TARGET_DIR`).
@@ -45,9 +46,8 @@ pub fn cargo() -> Command {
     }
     if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
         let target = target_dir();
-        let kept: Vec<PathBuf> = std::env::split_paths(&paths)
-            .filter(|p| !p.starts_with(&target) && !p.to_string_lossy().contains("/lib/rustlib/"))
-            .collect();
+        let kept: Vec<PathBuf> =
+            std::env::split_paths(&paths).filter(|p| !p.starts_with(&target) && !p.to_string_lossy().contains("/lib/rustlib/")).collect();
         if kept.is_empty() {
             c.env_remove("LD_LIBRARY_PATH");
         } else {
@@ -79,20 +79,14 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     let desc = describe(cmd);
     let out = cmd.output().with_context(|| format!("cannot start `{desc}`"))?;
     if !out.status.success() {
-        bail!(
-            "`{desc}` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`{desc}` failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether a program is on `PATH`.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn describe(cmd: &Command) -> String {
@@ -106,7 +100,5 @@ fn describe(cmd: &Command) -> String {
 
 /// FNV-1a, 64 bits: a content fingerprint for cache-busting names and stamps.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }

@@ -13,11 +13,11 @@ pub enum AdapterError {
     /// An AWS API call failed.
     #[error("{0}")]
     Aws(String),
-    /// The database failed.
+    /// The database failed (sqlx's error stays inside this layer).
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(DbError),
     #[error("database migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(DbError),
     /// A value read back from the database is not what was written.
     #[error("database holds an invalid value: {0}")]
     Corrupt(String),
@@ -27,6 +27,28 @@ pub enum AdapterError {
     /// A credential was checked and refused (bad signature, expired, another audience...).
     #[error("{0}")]
     Rejected(String),
+}
+
+/// A database driver's error, opaque above the adapters.
+#[derive(Debug)]
+pub struct DbError(Box<dyn StdError + Send + Sync>);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<sqlx::Error> for AdapterError {
+    fn from(e: sqlx::Error) -> AdapterError {
+        AdapterError::Db(DbError(Box::new(e)))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for AdapterError {
+    fn from(e: sqlx::migrate::MigrateError) -> AdapterError {
+        AdapterError::Migrate(DbError(Box::new(e)))
+    }
 }
 
 /// `error: cause: cause ...` — library errors often hide the useful part

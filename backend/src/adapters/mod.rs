@@ -7,6 +7,7 @@
 //!   token verification) and the AWS load balancer's signed identity header.
 //! - [`seal`]: encryption at rest of backed-up Secrets (key rotation).
 //! - [`secrets`]: random secrets and their hashes (sessions, tokens, PKCE).
+//! - [`waited`]: time spent in Kubernetes and AWS calls, counted per run.
 //!
 //! Adapters translate library types into plain Rust values and [`AdapterError`];
 //! nothing above this layer sees an AWS SDK or sqlx type.
@@ -18,5 +19,6 @@ pub mod kube;
 pub mod oidc;
 pub mod seal;
 pub mod secrets;
+pub mod waited;
 
 pub use error::{AdapterError, error_chain};

@@ -31,8 +31,8 @@ impl std::fmt::Debug for Key {
 impl Key {
     pub fn parse(b64: &str) -> Result<Key, String> {
         let bytes = STANDARD.decode(b64.trim()).map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
-        let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
-            .map_err(|_| format!("must be 32 bytes, base64-encoded (got {} bytes)", bytes.len()))?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| format!("must be 32 bytes, base64-encoded (got {} bytes)", bytes.len()))?;
         let id = digest(&SHA256, &bytes).as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
         Ok(Key { id, key: LessSafeKey::new(unbound) })
     }
@@ -54,7 +54,11 @@ fn corrupt(m: &str) -> AdapterError {
 impl Keys {
     /// Parses every key; `None` when the list is empty.
     pub fn parse<'a>(list: impl IntoIterator<Item = &'a str>) -> Result<Option<Keys>, String> {
-        let keys = list.into_iter().enumerate().map(|(i, k)| Key::parse(k).map_err(|e| format!("backup_keys[{i}] {e}"))).collect::<Result<Vec<_>, _>>()?;
+        let keys = list
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| Key::parse(k).map_err(|e| format!("backup_keys[{i}] {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((!keys.is_empty()).then_some(Keys(keys)))
     }
 
@@ -82,8 +86,11 @@ impl Keys {
                     self.0.iter().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            return open_with(&k.key, body, context.as_bytes())
-                .ok_or_else(|| AdapterError::Corrupt(format!("a sealed backup value does not open with key {id} for {context}: altered, or sealed for another object")));
+            return open_with(&k.key, body, context.as_bytes()).ok_or_else(|| {
+                AdapterError::Corrupt(format!(
+                    "a sealed backup value does not open with key {id} for {context}: altered, or sealed for another object"
+                ))
+            });
         }
         if let Some(body) = sealed.strip_prefix("v1:") {
             return self

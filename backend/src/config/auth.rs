@@ -195,7 +195,8 @@ pub fn problems(a: &AuthConfig, env_names: &[&str]) -> Vec<String> {
         if !(o.issuer.starts_with("https://") || o.issuer.starts_with("http://")) {
             out.push(format!("auth.oidc.issuer {:?} must be an http(s) URL", o.issuer));
         }
-        if o.login && o.client_secret.is_none() && o.client_secret_file.is_none() && std::env::var_os("MEZAME_OIDC_CLIENT_SECRET").is_none() {
+        if o.login && o.client_secret.is_none() && o.client_secret_file.is_none() && std::env::var_os("MEZAME_OIDC_CLIENT_SECRET").is_none()
+        {
             out.push("auth.oidc: sign-in needs the client secret: client_secret_file, MEZAME_OIDC_CLIENT_SECRET or client_secret".into());
         }
         if !o.scopes.iter().any(|s| s == "openid") {

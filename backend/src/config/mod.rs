@@ -62,7 +62,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +231,12 @@ impl Config {
         Ok(config)
     }
 
+    /// The backup keys, parsed (`None` when there are none): the one place
+    /// their rule lives; `validate` and the server's start both call it.
+    pub fn keys(&self) -> Result<Option<crate::adapters::seal::Keys>, ConfigError> {
+        crate::adapters::seal::Keys::parse(self.backup_keys.iter().map(|k| k.expose())).map_err(ConfigError::Rule)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::HashSet::new();
         for env in &self.envs {
@@ -242,10 +247,7 @@ impl Config {
                 )));
             }
             if !seen.insert(env.name.as_str()) {
-                return Err(ConfigError::Rule(format!(
-                    "environment {:?} is configured twice",
-                    env.name
-                )));
+                return Err(ConfigError::Rule(format!("environment {:?} is configured twice", env.name)));
             }
             if env.aws.access_key_id.is_some() != env.aws.secret_access_key.is_some() {
                 return Err(ConfigError::Rule(format!(
@@ -262,9 +264,7 @@ impl Config {
                 }
             }
         }
-        for (i, key) in self.backup_keys.iter().enumerate() {
-            crate::adapters::seal::Key::parse(key.expose()).map_err(|e| ConfigError::Rule(format!("backup_keys[{i}]: {e}")))?;
-        }
+        self.keys()?;
         let names: Vec<&str> = self.envs.iter().map(|e| e.name.as_str()).collect();
         match &self.auth {
             None => {
@@ -344,10 +344,17 @@ impl Config {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
+}
+
+/// Expands a leading `~/` to `$HOME/`.
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
 }
 
 #[cfg(test)]
@@ -428,19 +435,14 @@ mod tests {
         let path = write(&dir, &example.replace("/var/run/secrets/mezame/oidc-client-secret", &secret.display().to_string()));
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.auth_table().unwrap().oidc.as_ref().unwrap().client_secret.as_ref().unwrap().expose(), "s3cret");
-        assert_eq!(
-            c.envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
-            ["dev", "qa", "prod"]
-        );
+        assert_eq!(c.envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["dev", "qa", "prod"]);
         assert!(c.env("prod").unwrap().protected);
     }
 
     #[test]
     fn rejects_duplicate_and_bad_names_and_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let env = |n: &str| {
-            format!("auth = \"none\"\n[[env]]\nname = \"{n}\"\n[env.kubernetes]\n[env.aws]\n")
-        };
+        let env = |n: &str| format!("auth = \"none\"\n[[env]]\nname = \"{n}\"\n[env.kubernetes]\n[env.aws]\n");
         let dup = write(&dir, &format!("{}[[env]]\nname = \"dev\"\n[env.kubernetes]\n[env.aws]\n", env("dev")));
         assert!(Config::load(Some(&dup)).unwrap_err().to_string().contains("twice"));
         let bad = write(&dir, &env("Dev_1"));
@@ -449,13 +451,5 @@ mod tests {
         assert!(Config::load(Some(&unknown)).unwrap_err().to_string().contains("listn"));
         let missing = dir.path().join("nope.toml");
         assert!(matches!(Config::load(Some(&missing)), Err(ConfigError::Missing(_))));
-    }
-}
-
-/// Expands a leading `~/` to `$HOME/`.
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
     }
 }

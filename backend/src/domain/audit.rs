@@ -31,15 +31,9 @@ pub async fn page(
 ) -> Result<AuditPage, DomainError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(DomainError::Invalid(format!(
-            "limit must be between 1 and {MAX_PAGE}, got {limit}"
-        )));
+        return Err(DomainError::Invalid(format!("limit must be between 1 and {MAX_PAGE}, got {limit}")));
     }
     let entries = db.list_audit(&AuditFilter { env, before, limit, scope }).await?;
-    let next_before = if entries.len() == limit as usize {
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let next_before = if entries.len() == limit as usize { entries.last().map(|e| e.id) } else { None };
     Ok(AuditPage { entries, next_before })
 }

@@ -7,12 +7,11 @@ use mezame_shared::audit::AuditOutcome;
 use mezame_shared::cronjobs::{CronJob, CronJobList, JobCreated, JobOutcome, JobRun};
 
 use super::DomainError;
-use super::topology::Live;
 use super::audit;
+use super::topology::Live;
 use crate::adapters::db::{Db, NewAuditEntry};
-use crate::adapters::secrets;
-use crate::adapters::kube::jobs;
 use crate::adapters::kube::objects as k;
+use crate::adapters::secrets;
 use crate::domain::envs::Environment;
 
 /// Jobs listed per CronJob.
@@ -64,9 +63,7 @@ fn run_of(j: &k::Job) -> JobRun {
             (Some(s), Some(e)) => Some((e - s).num_seconds().max(0)),
             _ => None,
         },
-        message: j.failure.as_ref().map(|f| {
-            f.message.clone().or_else(|| f.reason.clone()).unwrap_or_else(|| "failed".into())
-        }),
+        message: j.failure.as_ref().map(|f| f.message.clone().or_else(|| f.reason.clone()).unwrap_or_else(|| "failed".into())),
     }
 }
 
@@ -90,31 +87,29 @@ pub async fn run(
             env.config.name, env.config.name
         )));
     }
-    let known = live
-        .objects
-        .read()
-        .unwrap()
-        .cron_jobs()
-        .any(|c| c.meta.namespace == namespace && c.meta.name == name);
+    let known = live.objects.read().unwrap().cron_jobs().any(|c| c.meta.namespace == namespace && c.meta.name == name);
     if !known {
         return Err(DomainError::NotFound(format!("no CronJob {namespace}/{name} in environment {}", live.env)));
     }
     let job_name = job_name(name);
-    let cluster = env.cluster().await.map_err(DomainError::Unavailable)?;
-    let result = jobs::create_job_from_cronjob(cluster.client(), namespace, name, &job_name).await;
+    let cluster = env.cluster().await.map_err(|e| DomainError::Unavailable(e.to_string()))?;
+    let result = cluster.create_job_from_cronjob(namespace, name, &job_name).await;
     let entry = NewAuditEntry {
         actor: actor.to_string(),
         action: "cronjob.run".into(),
         env: Some(live.env.clone()),
         target: Some(format!("cronjob/{namespace}/{name}")),
         before: None,
-        after: result.as_ref().ok().map(|c| serde_json::json!({ "job": c.name, "template_sha256": secrets::hash(&c.template.to_string()) })),
+        after: result
+            .as_ref()
+            .ok()
+            .map(|c| serde_json::json!({ "job": c.name, "template_sha256": secrets::hash(&c.template.to_string()) })),
         outcome: if result.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
         message: result.as_ref().err().map(|e| e.to_string()),
     };
     if let Err(e) = audit::record(db, entry).await {
         if let Ok(c) = &result
-            && let Err(undo) = jobs::delete_job(cluster.client(), namespace, &c.name).await
+            && let Err(undo) = cluster.delete_job(namespace, &c.name).await
         {
             tracing::error!(error = %undo, job = c.name, "a Job that could not be audited could not be deleted either");
         }

@@ -9,12 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mezame_shared::envs::{
-    AwsIdentity, AwsReachability, ClusterInfo, ClusterReachability, EnvStatus, Probe,
-};
+use mezame_shared::envs::{AwsIdentity, AwsReachability, ClusterInfo, ClusterReachability, EnvStatus, Probe};
 use tokio::sync::OnceCell;
 
-use crate::adapters::{aws, kube};
+use crate::adapters::{AdapterError, aws, kube};
 use crate::config::{EnvConfig, expand_home};
 
 /// One environment and its handles.
@@ -65,18 +63,13 @@ impl Environments {
 
 impl Environment {
     /// The environment's Kubernetes client, connecting on first use.
-    pub async fn cluster(&self) -> Result<&kube::Cluster, String> {
+    pub async fn cluster(&self) -> Result<&kube::Cluster, AdapterError> {
         let k = &self.config.kubernetes;
         self.cluster
             .get_or_try_init(|| {
-                kube::Cluster::connect(
-                    k.kubeconfig.as_ref().map(|p| expand_home(&p.to_string_lossy())),
-                    k.context.clone(),
-                    self.timeout,
-                )
+                kube::Cluster::connect(k.kubeconfig.as_ref().map(|p| expand_home(&p.to_string_lossy())), k.context.clone(), self.timeout)
             })
             .await
-            .map_err(|e| e.to_string())
     }
 
     /// The environment's AWS account.
@@ -87,41 +80,25 @@ impl Environment {
     /// Checks the cluster and the AWS account at the same time.
     pub async fn status(&self) -> EnvStatus {
         let (kubernetes, aws) = tokio::join!(self.cluster_status(), self.aws_status());
-        EnvStatus {
-            name: self.config.name.clone(),
-            protected: self.config.protected,
-            kubernetes,
-            aws,
-        }
+        EnvStatus { name: self.config.name.clone(), protected: self.config.protected, kubernetes, aws }
     }
 
     async fn cluster_status(&self) -> ClusterReachability {
         let started = Instant::now();
         let result = bounded(self.timeout, "Kubernetes API server", async {
-            let cluster = self.cluster().await?;
+            let cluster = self.cluster().await.map_err(|e| e.to_string())?;
             let facts = cluster.probe().await.map_err(|e| e.to_string())?;
-            Ok(ClusterInfo {
-                server_version: facts.server_version,
-                node_count: facts.node_count,
-                ready_node_count: facts.ready_node_count,
-            })
+            Ok(ClusterInfo { server_version: facts.server_version, node_count: facts.node_count, ready_node_count: facts.ready_node_count })
         })
         .await;
-        ClusterReachability {
-            context: self.config.kubernetes.context.clone(),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-            result,
-        }
+        ClusterReachability { context: self.config.kubernetes.context.clone(), elapsed_ms: started.elapsed().as_millis() as u64, result }
     }
 
     async fn aws_status(&self) -> AwsReachability {
         let started = Instant::now();
         let result = bounded(self.timeout, "AWS STS", async {
             let id = self.aws.identity().await.map_err(|e| e.to_string())?;
-            Ok(AwsIdentity {
-                account: id.account,
-                arn: id.arn,
-            })
+            Ok(AwsIdentity { account: id.account, arn: id.arn })
         })
         .await;
         AwsReachability {
@@ -134,16 +111,10 @@ impl Environment {
 }
 
 /// Runs a check with a deadline; a check that does not finish in time is an error.
-async fn bounded<T>(
-    timeout: Duration,
-    what: &str,
-    check: impl Future<Output = Result<T, String>>,
-) -> Probe<T> {
+async fn bounded<T>(timeout: Duration, what: &str, check: impl Future<Output = Result<T, String>>) -> Probe<T> {
     match tokio::time::timeout(timeout, check).await {
         Ok(Ok(value)) => Probe::Ok { value },
         Ok(Err(message)) => Probe::Error { message },
-        Err(_) => Probe::Error {
-            message: format!("{what} did not answer within {} ms", timeout.as_millis()),
-        },
+        Err(_) => Probe::Error { message: format!("{what} did not answer within {} ms", timeout.as_millis()) },
     }
 }

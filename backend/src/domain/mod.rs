@@ -14,8 +14,8 @@ pub mod auth;
 pub mod closing;
 pub mod cronjobs;
 pub mod envs;
+mod error;
 pub mod lifecycle;
 pub mod topology;
-mod error;
 
 pub use error::DomainError;

@@ -24,23 +24,16 @@ pub async fn serve(uri: Uri) -> Response {
         let mime = file.metadata.mimetype().to_owned();
         // Bundle files carry a content hash in their URL (see xtask): cache them.
         return (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
-            ],
+            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned())],
             Body::from(file.data.into_owned()),
         )
             .into_response();
     }
     match Dist::get("index.html") {
-        Some(index) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            Body::from(index.data.into_owned()),
-        )
-            .into_response(),
+        Some(index) => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], Body::from(index.data.into_owned()))
+                .into_response()
+        }
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

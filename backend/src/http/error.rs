@@ -21,12 +21,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            run_id: None,
-        }
+        ApiError { status, code, message: message.into(), run_id: None }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -75,11 +70,7 @@ impl From<DomainError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
-        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            "unsupported_media_type"
-        } else {
-            "bad_body"
-        };
+        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported_media_type" } else { "bad_body" };
         ApiError::new(status, code, format!("request body: {}", r.body_text()))
     }
 }

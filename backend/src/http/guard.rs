@@ -19,6 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::cookies;
+use super::env_path::EnvPath;
 use super::error::ApiError;
 use crate::app::App;
 use crate::domain::DomainError;
@@ -49,7 +50,13 @@ fn browser_safety(app: &App, method: &Method, headers: &HeaderMap) -> Result<(),
         return Ok(());
     }
     let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
-    let cross = |why: String| ApiError::new(StatusCode::FORBIDDEN, "cross_site", format!("refused: {why}. Mutations are accepted only from mezame's own pages or from programs (which send no Origin)"));
+    let cross = |why: String| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            format!("refused: {why}. Mutations are accepted only from mezame's own pages or from programs (which send no Origin)"),
+        )
+    };
     if let Some(origin) = text(header::ORIGIN) {
         let own = [text(header::HOST), authority(&app.auth.public_url)];
         if origin == "null" || !authority(origin).is_some_and(|a| own.contains(&Some(a))) {
@@ -60,7 +67,8 @@ fn browser_safety(app: &App, method: &Method, headers: &HeaderMap) -> Result<(),
     {
         return Err(cross(format!("the browser says it comes from a {site} page")));
     }
-    let json = text(header::CONTENT_TYPE).is_some_and(|ct| ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let json = text(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -122,9 +130,11 @@ pub async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Resp
             _ => None,
         };
         let names: Vec<&str> = g.app.envs.names().collect();
+        // Resolved once: the handler's `EnvPath` takes it from the extensions.
         // An environment that does not exist is the handler's 404, after a check in any environment.
-        let scope = match env_name.as_deref().and_then(|n| g.app.envs.get(n)) {
-            Some(e) => Scope::Env { name: &e.config.name, protected: e.config.protected },
+        let resolved = env_name.as_deref().and_then(|n| EnvPath::resolve(&g.app, n).ok());
+        let scope = match &resolved {
+            Some(e) => Scope::Env { name: &e.env.config.name, protected: e.env.config.protected },
             None => Scope::AnyOf(&names),
         };
         match authorize(&g.app.auth.access, who.as_ref(), perm, scope) {
@@ -134,6 +144,11 @@ pub async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Resp
         }
         if let Some(who) = who {
             parts.extensions.insert(who);
+        }
+        if let Some(env) = resolved
+            && param("env").is_some()
+        {
+            parts.extensions.insert(env);
         }
     }
     next.run(Request::from_parts(parts, body)).await

@@ -13,9 +13,7 @@ pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         PrometheusBuilder::new()
-            .set_buckets(&[
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ])
+            .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
             .expect("static buckets are valid")
             .install_recorder()
             .expect("the metrics recorder is installed once")
@@ -29,20 +27,13 @@ pub async fn track(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| {
-            if req.uri().path().starts_with("/api/") {
-                "unmatched".to_owned()
-            } else {
-                "ui".to_owned()
-            }
-        });
+        .unwrap_or_else(|| if req.uri().path().starts_with("/api/") { "unmatched".to_owned() } else { "ui".to_owned() });
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("mezame_http_requests_total", &labels).increment(1);
-    metrics::histogram!("mezame_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("mezame_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }

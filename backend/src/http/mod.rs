@@ -9,11 +9,11 @@
 pub mod actor;
 pub mod assets;
 pub mod cookies;
+pub mod env_path;
 pub mod error;
 pub mod extract;
 pub mod guard;
 mod handlers;
-pub mod lookup;
 pub mod metrics;
 pub mod security;
 
@@ -69,7 +69,15 @@ impl Api {
     fn new() -> Api {
         let mut doc = ApiDoc::openapi();
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API token (mzm_…) or an ID token of the configured issuer")).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (mzm_…) or an ID token of the configured issuer"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(cookies::SESSION))));
         Api { router: OpenApiRouter::with_openapi(doc), table: HashMap::new() }
     }
@@ -88,7 +96,10 @@ impl Api {
                 self.table.insert((method, path.clone()), perm);
                 op.extensions.get_or_insert_with(Default::default).insert("x-mezame-permission".into(), perm.as_str().into());
                 if perm != Perm::Public {
-                    op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("session", Vec::<String>::new())]);
+                    op.security = Some(vec![
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                        SecurityRequirement::new("session", Vec::<String>::new()),
+                    ]);
                 }
             }
         }
@@ -135,6 +146,7 @@ fn api(debug_routes: bool) -> Api {
             .add(Configure, routes!(debug::post_echo))
             .add(Configure, routes!(debug::get_panic))
             .add(Configure, routes!(debug::get_sleep))
+            .add(Configure, routes!(debug::get_rebuilds))
             .add(Configure, routes!(debug::put_clock));
     }
     api
@@ -168,32 +180,20 @@ pub fn router(app: App) -> Router {
 /// Unknown `/api` routes get a JSON 404; every other path is the UI's.
 async fn fallback(uri: Uri) -> Response {
     if uri.path() == "/api" || uri.path().starts_with("/api/") {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-            format!("no API route {}; see /api/openapi.json for the list", uri.path()),
-        )
-        .into_response()
+        ApiError::new(StatusCode::NOT_FOUND, "route_not_found", format!("no API route {}; see /api/openapi.json for the list", uri.path()))
+            .into_response()
     } else {
         assets::serve(uri).await
     }
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} does not accept {method}", uri.path()),
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{} does not accept {method}", uri.path()))
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let detail =
+        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
     tracing::error!(panic = detail, "handler panicked");
-    ApiError::internal(format!("internal error: the request handler failed ({detail}); see the server log"))
-        .into_response()
+    ApiError::internal(format!("internal error: the request handler failed ({detail}); see the server log")).into_response()
 }

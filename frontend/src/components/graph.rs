@@ -58,12 +58,7 @@ pub fn Graph(
 ) -> impl IntoView {
     let height = TOP + ROW * (rows.len().max(3) as f64) + 40.0;
     let gw_y = TOP;
-    let routed: Vec<f64> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| !m.internal)
-        .map(|(i, _)| TOP + ROW * i as f64)
-        .collect();
+    let routed: Vec<f64> = rows.iter().enumerate().filter(|(_, m)| !m.internal).map(|(i, _)| TOP + ROW * i as f64).collect();
     let lb = ingresses.first().cloned();
     let gw = gateways.first().cloned();
     let keyed: Vec<(usize, Microservice)> = rows.into_iter().enumerate().collect();
@@ -85,8 +80,8 @@ pub fn Graph(
                         <title>{i.problems.join("\n")}</title>
                         <rect x=X_LB y=gw_y width=BOX_W height=56 rx=6/>
                         <text x=X_LB + 8.0 y=gw_y + 18.0 class="strong">{format!("ALB · {}", i.class.clone().unwrap_or_default())}</text>
-                        <text x=X_LB + 8.0 y=gw_y + 34.0 data-testid="ingress-host">{i.hosts.first().cloned().unwrap_or_default()}</text>
-                        <text x=X_LB + 8.0 y=gw_y + 50.0 class="muted small">{short(&i.address.clone().unwrap_or_else(|| "no address yet".into()), 36)}<title>{i.address.clone()}</title></text>
+                        <text x=X_LB + 8.0 y=gw_y + 34.0 data-testid="ingress-host" textLength=fit(i.hosts.first().map_or(0, |h| h.chars().count())) lengthAdjust="spacingAndGlyphs">{i.hosts.first().cloned().unwrap_or_default()}</text>
+                        <text x=X_LB + 8.0 y=gw_y + 50.0 class="muted small">{short(&i.address.clone().unwrap_or_else(|| "no address yet".into()), 30)}<title>{i.address.clone()}</title></text>
                     </g>
                     <path class="edge" d=format!("M{} {} L{} {}", X_LB + BOX_W, gw_y + 22.0, X_GW, gw_y + 22.0)/>
                 }
@@ -119,13 +114,17 @@ pub fn Graph(
     }
 }
 
+/// Inside a box: a `textLength` that squeezes a text of `chars` characters
+/// into the box when it would overflow it (none otherwise).
+fn fit(chars: usize) -> Option<f64> {
+    const CHAR_W: f64 = 6.6;
+    let room = BOX_W - 16.0;
+    (chars as f64 * CHAR_W > room).then_some(room)
+}
+
 /// `text` cut to `max` characters, with an ellipsis.
 fn short(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(max - 1).collect::<String>())
-    }
+    if text.chars().count() <= max { text.to_string() } else { format!("{}…", text.chars().take(max - 1).collect::<String>()) }
 }
 
 /// A key that changes whenever anything shown in the row changes.

@@ -5,7 +5,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use super::nav::{Nav, selected_env, with_env};
-use crate::{EnvsResource, MeResource, api};
+use crate::api::{self, EnvsResource, MeResource};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -13,12 +13,8 @@ pub fn Header() -> impl IntoView {
     let env = selected_env();
     let location = use_location();
     let navigate = use_navigate();
-    let names = move || {
-        envs.get()
-            .and_then(|r| r.ok())
-            .map(|list| list.envs.into_iter().map(|e| e.name).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
+    let names =
+        move || envs.get().and_then(|r| r.ok()).map(|list| list.envs.into_iter().map(|e| e.name).collect::<Vec<_>>()).unwrap_or_default();
     let on_change = move |ev| {
         let value = event_target_value(&ev);
         let path = location.pathname.get_untracked();
@@ -94,6 +90,9 @@ fn UserMenu() -> impl IntoView {
 pub fn Banner() -> impl IntoView {
     let MeResource(me) = expect_context();
     move || {
-        me.get().and_then(Result::ok).and_then(|m| m.banner).map(|b| view! { <div class="banner" role="alert" data-testid="banner">{b}</div> })
+        me.get()
+            .and_then(Result::ok)
+            .and_then(|m| m.banner)
+            .map(|b| view! { <div class="banner" role="alert" data-testid="banner">{b}</div> })
     }
 }

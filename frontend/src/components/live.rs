@@ -8,6 +8,7 @@ use mezame_shared::topology::{Topology, TopologyDelta};
 use send_wrapper::SendWrapper;
 
 use crate::api;
+use crate::components::perf;
 use crate::components::sse::Stream;
 
 /// The state of the connection, for the page's status line.
@@ -56,14 +57,17 @@ fn open(env: &str, topology: RwSignal<Option<Topology>>, conn: RwSignal<Conn>, r
         if let Ok(t) = serde_json::from_str::<Topology>(&d) {
             topology.set(Some(t));
             conn.set(Conn::Live);
+            perf::first_render_done();
         }
     })?;
     stream.on("delta", move |d| {
+        let started = perf::now();
         let Ok(delta) = serde_json::from_str::<TopologyDelta>(&d) else { return };
         let mut fits = false;
         topology.update(|t| fits = t.as_mut().is_some_and(|t| delta.apply(t)));
         if fits {
             conn.set(Conn::Live);
+            perf::delta_done(started);
         } else {
             resync.update(|n| *n += 1);
         }

@@ -3,10 +3,8 @@
 pub mod graph;
 pub mod header;
 pub mod live;
-pub mod live_run;
 pub mod nav;
-pub mod power;
+pub mod perf;
 pub mod refresh;
-pub mod schedule;
 pub mod signin;
 pub mod sse;

@@ -53,13 +53,7 @@ pub fn Nav() -> impl IntoView {
 /// The selected environment, else the first configured one (pages that show
 /// one environment at a time).
 pub fn env_or_first() -> Signal<Option<String>> {
-    let crate::EnvsResource(envs) = expect_context();
+    let crate::api::EnvsResource(envs) = expect_context();
     let selected = selected_env();
-    Signal::derive(move || {
-        selected.get().or_else(|| {
-            envs.get()
-                .and_then(|r| r.ok())
-                .and_then(|l| l.envs.first().map(|e| e.name.clone()))
-        })
-    })
+    Signal::derive(move || selected.get().or_else(|| envs.get().and_then(|r| r.ok()).and_then(|l| l.envs.first().map(|e| e.name.clone()))))
 }

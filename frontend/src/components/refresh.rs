@@ -7,7 +7,12 @@ use leptos::prelude::*;
 
 /// Calls `tick` every `every` while `active()` holds; calls `stopped` once
 /// each time `active()` turns false after having been true.
-pub fn refresh_while(active: impl Fn() -> bool + 'static, every: Duration, tick: impl Fn() + Clone + 'static, stopped: impl Fn() + 'static) {
+pub fn refresh_while(
+    active: impl Fn() -> bool + 'static,
+    every: Duration,
+    tick: impl Fn() + Clone + 'static,
+    stopped: impl Fn() + 'static,
+) {
     let timer = StoredValue::new(None::<IntervalHandle>);
     Effect::new(move |was: Option<bool>| {
         let on = active();

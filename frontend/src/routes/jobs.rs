@@ -34,9 +34,7 @@ pub fn JobsPage() -> impl IntoView {
     // so a run is seen to appear and finish.
     let running = move || {
         let Some(Ok(l)) = list.get().flatten() else { return false };
-        let finished = |name: &str| {
-            l.cronjobs.iter().flat_map(|c| &c.jobs).any(|j| j.name == name && j.outcome != JobOutcome::Running)
-        };
+        let finished = |name: &str| l.cronjobs.iter().flat_map(|c| &c.jobs).any(|j| j.name == name && j.outcome != JobOutcome::Running);
         l.cronjobs.iter().any(|c| c.jobs.iter().any(|j| j.outcome == JobOutcome::Running))
             || outcomes.with(|m| m.values().any(|r| r.as_ref().is_ok_and(|job| !finished(job))))
     };
@@ -69,7 +67,7 @@ type Outcomes = RwSignal<HashMap<String, Result<String, String>>>;
 /// Whether `env` is protected (then Run now asks to type its name), as soon
 /// as the environment list is known.
 fn protected(env: String) -> Signal<bool> {
-    let crate::EnvsResource(envs) = expect_context();
+    let crate::api::EnvsResource(envs) = expect_context();
     Signal::derive(move || envs.get().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected)))
 }
 

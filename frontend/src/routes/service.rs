@@ -132,10 +132,20 @@ fn HpaBlock(h: Hpa) -> impl IntoView {
     let formula = match (h.value, h.target, h.computed) {
         (Some(v), Some(t), Some(c)) => format!(
             "ceil({} × {} / {}) = {} → clamped to [{}, {}] = {}",
-            h.current, trim(v), trim(t), c, h.min, h.max, c.clamp(h.min, h.max)
+            h.current,
+            trim(v),
+            trim(t),
+            c,
+            h.min,
+            h.max,
+            c.clamp(h.min, h.max)
         ),
-        _ => format!("ceil({} × ? / {}) — {}", h.current, h.target.map(trim).unwrap_or_else(|| "?".into()),
-            h.condition.clone().unwrap_or_else(|| "no metric value".into())),
+        _ => format!(
+            "ceil({} × ? / {}) — {}",
+            h.current,
+            h.target.map(trim).unwrap_or_else(|| "?".into()),
+            h.condition.clone().unwrap_or_else(|| "no metric value".into())
+        ),
     };
     view! {
         <div class="card" data-testid="hpa">

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use mezame_shared::auth::{NewToken, Role, SessionInfo, TokenInfo};
 
-use crate::{EnvsResource, MeResource, api};
+use crate::api::{self, EnvsResource, MeResource};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -115,7 +115,8 @@ fn NewTokenForm(tokens: LocalResource<Result<mezame_shared::auth::TokenList, api
         created.set(Some(api::create_token(new).await.map(|c| c.token).map_err(|e| e.to_string())));
         tokens.refetch();
     });
-    let env_names = move || envs.get().and_then(Result::ok).map(|l| l.envs.into_iter().map(|e| e.name).collect::<Vec<_>>()).unwrap_or_default();
+    let env_names =
+        move || envs.get().and_then(Result::ok).map(|l| l.envs.into_iter().map(|e| e.name).collect::<Vec<_>>()).unwrap_or_default();
     view! {
         <div class="card new-token">
             <h2>"New token"</h2>

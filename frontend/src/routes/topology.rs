@@ -50,7 +50,7 @@ pub fn TopologyPage() -> impl IntoView {
                 None => view! { <p class="empty">"No environment is configured; see Environments."</p> }.into_any(),
                 Some(_) => view! { <FilterBar filters topology=live.topology/> }.into_any(),
             }}
-            {move || live.topology.with(|t| t.as_ref().map(|t| summary(t)))}
+            {move || live.topology.with(|t| t.as_ref().map(summary))}
             {move || {
                 let env = env.get()?;
                 let f = filters.get();

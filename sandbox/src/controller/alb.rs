@@ -62,9 +62,13 @@ impl Alb {
                         continue;
                     }
                     let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(serde_json::json!({
-                        "metadata": {"finalizers": rest, "resourceVersion": ing.metadata.resource_version}
-                    })))
+                    api.patch(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(serde_json::json!({
+                            "metadata": {"finalizers": rest, "resourceVersion": ing.metadata.resource_version}
+                        })),
+                    )
                     .await?;
                     tracing::info!(ingress = %format!("{ns}/{name}"), "load balancer deleted, finalizer removed");
                 }
@@ -73,9 +77,13 @@ impl Alb {
             if !has_finalizer {
                 let mut all = finalizers.clone();
                 all.push(FINALIZER.to_string());
-                api.patch(&name, &PatchParams::default(), &Patch::Merge(serde_json::json!({
-                    "metadata": {"finalizers": all, "resourceVersion": ing.metadata.resource_version}
-                })))
+                api.patch(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(serde_json::json!({
+                        "metadata": {"finalizers": all, "resourceVersion": ing.metadata.resource_version}
+                    })),
+                )
                 .await?;
             }
             let dns = self.ensure_stack(&ing, &ns, &name).await?;
@@ -87,9 +95,13 @@ impl Alb {
                 .and_then(|i| i.first())
                 .and_then(|i| i.hostname.clone());
             if published.as_deref() != Some(dns.as_str()) {
-                api.patch_status(&name, &PatchParams::default(), &Patch::Merge(serde_json::json!({
-                    "status": {"loadBalancer": {"ingress": [{"hostname": dns}]}}
-                })))
+                api.patch_status(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(serde_json::json!({
+                        "status": {"loadBalancer": {"ingress": [{"hostname": dns}]}}
+                    })),
+                )
                 .await?;
                 tracing::info!(ingress = %format!("{ns}/{name}"), dns, "load balancer ready");
             }
@@ -122,11 +134,7 @@ impl Alb {
         let subnet_ids: Vec<String> = subnets.subnets().iter().filter_map(|s| s.subnet_id().map(str::to_string)).collect();
         let vpc = subnets.subnets().first().and_then(|s| s.vpc_id()).context("no subnet tagged for load balancers")?.to_string();
         let sg = self.ensure_security_group(&stack, ns, name, &vpc).await?;
-        let tags = [
-            (TAG_CLUSTER, self.cluster.as_str()),
-            (TAG_STACK, stack.as_str()),
-            (TAG_RESOURCE, "LoadBalancer"),
-        ];
+        let tags = [(TAG_CLUSTER, self.cluster.as_str()), (TAG_STACK, stack.as_str()), (TAG_RESOURCE, "LoadBalancer")];
         let created = self
             .aws
             .elb
@@ -140,11 +148,7 @@ impl Alb {
             .send()
             .await
             .context("elbv2:CreateLoadBalancer")?;
-        let dns = created
-            .load_balancers()
-            .first()
-            .and_then(|lb| lb.dns_name())
-            .context("CreateLoadBalancer returned no DNS name")?;
+        let dns = created.load_balancers().first().and_then(|lb| lb.dns_name()).context("CreateLoadBalancer returned no DNS name")?;
         Ok(dns.to_lowercase())
     }
 

@@ -33,8 +33,16 @@ impl Gate {
         let redis = format!("127.0.0.1:{}", es.redis_port);
         let mut redis_cmd = Command::new(&parts.redis_server);
         redis_cmd.args([
-            "--bind", "127.0.0.1", "--port", &es.redis_port.to_string(), "--save", "", "--appendonly", "no",
-            "--protected-mode", "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &es.redis_port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
         ]);
         let mut repo = Command::new(parts.bin("argocd-repo-server"));
         repo.args(["--address", "127.0.0.1", "--port", &es.repo_server_port.to_string(), "--disable-tls"])
@@ -53,13 +61,7 @@ impl Gate {
             .args(["--status-processors", "4", "--operation-processors", "4", "--loglevel", "warn"])
             .env("TMPDIR", &tmp)
             .env("HOME", &tmp);
-        let component = |pod, command, file: &str| Component {
-            pod,
-            command,
-            log: logs.join(file),
-            child: None,
-            last_start: None,
-        };
+        let component = |pod, command, file: &str| Component { pod, command, log: logs.join(file), child: None, last_start: None };
         Gate {
             client,
             components: vec![

@@ -110,11 +110,8 @@ pub async fn serve(state: State, env: &str) -> Result<()> {
 
 async fn forward(AxState(p): AxState<std::sync::Arc<Proxy>>, request: Request) -> Response {
     let faults = Faults::load(&p.state, &p.env);
-    let query_protocol = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.contains("x-www-form-urlencoded"));
+    let query_protocol =
+        request.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("x-www-form-urlencoded"));
     if faults.rate > 0.0 && p.uniform() < faults.rate {
         // The file is the count (across controller restarts); a lost update
         // under concurrency makes it a lower bound.

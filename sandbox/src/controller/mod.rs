@@ -80,11 +80,9 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
 pub async fn addon_running(client: &kube::Client, namespace: &str, name: &str) -> Result<bool> {
     use k8s_openapi::api::core::v1::Pod;
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
-    let list = pods
-        .list(&kube::api::ListParams::default().labels(&format!("app.kubernetes.io/name={name}")))
-        .await?;
-    Ok(list.items.iter().any(|p| {
-        p.metadata.deletion_timestamp.is_none()
-            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-    }))
+    let list = pods.list(&kube::api::ListParams::default().labels(&format!("app.kubernetes.io/name={name}"))).await?;
+    Ok(list
+        .items
+        .iter()
+        .any(|p| p.metadata.deletion_timestamp.is_none() && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")))
 }

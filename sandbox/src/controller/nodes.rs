@@ -73,9 +73,7 @@ impl Nodes {
         // Cordon every leaving node first, so the pods evicted from one are not
         // rescheduled onto another that is about to go.
         for name in &leaving {
-            let _ = nodes
-                .patch(name, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}})))
-                .await;
+            let _ = nodes.patch(name, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}}))).await;
         }
         for name in leaving {
             tracing::info!(node = name, "instance gone: node and its pods leave");

@@ -105,7 +105,10 @@ impl Identities {
             secret = self.client_secret,
         );
         if !dev_like.is_empty() {
-            out.push_str(&format!("[[auth.bind]]\nsubject = \"group:developers\"\nrole = \"operator\"\nenvs = [{}]\n", dev_like.join(", ")));
+            out.push_str(&format!(
+                "[[auth.bind]]\nsubject = \"group:developers\"\nrole = \"operator\"\nenvs = [{}]\n",
+                dev_like.join(", ")
+            ));
         }
         for u in &self.users {
             out.push_str(&format!(

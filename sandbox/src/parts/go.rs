@@ -13,12 +13,8 @@ use anyhow::{Context, Result, bail};
 /// 30 s; on failure, shows the end of the log.
 pub fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
     let out = std::fs::File::options().create(true).append(true).open(log)?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("cannot start {what}"))?;
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).spawn().with_context(|| format!("cannot start {what}"))?;
     let started = Instant::now();
     let mut next_beat = Duration::from_secs(30);
     let status = loop {
@@ -32,10 +28,7 @@ pub fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     };
     if !status.success() {
-        let tail: Vec<String> = BufReader::new(std::fs::File::open(log)?)
-            .lines()
-            .map_while(Result::ok)
-            .collect();
+        let tail: Vec<String> = BufReader::new(std::fs::File::open(log)?).lines().map_while(Result::ok).collect();
         let start = tail.len().saturating_sub(30);
         bail!("{what} failed ({status}); last lines of {}:\n{}", log.display(), tail[start..].join("\n"));
     }
@@ -43,10 +36,9 @@ pub fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
 }
 
 fn go() -> Result<Command> {
-    let version = Command::new("go")
-        .arg("version")
-        .output()
-        .context("Go is not installed; the sandbox builds Kubernetes, etcd, kwok and Argo CD with Go >= 1.25 (https://go.dev/doc/install)")?;
+    let version = Command::new("go").arg("version").output().context(
+        "Go is not installed; the sandbox builds Kubernetes, etcd, kwok and Argo CD with Go >= 1.25 (https://go.dev/doc/install)",
+    )?;
     let text = String::from_utf8_lossy(&version.stdout);
     let minor = text
         .split_whitespace()
@@ -64,16 +56,9 @@ fn go() -> Result<Command> {
 
 /// `go mod download -json <module>@<version>`: (directory, go.mod path).
 fn download(work: &Path, module: &str, version: &str) -> Result<(PathBuf, PathBuf)> {
-    let out = go()?
-        .args(["mod", "download", "-json"])
-        .arg(format!("{module}@{version}"))
-        .current_dir(work)
-        .output()?;
+    let out = go()?.args(["mod", "download", "-json"]).arg(format!("{module}@{version}")).current_dir(work).output()?;
     if !out.status.success() {
-        bail!(
-            "go mod download {module}@{version}: {}",
-            String::from_utf8_lossy(&out.stdout).trim()
-        );
+        bail!("go mod download {module}@{version}: {}", String::from_utf8_lossy(&out.stdout).trim());
     }
     let info: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let dir = info["Dir"].as_str().context("no Dir in go mod download output")?;
@@ -83,13 +68,7 @@ fn download(work: &Path, module: &str, version: &str) -> Result<(PathBuf, PathBu
 
 /// Writes a throwaway module requiring `requires`, with `replaces`, whose
 /// `tools.go` imports `imports`; then resolves it.
-fn module(
-    work: &Path,
-    requires: &[(&str, &str)],
-    replaces: &[String],
-    imports: &[&str],
-    log: &Path,
-) -> Result<()> {
+fn module(work: &Path, requires: &[(&str, &str)], replaces: &[String], imports: &[&str], log: &Path) -> Result<()> {
     let mut gomod = format!("{MODULE_HEADER}\n");
     for r in replaces {
         gomod.push_str(&format!("replace {r}\n"));
@@ -203,9 +182,8 @@ pub fn kubernetes(dir: &Path, version: &str) -> Result<()> {
     let minor = version.split('.').nth(1).unwrap_or("0");
     let mut ldflags = String::from("-s -w");
     for pkg in ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"] {
-        ldflags.push_str(&format!(
-            " -X {pkg}.gitVersion={version} -X {pkg}.gitMajor=1 -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"
-        ));
+        ldflags
+            .push_str(&format!(" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor=1 -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"));
     }
     build(&work, dir, &commands, "selinux,notest,grpcnotrace", &ldflags, &log, "go build kubernetes")
 }

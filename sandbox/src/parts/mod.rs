@@ -66,11 +66,8 @@ impl Parts {
 pub fn ensure() -> Result<Parts> {
     let parts = cache_dir().join("parts");
     std::fs::create_dir_all(&parts)?;
-    let redis_server = which("redis-server").ok_or_else(|| {
-        anyhow::anyhow!(
-            "redis-server is not installed (Argo CD needs a Redis): apt-get install redis-server"
-        )
-    })?;
+    let redis_server = which("redis-server")
+        .ok_or_else(|| anyhow::anyhow!("redis-server is not installed (Argo CD needs a Redis): apt-get install redis-server"))?;
     for tool in ["git", "python3", "node", "npm"] {
         if which(tool).is_none() {
             bail!("{tool} is not installed; the sandbox needs it (apt-get install {tool})");
@@ -107,13 +104,7 @@ pub fn find() -> Option<Parts> {
 }
 
 /// Returns `<parts>/<name>-<version>`, building it first if it is not complete.
-fn part(
-    parts: &Path,
-    name: &str,
-    version: &str,
-    expected: &str,
-    build: fn(&Path, &str) -> Result<()>,
-) -> Result<PathBuf> {
+fn part(parts: &Path, name: &str, version: &str, expected: &str, build: fn(&Path, &str) -> Result<()>) -> Result<PathBuf> {
     let dir = parts.join(format!("{name}-{version}"));
     if dir.join(".complete").exists() {
         return Ok(dir);

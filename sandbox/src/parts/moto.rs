@@ -10,11 +10,7 @@ use super::go::run_logged;
 pub fn install(dir: &Path, version: &str) -> Result<()> {
     let venv = dir.join("venv");
     let log = dir.join("build.log");
-    run_logged(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        &log,
-        "python3 -m venv",
-    )?;
+    run_logged(Command::new("python3").arg("-m").arg("venv").arg(&venv), &log, "python3 -m venv")?;
     run_logged(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])

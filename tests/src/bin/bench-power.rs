@@ -15,7 +15,8 @@ fn say(m: &str) {
 }
 
 async fn run(http: &reqwest::Client, server: &Server, env: &str, action: &str) -> Run {
-    let started: serde_json::Value = http.post(server.url(&format!("/api/envs/{env}/{action}"))).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let started: serde_json::Value =
+        http.post(server.url(&format!("/api/envs/{env}/{action}"))).json(&json!({})).send().await.unwrap().json().await.unwrap();
     let id = started["id"].as_i64().unwrap_or_else(|| panic!("{action} did not start: {started}"));
     let t = Instant::now();
     loop {
@@ -52,7 +53,12 @@ async fn main() {
                 (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
                 _ => 0.0,
             };
-            say(&format!("  {:<20} {took:>7.2} s (waiting {:.2} s)  {}", s.name, s.waited_ms as f64 / 1000.0, s.message.clone().unwrap_or_default()));
+            say(&format!(
+                "  {:<20} {took:>7.2} s (waiting {:.2} s)  {}",
+                s.name,
+                s.waited_ms as f64 / 1000.0,
+                s.message.clone().unwrap_or_default()
+            ));
         }
         out.insert(format!("{action}_total_s"), json!(round(total)));
         out.insert(format!("{action}_waiting_s"), json!(round(waited)));

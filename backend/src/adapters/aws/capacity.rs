@@ -6,6 +6,7 @@ use mezame_shared::power::GroupKind;
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
+use crate::adapters::waited::TimedExt;
 
 /// Sizes of a node group or an Auto Scaling group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,6 +52,7 @@ impl Account {
             .cluster_name(cluster)
             .nodegroup_name(name)
             .send()
+            .timed()
             .await
             .map_err(|e| {
                 if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
@@ -72,14 +74,9 @@ impl Account {
             .update_nodegroup_config()
             .cluster_name(cluster)
             .nodegroup_name(name)
-            .scaling_config(
-                NodegroupScalingConfig::builder()
-                    .min_size(sizes.min)
-                    .desired_size(sizes.desired)
-                    .max_size(sizes.max)
-                    .build(),
-            )
+            .scaling_config(NodegroupScalingConfig::builder().min_size(sizes.min).desired_size(sizes.desired).max_size(sizes.max).build())
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("eks:UpdateNodegroupConfig", &format!("{cluster}/{name}"), e))?;
         Ok(())
@@ -91,6 +88,7 @@ impl Account {
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(name)
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", name, e))?;
         out.auto_scaling_groups().first().cloned().ok_or_else(|| AdapterError::NotFound(format!("no Auto Scaling group named {name}")))
@@ -100,10 +98,7 @@ impl Account {
     pub async fn asg_sizes(&self, name: &str) -> Result<(Sizes, Vec<String>), AdapterError> {
         let g = self.describe_asg(name).await?;
         let ids = g.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
-        Ok((
-            Sizes { min: g.min_size().unwrap_or(0), desired: g.desired_capacity().unwrap_or(0), max: g.max_size().unwrap_or(0) },
-            ids,
-        ))
+        Ok((Sizes { min: g.min_size().unwrap_or(0), desired: g.desired_capacity().unwrap_or(0), max: g.max_size().unwrap_or(0) }, ids))
     }
 
     /// The Auto Scaling group's tags (`NotFound` if there is no such group).
@@ -125,6 +120,7 @@ impl Account {
             .max_size(sizes.max)
             .set_mixed_instances_policy(policy)
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
         Ok(())

@@ -5,6 +5,7 @@ use aws_sdk_ec2::types::Filter;
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
+use crate::adapters::waited::TimedExt;
 
 /// An EC2 instance and its state (`running`, `stopped`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +18,8 @@ pub struct Instance {
 impl Account {
     /// The RDS instance, described; `NotFound` if there is none.
     async fn describe_rds(&self, id: &str) -> Result<aws_sdk_rds::types::DbInstance, AdapterError> {
-        let out = aws_sdk_rds::Client::new(&self.ops())
-            .describe_db_instances()
-            .db_instance_identifier(id)
-            .send()
-            .await
-            .map_err(|e| {
+        let out =
+            aws_sdk_rds::Client::new(&self.ops()).describe_db_instances().db_instance_identifier(id).send().timed().await.map_err(|e| {
                 if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) {
                     AdapterError::NotFound(format!("no RDS instance {id}"))
                 } else {
@@ -48,6 +45,7 @@ impl Account {
             .stop_db_instance()
             .db_instance_identifier(id)
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("rds:StopDBInstance", id, e))?;
         Ok(())
@@ -58,6 +56,7 @@ impl Account {
             .start_db_instance()
             .db_instance_identifier(id)
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("rds:StartDBInstance", id, e))?;
         Ok(())
@@ -68,8 +67,17 @@ impl Account {
         let out = aws_sdk_ec2::Client::new(&self.ops())
             .describe_instances()
             .filters(Filter::builder().name("tag:Name").values(name).build())
-            .filters(Filter::builder().name("instance-state-name").values("pending").values("running").values("stopping").values("stopped").build())
+            .filters(
+                Filter::builder()
+                    .name("instance-state-name")
+                    .values("pending")
+                    .values("running")
+                    .values("stopping")
+                    .values("stopped")
+                    .build(),
+            )
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("ec2:DescribeInstances", name, e))?;
         Ok(out
@@ -91,6 +99,7 @@ impl Account {
             .stop_instances()
             .set_instance_ids(Some(ids.to_vec()))
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("ec2:StopInstances", &ids.join(","), e))?;
         Ok(())
@@ -101,6 +110,7 @@ impl Account {
             .start_instances()
             .set_instance_ids(Some(ids.to_vec()))
             .send()
+            .timed()
             .await
             .map_err(|e| sdk_error("ec2:StartInstances", &ids.join(","), e))?;
         Ok(())

@@ -4,6 +4,7 @@
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
+use crate::adapters::waited::TimedExt;
 
 pub const TAG_CLUSTER: &str = "elbv2.k8s.aws/cluster";
 pub const TAG_STACK: &str = "ingress.k8s.aws/stack";
@@ -37,10 +38,15 @@ impl Account {
                 .describe_load_balancers()
                 .set_marker(marker.take())
                 .send()
+                .timed()
                 .await
                 .map_err(|e| sdk_error("elasticloadbalancing:DescribeLoadBalancers", "(all)", e))?;
             all.extend(page.load_balancers().iter().filter_map(|lb| {
-                Some((lb.load_balancer_arn()?.to_string(), lb.load_balancer_name().unwrap_or_default().to_string(), lb.dns_name().unwrap_or_default().to_string()))
+                Some((
+                    lb.load_balancer_arn()?.to_string(),
+                    lb.load_balancer_name().unwrap_or_default().to_string(),
+                    lb.dns_name().unwrap_or_default().to_string(),
+                ))
             }));
             marker = page.next_marker().map(str::to_string);
             if marker.is_none() {
@@ -54,6 +60,7 @@ impl Account {
                 .describe_tags()
                 .set_resource_arns(Some(chunk.iter().map(|(arn, _, _)| arn.clone()).collect()))
                 .send()
+                .timed()
                 .await
                 .map_err(|e| sdk_error("elasticloadbalancing:DescribeTags", "(load balancers)", e))?;
             for desc in tags.tag_descriptions() {
@@ -62,7 +69,12 @@ impl Account {
                     continue;
                 }
                 let Some((arn, name, dns)) = chunk.iter().find(|(a, _, _)| Some(a.as_str()) == desc.resource_arn()) else { continue };
-                out.push(LoadBalancer { arn: arn.clone(), name: name.clone(), dns_name: dns.clone(), stack: tag(TAG_STACK).unwrap_or_default() });
+                out.push(LoadBalancer {
+                    arn: arn.clone(),
+                    name: name.clone(),
+                    dns_name: dns.clone(),
+                    stack: tag(TAG_STACK).unwrap_or_default(),
+                });
             }
         }
         Ok(out)
@@ -82,6 +94,7 @@ impl Account {
                 .filters(Filter::builder().name(format!("tag:{TAG_RESOURCE}")).values("ManagedLBSecurityGroup").build())
                 .set_next_token(token.take())
                 .send()
+                .timed()
                 .await
                 .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", "(load balancer security groups)", e))?;
             out.extend(page.security_groups().iter().map(|g| {

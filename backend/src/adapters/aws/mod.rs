@@ -27,6 +27,7 @@ use aws_sdk_sts::config::Credentials;
 use aws_sdk_sts::error::DisplayErrorContext;
 
 use super::AdapterError;
+use super::waited::TimedExt;
 use crate::config::AwsConfig;
 
 /// The SDK configuration of one environment's account.
@@ -50,12 +51,7 @@ impl Account {
     /// the first call, which is bounded by `timeout`.
     pub async fn load(config: &AwsConfig, timeout: Duration) -> Account {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(timeout)
-                    .operation_timeout(timeout)
-                    .build(),
-            )
+            .timeout_config(TimeoutConfig::builder().connect_timeout(timeout).operation_timeout(timeout).build())
             .retry_config(RetryConfig::standard().with_max_attempts(3));
         if let Some(region) = &config.region {
             loader = loader.region(Region::new(region.clone()));
@@ -67,13 +63,7 @@ impl Account {
             loader = loader.endpoint_url(url);
         }
         if let (Some(key), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
-            loader = loader.credentials_provider(Credentials::new(
-                key,
-                secret.expose(),
-                None,
-                None,
-                "mezame-config",
-            ));
+            loader = loader.credentials_provider(Credentials::new(key, secret.expose(), None, None, "mezame-config"));
         }
         Account { sdk: loader.load().await, sizes: std::sync::Arc::new(cache::SingleFlight::new(Duration::from_secs(5))) }
     }
@@ -85,10 +75,7 @@ impl Account {
             .to_builder()
             .retry_config(RetryConfig::standard().with_max_attempts(5))
             .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .build(),
+                TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_attempt_timeout(Duration::from_secs(30)).build(),
             )
             .build()
     }
@@ -100,16 +87,12 @@ impl Account {
         let out = aws_sdk_sts::Client::new(&self.sdk)
             .get_caller_identity()
             .customize()
-            .config_override(
-                aws_sdk_sts::config::Config::builder().retry_config(RetryConfig::standard().with_max_attempts(1)),
-            )
+            .config_override(aws_sdk_sts::config::Config::builder().retry_config(RetryConfig::standard().with_max_attempts(1)))
             .send()
+            .timed()
             .await
             .map_err(|e| AdapterError::Aws(format!("sts:GetCallerIdentity: {}", DisplayErrorContext(&e))))?;
-        Ok(Identity {
-            account: out.account.unwrap_or_default(),
-            arn: out.arn.unwrap_or_default(),
-        })
+        Ok(Identity { account: out.account.unwrap_or_default(), arn: out.arn.unwrap_or_default() })
     }
 
     pub fn region(&self) -> Option<String> {

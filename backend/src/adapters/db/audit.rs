@@ -93,24 +93,19 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditEntry, AdapterError> {
     let at_ms: i64 = row.try_get("at_ms")?;
     let json = |col: &str| -> Result<Option<serde_json::Value>, AdapterError> {
         let text: Option<String> = row.try_get(col)?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| AdapterError::Corrupt(format!("{col}: {e}")))
-        })
-        .transpose()
+        text.map(|t| serde_json::from_str(&t).map_err(|e| AdapterError::Corrupt(format!("{col}: {e}")))).transpose()
     };
     let outcome: String = row.try_get("outcome")?;
     Ok(AuditEntry {
         id: row.try_get("id")?,
-        at: DateTime::<Utc>::from_timestamp_millis(at_ms)
-            .ok_or_else(|| AdapterError::Corrupt(format!("at_ms {at_ms}")))?,
+        at: DateTime::<Utc>::from_timestamp_millis(at_ms).ok_or_else(|| AdapterError::Corrupt(format!("at_ms {at_ms}")))?,
         actor: row.try_get("actor")?,
         action: row.try_get("action")?,
         env: row.try_get("env")?,
         target: row.try_get("target")?,
         before: json("before_json")?,
         after: json("after_json")?,
-        outcome: AuditOutcome::parse(&outcome)
-            .ok_or_else(|| AdapterError::Corrupt(format!("outcome {outcome:?}")))?,
+        outcome: AuditOutcome::parse(&outcome).ok_or_else(|| AdapterError::Corrupt(format!("outcome {outcome:?}")))?,
         message: row.try_get("message")?,
     })
 }

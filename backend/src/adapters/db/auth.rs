@@ -81,8 +81,7 @@ fn token_from_row(r: &AnyRow) -> Result<TokenRow, AdapterError> {
     })
 }
 
-const TOKEN_COLUMNS: &str =
-    "id, name, owner, owner_groups_json, role, envs_json, created_ms, expires_ms, revoked_ms, last_used_ms";
+const TOKEN_COLUMNS: &str = "id, name, owner, owner_groups_json, role, envs_json, created_ms, expires_ms, revoked_ms, last_used_ms";
 const SESSION_COLUMNS: &str = "id, username, groups_json, created_ms, last_seen_ms, expires_ms, user_agent";
 
 impl Db {
@@ -131,13 +130,16 @@ impl Db {
                     .fetch_all(self.pool())
                     .await?
             }
-            None => sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM auth_sessions ORDER BY created_ms DESC")).fetch_all(self.pool()).await?,
+            None => {
+                sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM auth_sessions ORDER BY created_ms DESC")).fetch_all(self.pool()).await?
+            }
         };
         rows.iter().map(session_from_row).collect()
     }
 
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>, AdapterError> {
-        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM auth_sessions WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM auth_sessions WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
@@ -148,7 +150,12 @@ impl Db {
     }
 
     /// Forgets sessions that ended and logins never completed.
-    pub async fn purge_auth(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>, logins_before: DateTime<Utc>) -> Result<(), AdapterError> {
+    pub async fn purge_auth(
+        &self,
+        now: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        logins_before: DateTime<Utc>,
+    ) -> Result<(), AdapterError> {
         sqlx::query("DELETE FROM auth_sessions WHERE expires_ms < $1 OR last_seen_ms < $2")
             .bind(now.timestamp_millis())
             .bind(idle_before.timestamp_millis())
@@ -176,15 +183,8 @@ impl Db {
             .bind(state_hash)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| {
-            Ok(LoginRow {
-                verifier: r.try_get(0)?,
-                nonce: r.try_get(1)?,
-                return_to: r.try_get(2)?,
-                created: time(r.try_get(3)?)?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(LoginRow { verifier: r.try_get(0)?, nonce: r.try_get(1)?, return_to: r.try_get(2)?, created: time(r.try_get(3)?)? }))
+            .transpose()
     }
 
     pub async fn create_token(&self, t: &TokenRow, secret_hash: &str) -> Result<(), AdapterError> {
@@ -215,7 +215,8 @@ impl Db {
     }
 
     pub async fn token(&self, id: &str) -> Result<Option<TokenRow>, AdapterError> {
-        let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
@@ -244,7 +245,11 @@ impl Db {
     }
 
     pub async fn token_used(&self, id: &str, at: DateTime<Utc>) -> Result<(), AdapterError> {
-        sqlx::query("UPDATE api_tokens SET last_used_ms = $2 WHERE id = $1").bind(id).bind(at.timestamp_millis()).execute(self.pool()).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_ms = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at.timestamp_millis())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }

@@ -53,9 +53,7 @@ impl Db {
 
     async fn open(database: &str, sqlite_max: u32, postgres_max: u32, migrate: bool) -> Result<Db, AdapterError> {
         sqlx::any::install_default_drivers();
-        let (url, backend) = if database.starts_with("postgres://")
-            || database.starts_with("postgresql://")
-        {
+        let (url, backend) = if database.starts_with("postgres://") || database.starts_with("postgresql://") {
             (database.to_string(), Backend::Postgres)
         } else if database.starts_with("sqlite:") {
             (database.to_string(), Backend::Sqlite)
@@ -63,7 +61,7 @@ impl Db {
             let path = expand_home(database);
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
-                    AdapterError::Db(sqlx::Error::Configuration(
+                    AdapterError::from(sqlx::Error::Configuration(
                         format!("cannot create database directory {}: {e}", dir.display()).into(),
                     ))
                 })?;
@@ -77,8 +75,7 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-                            .await?;
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").await?;
                     }
                     Ok(())
                 })

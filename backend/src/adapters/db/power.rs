@@ -45,10 +45,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 impl Db {
     pub async fn power_settings(&self, env: &str) -> Result<Option<PowerSettings>, AdapterError> {
-        let row = sqlx::query("SELECT settings_json FROM power_settings WHERE env = $1")
-            .bind(env)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query("SELECT settings_json FROM power_settings WHERE env = $1").bind(env).fetch_optional(self.pool()).await?;
         row.map(|r| {
             let text: String = r.try_get(0)?;
             serde_json::from_str(&text).map_err(|e| AdapterError::Corrupt(format!("power settings of {env}: {e}")))
@@ -77,10 +74,7 @@ impl Db {
     }
 
     pub async fn restore_point(&self, env: &str) -> Result<Option<RestorePoint>, AdapterError> {
-        let row = sqlx::query("SELECT record_json, backup FROM power_restore WHERE env = $1")
-            .bind(env)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query("SELECT record_json, backup FROM power_restore WHERE env = $1").bind(env).fetch_optional(self.pool()).await?;
         row.map(|r| {
             let text: String = r.try_get(0)?;
             Ok(RestorePoint {
@@ -139,15 +133,14 @@ impl Db {
     /// run `id` is already active in this environment.
     pub async fn create_run(&self, env: &str, action: RunAction, actor: &str, steps: &[&str]) -> Result<Result<i64, i64>, AdapterError> {
         let mut tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO power_runs (env, action, state, actor, created_ms) VALUES ($1, $2, 'running', $3, $4) RETURNING id",
-        )
-        .bind(env)
-        .bind(action.as_str())
-        .bind(actor)
-        .bind(now_ms())
-        .fetch_one(&mut *tx)
-        .await;
+        let inserted =
+            sqlx::query("INSERT INTO power_runs (env, action, state, actor, created_ms) VALUES ($1, $2, 'running', $3, $4) RETURNING id")
+                .bind(env)
+                .bind(action.as_str())
+                .bind(actor)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await;
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
             Err(e) => {
@@ -173,14 +166,12 @@ impl Db {
         if !is_unique_violation(&e) {
             return Err(e.into());
         }
-        self.active_run(env).await?.ok_or(AdapterError::Db(e))
+        self.active_run(env).await?.ok_or_else(|| e.into())
     }
 
     pub async fn active_run(&self, env: &str) -> Result<Option<i64>, AdapterError> {
-        let row = sqlx::query("SELECT id FROM power_runs WHERE env = $1 AND state = 'running'")
-            .bind(env)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT id FROM power_runs WHERE env = $1 AND state = 'running'").bind(env).fetch_optional(self.pool()).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -217,12 +208,14 @@ impl Db {
 
     /// Gives a run back (a server shutting down): another replica may take it at once.
     pub async fn release_run(&self, id: i64, runner: &str, fence: i64) -> Result<(), AdapterError> {
-        sqlx::query("UPDATE power_runs SET runner = NULL, lease_until_ms = NULL WHERE id = $1 AND runner = $2 AND fence = $3 AND state = 'running'")
-            .bind(id)
-            .bind(runner)
-            .bind(fence)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE power_runs SET runner = NULL, lease_until_ms = NULL WHERE id = $1 AND runner = $2 AND fence = $3 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(runner)
+        .bind(fence)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -281,7 +274,14 @@ impl Db {
     }
 
     /// Ends run `id` if `runner` still holds it under `fence`; false if another runner took it over.
-    pub async fn finish_run(&self, id: i64, runner: &str, fence: i64, state: RunState, message: Option<&str>) -> Result<bool, AdapterError> {
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        runner: &str,
+        fence: i64,
+        state: RunState,
+        message: Option<&str>,
+    ) -> Result<bool, AdapterError> {
         let done = sqlx::query(
             "UPDATE power_runs SET state = $2, finished_ms = $3, message = $4, lease_until_ms = NULL \
              WHERE id = $1 AND state = 'running' AND runner = $5 AND fence = $6",
@@ -299,12 +299,14 @@ impl Db {
 
     /// Ends a run nobody has started driving yet (its start could not be audited).
     pub async fn abort_run(&self, id: i64, message: &str) -> Result<(), AdapterError> {
-        sqlx::query("UPDATE power_runs SET state = 'failed', finished_ms = $2, message = $3 WHERE id = $1 AND state = 'running' AND runner IS NULL")
-            .bind(id)
-            .bind(now_ms())
-            .bind(message)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE power_runs SET state = 'failed', finished_ms = $2, message = $3 WHERE id = $1 AND state = 'running' AND runner IS NULL",
+        )
+        .bind(id)
+        .bind(now_ms())
+        .bind(message)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use crate::adapters::{AdapterError, error_chain};
 #[derive(Clone)]
 pub struct Cluster {
     /// For requests: every call times out after the configured timeout.
-    client: kube::Client,
+    pub(super) client: kube::Client,
     /// For watches: long-lived, with kube's default read timeout (longer
     /// than the server-side watch timeout).
     watch_client: kube::Client,
@@ -33,70 +33,41 @@ impl Cluster {
     /// Reads the kubeconfig (the given file, else `$KUBECONFIG`, else
     /// `~/.kube/config`) and selects `context` (else the current one).
     /// Every request of this client times out after `timeout`.
-    pub async fn connect(
-        kubeconfig: Option<PathBuf>,
-        context: Option<String>,
-        timeout: Duration,
-    ) -> Result<Cluster, AdapterError> {
+    pub async fn connect(kubeconfig: Option<PathBuf>, context: Option<String>, timeout: Duration) -> Result<Cluster, AdapterError> {
         let file = match &kubeconfig {
-            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
-                AdapterError::Kube(format!(
-                    "cannot read kubeconfig {}: {}",
-                    path.display(),
-                    error_chain(&e)
-                ))
-            })?,
-            None => Kubeconfig::read().map_err(|e| {
-                AdapterError::Kube(format!("cannot read the default kubeconfig: {}", error_chain(&e)))
-            })?,
+            Some(path) => Kubeconfig::read_from(path)
+                .map_err(|e| AdapterError::Kube(format!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e))))?,
+            None => {
+                Kubeconfig::read().map_err(|e| AdapterError::Kube(format!("cannot read the default kubeconfig: {}", error_chain(&e))))?
+            }
         };
-        let options = KubeConfigOptions {
-            context: context.clone(),
-            ..Default::default()
-        };
-        let mut config = kube::Config::from_custom_kubeconfig(file, &options)
-            .await
-            .map_err(|e| {
-                AdapterError::Kube(format!(
-                    "kubeconfig context {}: {}",
-                    context.as_deref().unwrap_or("(current)"),
-                    error_chain(&e)
-                ))
-            })?;
+        let options = KubeConfigOptions { context: context.clone(), ..Default::default() };
+        let mut config = kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|e| {
+            AdapterError::Kube(format!("kubeconfig context {}: {}", context.as_deref().unwrap_or("(current)"), error_chain(&e)))
+        })?;
         config.connect_timeout = Some(timeout);
         let mut watch_config = config.clone();
         watch_config.write_timeout = Some(timeout);
-        let watch_client = kube::Client::try_from(watch_config)
-            .map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
+        let watch_client =
+            kube::Client::try_from(watch_config).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config)
-            .map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
+        let client =
+            kube::Client::try_from(config).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
         Ok(Cluster { client, watch_client, server })
     }
 
     /// Server version and node counts, read from the API server.
     pub async fn probe(&self) -> Result<ClusterFacts, AdapterError> {
-        let version = self
-            .client
-            .apiserver_version()
-            .await
-            .map_err(|e| AdapterError::Kube(error_chain(&e)))?;
+        let version =
+            crate::adapters::waited::timed(self.client.apiserver_version()).await.map_err(|e| AdapterError::Kube(error_chain(&e)))?;
         let nodes = Api::<Node>::all(self.client.clone())
             .list(&ListParams::default())
             .await
             .map_err(|e| AdapterError::Kube(format!("listing nodes: {}", error_chain(&e))))?;
         let ready = nodes.items.iter().filter(|n| is_ready(n)).count();
-        Ok(ClusterFacts {
-            server_version: version.git_version,
-            node_count: nodes.items.len() as u32,
-            ready_node_count: ready as u32,
-        })
-    }
-
-    pub fn client(&self) -> &kube::Client {
-        &self.client
+        Ok(ClusterFacts { server_version: version.git_version, node_count: nodes.items.len() as u32, ready_node_count: ready as u32 })
     }
 
     pub fn watch_client(&self) -> &kube::Client {
@@ -106,8 +77,5 @@ impl Cluster {
 
 /// A node whose `Ready` condition is `True`.
 pub fn is_ready(node: &Node) -> bool {
-    node.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }

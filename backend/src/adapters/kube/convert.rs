@@ -44,11 +44,7 @@ pub fn selector(s: Option<&meta::LabelSelector>) -> Selector {
             .match_expressions
             .iter()
             .flatten()
-            .map(|e| Expression {
-                key: e.key.clone(),
-                operator: e.operator.clone(),
-                values: e.values.clone().unwrap_or_default(),
-            })
+            .map(|e| Expression { key: e.key.clone(), operator: e.operator.clone(), values: e.values.clone().unwrap_or_default() })
             .collect(),
     }
 }
@@ -66,19 +62,12 @@ fn annotation<'a>(m: &'a meta::ObjectMeta, key: &str) -> Option<&'a String> {
 }
 
 fn condition(kind: &str, status: &str, reason: Option<&String>, message: Option<&String>) -> Condition {
-    Condition {
-        kind: kind.to_string(),
-        status: status.to_string(),
-        reason: reason.cloned(),
-        message: message.cloned(),
-    }
+    Condition { kind: kind.to_string(), status: status.to_string(), reason: reason.cloned(), message: message.cloned() }
 }
 
 pub fn ingress(i: &networking::Ingress) -> Ingress {
     let spec = i.spec.as_ref();
-    let class = spec.and_then(|s| s.ingress_class_name.clone()).or_else(|| {
-        annotation(&i.metadata, "kubernetes.io/ingress.class").cloned()
-    });
+    let class = spec.and_then(|s| s.ingress_class_name.clone()).or_else(|| annotation(&i.metadata, "kubernetes.io/ingress.class").cloned());
     let rules = spec.and_then(|s| s.rules.as_ref()).into_iter().flatten();
     let mut backends = Vec::new();
     let mut hosts = Vec::new();
@@ -86,16 +75,16 @@ pub fn ingress(i: &networking::Ingress) -> Ingress {
         backends.push(b.name.clone());
     }
     for rule in rules {
-        if let Some(h) = &rule.host {
-            if !hosts.contains(h) {
-                hosts.push(h.clone());
-            }
+        if let Some(h) = &rule.host
+            && !hosts.contains(h)
+        {
+            hosts.push(h.clone());
         }
         for path in rule.http.iter().flat_map(|h| h.paths.iter()) {
-            if let Some(s) = &path.backend.service {
-                if !backends.contains(&s.name) {
-                    backends.push(s.name.clone());
-                }
+            if let Some(s) = &path.backend.service
+                && !backends.contains(&s.name)
+            {
+                backends.push(s.name.clone());
             }
         }
     }
@@ -113,10 +102,7 @@ pub fn ingress(i: &networking::Ingress) -> Ingress {
 
 pub fn service(s: &core::Service) -> Service {
     let spec = s.spec.as_ref();
-    let selector = Selector {
-        labels: spec.and_then(|s| s.selector.clone()).unwrap_or_default(),
-        expressions: Vec::new(),
-    };
+    let selector = Selector { labels: spec.and_then(|s| s.selector.clone()).unwrap_or_default(), expressions: Vec::new() };
     let ports = spec
         .and_then(|s| s.ports.as_ref())
         .into_iter()
@@ -179,12 +165,7 @@ fn container(c: &core::Container) -> Container {
     Container {
         name: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
-        ports: c
-            .ports
-            .iter()
-            .flatten()
-            .map(|p| p.name.clone().unwrap_or_else(|| p.container_port.to_string()))
-            .collect(),
+        ports: c.ports.iter().flatten().map(|p| p.name.clone().unwrap_or_else(|| p.container_port.to_string())).collect(),
         readiness_probe: c.readiness_probe.is_some(),
         pre_stop: pre_stop(c),
     }
@@ -199,19 +180,10 @@ pub fn deployment(d: &apps::Deployment) -> Deployment {
         meta: meta(&d.metadata),
         replicas: spec.and_then(|s| s.replicas).unwrap_or(1),
         selector: selector(spec.map(|s| &s.selector)),
-        template_labels: template
-            .and_then(|t| t.metadata.as_ref())
-            .and_then(|m| m.labels.clone())
-            .unwrap_or_default(),
+        template_labels: template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default(),
         strategy: strategy.and_then(|s| s.type_.clone()).unwrap_or_else(|| "RollingUpdate".into()),
-        max_unavailable: strategy
-            .and_then(|s| s.rolling_update.as_ref())
-            .and_then(|r| r.max_unavailable.as_ref())
-            .map(int_or_string),
-        containers: template
-            .and_then(|t| t.spec.as_ref())
-            .map(|s| s.containers.iter().map(container).collect())
-            .unwrap_or_default(),
+        max_unavailable: strategy.and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_unavailable.as_ref()).map(int_or_string),
+        containers: template.and_then(|t| t.spec.as_ref()).map(|s| s.containers.iter().map(container).collect()).unwrap_or_default(),
         generation: d.metadata.generation.unwrap_or(0),
         observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
         status_replicas: status.and_then(|s| s.replicas).unwrap_or(0),
@@ -230,9 +202,7 @@ pub fn deployment(d: &apps::Deployment) -> Deployment {
 pub fn replica_set(r: &apps::ReplicaSet) -> ReplicaSet {
     ReplicaSet {
         meta: meta(&r.metadata),
-        revision: annotation(&r.metadata, "deployment.kubernetes.io/revision")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        revision: annotation(&r.metadata, "deployment.kubernetes.io/revision").and_then(|v| v.parse().ok()).unwrap_or(0),
         images: r
             .spec
             .as_ref()
@@ -251,9 +221,7 @@ pub fn pod(p: &core::Pod) -> Pod {
     Pod {
         meta: meta(&p.metadata),
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
-        ready: status
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        ready: status.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
         restarts: statuses.into_iter().flatten().map(|c| c.restart_count).sum(),
         node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
         image: p.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()),
@@ -277,10 +245,7 @@ pub fn node(n: &core::Node) -> Node {
 }
 
 pub fn pdb(p: &policy::PodDisruptionBudget) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        meta: meta(&p.metadata),
-        selector: selector(p.spec.as_ref().and_then(|s| s.selector.as_ref())),
-    }
+    PodDisruptionBudget { meta: meta(&p.metadata), selector: selector(p.spec.as_ref().and_then(|s| s.selector.as_ref())) }
 }
 
 pub fn hpa(h: &autoscaling::HorizontalPodAutoscaler) -> Hpa {
@@ -309,11 +274,7 @@ pub fn hpa(h: &autoscaling::HorizontalPodAutoscaler) -> Hpa {
             .or_else(|| m.pods.as_ref().map(|p| &p.current))
             .or_else(|| m.object.as_ref().map(|o| &o.current))
             .or_else(|| m.resource.as_ref().map(|r| &r.current))?;
-        v.value
-            .as_ref()
-            .or(v.average_value.as_ref())
-            .and_then(|q| quantity(&q.0))
-            .or(v.average_utilization.map(f64::from))
+        v.value.as_ref().or(v.average_value.as_ref()).and_then(|q| quantity(&q.0)).or(v.average_utilization.map(f64::from))
     });
     Hpa {
         meta: meta(&h.metadata),

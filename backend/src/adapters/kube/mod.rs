@@ -2,12 +2,14 @@
 //! shows, the watches that keep them current, and the few reads and writes
 //! made on demand.
 //!
-//! - [`cluster`]: the clients of one environment's API server (kubeconfig context).
+//! - [`cluster`]: [`Cluster`], one environment's API server (kubeconfig
+//!   context): the object every read and write of the domain goes through.
 //! - [`objects`]: slim, plain-Rust copies of the watched kinds; [`convert`] makes them.
 //! - [`watch`]: one watcher per kind, feeding the topology's cache.
-//! - [`jobs`]: `kubectl create job --from=cronjob/…`.
-//! - [`events`]: recent events of a namespace.
-//! - [`resources`]: objects of a few kinds as JSON, for the wake and sleep steps.
+//! - [`jobs`]: `kubectl create job --from=cronjob/…` ([`Cluster`]'s methods).
+//! - [`events`]: recent events of a namespace ([`Cluster::events_for`]).
+//! - [`resources`]: objects of a few kinds as JSON, for the wake and sleep
+//!   steps ([`Cluster::list`], `get`, `create`, `merge_patch`, `delete`).
 
 mod cluster;
 pub mod convert;

@@ -78,11 +78,7 @@ pub struct Meta {
 impl Meta {
     /// `namespace/name` (just `name` for cluster-scoped objects).
     pub fn key(&self) -> String {
-        if self.namespace.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{}/{}", self.namespace, self.name)
-        }
+        if self.namespace.is_empty() { self.name.clone() } else { format!("{}/{}", self.namespace, self.name) }
     }
 
     pub fn owner(&self, kind: &str) -> Option<&Owner> {

@@ -1,13 +1,14 @@
-//! Reading and changing objects of a few known kinds as JSON, for the wake and
-//! sleep steps: they record objects whole (an Application's `syncPolicy`, an
+//! Reading and changing objects of a few known kinds as JSON ([`Cluster`]'s
+//! methods), for the wake and sleep steps: they record objects whole (an Application's `syncPolicy`, an
 //! Ingress manifest, Argo CD's settings) and put them back exactly.
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
-use super::kube_error;
+use super::{Cluster, kube_error};
 use crate::adapters::AdapterError;
+use crate::adapters::waited::timed;
 
 /// The kinds the power steps touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -79,55 +80,53 @@ fn to_value(o: DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
-/// Objects of `kind` in `namespace` (or everywhere), optionally by label selector.
-pub async fn list(client: &kube::Client, kind: Kind, namespace: Option<&str>, labels: Option<&str>) -> Result<Vec<Value>, AdapterError> {
-    let mut lp = ListParams::default();
-    if let Some(l) = labels {
-        lp = lp.labels(l);
+impl Cluster {
+    /// Objects of `kind` in `namespace` (or everywhere), optionally by label selector.
+    pub async fn list(&self, kind: Kind, namespace: Option<&str>, labels: Option<&str>) -> Result<Vec<Value>, AdapterError> {
+        let mut lp = ListParams::default();
+        if let Some(l) = labels {
+            lp = lp.labels(l);
+        }
+        let items = timed(kind.api(&self.client, namespace).list(&lp))
+            .await
+            .map_err(|e| kube_error(&format!("listing {}s in {}", kind.name(), namespace.unwrap_or("all namespaces")), e))?;
+        Ok(items.items.into_iter().map(to_value).collect())
     }
-    let items = kind
-        .api(client, namespace)
-        .list(&lp)
-        .await
-        .map_err(|e| kube_error(&format!("listing {}s in {}", kind.name(), namespace.unwrap_or("all namespaces")), e))?;
-    Ok(items.items.into_iter().map(to_value).collect())
-}
 
-/// The object, or `None` if it does not exist.
-pub async fn get(client: &kube::Client, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, AdapterError> {
-    match kind.api(client, namespace).get_opt(name).await {
-        Ok(o) => Ok(o.map(to_value)),
-        Err(e) => Err(kube_error(&format!("reading {}", what(kind, namespace, name)), e)),
+    /// The object, or `None` if it does not exist.
+    pub async fn get(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, AdapterError> {
+        match timed(kind.api(&self.client, namespace).get_opt(name)).await {
+            Ok(o) => Ok(o.map(to_value)),
+            Err(e) => Err(kube_error(&format!("reading {}", what(kind, namespace, name)), e)),
+        }
     }
-}
 
-/// Creates `object` (a manifest without server-set fields).
-pub async fn create(client: &kube::Client, kind: Kind, namespace: Option<&str>, object: &Value) -> Result<(), AdapterError> {
-    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let obj: DynamicObject = serde_json::from_value(object.clone())
-        .map_err(|e| AdapterError::Corrupt(format!("{} is not a valid object: {e}", what(kind, namespace, &name))))?;
-    kind.api(client, namespace)
-        .create(&PostParams::default(), &obj)
-        .await
-        .map_err(|e| kube_error(&format!("creating {}", what(kind, namespace, &name)), e))?;
-    Ok(())
-}
+    /// Creates `object` (a manifest without server-set fields).
+    pub async fn create(&self, kind: Kind, namespace: Option<&str>, object: &Value) -> Result<(), AdapterError> {
+        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let obj: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| AdapterError::Corrupt(format!("{} is not a valid object: {e}", what(kind, namespace, &name))))?;
+        timed(kind.api(&self.client, namespace).create(&PostParams::default(), &obj))
+            .await
+            .map_err(|e| kube_error(&format!("creating {}", what(kind, namespace, &name)), e))?;
+        Ok(())
+    }
 
-/// Applies a JSON merge patch (RFC 7386).
-pub async fn merge_patch(client: &kube::Client, kind: Kind, namespace: Option<&str>, name: &str, patch: &Value) -> Result<(), AdapterError> {
-    kind.api(client, namespace)
-        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(|e| kube_error(&format!("changing {}", what(kind, namespace, name)), e))?;
-    Ok(())
-}
+    /// Applies a JSON merge patch (RFC 7386).
+    pub async fn merge_patch(&self, kind: Kind, namespace: Option<&str>, name: &str, patch: &Value) -> Result<(), AdapterError> {
+        timed(kind.api(&self.client, namespace).patch(name, &PatchParams::default(), &Patch::Merge(patch)))
+            .await
+            .map_err(|e| kube_error(&format!("changing {}", what(kind, namespace, name)), e))?;
+        Ok(())
+    }
 
-/// Deletes the object; an object already gone is fine.
-pub async fn delete(client: &kube::Client, kind: Kind, namespace: Option<&str>, name: &str) -> Result<(), AdapterError> {
-    match kind.api(client, namespace).delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(kube_error(&format!("deleting {}", what(kind, namespace, name)), e)),
+    /// Deletes the object; an object already gone is fine.
+    pub async fn delete(&self, kind: Kind, namespace: Option<&str>, name: &str) -> Result<(), AdapterError> {
+        match timed(kind.api(&self.client, namespace).delete(name, &DeleteParams::default())).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(kube_error(&format!("deleting {}", what(kind, namespace, name)), e)),
+        }
     }
 }
 
@@ -139,7 +138,16 @@ pub fn manifest(object: &Value) -> Value {
         o.remove("status");
     }
     if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-        for k in ["uid", "resourceVersion", "managedFields", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        for k in [
+            "uid",
+            "resourceVersion",
+            "managedFields",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
             meta.remove(k);
         }
         if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {

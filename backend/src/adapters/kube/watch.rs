@@ -79,16 +79,22 @@ pub fn spawn_all(client: kube::Client, tx: mpsc::Sender<Update>) -> JoinSet<()> 
     let c = || client.clone();
     set.spawn(typed::<networking::Ingress>(Api::all(c()), Kind::Ingress, |o| Object::Ingress(convert::ingress(o)), tx.clone()));
     set.spawn(typed::<core::Service>(Api::all(c()), Kind::Service, |o| Object::Service(convert::service(o)), tx.clone()));
-    set.spawn(typed::<discovery::EndpointSlice>(Api::all(c()), Kind::EndpointSlice, |o| {
-        Object::EndpointSlice(convert::endpoint_slice(o))
-    }, tx.clone()));
+    set.spawn(typed::<discovery::EndpointSlice>(
+        Api::all(c()),
+        Kind::EndpointSlice,
+        |o| Object::EndpointSlice(convert::endpoint_slice(o)),
+        tx.clone(),
+    ));
     set.spawn(typed::<apps::Deployment>(Api::all(c()), Kind::Deployment, |o| Object::Deployment(convert::deployment(o)), tx.clone()));
     set.spawn(typed::<apps::ReplicaSet>(Api::all(c()), Kind::ReplicaSet, |o| Object::ReplicaSet(convert::replica_set(o)), tx.clone()));
     set.spawn(typed::<core::Pod>(Api::all(c()), Kind::Pod, |o| Object::Pod(convert::pod(o)), tx.clone()));
     set.spawn(typed::<core::Node>(Api::all(c()), Kind::Node, |o| Object::Node(convert::node(o)), tx.clone()));
-    set.spawn(typed::<policy::PodDisruptionBudget>(Api::all(c()), Kind::PodDisruptionBudget, |o| {
-        Object::PodDisruptionBudget(convert::pdb(o))
-    }, tx.clone()));
+    set.spawn(typed::<policy::PodDisruptionBudget>(
+        Api::all(c()),
+        Kind::PodDisruptionBudget,
+        |o| Object::PodDisruptionBudget(convert::pdb(o)),
+        tx.clone(),
+    ));
     set.spawn(typed::<autoscaling::HorizontalPodAutoscaler>(Api::all(c()), Kind::Hpa, |o| Object::Hpa(convert::hpa(o)), tx.clone()));
     set.spawn(typed::<batch::CronJob>(Api::all(c()), Kind::CronJob, |o| Object::CronJob(convert::cron_job(o)), tx.clone()));
     set.spawn(typed::<batch::Job>(Api::all(c()), Kind::Job, |o| Object::Job(convert::job(o)), tx.clone()));
@@ -155,14 +161,10 @@ fn classify(kind: Kind, e: &watcher::Error) -> Option<Failure> {
             kind: FailureKind::Forbidden,
             message: format!("no permission to list {resource}: {}", status.map(|s| s.message.as_str()).unwrap_or("")),
         },
-        Some(404) => Failure {
-            kind: FailureKind::NotServed,
-            message: format!("the API server does not serve {resource} (is its CRD installed?)"),
-        },
-        _ => Failure {
-            kind: FailureKind::Unreachable,
-            message: format!("watching {resource}: {}", error_chain(e)),
-        },
+        Some(404) => {
+            Failure { kind: FailureKind::NotServed, message: format!("the API server does not serve {resource} (is its CRD installed?)") }
+        }
+        _ => Failure { kind: FailureKind::Unreachable, message: format!("watching {resource}: {}", error_chain(e)) },
     })
 }
 

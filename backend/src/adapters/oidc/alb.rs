@@ -35,7 +35,8 @@ impl AlbKeys {
             return Err(AdapterError::Rejected(format!("key id {kid:?} is not one a load balancer uses")));
         }
         let url = format!("{}/{kid}", self.keys_url);
-        let r = self.http.get(&url).send().await.map_err(|e| AdapterError::Oidc(format!("GET {url}: {}", crate::adapters::error_chain(&e))))?;
+        let r =
+            self.http.get(&url).send().await.map_err(|e| AdapterError::Oidc(format!("GET {url}: {}", crate::adapters::error_chain(&e))))?;
         if !r.status().is_success() {
             return Err(AdapterError::Rejected(format!("no load balancer key {kid:?} ({url} answered {})", r.status())));
         }
@@ -60,7 +61,8 @@ impl AlbKeys {
         let key = self.key(&kid).await?;
         let mut v = Validation::new(Algorithm::ES256);
         v.validate_aud = false;
-        let data = jsonwebtoken::decode::<Claims>(&token, &key, &v).map_err(|e| AdapterError::Rejected(format!("x-amzn-oidc-data: {e}")))?;
+        let data =
+            jsonwebtoken::decode::<Claims>(&token, &key, &v).map_err(|e| AdapterError::Rejected(format!("x-amzn-oidc-data: {e}")))?;
         Ok(data.claims)
     }
 }

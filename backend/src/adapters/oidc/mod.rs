@@ -22,7 +22,8 @@ pub type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// Asymmetric algorithms accepted in ID tokens (never `none`, never HMAC:
 /// an HMAC key would be the client secret, which a proxy also knows).
-const ALGORITHMS: [Algorithm; 6] = [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::ES256, Algorithm::ES384, Algorithm::PS256];
+const ALGORITHMS: [Algorithm; 6] =
+    [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::ES256, Algorithm::ES384, Algorithm::PS256];
 
 /// The parts of the discovery document mezame uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -123,7 +124,9 @@ impl Issuer {
         }
         let set = self.keys(header.kid.as_deref()).await?;
         let jwk = match &header.kid {
-            Some(kid) => set.find(kid).ok_or_else(|| AdapterError::Rejected(format!("signed with key {kid:?}, which the issuer does not publish")))?,
+            Some(kid) => set
+                .find(kid)
+                .ok_or_else(|| AdapterError::Rejected(format!("signed with key {kid:?}, which the issuer does not publish")))?,
             None if set.keys.len() == 1 => &set.keys[0],
             None => return Err(AdapterError::Rejected("the token names no key and the issuer has several".into())),
         };
@@ -148,7 +151,15 @@ impl Issuer {
     }
 
     /// The URL that starts a sign-in: authorization code flow with PKCE (S256).
-    pub async fn authorize_url(&self, client_id: &str, redirect_uri: &str, scopes: &[String], state: &str, nonce: &str, challenge: &str) -> Result<String, AdapterError> {
+    pub async fn authorize_url(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        scopes: &[String],
+        state: &str,
+        nonce: &str,
+        challenge: &str,
+    ) -> Result<String, AdapterError> {
         let m = self.metadata().await?;
         let mut url = reqwest::Url::parse(&m.authorization_endpoint).map_err(|e| failed("authorization_endpoint", e))?;
         url.query_pairs_mut()
@@ -164,7 +175,14 @@ impl Issuer {
     }
 
     /// Exchanges an authorization code for the ID token (client_secret_basic).
-    pub async fn exchange(&self, code: &str, verifier: &str, redirect_uri: &str, client_id: &str, client_secret: &str) -> Result<String, AdapterError> {
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<String, AdapterError> {
         #[derive(Deserialize)]
         struct TokenResponse {
             id_token: Option<String>,
@@ -181,7 +199,10 @@ impl Issuer {
         let status = r.status();
         if !status.is_success() {
             let body = r.text().await.unwrap_or_default();
-            return Err(AdapterError::Rejected(format!("the issuer refused the code ({status}): {}", body.chars().take(300).collect::<String>())));
+            return Err(AdapterError::Rejected(format!(
+                "the issuer refused the code ({status}): {}",
+                body.chars().take(300).collect::<String>()
+            )));
         }
         let t: TokenResponse = r.json().await.map_err(|e| failed("the token endpoint's answer", e))?;
         t.id_token.ok_or_else(|| AdapterError::Oidc("the token endpoint answered no id_token (is `openid` in the scopes?)".into()))
@@ -218,9 +239,7 @@ pub fn groups(claims: &Claims, claim: &str) -> Vec<String> {
 
 /// The user's name: `claim`, else `email`, else `sub`.
 pub fn username(claims: &Claims, claim: &str) -> Option<String> {
-    [claim, "email", "sub"]
-        .iter()
-        .find_map(|c| claims.get(*c).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string))
+    [claim, "email", "sub"].iter().find_map(|c| claims.get(*c).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(str::to_string))
 }
 
 /// Distinct audiences: the client id first.

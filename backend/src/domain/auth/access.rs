@@ -72,7 +72,11 @@ mod tests {
     fn the_highest_matching_role_wins_per_env() {
         let access = Access {
             default_role: Some(Role::Viewer),
-            bindings: vec![bind("group:sre", Role::Admin, &["*"]), bind("group:developers", Role::Operator, &["dev", "qa"]), bind("carla", Role::Operator, &["prod"])],
+            bindings: vec![
+                bind("group:sre", Role::Admin, &["*"]),
+                bind("group:developers", Role::Operator, &["dev", "qa"]),
+                bind("carla", Role::Operator, &["prod"]),
+            ],
         };
         let dev = ["developers".to_string()];
         assert_eq!(access.role_of("omar", &dev, "dev"), Some(Role::Operator));

@@ -80,7 +80,11 @@ pub fn authorize(access: &Access, who: Option<&Principal>, perm: Perm, scope: Sc
             if have.is_some_and(|h| h >= need) {
                 return Ok(());
             }
-            let why = if protected && perm == Perm::Operate { format!(" ({name} is protected: actions there need an admin)") } else { String::new() };
+            let why = if protected && perm == Perm::Operate {
+                format!(" ({name} is protected: actions there need an admin)")
+            } else {
+                String::new()
+            };
             Err(Denied::Forbidden(format!(
                 "{} is {} in {name}; this needs {}{why}. Who may: {}",
                 who.describe(),
@@ -132,9 +136,17 @@ mod tests {
         assert!(authorize(&access, None, Perm::Public, dev).is_ok());
         assert!(authorize(&access, Some(&vera), Perm::Read, dev).is_ok());
         let Err(Denied::Forbidden(m)) = authorize(&access, Some(&vera), Perm::Operate, dev) else { panic!("a viewer may not operate") };
-        assert!(m.contains("vera") && m.contains("is viewer in dev") && m.contains("needs operator") && m.contains("group:developers (operator)"), "{m}");
+        assert!(
+            m.contains("vera")
+                && m.contains("is viewer in dev")
+                && m.contains("needs operator")
+                && m.contains("group:developers (operator)"),
+            "{m}"
+        );
         assert!(authorize(&access, Some(&omar), Perm::Operate, dev).is_ok());
-        let Err(Denied::Forbidden(m)) = authorize(&access, Some(&omar), Perm::Operate, prod) else { panic!("an operator may not act in prod") };
+        let Err(Denied::Forbidden(m)) = authorize(&access, Some(&omar), Perm::Operate, prod) else {
+            panic!("an operator may not act in prod")
+        };
         assert!(m.contains("prod is protected"), "{m}");
         assert!(authorize(&access, Some(&omar), Perm::Configure, dev).is_err());
         assert!(authorize(&access, Some(&ada), Perm::Operate, prod).is_ok());

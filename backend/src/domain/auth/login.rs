@@ -38,7 +38,9 @@ fn ended(now: DateTime<Utc>, last_seen: DateTime<Utc>, expires: DateTime<Utc>, i
 /// A local path to come back to, never another site (`//evil`, `https://…`).
 pub fn safe_return_to(r: Option<&str>) -> String {
     match r {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains(['\r', '\n']) && p.len() < 2000 => p.to_string(),
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains(['\r', '\n']) && p.len() < 2000 => {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -59,7 +61,12 @@ impl Auth {
     pub async fn begin_login(&self, return_to: Option<&str>) -> Result<LoginStart, DomainError> {
         let o = self.sign_in()?;
         let state = secrets::random(32);
-        let login = LoginRow { verifier: secrets::random(48), nonce: secrets::random(24), return_to: safe_return_to(return_to), created: Utc::now() };
+        let login = LoginRow {
+            verifier: secrets::random(48),
+            nonce: secrets::random(24),
+            return_to: safe_return_to(return_to),
+            created: Utc::now(),
+        };
         let redirect = o
             .issuer
             .authorize_url(&o.client_id, &self.redirect_uri(), &o.scopes, &state, &login.nonce, &secrets::pkce_challenge(&login.verifier))
@@ -92,16 +99,15 @@ impl Auth {
                 "this sign-in was not started in this browser (or its cookie expired): start again from the panel".into(),
             ));
         }
-        let login = self
-            .db
-            .take_login(&hashed(state))
-            .await?
-            .filter(|l| Utc::now() - l.created < LOGIN_TTL)
-            .ok_or_else(|| DomainError::Unauthenticated("this sign-in is unknown, used or older than 10 minutes: start again".into()))?;
+        let login =
+            self.db.take_login(&hashed(state)).await?.filter(|l| Utc::now() - l.created < LOGIN_TTL).ok_or_else(|| {
+                DomainError::Unauthenticated("this sign-in is unknown, used or older than 10 minutes: start again".into())
+            })?;
         let secret = o.client_secret.as_deref().unwrap_or_default();
         let id_token = o.issuer.exchange(code, &login.verifier, &self.redirect_uri(), &o.client_id, secret).await.map_err(refused)?;
         let claims = o.issuer.verify(&id_token, std::slice::from_ref(&o.client_id), Some(&login.nonce)).await.map_err(refused)?;
-        let user = oidc::username(&claims, &o.username_claim).ok_or_else(|| DomainError::Unauthenticated("the ID token names no user".into()))?;
+        let user =
+            oidc::username(&claims, &o.username_claim).ok_or_else(|| DomainError::Unauthenticated("the ID token names no user".into()))?;
         let now = Utc::now();
         let session = SessionRow {
             id: secrets::random(12),

@@ -126,7 +126,10 @@ impl Auth {
             .collect::<Result<_, _>>()
             .map_err(|e| DomainError::Invalid(format!("auth.trusted_proxies: {e}")))?;
         Ok(Auth {
-            access: Access { default_role: parse_default_role(&a.default_role).map_err(DomainError::Invalid)?, bindings: a.bindings.clone() },
+            access: Access {
+                default_role: parse_default_role(&a.default_role).map_err(DomainError::Invalid)?,
+                bindings: a.bindings.clone(),
+            },
             off: false,
             db,
             oidc,
@@ -156,7 +159,8 @@ impl Auth {
         }
         if let (Some(data), Some(alb)) = (c.alb_data, &self.alb) {
             let claims = alb.keys.verify(data).await.map_err(refused)?;
-            let name = oidc::username(&claims, &alb.username_claim).ok_or_else(|| DomainError::Unauthenticated("x-amzn-oidc-data names no user".into()))?;
+            let name = oidc::username(&claims, &alb.username_claim)
+                .ok_or_else(|| DomainError::Unauthenticated("x-amzn-oidc-data names no user".into()))?;
             return Ok(Some(Principal::person(&name, oidc::groups(&claims, &alb.groups_claim), Via::Alb)));
         }
         if let Some(secret) = c.session
@@ -169,7 +173,10 @@ impl Auth {
         {
             let user = user.trim();
             if !user.is_empty() && user.len() <= 200 {
-                let groups = c.forwarded_groups.map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+                let groups = c
+                    .forwarded_groups
+                    .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect())
+                    .unwrap_or_default();
                 return Ok(Some(Principal::person(user, groups, Via::Proxy)));
             }
         }
@@ -181,10 +188,13 @@ impl Auth {
             return self.api_token(bearer).await;
         }
         let Some(o) = &self.oidc else {
-            return Err(DomainError::Unauthenticated("this bearer token is not an API token (mzm_…), and no OIDC issuer is configured to verify ID tokens".into()));
+            return Err(DomainError::Unauthenticated(
+                "this bearer token is not an API token (mzm_…), and no OIDC issuer is configured to verify ID tokens".into(),
+            ));
         };
         let claims = o.issuer.verify(bearer, &o.audiences, None).await.map_err(refused)?;
-        let name = oidc::username(&claims, &o.username_claim).ok_or_else(|| DomainError::Unauthenticated("the ID token names no user".into()))?;
+        let name =
+            oidc::username(&claims, &o.username_claim).ok_or_else(|| DomainError::Unauthenticated("the ID token names no user".into()))?;
         Ok(Principal::person(&name, oidc::groups(&claims, &o.groups_claim), Via::IdToken))
     }
 

@@ -42,17 +42,16 @@ pub async fn take(ctx: &Ctx<'_>) -> StepResult<Taken> {
     let ns = ctx.settings.argocd_namespace.clone();
     let mut objects = Vec::new();
     for kind in [Kind::Application, Kind::AppProject] {
-        for o in ctx.io(resources::list(&ctx.client, kind, Some(&ns), None)).await? {
+        for o in ctx.kube().list(kind, Some(&ns), None).await? {
             objects.push((kind, resources::manifest(&o)));
         }
     }
     for cm in CONFIG_MAPS {
-        if let Some(o) = ctx.io(resources::get(&ctx.client, Kind::ConfigMap, Some(&ns), cm)).await? {
+        if let Some(o) = ctx.kube().get(Kind::ConfigMap, Some(&ns), cm).await? {
             objects.push((Kind::ConfigMap, resources::manifest(&o)));
         }
     }
-    let secrets: Vec<Value> =
-        ctx.io(resources::list(&ctx.client, Kind::Secret, Some(&ns), Some(SECRET_TYPES))).await?.iter().map(resources::manifest).collect();
+    let secrets: Vec<Value> = ctx.kube().list(Kind::Secret, Some(&ns), Some(SECRET_TYPES)).await?.iter().map(resources::manifest).collect();
     let mut sealed = Vec::new();
     if !secrets.is_empty() {
         let keys = ctx.keys.ok_or_else(|| {
@@ -70,7 +69,8 @@ pub async fn take(ctx: &Ctx<'_>) -> StepResult<Taken> {
     let mut names: Vec<String> = objects.iter().map(|(k, o)| format!("{} {}", k.name(), name(o))).collect();
     names.extend(secrets.iter().map(|s| format!("secret {} (sealed)", name(s))));
     let summary = format!("{} objects backed up, {} Secrets sealed", objects.len(), secrets.len());
-    let text = serde_json::to_string(&Backup { objects, sealed_secrets: None, secrets: sealed }).map_err(|e| StepError::fatal(e.to_string()))?;
+    let text =
+        serde_json::to_string(&Backup { objects, sealed_secrets: None, secrets: sealed }).map_err(|e| StepError::fatal(e.to_string()))?;
     Ok(Taken { text, summary, names })
 }
 
@@ -83,7 +83,9 @@ pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
     let mut all: Vec<(Kind, Value)> = backup.objects;
     let keys = || {
         ctx.keys.ok_or_else(|| {
-            StepError::fatal("the Argo CD backup holds sealed Secrets but no backup_keys are configured: configure the key used when sleeping and retry")
+            StepError::fatal(
+                "the Argo CD backup holds sealed Secrets but no backup_keys are configured: configure the key used when sleeping and retry",
+            )
         })
     };
     if let Some(sealed) = &backup.sealed_secrets {
@@ -93,7 +95,7 @@ pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
     }
     // Only the Secrets that are missing are opened.
     for (n, sealed) in &backup.secrets {
-        if ctx.io(resources::get(&ctx.client, Kind::Secret, Some(&ns), n)).await?.is_some() {
+        if ctx.kube().get(Kind::Secret, Some(&ns), n).await?.is_some() {
             continue;
         }
         let secret: Value = serde_json::from_slice(&keys()?.open(sealed, &context(ctx.name(), n))?)
@@ -109,7 +111,7 @@ pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
     let mut created = Vec::new();
     for (kind, mut o) in all {
         let n = name(&o).to_string();
-        if ctx.io(resources::get(&ctx.client, kind, Some(&ns), &n)).await?.is_some() {
+        if ctx.kube().get(kind, Some(&ns), &n).await?.is_some() {
             continue;
         }
         if kind == Kind::Application
@@ -117,7 +119,7 @@ pub async fn restore(ctx: &Ctx<'_>, text: &str) -> StepResult<Vec<String>> {
         {
             p.remove("automated");
         }
-        ctx.io(resources::create(&ctx.client, kind, Some(&ns), &o)).await?;
+        ctx.kube().create(kind, Some(&ns), &o).await?;
         created.push(format!("{} {n}", kind.name()));
     }
     Ok(created)

@@ -1,16 +1,17 @@
-//! What a step works with: the environment's clients and settings, the
-//! restore point, time accounting (waiting on AWS and the cluster vs the
-//! rest) and condition waits that notice a cancellation.
+//! What a step works with: the environment's cluster and account, its
+//! settings, the restore point, time accounting (waiting on AWS and the
+//! cluster vs the rest: every adapter call counts itself, see
+//! [`crate::adapters::waited`]) and condition waits that notice a cancellation.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mezame_shared::power::PowerSettings;
 
 use crate::adapters::db::Db;
 use crate::adapters::seal::Keys;
-use crate::adapters::{AdapterError, aws};
+use crate::adapters::waited::Stopwatch;
+use crate::adapters::{AdapterError, aws, kube};
 use crate::domain::envs::Environment;
 
 /// How often a condition is checked again.
@@ -54,43 +55,41 @@ impl Outcome {
 
 pub struct Ctx<'a> {
     pub env: &'a Environment,
-    pub client: kube::Client,
+    cluster: kube::Cluster,
     pub settings: PowerSettings,
     pub db: &'a Db,
     /// Seal and open backed-up Secrets; `None` when no backup key is configured.
     pub keys: Option<&'a Keys>,
     pub run_id: i64,
-    waited_us: AtomicU64,
+    /// Time waited on the cluster and AWS in the current step (the runner
+    /// runs each step in its scope).
+    pub waited: Stopwatch,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(env: &'a Environment, client: kube::Client, settings: PowerSettings, db: &'a Db, keys: Option<&'a Keys>, run_id: i64) -> Ctx<'a> {
-        Ctx { env, client, settings, db, keys, run_id, waited_us: AtomicU64::new(0) }
+    pub fn new(
+        env: &'a Environment,
+        cluster: kube::Cluster,
+        settings: PowerSettings,
+        db: &'a Db,
+        keys: Option<&'a Keys>,
+        run_id: i64,
+    ) -> Ctx<'a> {
+        Ctx { env, cluster, settings, db, keys, run_id, waited: Stopwatch::default() }
     }
 
+    /// The environment's API server; its calls count as waiting.
+    pub fn kube(&self) -> &kube::Cluster {
+        &self.cluster
+    }
+
+    /// The environment's AWS account; its calls count as waiting.
     pub fn aws(&self) -> &aws::Account {
         self.env.aws()
     }
 
     pub fn name(&self) -> &str {
         &self.env.config.name
-    }
-
-    /// Time spent in [`Ctx::io`] and [`Ctx::wait`] so far, and resets it.
-    pub fn take_waited(&self) -> Duration {
-        Duration::from_micros(self.waited_us.swap(0, Ordering::Relaxed))
-    }
-
-    fn add_waited(&self, d: Duration) {
-        self.waited_us.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
-    }
-
-    /// One call to AWS or the cluster, its time counted as waiting.
-    pub async fn io<T>(&self, call: impl Future<Output = T>) -> T {
-        let t = Instant::now();
-        let out = call.await;
-        self.add_waited(t.elapsed());
-        out
     }
 
     /// Checks `condition` every [`POLL`] until it answers `Ok(Ok(value))`;
@@ -101,9 +100,9 @@ impl<'a> Ctx<'a> {
         F: FnMut() -> Fut,
         Fut: Future<Output = StepResult<Result<T, String>>>,
     {
-        // The calls inside the condition count through `io`; the whole wait
+        // The calls inside the condition count themselves; the whole wait
         // replaces them, so no time is counted twice.
-        let before = self.waited_us.load(Ordering::Relaxed);
+        let before = self.waited.get();
         let t = Instant::now();
         let result = loop {
             let why = match condition().await {
@@ -121,7 +120,7 @@ impl<'a> Ctx<'a> {
             }
             tokio::time::sleep(POLL).await;
         };
-        self.waited_us.store(before + t.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.waited.set(before + t.elapsed());
         result
     }
 }

@@ -25,8 +25,8 @@ pub mod ctx;
 pub mod follow;
 pub mod plan;
 pub mod record;
-pub mod schedule;
 pub mod runner;
+pub mod schedule;
 pub mod settings;
 pub mod state;
 pub mod steps;
@@ -42,8 +42,8 @@ use mezame_shared::power::{Run, RunAction, RunStarted, RunState};
 
 use crate::adapters::db::{Db, NewAuditEntry};
 use crate::adapters::seal::Keys;
-use crate::domain::envs::Environments;
 use crate::domain::DomainError;
+use crate::domain::envs::{Environment, Environments};
 
 /// Shared behind an `Arc`: the database, the environments, the backup key,
 /// and the runs this process drives.
@@ -179,7 +179,8 @@ impl Lifecycle {
 
     /// Sets (or with `None` removes) "keep awake until" the next `HH:MM` in
     /// the environment's time zone (its schedule's, else UTC).
-    pub async fn keep_awake(&self, env: &str, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+    pub async fn keep_awake(&self, env: &Environment, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        let env = env.config.name.as_str();
         self.refuse_protected(env, "needs no keeping awake: it never sleeps")?;
         let Some(hhmm) = until else {
             self.db.clear_hold(env).await?;
@@ -193,7 +194,16 @@ impl Lifecycle {
             .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm}: unknown time zone {tz}")))?;
         let before = self.db.hold(env).await?;
         self.db.put_hold(env, at, actor).await?;
-        self.audit(actor, "power.keep_awake", env, None, before.map(|b| serde_json::json!({"until": b})), Some(serde_json::json!({"until": at})), None).await?;
+        self.audit(
+            actor,
+            "power.keep_awake",
+            env,
+            None,
+            before.map(|b| serde_json::json!({"until": b})),
+            Some(serde_json::json!({"until": at})),
+            None,
+        )
+        .await?;
         Ok(Some(at))
     }
 
@@ -231,8 +241,8 @@ impl Lifecycle {
     }
 
     /// Starts a wake or a sleep of `env` for a person (the guard checked their role).
-    pub async fn start(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
-        self.begin(env, action, actor).await
+    pub async fn start(self: &Arc<Self>, env: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+        self.begin(&env.config.name, action, actor).await
     }
 
     /// Starts a wake or a sleep of `env` on behalf of `actor` (a person, or the scheduler).
@@ -244,7 +254,7 @@ impl Lifecycle {
                 "{env} has no power settings: add [env.power] to the configuration or PUT /api/envs/{env}/power"
             )));
         }
-        let names: Vec<&str> = plan::steps(action).iter().map(|s| s.name).collect();
+        let names: Vec<&str> = plan::steps(action).iter().map(|s| s.name()).collect();
         match self.db.create_run(env, action, actor, &names).await? {
             Ok(id) => {
                 if action == RunAction::Sleep {
@@ -280,7 +290,10 @@ impl Lifecycle {
         let run = self.run(id).await?;
         self.refuse_protected(&run.env, "is never woken or put to sleep by mezame")?;
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
-            return Err(DomainError::Conflict { message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()), run_id: None });
+            return Err(DomainError::Conflict {
+                message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()),
+                run_id: None,
+            });
         }
         if let Err(active) = self.db.reopen_run(id, &run.env).await? {
             return Err(busy(&run.env, active));
@@ -301,8 +314,8 @@ impl Lifecycle {
         Ok(self.db.run_env(id).await?)
     }
 
-    pub async fn runs(&self, env: &str, limit: u32) -> Result<Vec<Run>, DomainError> {
-        Ok(self.db.runs(env, limit).await?.into_iter().map(titled).collect())
+    pub async fn runs(&self, env: &Environment, limit: u32) -> Result<Vec<Run>, DomainError> {
+        Ok(self.db.runs(&env.config.name, limit).await?.into_iter().map(titled).collect())
     }
 
     /// Records an action of a run or a setting in the audit log.
@@ -348,7 +361,7 @@ fn runner_id() -> String {
 /// The run with its steps' titles (the database keeps step names only).
 fn titled(mut run: Run) -> Run {
     for s in &mut run.steps {
-        s.title = plan::title(run.action, &s.name).to_string();
+        s.title = plan::Step::parse(&s.name).map(plan::Step::title).unwrap_or_default().to_string();
     }
     run
 }

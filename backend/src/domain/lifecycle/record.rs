@@ -85,7 +85,10 @@ impl Record {
         keep(&mut self.hpas, &older.hpas, |a, b| (&a.namespace, &a.name) == (&b.namespace, &b.name));
         keep(&mut self.cronjobs, &older.cronjobs, |a, b| (&a.namespace, &a.name) == (&b.namespace, &b.name));
         keep(&mut self.applications, &older.applications, |a, b| a.name == b.name);
-        keep(&mut self.ingresses, &older.ingresses, |a, b| a.pointer("/metadata/name") == b.pointer("/metadata/name") && a.pointer("/metadata/namespace") == b.pointer("/metadata/namespace"));
+        keep(&mut self.ingresses, &older.ingresses, |a, b| {
+            a.pointer("/metadata/name") == b.pointer("/metadata/name")
+                && a.pointer("/metadata/namespace") == b.pointer("/metadata/namespace")
+        });
         keep(&mut self.capacity, &older.capacity, |a, b| (a.kind, &a.name) == (b.kind, &b.name));
         keep(&mut self.databases, &older.databases, |a, b| (&a.kind, &a.name) == (&b.kind, &b.name));
         self

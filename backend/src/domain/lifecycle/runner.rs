@@ -24,9 +24,10 @@ use mezame_shared::power::{RunState, StepState};
 
 use super::Lifecycle;
 use super::ctx::{Ctx, StepError};
-use super::plan;
-use super::steps;
+use super::plan::Step;
+use crate::adapters::AdapterError;
 use crate::adapters::db::StepUpdate;
+use crate::domain::DomainError;
 
 /// Attempts of a step that fails transiently.
 const ATTEMPTS: u32 = 3;
@@ -34,13 +35,30 @@ const ATTEMPTS: u32 = 3;
 /// How the driving ended.
 enum End {
     /// The run reached its end (or an error of its own).
-    Done(Result<(RunState, Option<String>), String>),
+    Done(Result<(RunState, Option<String>), Halt>),
     /// The runner panicked, with the panic's message.
     Panicked(String),
     /// Another runner holds the run (or the database could not be told in time).
     Lost(String),
     /// This server is shutting down: the run is released for another one.
     Shutdown,
+}
+
+/// Why driving stopped before the run's end.
+#[derive(Debug, thiserror::Error)]
+enum Halt {
+    /// Another runner holds the run now: nothing more is written.
+    #[error("{LOST}")]
+    Lost,
+    /// The run cannot go on (written to the run as its failure).
+    #[error(transparent)]
+    Failed(#[from] DomainError),
+}
+
+impl From<AdapterError> for Halt {
+    fn from(e: AdapterError) -> Halt {
+        Halt::Failed(e.into())
+    }
 }
 
 /// The lease held on a run.
@@ -52,11 +70,10 @@ struct Held<'a> {
 }
 
 impl Held<'_> {
-    async fn write(&self, idx: u32, u: &StepUpdate) -> Result<(), String> {
-        match self.lc.db_runner.update_step(self.id, idx, u, &self.lc.runner_id, self.fence).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(LOST.into()),
-            Err(e) => Err(e.to_string()),
+    async fn write(&self, idx: u32, u: &StepUpdate) -> Result<(), Halt> {
+        match self.lc.db_runner.update_step(self.id, idx, u, &self.lc.runner_id, self.fence).await? {
+            true => Ok(()),
+            false => Err(Halt::Lost),
         }
     }
 }
@@ -91,11 +108,11 @@ pub async fn execute(lc: &Lifecycle, id: i64) {
     };
     let (state, message) = match end {
         End::Done(Ok(end)) => end,
-        End::Done(Err(message)) if message == LOST => {
+        End::Done(Err(Halt::Lost)) => {
             tracing::error!(run = id, "lease lost: this process stops driving the run");
             return;
         }
-        End::Done(Err(message)) => (RunState::Failed, Some(message)),
+        End::Done(Err(Halt::Failed(e))) => (RunState::Failed, Some(e.to_string())),
         End::Lost(why) => {
             tracing::error!(run = id, reason = why, "lease lost: this process stops driving the run");
             return;
@@ -151,23 +168,30 @@ async fn finish(held: Held<'_>, state: RunState, message: Option<&str>) {
     }
 }
 
-async fn drive(held: Held<'_>) -> Result<(RunState, Option<String>), String> {
+async fn drive(held: Held<'_>) -> Result<(RunState, Option<String>), Halt> {
     let (lc, id) = (held.lc, held.id);
     let db = &lc.db_runner;
-    let run = db.run(id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("run {id} disappeared"))?;
-    let env = lc.envs.get(&run.env).ok_or_else(|| format!("environment {} is no longer configured", run.env))?;
-    let settings = lc
-        .settings(&run.env)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("environment {} has no power settings", run.env))?;
-    let cluster = env.cluster().await.map_err(|e| format!("cannot reach the cluster of {}: {e}", run.env))?;
-    let ctx = Ctx::new(env, cluster.client().clone(), settings, db, lc.keys.as_deref(), id);
-    for step in &run.steps {
+    let gone = |what: String| Halt::Failed(DomainError::NotFound(what));
+    let run = db.run(id).await?.ok_or_else(|| gone(format!("run {id} disappeared")))?;
+    let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
+    let settings = lc.settings(&run.env).await?.ok_or_else(|| gone(format!("environment {} has no power settings", run.env)))?;
+    let cluster = env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
+    let ctx = Ctx::new(env, cluster.clone(), settings, db, lc.keys.as_deref(), id);
+    // Parsed once: a run naming a step this version does not know fails here, before any step.
+    let plan = run
+        .steps
+        .iter()
+        .map(|s| {
+            Step::parse(&s.name)
+                .map(|kind| (s, kind))
+                .ok_or_else(|| DomainError::Invalid(format!("run {id} has an unknown step {:?}", s.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (step, kind) in plan {
         if step.state == StepState::Done {
             continue;
         }
-        let title = plan::title(run.action, &step.name);
+        let title = kind.title();
         let mut update = StepUpdate {
             state: StepState::Running,
             attempts: step.attempts,
@@ -178,7 +202,7 @@ async fn drive(held: Held<'_>) -> Result<(RunState, Option<String>), String> {
             changed: None,
         };
         loop {
-            if db.cancel_requested(id).await.map_err(|e| e.to_string())? {
+            if db.cancel_requested(id).await? {
                 update.state = StepState::Cancelled;
                 update.message = Some("cancelled before this step".into());
                 held.write(step.index, &update).await?;
@@ -188,8 +212,8 @@ async fn drive(held: Held<'_>) -> Result<(RunState, Option<String>), String> {
             update.state = StepState::Running;
             held.write(step.index, &update).await?;
             tracing::info!(run = id, step = step.name, attempt = update.attempts, "step starts");
-            let result = steps::run(&ctx, &step.name).await;
-            update.waited_ms += ctx.take_waited().as_millis() as i64;
+            let result = ctx.waited.scope(kind.run(&ctx)).await;
+            update.waited_ms += ctx.waited.take().as_millis() as i64;
             match result {
                 Ok(outcome) => {
                     update.state = StepState::Done;
@@ -212,7 +236,10 @@ async fn drive(held: Held<'_>) -> Result<(RunState, Option<String>), String> {
                     update.message = Some(message.clone());
                     held.write(step.index, &update).await?;
                     let state = if cancelled { RunState::Cancelled } else { RunState::Failed };
-                    return Ok((state, Some(format!("step {} ({title}) {}: {message}", step.index + 1, if cancelled { "cancelled" } else { "failed" }))));
+                    return Ok((
+                        state,
+                        Some(format!("step {} ({title}) {}: {message}", step.index + 1, if cancelled { "cancelled" } else { "failed" })),
+                    ));
                 }
             }
         }

@@ -14,7 +14,8 @@ use mezame_shared::power::{RunAction, Schedule, WEEKDAYS, parse_hhmm};
 pub fn due(s: &Schedule, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(DateTime<Utc>, RunAction)> {
     let Ok(tz) = s.time_zone.parse::<Tz>() else { return Vec::new() };
     let (Some(wake), Some(sleep)) = (parse_hhmm(&s.wake), parse_hhmm(&s.sleep)) else { return Vec::new() };
-    let days: Vec<Weekday> = s.days.iter().filter_map(|d| WEEKDAYS.iter().position(|w| w == d)).filter_map(|i| Weekday::try_from(i as u8).ok()).collect();
+    let days: Vec<Weekday> =
+        s.days.iter().filter_map(|d| WEEKDAYS.iter().position(|w| w == d)).filter_map(|i| Weekday::try_from(i as u8).ok()).collect();
     let mut out = Vec::new();
     // Local dates that can hold an instant of the window (a day of margin for offsets).
     let first = after.with_timezone(&tz).date_naive() - Duration::days(1);

@@ -52,7 +52,9 @@ impl Lifecycle {
         {
             // Not audited, not done: put the old settings back.
             match &before {
-                Some(b) if self.db.power_settings(name).await.ok().flatten().is_some() => self.db.put_power_settings(name, b, actor).await?,
+                Some(b) if self.db.power_settings(name).await.ok().flatten().is_some() => {
+                    self.db.put_power_settings(name, b, actor).await?
+                }
                 _ => self.db.delete_power_settings(name).await?,
             }
             return Err(e);
@@ -71,7 +73,8 @@ async fn outside_of_config(env: &Environment, s: &PowerSettings) -> Result<Vec<S
     let mut out = Vec::new();
     let name = &env.config.name;
     match own_cluster(env) {
-        None => out.push(format!("{name} has no EKS cluster in its configuration ([env.aws] eks_cluster): settings cannot be checked against it")),
+        None => out
+            .push(format!("{name} has no EKS cluster in its configuration ([env.aws] eks_cluster): settings cannot be checked against it")),
         Some(c) if c != s.eks_cluster => out.push(format!("eks_cluster {:?} is not {name}'s cluster ({c})", s.eks_cluster)),
         Some(_) => {}
     }
@@ -101,7 +104,10 @@ async fn outside_of_config(env: &Environment, s: &PowerSettings) -> Result<Vec<S
                 Ok(tags) => {
                     let key = format!("kubernetes.io/cluster/{}", s.eks_cluster);
                     if !tags.iter().any(|(k, v)| *k == key && (v == "owned" || v == "shared")) {
-                        out.push(format!("Auto Scaling group {} is not tagged {key}=owned|shared: not a group of {name}'s cluster", g.name));
+                        out.push(format!(
+                            "Auto Scaling group {} is not tagged {key}=owned|shared: not a group of {name}'s cluster",
+                            g.name
+                        ));
                     }
                 }
                 Err(AdapterError::NotFound(m)) => out.push(m),

@@ -4,7 +4,7 @@
 use mezame_shared::power::{Power, PowerSettings, PowerState, RunAction, RunState, ScheduledRun};
 
 use super::Lifecycle;
-use crate::adapters::kube::resources::{self, Kind};
+use crate::adapters::kube::resources::Kind;
 use crate::domain::DomainError;
 use crate::domain::envs::Environment;
 
@@ -113,10 +113,10 @@ async fn observe(env: &Environment, s: &PowerSettings) -> Result<Observed, Strin
         let sizes = env.aws().group_sizes_cached(&s.eks_cluster, g.kind, &g.name).await.map_err(|e| e.to_string())?;
         o.groups.push((g.name.clone(), g.desired, sizes.desired));
     }
-    let cluster = env.cluster().await?;
+    let cluster = env.cluster().await.map_err(|e| e.to_string())?;
     for ns in &s.namespaces {
         for kind in [Kind::Deployment, Kind::StatefulSet] {
-            for w in resources::list(cluster.client(), kind, Some(ns), None).await.map_err(|e| e.to_string())? {
+            for w in cluster.list(kind, Some(ns), None).await.map_err(|e| e.to_string())? {
                 if super::steps::find::excluded(&s.exclude, &w) {
                     continue;
                 }

@@ -27,20 +27,13 @@ pub fn audit(d: &Deployment, ctx: &Context) -> Vec<Finding> {
     let any_ports = d.containers.iter().any(|c| !c.ports.is_empty());
     // Serving containers: those that declare ports; all of them when none
     // declares ports but a Service sends traffic anyway.
-    let serving: Vec<(usize, &_)> = d
-        .containers
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.ports.is_empty() || (!any_ports && ctx.behind_service))
-        .collect();
+    let serving: Vec<(usize, &_)> =
+        d.containers.iter().enumerate().filter(|(_, c)| !c.ports.is_empty() || (!any_ports && ctx.behind_service)).collect();
     for (i, c) in &serving {
         if !c.readiness_probe {
             out.push(Finding {
                 check: Check::ReadinessProbe,
-                reason: format!(
-                    "container {} has no readiness probe: new pods get traffic before they can serve",
-                    c.name
-                ),
+                reason: format!("container {} has no readiness probe: new pods get traffic before they can serve", c.name),
                 field: format!("spec.template.spec.containers[{i}].readinessProbe"),
             });
         }
@@ -72,10 +65,7 @@ pub fn audit(d: &Deployment, ctx: &Context) -> Vec<Finding> {
         if let Some(p) = problem {
             out.push(Finding {
                 check: Check::PreStop,
-                reason: format!(
-                    "container {}: {p}; the pod stops while the load balancer still sends it requests",
-                    c.name
-                ),
+                reason: format!("container {}: {p}; the pod stops while the load balancer still sends it requests", c.name),
                 field: format!("spec.template.spec.containers[{i}].lifecycle.preStop (sleep ≥ {MIN_PRE_STOP_SECS} s)"),
             });
         }

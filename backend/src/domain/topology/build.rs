@@ -61,7 +61,7 @@ pub fn build(env: &str, o: &Objects) -> t::Topology {
             t::Gateway {
                 namespace: ns.clone(),
                 service: name.clone(),
-                deployment: deployment.map(|d| workload(d)),
+                deployment: deployment.map(workload),
                 pods: deployment.map(|d| ix.pods_of(d)).unwrap_or_default(),
                 ready_endpoints: ready,
                 problems,
@@ -97,15 +97,7 @@ pub fn build(env: &str, o: &Objects) -> t::Topology {
         .map(|d| microservice(d, o, &ix, &routes))
         .collect();
 
-    t::Topology {
-        env: env.to_string(),
-        revision: 0,
-        source: o.source(),
-        ingresses,
-        gateways,
-        services,
-        unresolved,
-    }
+    t::Topology { env: env.to_string(), revision: 0, source: o.source(), ingresses, gateways, services, unresolved }
 }
 
 /// Lookups built once per rebuild.
@@ -126,10 +118,8 @@ impl<'a> Index<'a> {
             e.0 += s.ready;
             e.1 += s.not_ready;
         }
-        let rs_owner: HashMap<&str, &str> = o
-            .replica_sets()
-            .filter_map(|r| r.meta.owner("Deployment").map(|d| (r.meta.uid.as_str(), d.uid.as_str())))
-            .collect();
+        let rs_owner: HashMap<&str, &str> =
+            o.replica_sets().filter_map(|r| r.meta.owner("Deployment").map(|d| (r.meta.uid.as_str(), d.uid.as_str()))).collect();
         let mut pods: HashMap<&str, Vec<&k::Pod>> = HashMap::new();
         for p in o.pods() {
             if let Some(d) = p.meta.owner("ReplicaSet").and_then(|rs| rs_owner.get(rs.uid.as_str())) {
@@ -158,13 +148,7 @@ impl<'a> Index<'a> {
     }
 
     fn pods_of(&self, d: &k::Deployment) -> Vec<t::Pod> {
-        let mut pods: Vec<t::Pod> = self
-            .pods
-            .get(d.meta.uid.as_str())
-            .into_iter()
-            .flatten()
-            .map(|p| self.pod(p))
-            .collect();
+        let mut pods: Vec<t::Pod> = self.pods.get(d.meta.uid.as_str()).into_iter().flatten().map(|p| self.pod(p)).collect();
         pods.sort_by(|a, b| a.name.cmp(&b.name));
         pods
     }
@@ -221,9 +205,7 @@ fn rollout(d: &k::Deployment) -> t::Rollout {
         return t::Rollout::Progressing { message: format!("{} of {} replicas updated", d.updated, d.replicas) };
     }
     if d.status_replicas > d.updated {
-        return t::Rollout::Progressing {
-            message: format!("{} old replicas pending termination", d.status_replicas - d.updated),
-        };
+        return t::Rollout::Progressing { message: format!("{} old replicas pending termination", d.status_replicas - d.updated) };
     }
     if d.available < d.updated {
         return t::Rollout::Progressing { message: format!("{} of {} updated replicas available", d.available, d.updated) };
@@ -231,23 +213,12 @@ fn rollout(d: &k::Deployment) -> t::Rollout {
     t::Rollout::Complete
 }
 
-fn microservice(
-    d: &k::Deployment,
-    o: &Objects,
-    ix: &Index,
-    routes: &HashMap<(String, String), Vec<t::Route>>,
-) -> t::Microservice {
+fn microservice(d: &k::Deployment, o: &Objects, ix: &Index, routes: &HashMap<(String, String), Vec<t::Route>>) -> t::Microservice {
     let ns = d.meta.namespace.as_str();
-    let services: Vec<&k::Service> = ix
-        .services
-        .values()
-        .filter(|s| s.meta.namespace == ns && s.selector.matches(&d.template_labels))
-        .copied()
-        .collect();
-    let mut my_routes: Vec<t::Route> = services
-        .iter()
-        .flat_map(|s| routes.get(&(ns.to_string(), s.meta.name.clone())).into_iter().flatten().cloned())
-        .collect();
+    let services: Vec<&k::Service> =
+        ix.services.values().filter(|s| s.meta.namespace == ns && s.selector.matches(&d.template_labels)).copied().collect();
+    let mut my_routes: Vec<t::Route> =
+        services.iter().flat_map(|s| routes.get(&(ns.to_string(), s.meta.name.clone())).into_iter().flatten().cloned()).collect();
     my_routes.sort_by(|a, b| a.mapping.cmp(&b.mapping));
     let mut problems = Vec::new();
     let mut service_refs: Vec<t::ServiceRef> = services
@@ -261,9 +232,7 @@ fn microservice(
         })
         .collect();
     service_refs.sort_by(|a, b| a.name.cmp(&b.name));
-    let hpa_obj = o
-        .hpas()
-        .find(|h| h.meta.namespace == ns && h.target_kind == "Deployment" && h.target_name == d.meta.name);
+    let hpa_obj = o.hpas().find(|h| h.meta.namespace == ns && h.target_kind == "Deployment" && h.target_name == d.meta.name);
     let pods = ix.pods_of(d);
     let scheduled: Vec<&t::Pod> = pods.iter().filter(|p| p.phase != "Terminating" && p.node.is_some()).collect();
     let nodes: BTreeSet<&str> = scheduled.iter().filter_map(|p| p.node.as_deref()).collect();

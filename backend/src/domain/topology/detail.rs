@@ -4,7 +4,6 @@
 use mezame_shared::topology::{RolloutRevision, ServiceDetail};
 
 use super::Live;
-use crate::adapters::kube::events;
 use crate::domain::DomainError;
 use crate::domain::envs::Environment;
 
@@ -12,19 +11,10 @@ use crate::domain::envs::Environment;
 const EVENTS: usize = 30;
 
 /// The microservice `name` (in `namespace`, else the first of that name).
-pub async fn service(
-    env: &Environment,
-    live: &Live,
-    name: &str,
-    namespace: Option<&str>,
-) -> Result<ServiceDetail, DomainError> {
+pub async fn service(env: &Environment, live: &Live, name: &str, namespace: Option<&str>) -> Result<ServiceDetail, DomainError> {
     let topo = live.feed.snapshot();
-    let service = topo
-        .services
-        .iter()
-        .find(|m| m.name == name && namespace.is_none_or(|ns| m.namespace == ns))
-        .cloned()
-        .ok_or_else(|| {
+    let service =
+        topo.services.iter().find(|m| m.name == name && namespace.is_none_or(|ns| m.namespace == ns)).cloned().ok_or_else(|| {
             DomainError::NotFound(match namespace {
                 Some(ns) => format!("no microservice {ns}/{name} in environment {}", live.env),
                 None => format!("no microservice {name} in environment {}", live.env),
@@ -49,18 +39,18 @@ pub async fn service(
                 created: r.meta.created,
             })
             .collect();
-        h.sort_by(|a, b| b.revision.cmp(&a.revision));
+        h.sort_by_key(|r| std::cmp::Reverse(r.revision));
         h
     };
     let mut names = vec![service.name.clone()];
     names.extend(history.iter().map(|r| r.replica_set.clone()));
     names.extend(service.pods.iter().map(|p| p.name.clone()));
     let (events, events_error) = match env.cluster().await {
-        Ok(c) => match events::events_for(c.client(), &service.namespace, &names, EVENTS).await {
+        Ok(c) => match c.events_for(&service.namespace, &names, EVENTS).await {
             Ok(ev) => (ev, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         },
-        Err(e) => (Vec::new(), Some(e)),
+        Err(e) => (Vec::new(), Some(e.to_string())),
     };
     Ok(ServiceDetail { env: live.env.clone(), service, history, events, events_error })
 }

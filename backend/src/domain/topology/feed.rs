@@ -1,12 +1,14 @@
-//! Publishing the topology: the current snapshot (kept serialized, plain and
-//! gzipped, so a `GET` costs a reference count), and the deltas between revisions for the SSE
-//! stream, with a bounded history so a reconnecting client catches up with
-//! deltas and a client that fell too far behind gets a fresh snapshot.
+//! Publishing the topology: the current snapshot (immutable, kept serialized
+//! plain and gzipped, swapped atomically: a `GET` costs a reference count and
+//! never waits on a lock or a rebuild), and the deltas between revisions for
+//! the SSE stream, with a bounded history so a reconnecting client catches up
+//! with deltas and a client that fell too far behind gets a fresh snapshot.
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -31,6 +33,7 @@ impl Message {
     }
 }
 
+/// One published revision: never changed once published.
 struct Current {
     topology: Arc<Topology>,
     body: Body,
@@ -55,9 +58,9 @@ impl Body {
 
 /// The feed of one environment.
 pub struct Feed {
-    /// The published state; held only to read or swap it.
-    current: Mutex<Current>,
-    /// Serializes publishers (the env task is the only one in practice).
+    /// The published revision; readers load it without a lock.
+    current: ArcSwap<Current>,
+    /// Serializes publishers (the env's rebuild thread, and its connect loop).
     publishing: Mutex<()>,
     tx: broadcast::Sender<Message>,
 }
@@ -73,56 +76,56 @@ pub struct Subscription {
 impl Feed {
     pub fn new(initial: Topology) -> Feed {
         Feed {
-            current: Mutex::new(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
+            current: ArcSwap::from_pointee(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
             publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
         }
     }
 
     pub fn snapshot(&self) -> Arc<Topology> {
-        self.current.lock().unwrap().topology.clone()
+        self.current.load().topology.clone()
     }
 
     /// The current snapshot, serialized.
     pub fn snapshot_body(&self) -> Body {
-        self.current.lock().unwrap().body.clone()
+        self.current.load().body.clone()
     }
 
     /// Publishes `next` if it differs from the current snapshot (ignoring
     /// the revision); returns whether it did. The diff and the serialization
-    /// happen before the snapshot lock is taken, so readers never wait for
-    /// them; `publishing` keeps concurrent publishers (there is one per env)
-    /// in order.
+    /// happen in the caller's thread; readers keep the previous revision until
+    /// the new one is swapped in whole.
     pub fn publish(&self, mut next: Topology) -> bool {
-        let _turn = self.publishing.lock().unwrap();
-        let prev = self.snapshot();
-        next.revision = prev.revision;
-        let Some(mut delta) = diff(&prev, &next) else { return false };
-        next.revision = prev.revision + 1;
+        let _turn = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
+        let prev = self.current.load_full();
+        next.revision = prev.topology.revision;
+        let Some(mut delta) = diff(&prev.topology, &next) else { return false };
+        next.revision = prev.topology.revision + 1;
         delta.revision = next.revision;
         let message = Message::Delta {
-            from: prev.revision,
+            from: prev.topology.revision,
             revision: next.revision,
             json: serde_json::to_string(&delta).unwrap_or_default().into(),
         };
-        let body = Body::of(&next);
-        let mut c = self.current.lock().unwrap();
-        c.body = body;
-        c.topology = Arc::new(next);
-        if c.history.len() == HISTORY {
-            c.history.pop_front();
+        let mut history = prev.history.clone();
+        if history.len() == HISTORY {
+            history.pop_front();
         }
-        c.history.push_back(message.clone());
-        // Sent under the lock so a subscriber sees each message once, either
-        // in its backlog or live. No receiver is fine: nobody is watching.
+        history.push_back(message.clone());
+        let body = Body::of(&next);
+        // Swapped before it is sent: a subscriber subscribes before it loads
+        // the snapshot, so it sees each message once, in its backlog or live
+        // (live ones at or below its revision are skipped). No receiver is
+        // fine: nobody is watching.
+        self.current.store(Arc::new(Current { topology: Arc::new(next), body, history }));
         let _ = self.tx.send(message);
         true
     }
 
     /// Subscribes a client that has seen `after` (or nothing).
     pub fn subscribe(&self, after: Option<u64>) -> Subscription {
-        let c = self.current.lock().unwrap();
         let live = self.tx.subscribe();
+        let c = self.current.load();
         let at = c.topology.revision;
         let backlog = match after {
             Some(rev) if rev == at => Vec::new(),
@@ -136,29 +139,18 @@ impl Feed {
 
     /// A fresh snapshot, for a subscriber that lagged behind the live channel.
     pub fn resync(&self) -> Message {
-        let c = self.current.lock().unwrap();
+        let c = self.current.load();
         Message::Snapshot { revision: c.topology.revision, json: c.body.json.clone() }
     }
 }
 
 /// The delta from `a` to `b`, or `None` when they are equal.
 pub fn diff(a: &Topology, b: &Topology) -> Option<TopologyDelta> {
-    let old: std::collections::HashMap<(&str, &str), _> =
-        a.services.iter().map(|m| ((m.namespace.as_str(), m.name.as_str()), m)).collect();
-    let new_keys: std::collections::HashSet<(&str, &str)> =
-        b.services.iter().map(|m| (m.namespace.as_str(), m.name.as_str())).collect();
-    let upsert: Vec<_> = b
-        .services
-        .iter()
-        .filter(|m| old.get(&(m.namespace.as_str(), m.name.as_str())) != Some(&m))
-        .cloned()
-        .collect();
-    let remove: Vec<String> = a
-        .services
-        .iter()
-        .filter(|m| !new_keys.contains(&(m.namespace.as_str(), m.name.as_str())))
-        .map(|m| m.key())
-        .collect();
+    let old: std::collections::HashMap<(&str, &str), _> = a.services.iter().map(|m| ((m.namespace.as_str(), m.name.as_str()), m)).collect();
+    let new_keys: std::collections::HashSet<(&str, &str)> = b.services.iter().map(|m| (m.namespace.as_str(), m.name.as_str())).collect();
+    let upsert: Vec<_> = b.services.iter().filter(|m| old.get(&(m.namespace.as_str(), m.name.as_str())) != Some(m)).cloned().collect();
+    let remove: Vec<String> =
+        a.services.iter().filter(|m| !new_keys.contains(&(m.namespace.as_str(), m.name.as_str()))).map(|m| m.key()).collect();
     let delta = TopologyDelta {
         from: a.revision,
         revision: a.revision,
@@ -187,7 +179,12 @@ mod tests {
         Topology {
             env: "dev".into(),
             revision: 0,
-            source: SourceHealth { synced: true, connected: source_error.is_none(), error: source_error.map(str::to_string), kinds: vec![] },
+            source: SourceHealth {
+                synced: true,
+                connected: source_error.is_none(),
+                error: source_error.map(str::to_string),
+                kinds: vec![],
+            },
             ingresses: vec![],
             gateways: vec![],
             services: vec![],

@@ -52,7 +52,10 @@ pub struct SetClock {
     request_body = SetClock,
     responses((status = 200, body = SetClock))
 )]
-pub async fn put_clock(axum::extract::State(app): axum::extract::State<crate::app::App>, extract::Json(body): extract::Json<SetClock>) -> Json<SetClock> {
+pub async fn put_clock(
+    axum::extract::State(app): axum::extract::State<crate::app::App>,
+    extract::Json(body): extract::Json<SetClock>,
+) -> Json<SetClock> {
     app.lifecycle.clock.set(body.now);
     Json(body)
 }
@@ -74,4 +77,30 @@ pub struct SleepQuery {
 pub async fn get_sleep(extract::Query(q): extract::Query<SleepQuery>) -> Json<Echo> {
     tokio::time::sleep(std::time::Duration::from_millis(q.ms.min(60_000))).await;
     Json(Echo { message: format!("slept {} ms", q.ms.min(60_000)) })
+}
+
+/// How long the last topology rebuilds of one environment took.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rebuilds {
+    pub env: String,
+    /// Rebuilds measured (the last ones, at most 1024).
+    pub count: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The topology rebuild times per environment (for `cargo xtask bench topology`).
+#[utoipa::path(
+    get, path = "/api/debug/rebuilds", tag = "debug",
+    responses((status = 200, body = [Rebuilds]))
+)]
+pub async fn get_rebuilds(axum::extract::State(app): axum::extract::State<crate::app::App>) -> Json<Vec<Rebuilds>> {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    Json(
+        app.envs
+            .names()
+            .filter_map(|env| app.topologies.get(env).map(|live| (env, live.rebuilds.summary())))
+            .map(|(env, (count, p50, p99))| Rebuilds { env: env.to_string(), count, p50_ms: ms(p50), p99_ms: ms(p99) })
+            .collect(),
+    )
 }

@@ -34,11 +34,7 @@ pub struct AuditQuery {
         (status = 400, description = "Invalid query", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_audit(
-    State(app): State<App>,
-    Caller(who): Caller,
-    Query(q): Query<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
+pub async fn get_audit(State(app): State<App>, Caller(who): Caller, Query(q): Query<AuditQuery>) -> Result<Json<AuditPage>, ApiError> {
     let names: Vec<&str> = app.envs.names().collect();
     let scope = (!who.is_admin_everywhere(&app.auth.access, &names)).then(|| AuditScope {
         envs: names.iter().filter(|e| who.role_in(&app.auth.access, e).is_some()).map(|e| e.to_string()).collect(),

@@ -15,13 +15,7 @@ use crate::app::App;
 )]
 pub async fn get_health(State(app): State<App>) -> (StatusCode, Json<Health>) {
     match app.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Health { status: "ok".into(), database: "ok".into() }),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health { status: "degraded".into(), database: e.to_string() }),
-        ),
+        Ok(()) => (StatusCode::OK, Json(Health { status: "ok".into(), database: "ok".into() })),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded".into(), database: e.to_string() })),
     }
 }

@@ -33,7 +33,10 @@ pub async fn get_login(State(app): State<App>, Query(q): Query<LoginQuery>) -> R
     let start = app.auth.begin_login(q.return_to.as_deref()).await?;
     let mut r = StatusCode::SEE_OTHER.into_response();
     let h = r.headers_mut();
-    h.insert(header::LOCATION, HeaderValue::from_str(&start.redirect).map_err(|_| ApiError::internal("the issuer's URL is not a valid header"))?);
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&start.redirect).map_err(|_| ApiError::internal("the issuer's URL is not a valid header"))?,
+    );
     h.insert(header::SET_COOKIE, cookies::set(cookies::LOGIN, &start.state, "/auth", 600, app.auth.secure_cookies()));
     Ok(r)
 }

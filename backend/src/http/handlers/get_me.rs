@@ -18,7 +18,8 @@ pub async fn get_me(State(app): State<App>, Caller(who): Caller) -> Json<Me> {
     Json(Me {
         may_create_tokens: !matches!(who.via, Via::Token),
         banner: app.auth.off.then(|| {
-            "Sign-in is off (auth = \"none\"): anyone who can reach this address acts as an admin. Configure [auth] before sharing it.".to_string()
+            "Sign-in is off (auth = \"none\"): anyone who can reach this address acts as an admin. Configure [auth] before sharing it."
+                .to_string()
         }),
         sign_in: app.auth.oidc.as_ref().is_some_and(|o| o.login),
         name: who.name,

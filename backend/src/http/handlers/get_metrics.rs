@@ -9,8 +9,5 @@ use crate::http::metrics;
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
 )]
 pub async fn get_metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        metrics::handle().render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::handle().render())
 }

@@ -23,7 +23,10 @@ use crate::http::extract::Path;
         (status = 503, description = "Too many open event streams on this server", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_run_events(State(app): State<App>, Path(id): Path<i64>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+pub async fn get_run_events(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let slot = crate::http::security::stream_slot(&app)?;
     let mut rx = app.lifecycle.follow(id).await?;
     let mut closing = app.closing();

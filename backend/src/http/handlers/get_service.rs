@@ -1,14 +1,12 @@
 use axum::Json;
-use axum::extract::State;
 use mezame_shared::topology::ServiceDetail;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::app::App;
 use crate::domain::topology::detail;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
-use crate::http::lookup;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +21,7 @@ pub struct ServiceQuery {
 #[utoipa::path(
     get, path = "/api/envs/{env}/services/{name}", tag = "topology",
     params(
-        ("env" = String, Path, description = "Environment name"),
+        EnvPath,
         ("name" = String, Path, description = "Microservice (Deployment) name"),
         ServiceQuery,
     ),
@@ -33,10 +31,9 @@ pub struct ServiceQuery {
     )
 )]
 pub async fn get_service(
-    State(app): State<App>,
-    Path((env, name)): Path<(String, String)>,
+    env: EnvPath,
+    Path((_, name)): Path<(String, String)>,
     Query(q): Query<ServiceQuery>,
 ) -> Result<Json<ServiceDetail>, ApiError> {
-    let (env, live) = lookup::env(&app, &env)?;
-    Ok(Json(detail::service(&env, &live, &name, q.namespace.as_deref()).await?))
+    Ok(Json(detail::service(&env.env, &env.live, &name, q.namespace.as_deref()).await?))
 }

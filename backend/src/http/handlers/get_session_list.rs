@@ -17,7 +17,11 @@ use crate::http::handlers::get_token_list::AllQuery;
         (status = 403, description = "`all` without being an admin of every environment", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_session_list(State(app): State<App>, Caller(who): Caller, Query(q): Query<AllQuery>) -> Result<Json<SessionList>, ApiError> {
+pub async fn get_session_list(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Query(q): Query<AllQuery>,
+) -> Result<Json<SessionList>, ApiError> {
     let envs: Vec<&str> = app.envs.names().collect();
     Ok(Json(SessionList { sessions: app.auth.sessions(&who, q.all(), &envs).await? }))
 }

@@ -1,13 +1,10 @@
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use mezame_shared::topology::Topology;
 
-use crate::app::App;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::Path;
-use crate::http::lookup;
 
 /// The environment's topology, served from the watch cache (never a call to
 /// the API server): Ingress → gateway → microservices → pods, with health,
@@ -16,18 +13,14 @@ use crate::http::lookup;
 /// accept it (compressed once per revision, not per request).
 #[utoipa::path(
     get, path = "/api/envs/{env}/topology", tag = "topology",
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 200, body = Topology),
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_topology(
-    State(app): State<App>,
-    Path(env): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (_, live) = lookup::env(&app, &env)?;
+pub async fn get_topology(env: EnvPath, headers: HeaderMap) -> Result<Response, ApiError> {
+    let live = env.live;
     let body = live.feed.snapshot_body();
     let gzip = headers
         .get_all(header::ACCEPT_ENCODING)

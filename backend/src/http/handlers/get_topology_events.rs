@@ -11,9 +11,9 @@ use utoipa::IntoParams;
 
 use crate::app::App;
 use crate::domain::topology::feed::Message;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::{Path, Query};
-use crate::http::lookup;
+use crate::http::extract::Query;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +32,7 @@ pub struct EventsQuery {
 /// beyond); streams end when the server shuts down (clients reconnect).
 #[utoipa::path(
     get, path = "/api/envs/{env}/topology/events", tag = "topology",
-    params(("env" = String, Path, description = "Environment name"), EventsQuery),
+    params(EnvPath, EventsQuery),
     responses(
         (status = 200, description = "text/event-stream of `snapshot` and `delta` events", content_type = "text/event-stream", body = String),
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
@@ -40,17 +40,14 @@ pub struct EventsQuery {
 )]
 pub async fn get_topology_events(
     State(app): State<App>,
-    Path(env): Path<String>,
+    env: EnvPath,
     Query(q): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (_, live) = lookup::env(&app, &env)?;
+    let live = env.live;
     let slot = crate::http::security::stream_slot(&app)?;
     let mut closing = app.closing();
-    let last_event_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut sub = live.feed.subscribe(q.after.or(last_event_id));
     let stream = async_stream::stream! {
         let _slot = slot;

@@ -6,10 +6,10 @@ use mezame_shared::cronjobs::JobCreated;
 use crate::app::App;
 use crate::domain::cronjobs;
 use crate::http::actor::Caller;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::Path;
-use crate::http::lookup;
 use crate::http::extract::JsonOrEmpty;
+use crate::http::extract::Path;
 use mezame_shared::auth::Confirm;
 
 /// Runs a CronJob now: creates a Job from its `jobTemplate` exactly as
@@ -21,7 +21,7 @@ use mezame_shared::auth::Confirm;
 #[utoipa::path(
     post, path = "/api/envs/{env}/cronjobs/{namespace}/{name}/run", tag = "jobs",
     params(
-        ("env" = String, Path, description = "Environment name"),
+        EnvPath,
         ("namespace" = String, Path, description = "Namespace of the CronJob"),
         ("name" = String, Path, description = "CronJob name"),
     ),
@@ -36,11 +36,11 @@ use mezame_shared::auth::Confirm;
 )]
 pub async fn post_cronjob_run(
     State(app): State<App>,
-    Path((env, namespace, name)): Path<(String, String, String)>,
+    env: EnvPath,
+    Path((_, namespace, name)): Path<(String, String, String)>,
     Caller(who): Caller,
     JsonOrEmpty(body): JsonOrEmpty<Confirm>,
 ) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
-    let (env, live) = lookup::env(&app, &env)?;
-    let created = cronjobs::run(&app.db, &env, &live, &namespace, &name, &who.name, body.confirm.as_deref()).await?;
+    let created = cronjobs::run(&app.db, &env.env, &env.live, &namespace, &name, &who.name, body.confirm.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

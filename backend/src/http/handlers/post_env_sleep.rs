@@ -5,16 +5,15 @@ use mezame_shared::power::{RunAction, RunStarted};
 
 use crate::app::App;
 use crate::http::actor::Caller;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::Path;
-use crate::http::lookup;
 
 /// Puts the environment to sleep: records and backs up what changes, pauses Argo CD, suspends CronJobs, scales workloads to 0, deletes the ALB Ingresses and waits until AWS has deleted their load balancers, then scales node groups to 0 and stops the databases. A protected environment answers 403.
 /// Answers 202 with the run's id at once; follow it with `GET /api/runs/{id}`
 /// or its events. 409 (with `run_id`) if a run is already active.
 #[utoipa::path(
     post, path = "/api/envs/{env}/sleep", tag = "power",
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     responses(
         (status = 202, body = RunStarted),
         (status = 400, description = "The environment has no power settings", body = mezame_shared::error::ErrorBody),
@@ -24,12 +23,7 @@ use crate::http::lookup;
         (status = 409, description = "A run is already active (its id in `run_id`)", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn post_env_sleep(
-    State(app): State<App>,
-    Path(env): Path<String>,
-    Caller(who): Caller,
-) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
-    lookup::env(&app, &env)?;
-    let started = app.lifecycle.start(&env, RunAction::Sleep, &who.name).await?;
+pub async fn post_env_sleep(State(app): State<App>, env: EnvPath, Caller(who): Caller) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
+    let started = app.lifecycle.start(&env.env, RunAction::Sleep, &who.name).await?;
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -22,7 +22,11 @@ use crate::http::extract::Json;
         (status = 403, description = "Asked with a token: tokens are made by people", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn post_token(State(app): State<App>, Caller(who): Caller, Json(new): Json<NewToken>) -> Result<(StatusCode, axum::Json<TokenCreated>), ApiError> {
+pub async fn post_token(
+    State(app): State<App>,
+    Caller(who): Caller,
+    Json(new): Json<NewToken>,
+) -> Result<(StatusCode, axum::Json<TokenCreated>), ApiError> {
     let envs: Vec<&str> = app.envs.names().collect();
     let created = app.auth.create_token(&who, new, &envs).await?;
     let entry = NewAuditEntry {

@@ -3,16 +3,16 @@ use mezame_shared::power::{KeepAwake, KeepAwakeSet};
 
 use crate::app::App;
 use crate::http::actor::Caller;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
-use crate::http::lookup;
+use crate::http::extract::Json;
 
 /// Keeps the environment awake until the next `HH:MM` in its time zone (its
 /// schedule's, else UTC): scheduled sleeps before then are skipped, and at
 /// that time it is put to sleep. `{"until": null}` removes it; a sleep ends it.
 #[utoipa::path(
     put, path = "/api/envs/{env}/keep-awake", tag = "power",
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     request_body = KeepAwake,
     responses(
         (status = 200, body = KeepAwakeSet),
@@ -23,11 +23,10 @@ use crate::http::lookup;
 )]
 pub async fn put_keep_awake(
     State(app): State<App>,
-    Path(env): Path<String>,
+    env: EnvPath,
     Caller(who): Caller,
     Json(body): Json<KeepAwake>,
 ) -> Result<axum::Json<KeepAwakeSet>, ApiError> {
-    lookup::env(&app, &env)?;
-    let until = app.lifecycle.keep_awake(&env, body.until.as_deref(), &who.name).await?;
-    Ok(axum::Json(KeepAwakeSet { env, until }))
+    let until = app.lifecycle.keep_awake(&env.env, body.until.as_deref(), &who.name).await?;
+    Ok(axum::Json(KeepAwakeSet { env: env.name().to_string(), until }))
 }

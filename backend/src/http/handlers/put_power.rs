@@ -3,9 +3,9 @@ use mezame_shared::power::PowerSettings;
 
 use crate::app::App;
 use crate::http::actor::Caller;
+use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
-use crate::http::lookup;
+use crate::http::extract::Json;
 
 /// Replaces the environment's power settings. Validated first (min ≤ desired ≤
 /// max, sizes ≥ 0, EKS managed max ≥ 1, node groups and Auto Scaling groups
@@ -15,7 +15,7 @@ use crate::http::lookup;
 /// namespaces): a 422 changes nothing. A protected environment answers 403.
 #[utoipa::path(
     put, path = "/api/envs/{env}/power", tag = "power",
-    params(("env" = String, Path, description = "Environment name")),
+    params(EnvPath),
     request_body = PowerSettings,
     responses(
         (status = 200, body = PowerSettings),
@@ -28,10 +28,9 @@ use crate::http::lookup;
 )]
 pub async fn put_power(
     State(app): State<App>,
-    Path(env): Path<String>,
+    env: EnvPath,
     Caller(who): Caller,
     Json(settings): Json<PowerSettings>,
 ) -> Result<axum::Json<PowerSettings>, ApiError> {
-    let (e, _) = lookup::env(&app, &env)?;
-    Ok(axum::Json(app.lifecycle.put_settings(&e, settings, &who.name).await?))
+    Ok(axum::Json(app.lifecycle.put_settings(&env.env, settings, &who.name).await?))
 }

@@ -5,35 +5,39 @@
 //! - [`sleep`]: record → back up Argo CD → pause it → CronJobs → workloads →
 //!   Ingresses (until AWS has deleted the load balancers) → nodes → databases.
 //! - [`wake`]: the reverse, waiting for nodes and add-ons before anything needs them.
+//! - [`databases`]: RDS and EC2 (Redis) instances, stopped or started.
 //! - [`find`]: what in the cluster the settings designate.
 
+pub mod databases;
 pub mod find;
 pub mod sleep;
 pub mod wake;
 
 use super::ctx::{Ctx, Outcome, StepResult};
+use super::plan::Step;
 
-/// Runs step `name` of a sleep or a wake.
-pub async fn run(ctx: &Ctx<'_>, name: &str) -> StepResult<Outcome> {
-    match name {
-        "record" => sleep::record(ctx).await,
-        "backup-argocd" => sleep::backup_argocd(ctx).await,
-        "pause-argocd" => sleep::pause_argocd(ctx).await,
-        "suspend-cronjobs" => sleep::suspend_cronjobs(ctx).await,
-        "scale-workloads" => sleep::scale_workloads(ctx).await,
-        "delete-ingresses" => sleep::delete_ingresses(ctx).await,
-        "scale-nodes" => sleep::scale_nodes(ctx).await,
-        "stop-databases" => sleep::stop_databases(ctx).await,
-        "start-databases" => wake::start_databases(ctx).await,
-        "restore-nodes" => wake::restore_nodes(ctx).await,
-        "wait-nodes" => wake::wait_nodes(ctx).await,
-        "wait-addons" => wake::wait_addons(ctx).await,
-        "restore-argocd" => wake::restore_argocd(ctx).await,
-        "restore-ingresses" => wake::restore_ingresses(ctx).await,
-        "restore-workloads" => wake::restore_workloads(ctx).await,
-        "restore-sync" => wake::restore_sync(ctx).await,
-        "unsuspend-cronjobs" => wake::unsuspend_cronjobs(ctx).await,
-        "wait-healthy" => wake::wait_healthy(ctx).await,
-        other => Err(super::ctx::StepError::fatal(format!("unknown step {other}"))),
+impl Step {
+    /// Does this step of a sleep or a wake.
+    pub async fn run(self, ctx: &Ctx<'_>) -> StepResult<Outcome> {
+        match self {
+            Step::Record => sleep::record(ctx).await,
+            Step::BackupArgocd => sleep::backup_argocd(ctx).await,
+            Step::PauseArgocd => sleep::pause_argocd(ctx).await,
+            Step::SuspendCronjobs => sleep::suspend_cronjobs(ctx).await,
+            Step::ScaleWorkloads => sleep::scale_workloads(ctx).await,
+            Step::DeleteIngresses => sleep::delete_ingresses(ctx).await,
+            Step::ScaleNodes => sleep::scale_nodes(ctx).await,
+            Step::StopDatabases => databases::turn(ctx, databases::Toward::Stopped).await,
+            Step::StartDatabases => databases::turn(ctx, databases::Toward::Running).await,
+            Step::RestoreNodes => wake::restore_nodes(ctx).await,
+            Step::WaitNodes => wake::wait_nodes(ctx).await,
+            Step::WaitAddons => wake::wait_addons(ctx).await,
+            Step::RestoreArgocd => wake::restore_argocd(ctx).await,
+            Step::RestoreIngresses => wake::restore_ingresses(ctx).await,
+            Step::RestoreWorkloads => wake::restore_workloads(ctx).await,
+            Step::RestoreSync => wake::restore_sync(ctx).await,
+            Step::UnsuspendCronjobs => wake::unsuspend_cronjobs(ctx).await,
+            Step::WaitHealthy => wake::wait_healthy(ctx).await,
+        }
     }
 }

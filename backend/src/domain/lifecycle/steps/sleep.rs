@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use mezame_shared::power::GroupKind;
 use serde_json::{Value, json};
 
 use super::find::{self, int_at, name, namespace};
@@ -50,22 +49,22 @@ pub async fn record(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     }
     r.ingresses = find::in_namespaces(ctx, Kind::Ingress).await?.iter().filter(|i| find::is_alb(i)).map(resources::manifest).collect();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let (sizes, instances) = ctx.io(ctx.aws().group_sizes(&s.eks_cluster, g.kind, &g.name)).await?;
+        let (sizes, instances) = ctx.aws().group_sizes(&s.eks_cluster, g.kind, &g.name).await?;
         r.capacity.push(record::Capacity { kind: g.kind, name: g.name.clone(), sizes, instances });
     }
     for id in &s.rds {
-        let state = ctx.io(ctx.aws().rds_status(id)).await?;
+        let state = ctx.aws().rds_status(id).await?;
         r.databases.push(record::Database { kind: "rds".into(), name: id.clone(), state });
     }
     for n in &s.ec2 {
-        for i in ctx.io(ctx.aws().instances_named(n)).await? {
+        for i in ctx.aws().instances_named(n).await? {
             r.databases.push(record::Database { kind: "ec2".into(), name: n.clone(), state: i.state });
         }
     }
     let previous = ctx.db.restore_point(ctx.name()).await?;
     let kept = previous.is_some();
     let (r, backup) = match previous {
-        Some(p) => (r.keeping(&serde_json::from_value(p.record).unwrap_or_default()), p.backup),
+        Some(p) => (r.keeping(&find::readable(p.record)?), p.backup),
         None => (r, None),
     };
     let message = format!(
@@ -87,11 +86,8 @@ pub async fn record(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 /// 2. Argo CD's settings into the restore point; Secrets sealed with the backup key.
 pub async fn backup_argocd(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let taken = backup::take(ctx).await?;
-    let mut point = ctx
-        .db
-        .restore_point(ctx.name())
-        .await?
-        .ok_or_else(|| StepError::fatal("no restore point: the record step did not run"))?;
+    let mut point =
+        ctx.db.restore_point(ctx.name()).await?.ok_or_else(|| StepError::fatal("no restore point: the record step did not run"))?;
     point.backup = Some(taken.text);
     ctx.db.put_restore_point(ctx.name(), &point).await?;
     Ok(Outcome::new(taken.summary, json!({"objects": taken.names})))
@@ -104,7 +100,7 @@ pub async fn pause_argocd(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     for a in find::applications(ctx).await? {
         if a.pointer("/spec/syncPolicy/automated").is_some_and(|v| !v.is_null()) {
             let patch = json!({"spec": {"syncPolicy": {"automated": null}}});
-            ctx.io(resources::merge_patch(&ctx.client, Kind::Application, Some(&ns), name(&a), &patch)).await?;
+            ctx.kube().merge_patch(Kind::Application, Some(&ns), name(&a), &patch).await?;
             paused.push(name(&a).to_string());
         }
     }
@@ -117,7 +113,7 @@ pub async fn suspend_cronjobs(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     for c in find::in_namespaces(ctx, Kind::CronJob).await? {
         if c.pointer("/spec/suspend").and_then(Value::as_bool) != Some(true) {
             let patch = json!({"spec": {"suspend": true}});
-            ctx.io(resources::merge_patch(&ctx.client, Kind::CronJob, Some(namespace(&c)), name(&c), &patch)).await?;
+            ctx.kube().merge_patch(Kind::CronJob, Some(namespace(&c)), name(&c), &patch).await?;
             changed.push(format!("{}/{}", namespace(&c), name(&c)));
         }
     }
@@ -125,8 +121,8 @@ pub async fn suspend_cronjobs(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 }
 
 /// 5. Deployments and StatefulSets at 0 replicas, and their pods gone. HPAs are
-/// left as they are: the HPA controller does not scale a target that has 0
-/// replicas, so they cannot fight; their min/max are in the record.
+///    left as they are: the HPA controller does not scale a target that has 0
+///    replicas, so they cannot fight; their min/max are in the record.
 pub async fn scale_workloads(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let mut changed = Vec::new();
     for kind in [Kind::Deployment, Kind::StatefulSet] {
@@ -165,19 +161,19 @@ async fn scale_to_zero(ctx: &Ctx<'_>, kind: Kind, w: &Value) -> StepResult<bool>
         return Ok(false);
     }
     let patch = json!({"spec": {"replicas": 0}});
-    ctx.io(resources::merge_patch(&ctx.client, kind, Some(namespace(w)), name(w), &patch)).await?;
+    ctx.kube().merge_patch(kind, Some(namespace(w)), name(w), &patch).await?;
     Ok(true)
 }
 
 /// 6. ALB Ingresses deleted, and waited for until the Ingress objects, their
-/// load balancers and the load balancers' security groups (found by the
-/// controller's tags) are gone. Nodes are not touched if that does not
-/// happen: a security group left behind keeps the VPC.
+///    load balancers and the load balancers' security groups (found by the
+///    controller's tags) are gone. Nodes are not touched if that does not
+///    happen: a security group left behind keeps the VPC.
 pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let recorded = find::record(ctx).await?.ingresses;
     let stacks: Vec<String> = recorded.iter().map(find::stack).collect();
     for i in &recorded {
-        ctx.io(resources::delete(&ctx.client, Kind::Ingress, Some(namespace(i)), name(i))).await?;
+        ctx.kube().delete(Kind::Ingress, Some(namespace(i)), name(i)).await?;
     }
     let (recorded, stacks, cluster) = (&recorded, &stacks, &ctx.settings.eks_cluster);
     let timeout = Duration::from_secs(ctx.settings.timeouts.load_balancers);
@@ -185,17 +181,17 @@ pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
         .wait("Ingresses, their load balancers and security groups deleted", timeout, || async move {
             let mut left = Vec::new();
             for i in recorded {
-                if let Some(live) = ctx.io(resources::get(&ctx.client, Kind::Ingress, Some(namespace(i)), name(i))).await? {
+                if let Some(live) = ctx.kube().get(Kind::Ingress, Some(namespace(i)), name(i)).await? {
                     let finalizers = live.pointer("/metadata/finalizers").map(Value::to_string).unwrap_or_default();
                     left.push(format!("Ingress {}/{} still exists (finalizers {finalizers})", namespace(i), name(i)));
                 }
             }
-            for lb in ctx.io(ctx.aws().controller_load_balancers(cluster)).await? {
+            for lb in ctx.aws().controller_load_balancers(cluster).await? {
                 if stacks.contains(&lb.stack) {
                     left.push(format!("load balancer {} (Ingress {}) still exists in AWS", lb.name, lb.stack));
                 }
             }
-            for sg in ctx.io(ctx.aws().controller_security_groups(cluster)).await? {
+            for sg in ctx.aws().controller_security_groups(cluster).await? {
                 if stacks.contains(&sg.stack) {
                     left.push(format!("security group {} {} (Ingress {}) still exists in AWS", sg.id, sg.name, sg.stack));
                 }
@@ -211,10 +207,7 @@ pub async fn delete_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
             e.message
         )));
     }
-    Ok(Outcome::new(
-        format!("{} Ingresses, their load balancers and security groups deleted", recorded.len()),
-        json!({"deleted": stacks}),
-    ))
+    Ok(Outcome::new(format!("{} Ingresses, their load balancers and security groups deleted", recorded.len()), json!({"deleted": stacks})))
 }
 
 /// 7. Node groups and Auto Scaling groups that are not always-on at 0, and their nodes gone.
@@ -231,16 +224,8 @@ pub async fn scale_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     ctx.wait("nodes of the scaled groups gone", timeout, || async move {
         let mut left = Vec::new();
         for g in s.capacity.iter().filter(|g| !g.always_on) {
-            let (count, _) = match g.kind {
-                GroupKind::Nodegroup => find::nodes_with_label(ctx, "eks.amazonaws.com/nodegroup", &g.name).await?,
-                GroupKind::Asg => {
-                    let (_, mut now) = ctx.io(ctx.aws().asg_sizes(&g.name)).await?;
-                    if let Some(r) = record.capacity.iter().find(|c| c.kind == g.kind && c.name == g.name) {
-                        now.extend(r.instances.iter().cloned());
-                    }
-                    find::nodes_of_instances(ctx, &now).await?
-                }
-            };
+            let recorded = record.capacity.iter().find(|c| c.kind == g.kind && c.name == g.name).map_or(&[][..], |r| &r.instances[..]);
+            let (count, _) = find::group_nodes(ctx, g, recorded).await?;
             if count > 0 {
                 left.push(format!("{} still has {count} nodes", g.name));
             }
@@ -249,27 +234,4 @@ pub async fn scale_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     })
     .await?;
     Ok(Outcome::new(format!("{} groups scaled to 0, their nodes gone", changed.len()), json!({"scaled": changed})))
-}
-
-/// 8. RDS and EC2 database instances stopped.
-pub async fn stop_databases(ctx: &Ctx<'_>) -> StepResult<Outcome> {
-    let s = &ctx.settings;
-    let mut changed = Vec::new();
-    for id in &s.rds {
-        if ctx.io(ctx.aws().rds_status(id)).await? == "available" {
-            ctx.io(ctx.aws().rds_stop(id)).await?;
-            changed.push(format!("rds {id}"));
-        }
-    }
-    for n in &s.ec2 {
-        let running: Vec<String> = ctx.io(ctx.aws().instances_named(n)).await?.into_iter().filter(|i| i.state == "running" || i.state == "pending").map(|i| i.id).collect();
-        if !running.is_empty() {
-            ctx.io(ctx.aws().ec2_stop(&running)).await?;
-            changed.push(format!("ec2 {n} ({})", running.join(",")));
-        }
-    }
-    let timeout = Duration::from_secs(s.timeouts.databases);
-    ctx.wait("databases stopped", timeout, || async move { Ok(done_unless(find::databases_not(ctx, "stopped", "stopped").await?)) })
-    .await?;
-    Ok(Outcome::new(format!("{} database instances stopped", changed.len()), json!({"stopped": changed})))
 }

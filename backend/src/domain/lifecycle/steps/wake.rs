@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use mezame_shared::power::GroupKind;
 use serde_json::{Value, json};
 
 use super::find::{self, int_at, name, namespace, str_at};
@@ -10,28 +9,6 @@ use crate::adapters::aws::Sizes;
 use crate::adapters::kube::resources::{self, Kind};
 use crate::domain::lifecycle::backup;
 use crate::domain::lifecycle::ctx::{Ctx, Outcome, StepResult, done_unless};
-
-/// 1. Databases started, and waited for (`available` / `running`).
-pub async fn start_databases(ctx: &Ctx<'_>) -> StepResult<Outcome> {
-    let s = &ctx.settings;
-    let mut changed = Vec::new();
-    for id in &s.rds {
-        if ctx.io(ctx.aws().rds_status(id)).await? == "stopped" {
-            ctx.io(ctx.aws().rds_start(id)).await?;
-            changed.push(format!("rds {id}"));
-        }
-    }
-    for n in &s.ec2 {
-        let stopped: Vec<String> = ctx.io(ctx.aws().instances_named(n)).await?.into_iter().filter(|i| i.state == "stopped").map(|i| i.id).collect();
-        if !stopped.is_empty() {
-            ctx.io(ctx.aws().ec2_start(&stopped)).await?;
-            changed.push(format!("ec2 {n} ({})", stopped.join(",")));
-        }
-    }
-    ctx.wait("databases running", Duration::from_secs(s.timeouts.databases), || async move { Ok(done_unless(find::databases_not(ctx, "available", "running").await?)) })
-    .await?;
-    Ok(Outcome::new(format!("{} database instances started", changed.len()), json!({"started": changed})))
-}
 
 /// 2. Node groups and Auto Scaling groups back at their awake sizes.
 pub async fn restore_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
@@ -53,13 +30,7 @@ pub async fn wait_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
             let mut counts = Vec::new();
             let mut total = 0;
             for g in s.capacity.iter().filter(|g| g.always_on || g.desired > 0) {
-                let (_, ready) = match g.kind {
-                    GroupKind::Nodegroup => find::nodes_with_label(ctx, "eks.amazonaws.com/nodegroup", &g.name).await?,
-                    GroupKind::Asg => {
-                        let (_, instances) = ctx.io(ctx.aws().asg_sizes(&g.name)).await?;
-                        find::nodes_of_instances(ctx, &instances).await?
-                    }
-                };
+                let (_, ready) = find::group_nodes(ctx, g, &[]).await?;
                 total += ready;
                 counts.push(format!("{}: {ready}", g.name));
                 if !g.always_on && (ready as i32) < g.desired {
@@ -77,14 +48,14 @@ pub async fn wait_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 }
 
 /// 4. Argo CD's workloads and the AWS Load Balancer Controller available: before
-/// this, nothing would sync and no load balancer would be made.
+///    this, nothing would sync and no load balancer would be made.
 pub async fn wait_addons(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let ns = &ctx.settings.argocd_namespace;
     ctx.wait("Argo CD and the load balancer controller running", Duration::from_secs(ctx.settings.timeouts.addons), || async move {
         let mut left = Vec::new();
         let mut argocd = 0;
         for kind in [Kind::Deployment, Kind::StatefulSet] {
-            for w in ctx.io(resources::list(&ctx.client, kind, Some(ns), None)).await? {
+            for w in ctx.kube().list(kind, Some(ns), None).await? {
                 argocd += 1;
                 if !available(&w) {
                     left.push(format!("{ns}/{} not ready", name(&w)));
@@ -94,7 +65,8 @@ pub async fn wait_addons(ctx: &Ctx<'_>) -> StepResult<Outcome> {
         if argocd == 0 {
             left.push(format!("no Argo CD workload in namespace {ns}"));
         }
-        let lbc = ctx.io(resources::list(&ctx.client, Kind::Deployment, Some("kube-system"), Some("app.kubernetes.io/name=aws-load-balancer-controller"))).await?;
+        let lbc =
+            ctx.kube().list(Kind::Deployment, Some("kube-system"), Some("app.kubernetes.io/name=aws-load-balancer-controller")).await?;
         if lbc.is_empty() {
             left.push("no aws-load-balancer-controller Deployment in kube-system".into());
         }
@@ -123,13 +95,13 @@ pub async fn restore_argocd(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 }
 
 /// 6. The recorded Ingresses created again, and waited for until the controller
-/// publishes a load balancer hostname for each.
+///    publishes a load balancer hostname for each.
 pub async fn restore_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let recorded = find::record(ctx).await?.ingresses;
     let mut created = Vec::new();
     for i in &recorded {
-        if ctx.io(resources::get(&ctx.client, Kind::Ingress, Some(namespace(i)), name(i))).await?.is_none() {
-            ctx.io(resources::create(&ctx.client, Kind::Ingress, Some(namespace(i)), i)).await?;
+        if ctx.kube().get(Kind::Ingress, Some(namespace(i)), name(i)).await?.is_none() {
+            ctx.kube().create(Kind::Ingress, Some(namespace(i)), i).await?;
             created.push(format!("{}/{}", namespace(i), name(i)));
         }
     }
@@ -139,7 +111,7 @@ pub async fn restore_ingresses(ctx: &Ctx<'_>) -> StepResult<Outcome> {
             let mut left = Vec::new();
             let mut hostnames = Vec::new();
             for i in recorded {
-                let live = ctx.io(resources::get(&ctx.client, Kind::Ingress, Some(namespace(i)), name(i))).await?;
+                let live = ctx.kube().get(Kind::Ingress, Some(namespace(i)), name(i)).await?;
                 let host = live.as_ref().map(|l| str_at(l, "/status/loadBalancer/ingress/0/hostname").to_string()).unwrap_or_default();
                 if host.is_empty() {
                     left.push(format!("Ingress {}/{} has no load balancer hostname yet", namespace(i), name(i)));
@@ -162,10 +134,10 @@ pub async fn restore_workloads(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let mut changed = Vec::new();
     for w in find::record(ctx).await?.workloads {
         let kind = if w.kind == "StatefulSet" { Kind::StatefulSet } else { Kind::Deployment };
-        let Some(live) = ctx.io(resources::get(&ctx.client, kind, Some(&w.namespace), &w.name)).await? else { continue };
+        let Some(live) = ctx.kube().get(kind, Some(&w.namespace), &w.name).await? else { continue };
         if int_at(&live, "/spec/replicas") != Some(w.replicas) {
             let patch = json!({"spec": {"replicas": w.replicas}});
-            ctx.io(resources::merge_patch(&ctx.client, kind, Some(&w.namespace), &w.name, &patch)).await?;
+            ctx.kube().merge_patch(kind, Some(&w.namespace), &w.name, &patch).await?;
             changed.push(format!("{}/{} → {}", w.namespace, w.name, w.replicas));
         }
     }
@@ -177,11 +149,11 @@ pub async fn restore_sync(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let ns = ctx.settings.argocd_namespace.clone();
     let mut changed = Vec::new();
     for a in find::record(ctx).await?.applications {
-        let Some(live) = ctx.io(resources::get(&ctx.client, Kind::Application, Some(&ns), &a.name)).await? else { continue };
+        let Some(live) = ctx.kube().get(Kind::Application, Some(&ns), &a.name).await? else { continue };
         let now = live.pointer("/spec/syncPolicy").cloned().unwrap_or(Value::Null);
         if now != a.sync_policy {
             let patch = json!({"spec": {"syncPolicy": resources::merge_patch_between(&now, &a.sync_policy)}});
-            ctx.io(resources::merge_patch(&ctx.client, Kind::Application, Some(&ns), &a.name, &patch)).await?;
+            ctx.kube().merge_patch(Kind::Application, Some(&ns), &a.name, &patch).await?;
             changed.push(a.name.clone());
         }
     }
@@ -192,10 +164,10 @@ pub async fn restore_sync(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 pub async fn unsuspend_cronjobs(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let mut changed = Vec::new();
     for c in find::record(ctx).await?.cronjobs {
-        let Some(live) = ctx.io(resources::get(&ctx.client, Kind::CronJob, Some(&c.namespace), &c.name)).await? else { continue };
+        let Some(live) = ctx.kube().get(Kind::CronJob, Some(&c.namespace), &c.name).await? else { continue };
         if live.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false) != c.suspend {
             let patch = json!({"spec": {"suspend": c.suspend}});
-            ctx.io(resources::merge_patch(&ctx.client, Kind::CronJob, Some(&c.namespace), &c.name, &patch)).await?;
+            ctx.kube().merge_patch(Kind::CronJob, Some(&c.namespace), &c.name, &patch).await?;
             changed.push(format!("{}/{}", c.namespace, c.name));
         }
     }
@@ -203,7 +175,7 @@ pub async fn unsuspend_cronjobs(ctx: &Ctx<'_>) -> StepResult<Outcome> {
 }
 
 /// 10. Every Deployment available, every Application Synced and Healthy; then
-/// the restore point is spent.
+///     the restore point is spent.
 pub async fn wait_healthy(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     ctx.wait("workloads available and Applications Synced/Healthy", Duration::from_secs(ctx.settings.timeouts.workloads), || async move {
         let mut left = Vec::new();

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 use mezame_shared::power::{Power, PowerState, Run, RunAction, RunState, RunStep, StepState};
 
+use super::live_run::use_live_run;
+use super::schedule::SchedulePanel;
 use crate::api;
-use crate::components::live_run::use_live_run;
-use crate::components::schedule::SchedulePanel;
 
 #[component]
 pub fn PowerPanel(env: String) -> impl IntoView {
@@ -194,15 +194,9 @@ fn StepRow(s: RunStep) -> impl IntoView {
 }
 
 fn history_line(r: &Run) -> String {
-    let took = r.finished_at.map(|f| format!(" in {}", duration((f - r.created_at).num_milliseconds() as f64 / 1000.0))).unwrap_or_default();
-    format!(
-        "#{} {} by {} at {} — {}{took}",
-        r.id,
-        r.action.as_str(),
-        r.actor,
-        r.created_at.format("%Y-%m-%d %H:%M UTC"),
-        r.state.as_str()
-    )
+    let took =
+        r.finished_at.map(|f| format!(" in {}", duration((f - r.created_at).num_milliseconds() as f64 / 1000.0))).unwrap_or_default();
+    format!("#{} {} by {} at {} — {}{took}", r.id, r.action.as_str(), r.actor, r.created_at.format("%Y-%m-%d %H:%M UTC"), r.state.as_str())
 }
 
 fn duration(secs: f64) -> String {

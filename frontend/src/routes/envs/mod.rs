@@ -2,14 +2,18 @@
 //! Kubernetes API server and AWS account (from `GET /api/envs`), and its
 //! power: state, Wake/Sleep, the live steps of a run, run history.
 
+mod live_run;
+mod power;
+mod schedule;
+
 use leptos::prelude::*;
 use mezame_shared::envs::{EnvList, EnvStatus, Probe};
 
 use crate::api::ApiFailure;
 
-use crate::EnvsResource;
+use crate::api::EnvsResource;
 use crate::components::nav::selected_env;
-use crate::components::power::PowerPanel;
+use power::PowerPanel;
 
 #[component]
 pub fn Environments() -> impl IntoView {
@@ -84,13 +88,8 @@ region = \"eu-west-1\""
 fn EnvCard(env: EnvStatus) -> impl IntoView {
     let healthy = env.kubernetes.result.ok().is_some() && env.aws.result.ok().is_some();
     let k = &env.kubernetes;
-    let cluster = text(&k.result, |v| {
-        format!("Kubernetes {} · {}/{} nodes ready", v.server_version, v.ready_node_count, v.node_count)
-    });
-    let cluster_meta = meta(&[
-        k.context.as_ref().map(|c| format!("context {c}")),
-        Some(format!("{} ms", k.elapsed_ms)),
-    ]);
+    let cluster = text(&k.result, |v| format!("Kubernetes {} · {}/{} nodes ready", v.server_version, v.ready_node_count, v.node_count));
+    let cluster_meta = meta(&[k.context.as_ref().map(|c| format!("context {c}")), Some(format!("{} ms", k.elapsed_ms))]);
     let a = &env.aws;
     let aws = text(&a.result, |v| format!("account {} · {}", v.account, v.arn));
     let aws_meta = meta(&[

@@ -33,7 +33,12 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
         let mut s = settings.clone();
         async move {
             let Some(s) = s.as_mut() else { return };
-            s.schedule = enabled.then(|| Schedule { days: days.get_untracked(), wake: wake.get_untracked(), sleep: sleep.get_untracked(), time_zone: tz.get_untracked() });
+            s.schedule = enabled.then(|| Schedule {
+                days: days.get_untracked(),
+                wake: wake.get_untracked(),
+                sleep: sleep.get_untracked(),
+                time_zone: tz.get_untracked(),
+            });
             match api::put_power(env, s.clone()).await {
                 // The panel is drawn again from the new settings.
                 Ok(_) => changed.run(()),

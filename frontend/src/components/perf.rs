@@ -1,0 +1,55 @@
+//! Timings of the live topology, for `cargo xtask bench topology`: the page
+//! publishes them on `window.__mezame_perf` (`first_render_ms` since
+//! navigation start, and `delta_ms`, the time to apply each delta and render
+//! it). A timing is taken when the page's effects have run (a zero timeout
+//! after the change), so it includes Leptos' re-render.
+
+use wasm_bindgen::JsValue;
+
+/// Milliseconds since navigation start.
+pub fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_default()
+}
+
+fn perf_object() -> Option<js_sys::Object> {
+    let window: JsValue = web_sys::window()?.into();
+    let key = JsValue::from_str("__mezame_perf");
+    match js_sys::Reflect::get(&window, &key).ok().filter(|v| v.is_object()) {
+        Some(o) => Some(o.into()),
+        None => {
+            let o = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str("delta_ms"), &js_sys::Array::new());
+            let _ = js_sys::Reflect::set(&window, &key, &o);
+            Some(o)
+        }
+    }
+}
+
+/// After the re-render that follows now: records the first full render.
+pub fn first_render_done() {
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(o) = perf_object() {
+                let key = JsValue::from_str("first_render_ms");
+                if js_sys::Reflect::get(&o, &key).map(|v| v.is_undefined()).unwrap_or(true) {
+                    let _ = js_sys::Reflect::set(&o, &key, &JsValue::from_f64(now()));
+                }
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
+/// After the re-render that follows now: records a delta applied since `started`.
+pub fn delta_done(started: f64) {
+    leptos::prelude::set_timeout(
+        move || {
+            if let Some(o) = perf_object()
+                && let Ok(list) = js_sys::Reflect::get(&o, &JsValue::from_str("delta_ms"))
+            {
+                js_sys::Array::from(&list).push(&JsValue::from_f64(now() - started));
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use std::net::SocketAddr;
 
 use crate::adapters::db::Db;
+use crate::adapters::seal::Keys;
 use crate::config::Config;
 use crate::domain::auth::Auth;
 use crate::domain::envs::Environments;
@@ -47,7 +48,8 @@ impl App {
         auth.start_purger();
         let envs = Environments::new(&config.envs, Duration::from_millis(config.probe_timeout_ms)).await;
         let topologies = Topologies::start(&envs);
-        let keys = config.keys()?;
+        // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
+        let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
         let lifecycle = Lifecycle::new(db.clone(), runner_db, envs.clone(), keys, Duration::from_secs(config.run_lease_secs));
         let resumed = lifecycle.resume().await?;

@@ -232,6 +232,61 @@ async fn the_ui_is_served_for_app_paths() {
     }
 }
 
+/// The bundle's files are served precompressed — brotli to a browser that
+/// accepts it, gzip to one that accepts only gzip (the same bytes once
+/// decompressed), plain otherwise — and what a browser downloads for the
+/// first screen stays within 400 KiB.
+#[tokio::test]
+async fn the_bundle_is_served_precompressed_and_the_first_screen_is_small() {
+    let s = Server::start("");
+    let c = mezame_e2e::anonymous();
+    let html = c.get(s.url("/")).send().await.unwrap().text().await.unwrap();
+    let mut files: Vec<String> = html
+        .split('"')
+        .filter(|p| p.starts_with('/') && [".js", ".css", ".wasm"].iter().any(|e| p.ends_with(e)))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(files.len(), 4, "CSS, JS glue, WASM, boot script in {html}");
+    let (mut raw, mut served) = (html.len(), html.len());
+    files.sort();
+    for f in &files {
+        let get = |encoding: Option<&'static str>| {
+            let mut req = c.get(s.url(f));
+            if let Some(e) = encoding {
+                req = req.header("accept-encoding", e);
+            }
+            async move {
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status().as_u16(), 200, "{f}");
+                let coding = r.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_string());
+                let vary = r.headers().get("vary").map(|v| v.to_str().unwrap().to_string());
+                (coding, vary, r.bytes().await.unwrap().to_vec())
+            }
+        };
+        let (coding, _, plain) = get(None).await;
+        assert_eq!(coding, None, "{f}: plain without Accept-Encoding");
+        let (coding, vary, br) = get(Some("gzip, deflate, br, zstd")).await;
+        assert_eq!(coding.as_deref(), Some("br"), "{f}");
+        assert_eq!(vary.as_deref(), Some("accept-encoding"), "{f}");
+        let (coding, _, gz) = get(Some("gzip")).await;
+        assert_eq!(coding.as_deref(), Some("gzip"), "{f}");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut unzipped).unwrap();
+        assert_eq!(unzipped, plain, "{f}: the gzip copy is the file");
+        assert!(
+            br.len() < plain.len() && br.len() <= gz.len() + 64,
+            "{f}: brotli {} vs gzip {} vs plain {}",
+            br.len(),
+            gz.len(),
+            plain.len()
+        );
+        raw += plain.len();
+        served += br.len();
+    }
+    println!("first screen: {} KiB raw, {} KiB as served with brotli", raw / 1024, served / 1024);
+    assert!(served <= 400 * 1024, "the first screen downloads {} KiB (target ≤ 400 KiB)", served / 1024);
+}
+
 #[tokio::test]
 async fn without_a_config_there_are_no_environments() {
     let s = Server::start_without_config();

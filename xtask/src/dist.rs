@@ -2,7 +2,8 @@
 //! cargo (wasm32) → wasm-bindgen (as a library, pinned to the lock file's
 //! version) → wasm-opt from the npm `binaryen` package (release only; Debian's
 //! `binaryen` 108 produces bundles that break in Chromium) → content-hashed
-//! file names and `index.html`.
+//! file names and `index.html`, each file with precompressed `.br` (brotli,
+//! quality 11) and `.gz` copies that the server hands out as they are.
 
 use std::io::Write;
 use std::path::Path;
@@ -19,6 +20,10 @@ const BINDGEN_VERSION: &str = "0.2.130";
 pub struct Bundle {
     pub wasm_bytes: u64,
     pub wasm_gzip_bytes: u64,
+    /// What a browser downloads for the first screen (index, CSS, JS, boot
+    /// script, WASM): uncompressed, and as served to a browser that accepts brotli.
+    pub first_screen_bytes: u64,
+    pub first_screen_br_bytes: u64,
 }
 
 pub fn build(release: bool) -> Result<Bundle> {
@@ -44,7 +49,13 @@ pub fn build(release: bool) -> Result<Bundle> {
         optimise(&wasm)?;
     }
     let bundle = assemble(&staging)?;
-    eprintln!("    dist/: WASM {} KiB raw, {} KiB gzip", bundle.wasm_bytes / 1024, bundle.wasm_gzip_bytes / 1024);
+    eprintln!(
+        "    dist/: WASM {} KiB raw, {} KiB gzip; first screen {} KiB raw, {} KiB as served (brotli)",
+        bundle.wasm_bytes / 1024,
+        bundle.wasm_gzip_bytes / 1024,
+        bundle.first_screen_bytes / 1024,
+        bundle.first_screen_br_bytes / 1024
+    );
     Ok(bundle)
 }
 
@@ -108,8 +119,24 @@ fn assemble(staging: &Path) -> Result<Bundle> {
         .replace("{{JS}}", &js_name)
         .replace("{{WASM}}", &wasm_name)
         .replace("{{BOOT}}", &boot_name);
-    let files: [(&str, &[u8]); 5] =
+    let plain: [(&str, &[u8]); 5] =
         [(&css_name, &css), (&js_name, &js), (&wasm_name, &wasm), (&boot_name, &boot), ("index.html", index.as_bytes())];
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let (mut first_screen, mut first_screen_br) = (0u64, 0u64);
+    for (name, bytes) in plain {
+        first_screen += bytes.len() as u64;
+        // index.html is small and changes per build: served plain.
+        if name == "index.html" {
+            first_screen_br += bytes.len() as u64;
+        } else {
+            let br = compressed(&dist.join(format!("{name}.br")), bytes, brotli)?;
+            let gz = compressed(&dist.join(format!("{name}.gz")), bytes, gzip)?;
+            first_screen_br += br.len() as u64;
+            files.push((format!("{name}.br"), br));
+            files.push((format!("{name}.gz"), gz));
+        }
+        files.push((name.to_string(), bytes.to_vec()));
+    }
     for entry in std::fs::read_dir(&dist)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
@@ -117,13 +144,35 @@ fn assemble(staging: &Path) -> Result<Bundle> {
             let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
         }
     }
-    for (name, bytes) in files {
+    for (name, bytes) in &files {
         let path = dist.join(name);
-        if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+        if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
             std::fs::write(&path, bytes)?;
         }
     }
-    Ok(Bundle { wasm_bytes: wasm.len() as u64, wasm_gzip_bytes: gzip_len(&wasm)? })
+    Ok(Bundle {
+        wasm_bytes: wasm.len() as u64,
+        wasm_gzip_bytes: gzip(&wasm)?.len() as u64,
+        first_screen_bytes: first_screen,
+        first_screen_br_bytes: first_screen_br,
+    })
+}
+
+/// The compressed copy of `bytes`: the one already at `path` when the file
+/// name is content-hashed and it exists (brotli at quality 11 takes seconds).
+fn compressed(path: &Path, bytes: &[u8], compress: fn(&[u8]) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+    let hashed_name = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains('-'));
+    match std::fs::read(path) {
+        Ok(existing) if hashed_name => Ok(existing),
+        _ => compress(bytes),
+    }
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() / 3);
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
 }
 
 /// `name-<16 hex digits of FNV-1a>.ext`
@@ -131,8 +180,8 @@ fn hashed(name: &str, bytes: &[u8], ext: &str) -> String {
     format!("{name}-{:016x}.{ext}", fnv1a(bytes))
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<u64> {
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(bytes)?;
-    Ok(enc.finish()?.len() as u64)
+    Ok(enc.finish()?)
 }

@@ -231,12 +231,6 @@ impl Config {
         Ok(config)
     }
 
-    /// The backup keys, parsed (`None` when there are none): the one place
-    /// their rule lives; `validate` and the server's start both call it.
-    pub fn keys(&self) -> Result<Option<crate::adapters::seal::Keys>, ConfigError> {
-        crate::adapters::seal::Keys::parse(self.backup_keys.iter().map(|k| k.expose())).map_err(ConfigError::Rule)
-    }
-
     fn validate(&self) -> Result<(), ConfigError> {
         let mut seen = std::collections::HashSet::new();
         for env in &self.envs {
@@ -264,7 +258,6 @@ impl Config {
                 }
             }
         }
-        self.keys()?;
         let names: Vec<&str> = self.envs.iter().map(|e| e.name.as_str()).collect();
         match &self.auth {
             None => {

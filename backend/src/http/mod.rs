@@ -178,12 +178,12 @@ pub fn router(app: App) -> Router {
 }
 
 /// Unknown `/api` routes get a JSON 404; every other path is the UI's.
-async fn fallback(uri: Uri) -> Response {
+async fn fallback(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     if uri.path() == "/api" || uri.path().starts_with("/api/") {
         ApiError::new(StatusCode::NOT_FOUND, "route_not_found", format!("no API route {}; see /api/openapi.json for the list", uri.path()))
             .into_response()
     } else {
-        assets::serve(uri).await
+        assets::serve(uri, headers).await
     }
 }
 

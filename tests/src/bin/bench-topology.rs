@@ -127,16 +127,19 @@ async fn main() {
         session_p99 = session_p99.max(session_round);
         rounds.push(round2(t99));
     }
+    let rebuilds = rebuild_times(&server, &a.env).await;
     let page_url = open.url(&format!("/topology?env={}", a.env));
     let page = tokio::task::spawn_blocking(move || browser_timings(&page_url, 10)).await.unwrap();
-    say(&format!(
-        "Topology page in Chromium: first full render {:.0} ms, delta applied and rendered p50 {:.1} ms, max {:.1} ms ({} deltas, {} graph nodes)",
-        page.first_render_ms, page.delta_p50_ms, page.delta_max_ms, page.deltas, page.graph_nodes
-    ));
+    match &page {
+        Ok(p) => say(&format!(
+            "Topology page in Chromium: first full render {:.0} ms, delta applied and rendered p50 {:.1} ms, max {:.1} ms ({} deltas, {} graph nodes)",
+            p.first_render_ms, p.delta_p50_ms, p.delta_max_ms, p.deltas, p.graph_nodes
+        )),
+        Err(e) => say(&format!("Topology page in Chromium: not measured: {e}")),
+    }
     churn.abort();
     let replaced = replaced.load(std::sync::atomic::Ordering::Relaxed);
     drop(open);
-    let rebuilds = rebuild_times(&server, &a.env).await;
     say(&format!(
         "topology rebuilds during the rounds: {} measured, p50 {:.1} ms, p99 {:.1} ms; {replaced} pods replaced meanwhile",
         rebuilds.0, rebuilds.1, rebuilds.2
@@ -162,8 +165,10 @@ async fn main() {
             "churn_ms": a.churn_ms, "rounds": ROUNDS, "topology_p99_ms_per_round": rounds,
             "topology_p50_ms": round(p50), "topology_p99_ms": round(p99),
             "pods_replaced": replaced, "rebuilds": rebuilds.0,
-            "browser_first_render_ms": round(page.first_render_ms), "browser_delta_p50_ms": round(page.delta_p50_ms),
-            "browser_delta_max_ms": round(page.delta_max_ms), "browser_deltas": page.deltas, "rebuild_p50_ms": round(rebuilds.1), "rebuild_p99_ms": round(rebuilds.2),
+            "browser_first_render_ms": page.as_ref().ok().map(|p| round(p.first_render_ms)),
+            "browser_delta_p50_ms": page.as_ref().ok().map(|p| round(p.delta_p50_ms)),
+            "browser_delta_max_ms": page.as_ref().ok().map(|p| round(p.delta_max_ms)),
+            "browser_deltas": page.as_ref().ok().map(|p| p.deltas), "rebuild_p50_ms": round(rebuilds.1), "rebuild_p99_ms": round(rebuilds.2),
             "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes,
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
@@ -217,7 +222,7 @@ struct PageTimings {
 
 /// Opens `url` in headless Chromium (`tests/browser/bench-topology.mjs`)
 /// until `deltas` deltas were applied, and reads the page's timings.
-fn browser_timings(url: &str, deltas: usize) -> PageTimings {
+fn browser_timings(url: &str, deltas: usize) -> Result<PageTimings, String> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/bench-topology.mjs");
     let out = std::process::Command::new("node")
         .arg(&script)
@@ -225,18 +230,24 @@ fn browser_timings(url: &str, deltas: usize) -> PageTimings {
         .arg(deltas.to_string())
         .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
         .output()
-        .expect("node runs");
-    assert!(out.status.success(), "the browser measurement failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("the page's timings as JSON");
-    let mut d: Vec<f64> = v["delta_ms"].as_array().unwrap().iter().filter_map(|x| x.as_f64()).collect();
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().find(|l| l.contains("Error") || l.contains("Timeout")).unwrap_or(&err).trim().to_string());
+    }
+    let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).map_err(|e| format!("the page's timings: {e}"))?;
+    let mut d: Vec<f64> = v["delta_ms"].as_array().into_iter().flatten().filter_map(|x| x.as_f64()).collect();
     d.sort_by(f64::total_cmp);
-    PageTimings {
-        first_render_ms: v["first_render_ms"].as_f64().unwrap(),
+    if d.is_empty() {
+        return Err("no delta was applied".into());
+    }
+    Ok(PageTimings {
+        first_render_ms: v["first_render_ms"].as_f64().unwrap_or(f64::NAN),
         delta_p50_ms: d[d.len() / 2],
         delta_max_ms: d[d.len() - 1],
         deltas: d.len(),
         graph_nodes: v["graph_nodes"].as_u64().unwrap_or(0),
-    }
+    })
 }
 
 /// The server's rebuild times of `env`: (count, p50 ms, p99 ms).

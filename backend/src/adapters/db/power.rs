@@ -69,8 +69,7 @@ impl Db {
     }
 
     pub async fn delete_power_settings(&self, env: &str) -> Result<(), AdapterError> {
-        sqlx::query("DELETE FROM power_settings WHERE env = $1").bind(env).execute(self.pool()).await?;
-        Ok(())
+        self.delete_env_row("DELETE FROM power_settings WHERE env = $1", env).await
     }
 
     pub async fn restore_point(&self, env: &str) -> Result<Option<RestorePoint>, AdapterError> {
@@ -100,7 +99,13 @@ impl Db {
     }
 
     pub async fn clear_restore_point(&self, env: &str) -> Result<(), AdapterError> {
-        sqlx::query("DELETE FROM power_restore WHERE env = $1").bind(env).execute(self.pool()).await?;
+        self.delete_env_row("DELETE FROM power_restore WHERE env = $1", env).await
+    }
+
+    /// Removes the one row of an environment from a per-environment table
+    /// (`statement`: a constant `DELETE … WHERE env = $1`).
+    async fn delete_env_row(&self, statement: &'static str, env: &str) -> Result<(), AdapterError> {
+        sqlx::query(statement).bind(env).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -125,8 +130,7 @@ impl Db {
     }
 
     pub async fn clear_hold(&self, env: &str) -> Result<(), AdapterError> {
-        sqlx::query("DELETE FROM power_hold WHERE env = $1").bind(env).execute(self.pool()).await?;
-        Ok(())
+        self.delete_env_row("DELETE FROM power_hold WHERE env = $1", env).await
     }
 
     /// Creates a running run with its steps (all pending); `Ok(Err(id))` when

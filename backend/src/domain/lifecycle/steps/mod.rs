@@ -41,3 +41,6 @@ impl Step {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,8 +15,8 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(url);
-  await page.waitForFunction(() => window.__mezame_perf?.first_render_ms !== undefined, null, { timeout: 60_000 });
-  await page.waitForFunction((n) => (window.__mezame_perf?.delta_ms?.length ?? 0) >= n, deltas, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__mezame_perf?.first_render_ms !== undefined, null, { timeout: 180_000, polling: 250 });
+  await page.waitForFunction((n) => (window.__mezame_perf?.delta_ms?.length ?? 0) >= n, deltas, { timeout: 120_000, polling: 250 });
   const perf = await page.evaluate(() => window.__mezame_perf);
   const nodes = await page.locator('svg.graph .node').count();
   console.log(JSON.stringify({ ...perf, graph_nodes: nodes }));

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mezame_sandbox::state::State;
 
 pub mod cluster;
+pub mod runs;
 pub mod signin;
 pub mod sse;
 

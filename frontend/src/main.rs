@@ -2,5 +2,6 @@
 
 fn main() {
     console_error_panic_hook::set_once();
+    mezame_frontend::components::perf::mark("wasm_started_ms");
     leptos::mount::mount_to_body(mezame_frontend::App);
 }

@@ -2,7 +2,9 @@
 //! publishes them on `window.__mezame_perf` (`first_render_ms` since
 //! navigation start, and `delta_ms`, the time to apply each delta and render
 //! it). A timing is taken when the page's effects have run (a zero timeout
-//! after the change), so it includes Leptos' re-render.
+//! after the change), so it includes Leptos' re-render. Marks on the way to
+//! the first render (`wasm_started_ms`, `snapshot_ms`, `parsed_ms`) say
+//! where its time goes.
 
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -25,19 +27,19 @@ fn perf_object() -> Option<js_sys::Object> {
     }
 }
 
+/// Records `name` (milliseconds since navigation start), once.
+pub fn mark(name: &str) {
+    if let Some(o) = perf_object() {
+        let key = JsValue::from_str(name);
+        if js_sys::Reflect::get(&o, &key).map(|v| v.is_undefined()).unwrap_or(true) {
+            let _ = js_sys::Reflect::set(&o, &key, &JsValue::from_f64(now()));
+        }
+    }
+}
+
 /// After the re-render that follows now: records the first full render.
 pub fn first_render_done() {
-    leptos::prelude::set_timeout(
-        || {
-            if let Some(o) = perf_object() {
-                let key = JsValue::from_str("first_render_ms");
-                if js_sys::Reflect::get(&o, &key).map(|v| v.is_undefined()).unwrap_or(true) {
-                    let _ = js_sys::Reflect::set(&o, &key, &JsValue::from_f64(now()));
-                }
-            }
-        },
-        std::time::Duration::ZERO,
-    );
+    leptos::prelude::set_timeout(|| mark("first_render_ms"), std::time::Duration::ZERO);
 }
 
 /// After the re-render that follows now: records a delta applied since `started`.

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use mezame_shared::topology::{Check, Health, Microservice, Topology};
 
-use crate::components::graph::Graph;
+use crate::components::graph::{Graph, Shown};
 use crate::components::live::{Conn, use_live_topology};
 use crate::components::nav::env_or_first;
 
@@ -19,12 +19,17 @@ struct Filters {
 }
 
 impl Filters {
-    fn keep(&self, m: &Microservice) -> bool {
+    /// The rows kept by the filters, in order.
+    fn shown(&self, services: &[Microservice]) -> Vec<Shown> {
         let search = self.search.trim().to_lowercase();
+        services.iter().filter(|m| self.keep(&search, m)).map(|m| Shown { key: m.key(), internal: m.internal }).collect()
+    }
+
+    fn keep(&self, search: &str, m: &Microservice) -> bool {
         (search.is_empty()
-            || m.name.contains(&search)
-            || m.routes.iter().any(|r| r.prefix.contains(&search))
-            || m.workload.image_tag.as_deref().is_some_and(|t| t.starts_with(&search)))
+            || m.name.contains(search)
+            || m.routes.iter().any(|r| r.prefix.contains(search))
+            || m.workload.image_tag.as_deref().is_some_and(|t| t.starts_with(search)))
             && (!self.unhealthy_only || !matches!(m.health, Health::Healthy | Health::Idle))
             && (self.namespace.is_empty() || m.namespace == self.namespace)
             && (self.finding.is_empty()
@@ -39,6 +44,11 @@ pub fn TopologyPage() -> impl IntoView {
     let env = env_or_first();
     let live = use_live_topology(env);
     let filters = RwSignal::new(Filters::default());
+    let shown = Memo::new(move |_| filters.with(|f| live.topology.with(|t| t.as_ref().map(|t| f.shown(&t.services)).unwrap_or_default())));
+    let hidden =
+        Signal::derive(move || live.topology.with(|t| t.as_ref().map_or(0, |t| t.services.len())).saturating_sub(shown.with(Vec::len)));
+    let loaded = Memo::new(move |_| live.topology.with(Option::is_some));
+    let unresolved = Memo::new(move |_| live.topology.with(|t| t.as_ref().map(|t| t.unresolved.clone()).unwrap_or_default()));
     view! {
         <section class="topology">
             <div class="page-title">
@@ -51,52 +61,41 @@ pub fn TopologyPage() -> impl IntoView {
                 Some(_) => view! { <FilterBar filters topology=live.topology/> }.into_any(),
             }}
             {move || live.topology.with(|t| t.as_ref().map(summary))}
-            {move || {
-                let env = env.get()?;
-                let f = filters.get();
-                live.topology.with(|t| {
-                    t.as_ref().map(|t| {
-                        let rows: Vec<Microservice> = t.services.iter().filter(|m| f.keep(m)).cloned().collect();
-                        let hidden = t.services.len() - rows.len();
-                        view! {
-                            <div class="graph-scroll">
-                                <Graph env=env.clone() ingresses=t.ingresses.clone() gateways=t.gateways.clone() rows hidden/>
-                            </div>
-                            {(!t.unresolved.is_empty()).then(|| view! {
-                                <div class="problems" role="alert">
-                                    <h2>"Mappings to missing Services"</h2>
-                                    <ul>{t.unresolved.iter().map(|r| view! {
-                                        <li><code>{r.mapping.clone()}</code>" → "<code>{r.service.clone()}</code>" (no such Service)"</li>
-                                    }).collect_view()}</ul>
-                                </div>
-                            })}
-                        }
-                    })
-                })
-            }}
+            // Mounted once per environment; it follows the rows itself.
+            {move || env.get().filter(|_| loaded.get()).map(|env| view! {
+                <Graph env live shown hidden/>
+            })}
+            {move || unresolved.with(|u| (!u.is_empty()).then(|| view! {
+                <div class="problems" role="alert">
+                    <h2>"Mappings to missing Services"</h2>
+                    <ul>{u.iter().map(|r| view! {
+                        <li><code>{r.mapping.clone()}</code>" → "<code>{r.service.clone()}</code>" (no such Service)"</li>
+                    }).collect_view()}</ul>
+                </div>
+            }))}
         </section>
     }
 }
 
 #[component]
 fn Status(live_conn: RwSignal<Conn>, topology: RwSignal<Option<Topology>>) -> impl IntoView {
+    let source = Memo::new(move |_| topology.with(|t| t.as_ref().map(|t| t.source.clone())));
     move || {
-        let source = topology.with(|t| t.as_ref().map(|t| t.source.clone()));
-        match (live_conn.get(), source) {
-            (Conn::Failed(why), _) => view! { <span class="status down" data-testid="status" role="alert">{why}</span> }.into_any(),
-            (Conn::Connecting, _) | (_, None) => view! { <span class="status muted" data-testid="status">"connecting…"</span> }.into_any(),
-            (Conn::Reconnecting, _) => view! { <span class="status degraded" data-testid="status">"connection to mezame lost, retrying…"</span> }.into_any(),
-            (Conn::Live, Some(s)) if !s.connected => view! {
-                <span class="status down" data-testid="status" role="alert">
-                    {format!("environment down: {} (showing the last known state)", s.error.unwrap_or_default())}
-                </span>
-            }.into_any(),
-            (Conn::Live, Some(s)) if !s.synced => view! { <span class="status muted" data-testid="status">"loading the cluster…"</span> }.into_any(),
-            (Conn::Live, Some(s)) => view! {
-                <span class="status healthy" data-testid="status">"live"</span>
-                {s.kinds.into_iter().map(|k| { let title = k.message.clone(); view! { <span class="status degraded" title=title>{k.message}</span> } }).collect_view()}
-            }.into_any(),
-        }
+        match (live_conn.get(), source.get()) {
+        (Conn::Failed(why), _) => view! { <span class="status down" data-testid="status" role="alert">{why}</span> }.into_any(),
+        (Conn::Connecting, _) | (_, None) => view! { <span class="status muted" data-testid="status">"connecting…"</span> }.into_any(),
+        (Conn::Reconnecting, _) => view! { <span class="status degraded" data-testid="status">"connection to mezame lost, retrying…"</span> }.into_any(),
+        (Conn::Live, Some(s)) if !s.connected => view! {
+            <span class="status down" data-testid="status" role="alert">
+                {format!("environment down: {} (showing the last known state)", s.error.unwrap_or_default())}
+            </span>
+        }.into_any(),
+        (Conn::Live, Some(s)) if !s.synced => view! { <span class="status muted" data-testid="status">"loading the cluster…"</span> }.into_any(),
+        (Conn::Live, Some(s)) => view! {
+            <span class="status healthy" data-testid="status">"live"</span>
+            {s.kinds.into_iter().map(|k| { let title = k.message.clone(); view! { <span class="status degraded" title=title>{k.message}</span> } }).collect_view()}
+        }.into_any(),
+    }
     }
 }
 

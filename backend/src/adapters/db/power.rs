@@ -39,6 +39,20 @@ fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::<Utc>::from_timestamp_millis)
 }
 
+/// The statement that writes the one row of an environment in a
+/// per-environment `table` (constant names only): `env` is `$1`, `columns`
+/// are `$2`… in order.
+fn upsert_env_row(table: &'static str, columns: &[&'static str]) -> String {
+    let values: Vec<String> = (2..columns.len() + 2).map(|i| format!("${i}")).collect();
+    let set: Vec<String> = columns.iter().zip(&values).map(|(c, v)| format!("{c} = {v}")).collect();
+    format!(
+        "INSERT INTO {table} (env, {}) VALUES ($1, {}) ON CONFLICT (env) DO UPDATE SET {}",
+        columns.join(", "),
+        values.join(", "),
+        set.join(", ")
+    )
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
@@ -55,16 +69,13 @@ impl Db {
 
     pub async fn put_power_settings(&self, env: &str, settings: &PowerSettings, actor: &str) -> Result<(), AdapterError> {
         let json = serde_json::to_string(settings).map_err(|e| AdapterError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO power_settings (env, settings_json, updated_ms, updated_by) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (env) DO UPDATE SET settings_json = $2, updated_ms = $3, updated_by = $4",
-        )
-        .bind(env)
-        .bind(json)
-        .bind(now_ms())
-        .bind(actor)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(&upsert_env_row("power_settings", &["settings_json", "updated_ms", "updated_by"]))
+            .bind(env)
+            .bind(json)
+            .bind(now_ms())
+            .bind(actor)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -85,16 +96,13 @@ impl Db {
     }
 
     pub async fn put_restore_point(&self, env: &str, point: &RestorePoint) -> Result<(), AdapterError> {
-        sqlx::query(
-            "INSERT INTO power_restore (env, record_json, backup, updated_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (env) DO UPDATE SET record_json = $2, backup = $3, updated_ms = $4",
-        )
-        .bind(env)
-        .bind(point.record.to_string())
-        .bind(&point.backup)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
+        sqlx::query(&upsert_env_row("power_restore", &["record_json", "backup", "updated_ms"]))
+            .bind(env)
+            .bind(point.record.to_string())
+            .bind(&point.backup)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -116,16 +124,13 @@ impl Db {
     }
 
     pub async fn put_hold(&self, env: &str, until: DateTime<Utc>, actor: &str) -> Result<(), AdapterError> {
-        sqlx::query(
-            "INSERT INTO power_hold (env, until_ms, set_by, set_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (env) DO UPDATE SET until_ms = $2, set_by = $3, set_ms = $4",
-        )
-        .bind(env)
-        .bind(until.timestamp_millis())
-        .bind(actor)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
+        sqlx::query(&upsert_env_row("power_hold", &["until_ms", "set_by", "set_ms"]))
+            .bind(env)
+            .bind(until.timestamp_millis())
+            .bind(actor)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

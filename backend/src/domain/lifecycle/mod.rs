@@ -5,7 +5,8 @@
 //!   retry and read runs; resume the runs a previous process left running.
 //! - [`plan`]: the ordered steps of a sleep and of a wake.
 //! - [`steps`]: what each step does (idempotent, waiting on conditions).
-//! - [`runner`]: runs steps in order, persisting each, with retries and cancel.
+//! - [`runner`]: drives a run of any kind under a lease: its steps in order,
+//!   persisting each, with retries and cancel (a kind plugs in as a `Performer`).
 //! - [`ctx`]: what a step works with; condition waits; time accounting.
 //! - [`follow`]: one database poller per followed run, fanned out to its streams.
 //! - [`record`]: what a sleep changed (the restore point a wake uses).
@@ -135,10 +136,9 @@ impl Lifecycle {
                     last = now;
                     continue;
                 }
-                let names: Vec<String> = lc.envs.names().map(str::to_string).collect();
-                for env in names {
-                    if let Err(e) = lc.scheduled(&env, last, now).await {
-                        tracing::warn!(env, error = %e, "the schedule could not be checked");
+                for env in lc.envs.iter() {
+                    if let Err(e) = lc.scheduled(env, last, now).await {
+                        tracing::warn!(env = env.config.name, error = %e, "the schedule could not be checked");
                     }
                 }
                 last = now;
@@ -147,9 +147,10 @@ impl Lifecycle {
     }
 
     /// What the schedule and "keep awake until" want between `last` and `now`.
-    async fn scheduled(self: &Arc<Self>, env: &str, last: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+    async fn scheduled(self: &Arc<Self>, environment: &Environment, last: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let env = environment.config.name.as_str();
         let hold = self.db.hold(env).await?;
-        let mut due = match self.settings(env).await?.and_then(|s| s.schedule) {
+        let mut due = match self.settings(environment).await?.and_then(|s| s.schedule) {
             Some(s) => schedule::due(&s, last, now),
             None => Vec::new(),
         };
@@ -169,7 +170,7 @@ impl Lifecycle {
             starts.push((RunAction::Sleep, "keep-awake"));
         }
         for (action, actor) in starts {
-            match self.begin(env, action, actor).await {
+            match self.start(environment, action, actor).await {
                 Ok(run) => tracing::info!(env, run = run.id, action = action.as_str(), actor, "scheduled run started"),
                 Err(e) => tracing::warn!(env, action = action.as_str(), error = %e, "scheduled run not started"),
             }
@@ -179,9 +180,14 @@ impl Lifecycle {
 
     /// Sets (or with `None` removes) "keep awake until" the next `HH:MM` in
     /// the environment's time zone (its schedule's, else UTC).
-    pub async fn keep_awake(&self, env: &Environment, until: Option<&str>, actor: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
-        let env = env.config.name.as_str();
-        self.refuse_protected(env, "needs no keeping awake: it never sleeps")?;
+    pub async fn keep_awake(
+        &self,
+        environment: &Environment,
+        until: Option<&str>,
+        actor: &str,
+    ) -> Result<Option<DateTime<Utc>>, DomainError> {
+        refuse_protected(environment, "needs no keeping awake: it never sleeps")?;
+        let env = environment.config.name.as_str();
         let Some(hhmm) = until else {
             self.db.clear_hold(env).await?;
             self.audit(actor, "power.keep_awake", env, None, None, None, Some("removed".into())).await?;
@@ -189,7 +195,7 @@ impl Lifecycle {
         };
         let minutes = mezame_shared::power::parse_hhmm(hhmm)
             .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm:?}: give a time as HH:MM, e.g. 21:00")))?;
-        let tz = self.settings(env).await?.and_then(|s| s.schedule).map(|s| s.time_zone).unwrap_or_else(|| "UTC".into());
+        let tz = self.settings(environment).await?.and_then(|s| s.schedule).map(|s| s.time_zone).unwrap_or_else(|| "UTC".into());
         let at = schedule::next_local(&tz, minutes, self.clock.now())
             .ok_or_else(|| DomainError::Invalid(format!("keep awake until {hhmm}: unknown time zone {tz}")))?;
         let before = self.db.hold(env).await?;
@@ -208,15 +214,6 @@ impl Lifecycle {
     }
 
     /// A protected environment has no power runs and no power settings written.
-    fn refuse_protected(&self, env: &str, what: &str) -> Result<(), DomainError> {
-        if self.envs.get(env).is_some_and(|e| e.config.protected) {
-            return Err(DomainError::Forbidden(format!(
-                "{env} is protected (protected = true in mezame's configuration): it {what}. No role can change that through the panel"
-            )));
-        }
-        Ok(())
-    }
-
     /// Shutting down: every runner of this process releases its run (another
     /// replica takes it over at once); waits for them up to `deadline`.
     pub async fn shutdown(&self, deadline: Duration) {
@@ -241,15 +238,10 @@ impl Lifecycle {
     }
 
     /// Starts a wake or a sleep of `env` for a person (the guard checked their role).
-    pub async fn start(self: &Arc<Self>, env: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
-        self.begin(&env.config.name, action, actor).await
-    }
-
-    /// Starts a wake or a sleep of `env` on behalf of `actor` (a person, or the scheduler).
-    async fn begin(self: &Arc<Self>, env: &str, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
-        self.envs.get(env).ok_or_else(|| DomainError::NotFound(format!("unknown environment {env}")))?;
-        self.refuse_protected(env, "is never woken or put to sleep by mezame")?;
-        if self.settings(env).await?.is_none() {
+    pub async fn start(self: &Arc<Self>, environment: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+        refuse_protected(environment, "is never woken or put to sleep by mezame")?;
+        let env = environment.config.name.as_str();
+        if self.settings(environment).await?.is_none() {
             return Err(DomainError::Invalid(format!(
                 "{env} has no power settings: add [env.power] to the configuration or PUT /api/envs/{env}/power"
             )));
@@ -288,7 +280,9 @@ impl Lifecycle {
     /// Runs a failed or cancelled run again from its first step not done.
     pub async fn retry(self: &Arc<Self>, id: i64, actor: &str) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
-        self.refuse_protected(&run.env, "is never woken or put to sleep by mezame")?;
+        let env =
+            self.envs.get(&run.env).ok_or_else(|| DomainError::NotFound(format!("environment {} is no longer configured", run.env)))?;
+        refuse_protected(env, "is never woken or put to sleep by mezame")?;
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
             return Err(DomainError::Conflict {
                 message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()),
@@ -356,6 +350,17 @@ fn runner_id() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
     format!("{host}:{}:{}", std::process::id(), Utc::now().timestamp_millis())
+}
+
+/// Refuses what `what` says to a protected environment.
+fn refuse_protected(env: &Environment, what: &str) -> Result<(), DomainError> {
+    if env.config.protected {
+        return Err(DomainError::Forbidden(format!(
+            "{} is protected (protected = true in mezame's configuration): it {what}. No role can change that through the panel",
+            env.config.name
+        )));
+    }
+    Ok(())
 }
 
 /// The run with its steps' titles (the database keeps step names only).

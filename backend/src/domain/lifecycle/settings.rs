@@ -18,11 +18,11 @@ use crate::domain::envs::Environment;
 
 impl Lifecycle {
     /// The environment's settings, or `None` if it has none.
-    pub async fn settings(&self, env: &str) -> Result<Option<PowerSettings>, DomainError> {
-        if let Some(s) = self.db.power_settings(env).await? {
+    pub async fn settings(&self, env: &Environment) -> Result<Option<PowerSettings>, DomainError> {
+        if let Some(s) = self.db.power_settings(&env.config.name).await? {
             return Ok(Some(s));
         }
-        Ok(self.envs.get(env).and_then(|e| e.config.power.clone()))
+        Ok(env.config.power.clone())
     }
 
     /// Validates and stores new settings; nothing is stored if any rule fails:
@@ -30,7 +30,7 @@ impl Lifecycle {
     /// what the configuration allows this environment.
     pub async fn put_settings(&self, env: &Environment, settings: PowerSettings, actor: &str) -> Result<PowerSettings, DomainError> {
         let name = env.config.name.as_str();
-        self.refuse_protected(name, "takes no power settings: it is never woken or put to sleep by mezame")?;
+        super::refuse_protected(env, "takes no power settings: it is never woken or put to sleep by mezame")?;
         let mut problems = settings.problems();
         if let Some(s) = &settings.schedule
             && s.time_zone.parse::<chrono_tz::Tz>().is_err()
@@ -44,7 +44,7 @@ impl Lifecycle {
         if !outside.is_empty() {
             return Err(DomainError::Unprocessable(format!("power settings of {name} not saved: {}", outside.join("; "))));
         }
-        let before = self.settings(name).await?;
+        let before = self.settings(env).await?;
         self.db.put_power_settings(name, &settings, actor).await?;
         if let Err(e) = self
             .audit(actor, "power.settings", name, None, serde_json::to_value(&before).ok(), serde_json::to_value(&settings).ok(), None)

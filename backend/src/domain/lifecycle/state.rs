@@ -58,7 +58,7 @@ impl Lifecycle {
     /// The power of `env`, with what the asker may do.
     pub async fn power(&self, env: &Environment, asker: Asker) -> Result<Power, DomainError> {
         let name = env.config.name.clone();
-        let settings = self.settings(&name).await?;
+        let settings = self.settings(env).await?;
         let active_run = self.db.active_run(&name).await?;
         let last = self.db.runs(&name, 1).await?.into_iter().next();
         let median = |mut v: Vec<f64>| {

@@ -15,6 +15,25 @@ pub mod wake;
 
 use super::ctx::{Ctx, Outcome, StepResult};
 use super::plan::Step;
+use super::runner::walk::{Performed, Performer};
+
+/// A sleep's or a wake's steps, for the runner.
+impl Performer for Ctx<'_> {
+    type Step = Step;
+
+    fn parse(name: &str) -> Option<Step> {
+        Step::parse(name)
+    }
+
+    fn title(step: Step) -> &'static str {
+        step.title()
+    }
+
+    async fn perform(&self, step: Step) -> Performed {
+        let result = self.waited.scope(step.run(self)).await;
+        Performed { result, waited: self.waited.take() }
+    }
+}
 
 impl Step {
     /// Does this step of a sleep or a wake.

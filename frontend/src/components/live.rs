@@ -51,11 +51,12 @@ impl LiveTopology {
 
 /// Sets the signal of `m` (made if new) when it changed.
 fn upsert(rows: &mut Rows, m: &Microservice) {
-    match rows.get(&m.key()) {
+    let key = m.key();
+    match rows.get(&key) {
         Some(s) if s.with_untracked(|old| old == m) => {}
         Some(s) => s.set(m.clone()),
         None => {
-            rows.insert(m.key(), ArcRwSignal::new(m.clone()));
+            rows.insert(key, ArcRwSignal::new(m.clone()));
         }
     }
 }
@@ -104,17 +105,15 @@ fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> 
     stream.on("delta", move |d| {
         let started = perf::now();
         let Ok(delta) = serde_json::from_str::<TopologyDelta>(&d) else { return };
-        let fits = topology.with_untracked(|t| t.as_ref().is_some_and(|t| t.revision == delta.from));
+        // Applied without notifying: the rows' signals are set first, so
+        // views that react to the topology find every row they list.
+        let fits = topology.try_update_untracked(|t| t.as_mut().is_some_and(|t| delta.apply(t))).unwrap_or(false);
         if fits {
             rows.update_value(|r| {
                 delta.remove.iter().for_each(|k| drop(r.remove(k)));
                 delta.upsert.iter().for_each(|m| upsert(r, m));
             });
-            topology.update(|t| {
-                if let Some(t) = t.as_mut() {
-                    delta.apply(t);
-                }
-            });
+            topology.notify();
             if conn.with_untracked(|c| *c != Conn::Live) {
                 conn.set(Conn::Live);
             }

@@ -213,7 +213,6 @@ impl Lifecycle {
         Ok(Some(at))
     }
 
-    /// A protected environment has no power runs and no power settings written.
     /// Shutting down: every runner of this process releases its run (another
     /// replica takes it over at once); waits for them up to `deadline`.
     pub async fn shutdown(&self, deadline: Duration) {
@@ -237,7 +236,8 @@ impl Lifecycle {
         true
     }
 
-    /// Starts a wake or a sleep of `env` for a person (the guard checked their role).
+    /// Starts a wake or a sleep of `environment` on behalf of `actor`: a
+    /// person (the guard checked their role) or the scheduler.
     pub async fn start(self: &Arc<Self>, environment: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
         refuse_protected(environment, "is never woken or put to sleep by mezame")?;
         let env = environment.config.name.as_str();
@@ -352,7 +352,8 @@ fn runner_id() -> String {
     format!("{host}:{}:{}", std::process::id(), Utc::now().timestamp_millis())
 }
 
-/// Refuses what `what` says to a protected environment.
+/// A protected environment has no power runs and no power settings written:
+/// the refusal names the environment and says why (`what` it does instead).
 fn refuse_protected(env: &Environment, what: &str) -> Result<(), DomainError> {
     if env.config.protected {
         return Err(DomainError::Forbidden(format!(

@@ -9,6 +9,7 @@ use crate::adapters::db::Db;
 use crate::adapters::seal::Keys;
 use crate::config::Config;
 use crate::domain::auth::Auth;
+use crate::domain::capacity::Capacities;
 use crate::domain::envs::Environments;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::topology::Topologies;
@@ -24,6 +25,8 @@ pub struct App {
     pub envs: Arc<Environments>,
     /// The live topology (watch cache and feed) of each environment.
     pub topologies: Arc<Topologies>,
+    /// Node groups and their nodes (AWS described in the background).
+    pub capacities: Arc<Capacities>,
     /// Wake and sleep runs (and their runner tasks).
     pub lifecycle: Arc<Lifecycle>,
     /// Sign-in, tokens and roles.
@@ -48,6 +51,7 @@ impl App {
         auth.start_purger();
         let envs = Environments::new(&config.envs, Duration::from_millis(config.probe_timeout_ms)).await;
         let topologies = Topologies::start(&envs);
+        let capacities = Capacities::start(&envs);
         // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
@@ -64,6 +68,7 @@ impl App {
             db,
             envs,
             topologies: Arc::new(topologies),
+            capacities: Arc::new(capacities),
             lifecycle,
             auth,
         })

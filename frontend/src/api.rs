@@ -115,6 +115,10 @@ pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, Api
     get(&format!("/api/envs/{}/services/{}", encode(&env), encode(&name))).await
 }
 
+pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capacity, ApiFailure> {
+    get(&format!("/api/envs/{}/capacity", encode(&env))).await
+}
+
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
     get(&format!("/api/envs/{}/cronjobs", encode(&env))).await
 }

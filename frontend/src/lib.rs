@@ -23,8 +23,8 @@ use components::header::{Banner, Header};
 use components::signin::SignedOut;
 use routes::tokens::TokensPage;
 use routes::{
-    audit::Audit, envs::Environments, jobs::JobsPage, not_built::NotBuilt, not_found::NotFound, service::ServicePage,
-    topology::TopologyPage,
+    audit::Audit, envs::Environments, jobs::JobsPage, nodegroups::NodeGroupsPage, not_built::NotBuilt, not_found::NotFound,
+    service::ServicePage, topology::TopologyPage,
 };
 
 #[component]
@@ -43,10 +43,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("audit") view=Audit/>
                     <Route path=StaticSegment("topology") view=TopologyPage/>
                     <Route path=(StaticSegment("services"), ParamSegment("name")) view=ServicePage/>
-                    <Route
-                        path=StaticSegment("nodegroups")
-                        view=|| view! { <NotBuilt title="Node groups" what="managed on-demand node groups and spot Auto Scaling groups, their sizes and nodes"/> }
-                    />
+                    <Route path=StaticSegment("nodegroups") view=NodeGroupsPage/>
                     <Route
                         path=StaticSegment("deploys")
                         view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }

@@ -42,11 +42,20 @@ impl Aws {
     }
 }
 
+/// moto's server with the sandbox's fidelity patches (see the file).
+const MOTO_SERVER: &str = include_str!("moto/fidelity.py");
+
 /// Starts moto for `env` on `port` (detached) with the environment's account id.
 pub fn start_moto(moto_python: &Path, env: &EnvSpec, port: u16, log: &Path) -> Result<u32> {
+    let script = log.with_file_name("moto-server.py");
+    if let Some(dir) = script.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&script, MOTO_SERVER).with_context(|| format!("writing {}", script.display()))?;
     let pid = process::spawn_detached(
         Command::new(moto_python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .arg(&script)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", env.account_id)
             .env("AWS_DEFAULT_REGION", REGION),
         log,

@@ -48,9 +48,9 @@ fn labels(name: &str, indent: usize) -> String {
 }
 
 /// Tolerations and affinity that steer workloads onto spot nodes where an
-/// environment has them (dev, qa).
+/// environment lets them run there (dev, qa; not prod).
 fn scheduling(env: &EnvSpec, indent: usize) -> String {
-    if env.spot.is_none() {
+    if !env.spot.is_some_and(|s| s.workloads_tolerate) {
         return String::new();
     }
     let pad = " ".repeat(indent);

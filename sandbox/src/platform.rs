@@ -161,6 +161,9 @@ pub struct SpotAsg {
     pub min: i32,
     pub desired: i32,
     pub max: i32,
+    /// The workloads tolerate its taint and prefer it (dev, qa); prod's exists
+    /// empty, for the day its microservices move there.
+    pub workloads_tolerate: bool,
 }
 
 /// The shape of one environment (one AWS account, one EKS cluster).
@@ -198,6 +201,7 @@ const DEV_SHAPE: EnvSpec = EnvSpec {
         min: 0,
         desired: 3,
         max: 10,
+        workloads_tolerate: true,
     }),
     self_heal: true,
     replicas: 2,
@@ -220,7 +224,15 @@ pub const ENVS: [EnvSpec; 3] = [
             max: 20,
             subnets: 2,
         }],
-        spot: None,
+        // The hybrid's spot half, empty: production cannot use spot yet.
+        spot: Some(SpotAsg {
+            suffix: "spot",
+            instance_types: &["m5.large", "m5a.large", "m6i.large", "t3.large"],
+            min: 0,
+            desired: 0,
+            max: 10,
+            workloads_tolerate: false,
+        }),
         self_heal: false,
         replicas: 2,
         protected: true,

@@ -15,9 +15,11 @@
 //! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
 //! - [`power`]: waking and putting environments to sleep: settings, state, runs and steps.
 //! - [`auth`]: roles, who is signed in, API tokens and sessions.
+//! - [`capacity`]: node groups and Auto Scaling groups, their nodes, the on-demand/spot mix.
 
 pub mod audit;
 pub mod auth;
+pub mod capacity;
 pub mod cronjobs;
 pub mod envs;
 pub mod error;

@@ -2,7 +2,7 @@
 // the navigation works, the Environments page shows the sandbox's
 // environments, and the browser sees no console error and no failed request.
 import { test, expect, Page } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame, actAs } from './server';
+import { startMezame, sandboxEnvs, Mezame, actAs, kubectl } from './server';
 
 /// Collects console errors, page errors and failed requests.
 function watch(page: Page): string[] {
@@ -22,8 +22,8 @@ test.describe('with the sandbox', () => {
 
   test('navigate to Environments and see every environment', async ({ page }) => {
     const problems = watch(page);
-    await page.goto(mezame.url + '/nodegroups');
-    await expect(page.getByRole('heading', { name: 'Node groups' })).toBeVisible();
+    await page.goto(mezame.url + '/deploys');
+    await expect(page.getByRole('heading', { name: 'Deploys' })).toBeVisible();
     await expect(page.getByText('Not built yet.')).toBeVisible();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Environments' }).click();
     await expect(page).toHaveURL(/\/envs$/);
@@ -37,6 +37,25 @@ test.describe('with the sandbox', () => {
     }
     await expect(page.locator('article[data-env="prod"] .badge.protected')).toBeVisible();
     await page.screenshot({ path: test.info().outputPath('environments.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  test('Node groups shows dev\'s managed group and spot Auto Scaling group, each with its nodes', async ({ page }) => {
+    const problems = watch(page);
+    const labelled = (selector: string) => kubectl('dev', 'get', 'nodes', '-l', selector, '-o', 'name').trim().split('\n').filter(Boolean).length;
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    await expect(page.getByRole('heading', { name: 'Node groups', level: 1 })).toBeVisible();
+    const system = page.locator('[data-testid="group"][data-name="system"]');
+    await expect(system.getByTestId('sizes')).toContainText('min 1 · desired 2 · max 3', { timeout: 60_000 });
+    await expect(system.getByTestId('node')).toHaveCount(labelled('eks.amazonaws.com/nodegroup=system'));
+    const spot = page.locator('[data-testid="group"][data-name="platform-dev-spot"]');
+    await expect(spot.getByTestId('mix')).toContainText('0% on-demand above base · price-capacity-optimized · 4 instance types');
+    const spotNodes = labelled('sandbox.mezame.dev/asg=platform-dev-spot');
+    await expect(spot.getByTestId('node')).toHaveCount(spotNodes);
+    await expect(spot.getByTestId('actual')).toHaveText(`running: 0 on-demand · ${spotNodes} spot`);
+    for (const cell of await spot.getByTestId('capacity-type').all()) await expect(cell).toHaveText('spot');
+    await expect(page.getByTestId('totals')).toContainText('nodes ready');
+    await page.screenshot({ path: test.info().outputPath('nodegroups.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 

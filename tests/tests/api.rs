@@ -42,6 +42,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/debug/rebuilds"),
         ("GET", "/api/debug/sleep"),
         ("GET", "/api/envs"),
+        ("GET", "/api/envs/{env}/capacity"),
         ("GET", "/api/envs/{env}/cronjobs"),
         ("GET", "/api/envs/{env}/power"),
         ("GET", "/api/envs/{env}/runs"),

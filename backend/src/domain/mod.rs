@@ -3,6 +3,7 @@
 //!
 //! - [`envs`]: the configured environments and their reachability.
 //! - [`audit`]: reading the audit log.
+//! - [`capacity`]: node groups, Auto Scaling groups and their nodes (AWS described in the background).
 //! - [`topology`]: the live topology of each environment (watch cache, model, feed).
 //! - [`cronjobs`]: CronJobs, their runs, running one by hand.
 //! - [`lifecycle`]: waking environments and putting them to sleep (runs, steps, settings, state).
@@ -11,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod capacity;
 pub mod closing;
 pub mod cronjobs;
 pub mod envs;

@@ -50,6 +50,7 @@ use handlers::*;
         (name = "auth", description = "Sign-in, who am I, API tokens and sessions"),
         (name = "envs", description = "Environments and their reachability"),
         (name = "topology", description = "What runs where: the live topology of an environment"),
+        (name = "capacity", description = "Node groups, Auto Scaling groups and their nodes: sizes, the on-demand/spot mix"),
         (name = "jobs", description = "CronJobs and their runs"),
         (name = "power", description = "Waking environments and putting them to sleep"),
         (name = "audit", description = "The audit log of actions"),
@@ -127,6 +128,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Read, routes!(get_env_list::get_env_list))
         .add(Read, routes!(get_topology::get_topology))
         .add(Read, routes!(get_topology_events::get_topology_events))
+        .add(Read, routes!(get_capacity::get_capacity))
         .add(Read, routes!(get_service::get_service))
         .add(Read, routes!(get_cronjob_list::get_cronjob_list))
         .add(Operate, routes!(post_cronjob_run::post_cronjob_run))

@@ -203,15 +203,11 @@ impl Nodes {
             if ids.is_empty() {
                 continue;
             }
-            let spot = group
-                .mixed_instances_policy()
-                .and_then(|p| p.instances_distribution())
-                .is_some_and(|d| d.on_demand_percentage_above_base_capacity() == Some(0) && d.on_demand_base_capacity().unwrap_or(0) == 0);
             let filter = Filter::builder().name("instance-id").set_values(Some(ids)).build();
             let state = Filter::builder().name("instance-state-name").values("pending").values("running").build();
+            // Spot or not as EC2 says (moto says so through moto/fidelity.py).
             for mut inst in self.describe(vec![filter, state]).await? {
-                inst.spot = spot;
-                if spot {
+                if inst.spot {
                     inst.labels.insert("eks.amazonaws.com/capacityType".into(), "SPOT".into());
                     inst.labels.insert(SPOT_LABEL.into(), "spot".into());
                 }
@@ -237,7 +233,7 @@ impl Nodes {
                     instance_type: i.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
                     launched_secs: i.launch_time().map(|t| t.secs()).unwrap_or(0),
                     labels: BTreeMap::new(),
-                    spot: false,
+                    spot: i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot"),
                 })
             })
             .collect())

@@ -2,6 +2,7 @@
 //!
 //! - this file: the SDK configuration of an account, STS identity;
 //! - [`capacity`]: EKS managed node groups and Auto Scaling groups (sizes);
+//! - [`groups`]: a cluster's node groups, Auto Scaling groups and their instances, described (the capacity view);
 //! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
 //! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start;
 //! - [`cache`]: a short cache with single flight for describes on read paths.
@@ -13,6 +14,7 @@ mod cache;
 mod capacity;
 mod databases;
 mod elb;
+mod groups;
 
 pub use capacity::Sizes;
 pub use databases::Instance;

@@ -225,7 +225,21 @@ pub fn pod(p: &core::Pod) -> Pod {
         restarts: statuses.into_iter().flatten().map(|c| c.restart_count).sum(),
         node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
         image: p.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()),
+        requests: p.spec.as_ref().map(pod_requests).unwrap_or_default(),
     }
+}
+
+/// A pod's effective requests: the containers' sum, or the largest init
+/// container's if larger (init containers run one at a time, before them).
+fn pod_requests(spec: &core::PodSpec) -> Requests {
+    let of = |c: &core::Container| {
+        let r = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        let get = |k: &str| r.and_then(|r| r.get(k)).and_then(|q| quantity(&q.0)).unwrap_or(0.0);
+        Requests { cpu_m: (get("cpu") * 1000.0).round() as u64, memory: get("memory").round() as u64 }
+    };
+    let sum =
+        spec.containers.iter().map(of).fold(Requests::default(), |a, r| Requests { cpu_m: a.cpu_m + r.cpu_m, memory: a.memory + r.memory });
+    spec.init_containers.iter().flatten().map(of).fold(sum, |a, r| Requests { cpu_m: a.cpu_m.max(r.cpu_m), memory: a.memory.max(r.memory) })
 }
 
 pub fn node(n: &core::Node) -> Node {
@@ -240,6 +254,24 @@ pub fn node(n: &core::Node) -> Node {
             .or_else(|| label("karpenter.sh/capacity-type").map(|v| v.to_uppercase().replace('-', "_"))),
         instance_type: label("node.kubernetes.io/instance-type"),
         zone: label("topology.kubernetes.io/zone"),
+        provider_id: n.spec.as_ref().and_then(|s| s.provider_id.clone()),
+        unschedulable: n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        taints: n
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|t| match &t.value {
+                Some(v) => format!("{}={v}:{}", t.key, t.effect),
+                None => format!("{}:{}", t.key, t.effect),
+            })
+            .collect(),
+        allocatable: {
+            let a = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
+            let get = |k: &str| a.and_then(|a| a.get(k)).and_then(|q| quantity(&q.0)).unwrap_or(0.0);
+            Requests { cpu_m: (get("cpu") * 1000.0).round() as u64, memory: get("memory").round() as u64 }
+        },
         meta: m,
     }
 }

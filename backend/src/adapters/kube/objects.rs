@@ -229,6 +229,15 @@ pub struct Pod {
     pub restarts: i32,
     pub node: Option<String>,
     pub image: Option<String>,
+    /// What the scheduler reserves for it: CPU in millicores and memory in
+    /// bytes (the containers' sum, or the largest init container if larger).
+    pub requests: Requests,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requests {
+    pub cpu_m: u64,
+    pub memory: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +248,21 @@ pub struct Node {
     pub capacity_type: Option<String>,
     pub instance_type: Option<String>,
     pub zone: Option<String>,
+    /// `aws:///<zone>/<instance id>` on EKS.
+    pub provider_id: Option<String>,
+    /// Cordoned.
+    pub unschedulable: bool,
+    /// `key=value:Effect`.
+    pub taints: Vec<String>,
+    pub allocatable: Requests,
+}
+
+impl Node {
+    /// The EC2 instance id of its `providerID` (`aws:///eu-west-1a/i-0abc…`).
+    pub fn instance_id(&self) -> Option<&str> {
+        let id = self.provider_id.as_deref()?.strip_prefix("aws://")?.rsplit('/').next()?;
+        id.starts_with("i-").then_some(id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

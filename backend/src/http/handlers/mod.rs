@@ -6,6 +6,7 @@ pub mod delete_session;
 pub mod delete_token;
 pub mod get_audit;
 pub mod get_callback;
+pub mod get_capacity;
 pub mod get_cronjob_list;
 pub mod get_env_list;
 pub mod get_health;

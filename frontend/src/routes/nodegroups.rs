@@ -1,0 +1,215 @@
+//! Node groups: the environment's EKS managed node groups and Auto Scaling
+//! groups, their sizes, the declared vs the actual on-demand/spot mix, and
+//! the Kubernetes nodes under each with their requests vs allocatable.
+//! Re-read every few seconds (the server answers from its caches).
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use mezame_shared::capacity::{Capacity, Group, NodeRow, Totals};
+use mezame_shared::power::GroupKind;
+
+use crate::api;
+use crate::components::nav::env_or_first;
+use crate::components::refresh::refresh_while;
+
+const REFRESH: Duration = Duration::from_secs(5);
+
+#[component]
+pub fn NodeGroupsPage() -> impl IntoView {
+    let env = env_or_first();
+    let capacity = LocalResource::new(move || {
+        let env = env.get();
+        async move {
+            match env {
+                Some(env) => Some(api::get_capacity(env).await),
+                None => None,
+            }
+        }
+    });
+    refresh_while(|| true, REFRESH, move || capacity.refetch(), || ());
+    view! {
+        <section class="nodegroups">
+            <div class="page-title">
+                <h1>"Node groups"</h1>
+                <span class="hint">{move || env.get().map(|e| format!("environment {e}")).unwrap_or_default()}</span>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match capacity.await {
+                        None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(c)) => page(c).into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn page(c: Capacity) -> impl IntoView {
+    let described = match (&c.described_at, &c.aws_error) {
+        (_, Some(e)) => view! { <p class="error" role="alert">{format!("AWS: {e}")}</p> }.into_any(),
+        (None, None) => view! { <p class="loading">"Describing the groups in AWS…"</p> }.into_any(),
+        (Some(at), None) => {
+            view! { <p class="small muted">{format!("cluster {} · AWS described at {}", c.cluster, at.format("%H:%M:%S UTC"))}</p> }
+                .into_any()
+        }
+    };
+    let others = (!c.other_nodes.is_empty()).then(|| {
+        view! {
+            <div class="card group" data-testid="other-nodes">
+                <h2>"Nodes of no known group"</h2>
+                <Nodes nodes=c.other_nodes.clone()/>
+            </div>
+        }
+    });
+    view! {
+        {described}
+        {(!c.nodes_synced).then(|| view! { <p class="loading">"The cluster's nodes are still being listed…"</p> })}
+        <TotalsBar t=c.totals.clone()/>
+        {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
+        {c.groups.into_iter().map(|g| view! { <GroupCard g/> }).collect_view()}
+        {others}
+    }
+}
+
+#[component]
+fn TotalsBar(t: Totals) -> impl IntoView {
+    view! {
+        <div class="totals" data-testid="totals">
+            <span><strong>{format!("{}/{}", t.ready, t.nodes)}</strong>" nodes ready"</span>
+            <span><strong>{format!("{:.1}", t.cpu_allocatable_m as f64 / 1000.0)}</strong>" vCPU"</span>
+            <span><strong>{gib(t.memory_allocatable)}</strong>" memory"</span>
+            <span><strong>{format!("{}%", t.cpu_requested_pct)}</strong>" CPU requested"</span>
+            <span><strong>{format!("{}%", t.memory_requested_pct)}</strong>" memory requested"</span>
+            <span><strong>{format!("{}%", t.spot_share_pct)}</strong>" on spot"</span>
+        </div>
+    }
+}
+
+#[component]
+fn GroupCard(g: Group) -> impl IntoView {
+    let kind = match g.kind {
+        GroupKind::Nodegroup => ("nodegroup", "EKS managed node group"),
+        GroupKind::Asg => ("asg", "Auto Scaling group"),
+    };
+    let mix = g.mix.clone().map(|m| {
+        view! {
+            <p class="small" data-testid="mix">
+                {format!(
+                    "declared: on-demand base {} · {}% on-demand above base · {} · {} instance types ({}){}",
+                    m.on_demand_base,
+                    m.on_demand_percent_above_base,
+                    m.spot_allocation_strategy.clone().unwrap_or_else(|| "default allocation".into()),
+                    m.instance_types.len(),
+                    m.instance_types.join(", "),
+                    if m.capacity_rebalance { " · capacity rebalance" } else { "" },
+                )}
+            </p>
+        }
+    });
+    let awake = g.awake.clone().map(|a| {
+        view! { <p class="small muted">{format!("the next wake restores min {} · desired {} · max {}", a.min, a.desired, a.max)}</p> }
+    });
+    let instances = (!g.instances.is_empty()).then(|| {
+        view! {
+            <details class="instances">
+                <summary>{format!("{} EC2 instances", g.instances.len())}</summary>
+                <table>
+                    <thead><tr><th>"instance"</th><th>"type"</th><th>"zone"</th><th>"lifecycle"</th><th>"state"</th><th>"node"</th></tr></thead>
+                    <tbody>
+                        {g.instances.iter().map(|i| view! {
+                            <tr data-instance=i.id.clone()>
+                                <td><code>{i.id.clone()}</code></td>
+                                <td>{i.instance_type.clone()}</td>
+                                <td>{i.zone.clone()}</td>
+                                <td>{i.lifecycle.clone()}</td>
+                                <td>{format!("{} · {}", i.state, i.health)}</td>
+                                <td>{i.node.clone().unwrap_or_else(|| "—".into())}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
+        }
+    });
+    view! {
+        <div class="card group" data-testid="group" data-kind=kind.0 data-name=g.name.clone()>
+            <div class="page-title">
+                <h2>{g.name.clone()}</h2>
+                <span class="badge">{kind.1}</span>
+                <span class="badge">{g.status.clone()}</span>
+                <span class="badge">{g.capacity_type.clone()}</span>
+            </div>
+            <p data-testid="sizes">
+                {format!("min {} · desired {} · max {}", g.min, g.desired, g.max)}
+                <span class="muted">{format!(" · {}", g.instance_types.join(", "))}</span>
+                {g.ami_type.clone().map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
+            </p>
+            {awake}
+            {mix}
+            <p class="small" data-testid="actual">{format!("running: {} on-demand · {} spot", g.actual.on_demand, g.actual.spot)}</p>
+            {(!g.taints.is_empty()).then(|| view! { <p class="small muted">{format!("taints: {}", g.taints.join(", "))}</p> })}
+            {(!g.warnings.is_empty()).then(|| view! {
+                <ul class="warnings" data-testid="warnings">
+                    {g.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            {instances}
+            <Nodes nodes=g.nodes.clone()/>
+        </div>
+    }
+}
+
+#[component]
+fn Nodes(nodes: Vec<NodeRow>) -> impl IntoView {
+    if nodes.is_empty() {
+        return view! { <p class="empty small">"No node."</p> }.into_any();
+    }
+    view! {
+        <table class="nodes">
+            <thead>
+                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th></tr>
+            </thead>
+            <tbody>
+                {nodes.into_iter().map(|n| {
+                    let state = match (n.ready, n.cordoned) {
+                        (true, false) => "Ready",
+                        (true, true) => "Ready, cordoned",
+                        (false, false) => "NotReady",
+                        (false, true) => "NotReady, cordoned",
+                    };
+                    view! {
+                        <tr data-testid="node" data-node=n.name.clone()>
+                            <td><code>{n.name.clone()}</code></td>
+                            <td>{state}</td>
+                            <td>{n.instance_type.clone().unwrap_or_default()}</td>
+                            <td>{n.zone.clone().unwrap_or_default()}</td>
+                            <td data-testid="capacity-type">{n.capacity_type.clone().unwrap_or_else(|| "?".into())}</td>
+                            <td>{n.pods}</td>
+                            <td><Bar pct=n.cpu_pct() label=format!("{}m / {}m", n.cpu_requested_m, n.cpu_allocatable_m)/></td>
+                            <td><Bar pct=n.memory_pct() label=format!("{} / {}", gib(n.memory_requested), gib(n.memory_allocatable))/></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Bar(pct: f64, label: String) -> impl IntoView {
+    let width = format!("width: {}%", pct.clamp(0.0, 100.0));
+    view! {
+        <div class="bar" title=label.clone()>
+            <div class="fill" class:over=move || { pct > 90.0 } style=width></div>
+            <span>{format!("{pct}%")}</span>
+        </div>
+    }
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}

@@ -1,0 +1,155 @@
+//! Node capacity of an environment: its EKS managed node groups and the
+//! self-managed Auto Scaling groups of its cluster, the nodes under each,
+//! the declared vs the actual on-demand/spot mix, and totals.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::power::GroupKind;
+
+/// Answer of `GET /api/envs/{env}/capacity`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Capacity {
+    pub env: String,
+    /// The EKS cluster the groups belong to.
+    pub cluster: String,
+    /// When AWS was last described (groups, instances); `None` before the first answer.
+    pub described_at: Option<DateTime<Utc>>,
+    /// Why AWS could not be described, when it could not (the groups are then the last known).
+    pub aws_error: Option<String>,
+    /// Whether the cluster's nodes and pods are live (the topology's watch cache).
+    pub nodes_synced: bool,
+    pub groups: Vec<Group>,
+    /// Nodes that belong to no group found in AWS (e.g. Fargate, Karpenter, or a group of another cluster).
+    pub other_nodes: Vec<NodeRow>,
+    pub totals: Totals,
+}
+
+/// An EKS managed node group or a self-managed Auto Scaling group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Group {
+    pub kind: GroupKind,
+    pub name: String,
+    /// EKS: `ACTIVE`, `UPDATING`, `DEGRADED`…; an Auto Scaling group: `Active`, or its status while deleting.
+    pub status: String,
+    /// EKS: `ON_DEMAND` or `SPOT`; an Auto Scaling group: `MIXED` with a MixedInstancesPolicy, else `ON_DEMAND`.
+    pub capacity_type: String,
+    pub instance_types: Vec<String>,
+    /// EKS only, e.g. `AL2023_x86_64_STANDARD`.
+    pub ami_type: Option<String>,
+    pub min: i32,
+    pub desired: i32,
+    pub max: i32,
+    /// EKS health issues (`code: message`).
+    pub health: Vec<String>,
+    /// Kubernetes labels and taints the group puts on its nodes (EKS only).
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub taints: Vec<String>,
+    /// The Auto Scaling group's MixedInstancesPolicy, if it has one.
+    pub mix: Option<Mix>,
+    /// The EC2 instances of an Auto Scaling group (empty for EKS: its own group is AWS's).
+    pub instances: Vec<InstanceRow>,
+    /// The running mix, from EC2's `InstanceLifecycle` (not node labels).
+    pub actual: ActualMix,
+    pub nodes: Vec<NodeRow>,
+    /// What a person should look at (no spot at all, a single instance type…).
+    pub warnings: Vec<String>,
+    /// The sizes the next wake restores, when the environment's power settings list the group.
+    pub awake: Option<AwakeSizes>,
+}
+
+/// The on-demand/spot policy of an Auto Scaling group, as declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mix {
+    pub on_demand_base: i32,
+    /// Of the capacity above the base; AWS's default is 100 (no spot at all).
+    pub on_demand_percent_above_base: i32,
+    pub spot_allocation_strategy: Option<String>,
+    /// Instance types of the overrides.
+    pub instance_types: Vec<String>,
+    pub capacity_rebalance: bool,
+    /// The launch template, by id or name, and its version.
+    pub launch_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActualMix {
+    pub on_demand: u32,
+    pub spot: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwakeSizes {
+    pub min: i32,
+    pub desired: i32,
+    pub max: i32,
+}
+
+/// An EC2 instance of an Auto Scaling group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceRow {
+    pub id: String,
+    pub instance_type: String,
+    pub zone: String,
+    /// `spot` or `on-demand`.
+    pub lifecycle: String,
+    /// The Auto Scaling group's view: `InService`, `Pending`, `Terminating`…, and `Healthy`/`Unhealthy`.
+    pub state: String,
+    pub health: String,
+    /// The Kubernetes node it became, once it joined.
+    pub node: Option<String>,
+}
+
+/// A Kubernetes node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeRow {
+    pub name: String,
+    pub ready: bool,
+    pub cordoned: bool,
+    pub created: Option<DateTime<Utc>>,
+    pub instance_type: Option<String>,
+    pub zone: Option<String>,
+    pub instance_id: Option<String>,
+    /// `spot` or `on-demand` from EC2 when the instance is known, else from the EKS label; `None` if neither says.
+    pub capacity_type: Option<String>,
+    pub pods: u32,
+    pub cpu_requested_m: u64,
+    pub cpu_allocatable_m: u64,
+    pub memory_requested: u64,
+    pub memory_allocatable: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Totals {
+    pub nodes: u32,
+    pub ready: u32,
+    pub cpu_allocatable_m: u64,
+    pub memory_allocatable: u64,
+    /// Requested / allocatable, in percent.
+    pub cpu_requested_pct: f64,
+    pub memory_requested_pct: f64,
+    /// Nodes on spot, in percent of the nodes whose capacity type is known.
+    pub spot_share_pct: f64,
+}
+
+impl NodeRow {
+    /// Requested / allocatable CPU in percent (0 when nothing is allocatable).
+    pub fn cpu_pct(&self) -> f64 {
+        pct(self.cpu_requested_m, self.cpu_allocatable_m)
+    }
+    pub fn memory_pct(&self) -> f64 {
+        pct(self.memory_requested, self.memory_allocatable)
+    }
+}
+
+pub fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
+}

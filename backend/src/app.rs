@@ -51,7 +51,7 @@ impl App {
         auth.start_purger();
         let envs = Environments::new(&config.envs, Duration::from_millis(config.probe_timeout_ms)).await;
         let topologies = Topologies::start(&envs);
-        let capacities = Capacities::start(&envs);
+        let capacities = Capacities::start(&envs, db.clone());
         // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);

@@ -4,10 +4,11 @@ use std::fmt;
 
 use mezame_shared::audit::AuditPage;
 use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
+use mezame_shared::capacity::{GroupChange, GroupChanged, NodeCordon};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
 use mezame_shared::error::ErrorBody;
-use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
+use mezame_shared::power::{GroupKind, KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
 use mezame_shared::topology::ServiceDetail;
 use serde::de::DeserializeOwned;
 
@@ -46,12 +47,17 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 /// POST a JSON body (`{}` when there is nothing to say: the server takes
 /// mutations only as JSON), expecting a JSON answer.
 pub async fn post<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
-    let response = gloo_net::http::Request::post(path)
-        .json(body)
-        .map_err(|e| ApiFailure::Network(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
+    send_json(gloo_net::http::Request::post(path), path, body).await
+}
+
+/// Sends `request` with a JSON body, expecting a JSON answer.
+async fn send_json<B: serde::Serialize, T: DeserializeOwned>(
+    request: gloo_net::http::RequestBuilder,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    let response =
+        request.json(body).map_err(|e| ApiFailure::Network(e.to_string()))?.send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
     answer(path, response).await
 }
 
@@ -71,13 +77,12 @@ pub struct Empty {}
 
 /// PUT a JSON body, expecting a JSON answer.
 pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
-    let response = gloo_net::http::Request::put(path)
-        .json(body)
-        .map_err(|e| ApiFailure::Network(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    answer(path, response).await
+    send_json(gloo_net::http::Request::put(path), path, body).await
+}
+
+/// PATCH with a JSON body, expecting a JSON answer.
+pub async fn patch<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
+    send_json(gloo_net::http::Request::patch(path), path, body).await
 }
 
 async fn answer<T: DeserializeOwned>(path: &str, response: gloo_net::http::Response) -> Result<T, ApiFailure> {
@@ -117,6 +122,21 @@ pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, Api
 
 pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capacity, ApiFailure> {
     get(&format!("/api/envs/{}/capacity", encode(&env))).await
+}
+
+/// Changes a group's sizes and/or mix (or, with `dry_run`, says what would change).
+pub async fn change_group(env: String, kind: GroupKind, name: String, change: GroupChange) -> Result<GroupChanged, ApiFailure> {
+    let kind = match kind {
+        GroupKind::Nodegroup => "nodegroup",
+        GroupKind::Asg => "asg",
+    };
+    patch(&format!("/api/envs/{}/capacity/{kind}/{}", encode(&env), encode(&name)), &change).await
+}
+
+/// Cordons (`cordon = true`) or uncordons a node.
+pub async fn cordon_node(env: String, node: String, cordon: bool, confirm: Option<String>) -> Result<NodeCordon, ApiFailure> {
+    let what = if cordon { "cordon" } else { "uncordon" };
+    post(&format!("/api/envs/{}/nodes/{}/{what}", encode(&env), encode(&node)), &Confirm { confirm }).await
 }
 
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {

@@ -57,7 +57,7 @@ pub struct Group {
     /// What a person should look at (no spot at all, a single instance type…).
     pub warnings: Vec<String>,
     /// The sizes the next wake restores, when the environment's power settings list the group.
-    pub awake: Option<AwakeSizes>,
+    pub awake: Option<Sizes>,
 }
 
 /// The on-demand/spot policy of an Auto Scaling group, as declared.
@@ -82,12 +82,32 @@ pub struct ActualMix {
     pub spot: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Minimum, desired and maximum size of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AwakeSizes {
+#[serde(deny_unknown_fields)]
+pub struct Sizes {
     pub min: i32,
     pub desired: i32,
     pub max: i32,
+}
+
+impl Sizes {
+    /// Why these sizes cannot be given to a group of `kind` (empty: they can).
+    pub fn problems(&self, kind: GroupKind) -> Vec<String> {
+        let Sizes { min, desired, max } = *self;
+        let mut out = Vec::new();
+        if min < 0 || desired < 0 || max < 0 {
+            out.push(format!("sizes must be ≥ 0 (min {min}, desired {desired}, max {max})"));
+        }
+        if min > desired || desired > max {
+            out.push(format!("needs min ≤ desired ≤ max (min {min}, desired {desired}, max {max})"));
+        }
+        if kind == GroupKind::Nodegroup && max < 1 {
+            out.push("an EKS managed node group needs max ≥ 1".into());
+        }
+        out
+    }
 }
 
 /// An EC2 instance of an Auto Scaling group.
@@ -152,4 +172,98 @@ impl NodeRow {
 
 pub fn pct(part: u64, whole: u64) -> f64 {
     if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
+}
+
+/// Body of `PATCH /api/envs/{env}/capacity/{kind}/{name}`: new sizes, a new
+/// spot mix (Auto Scaling groups), or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GroupChange {
+    #[serde(default)]
+    pub sizes: Option<Sizes>,
+    /// Auto Scaling groups with a MixedInstancesPolicy only.
+    #[serde(default)]
+    pub mix: Option<MixChange>,
+    /// Only say what would change (before → after, warnings); change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// In a protected environment: its name, typed by the person (e.g. `"prod"`).
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// The parts of a MixedInstancesPolicy a person steers; the rest of the
+/// policy (launch template, weights, on-demand strategy) is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MixChange {
+    pub on_demand_base: i32,
+    /// 0–100; 100 means no spot at all.
+    pub on_demand_percent_above_base: i32,
+    /// `price-capacity-optimized` (recommended), `capacity-optimized`, `capacity-optimized-prioritized` or `lowest-price`.
+    pub spot_allocation_strategy: String,
+    /// The overrides' instance types, in order; spot needs at least 2 (3 recommended).
+    pub instance_types: Vec<String>,
+}
+
+/// Spot allocation strategies AWS accepts.
+pub const SPOT_STRATEGIES: [&str; 4] = ["price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized", "lowest-price"];
+
+/// What a group is and would be, as far as a [`GroupChange`] reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupSpec {
+    pub sizes: Sizes,
+    pub mix: Option<MixChange>,
+}
+
+/// Where a change of sizes goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SizesTarget {
+    /// The group in AWS.
+    Aws,
+    /// The environment is asleep: the sizes the next wake restores (power settings).
+    AwakeSizes,
+}
+
+/// Answer of the PATCH: before → after (done, or only shown with `dry_run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupChanged {
+    pub kind: GroupKind,
+    pub name: String,
+    pub dry_run: bool,
+    pub sizes_target: SizesTarget,
+    pub before: GroupSpec,
+    pub after: GroupSpec,
+    /// What happened (or would), in words.
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+impl MixChange {
+    /// The steerable part of a declared mix.
+    pub fn of(m: &Mix) -> MixChange {
+        MixChange {
+            on_demand_base: m.on_demand_base,
+            on_demand_percent_above_base: m.on_demand_percent_above_base,
+            spot_allocation_strategy: m.spot_allocation_strategy.clone().unwrap_or_default(),
+            instance_types: m.instance_types.clone(),
+        }
+    }
+}
+
+/// Answer of `POST /api/envs/{env}/nodes/{node}/cordon` and `…/uncordon`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeCordon {
+    pub node: String,
+    /// Whether the node is now unschedulable.
+    pub cordoned: bool,
+    /// False when the node already was as asked (nothing was written).
+    pub changed: bool,
 }

@@ -50,6 +50,16 @@ pub enum GroupKind {
     Asg,
 }
 
+impl GroupKind {
+    /// As said to people: `node group` or `Auto Scaling group`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            GroupKind::Nodegroup => "node group",
+            GroupKind::Asg => "Auto Scaling group",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -119,29 +129,15 @@ impl PowerSettings {
         }
         let mut seen = std::collections::HashSet::new();
         for g in &self.capacity {
-            let what = format!(
-                "{} {:?}",
-                match g.kind {
-                    GroupKind::Nodegroup => "node group",
-                    GroupKind::Asg => "Auto Scaling group",
-                },
-                g.name
-            );
+            let what = format!("{} {:?}", g.kind.noun(), g.name);
             if g.name.trim().is_empty() {
                 out.push("a capacity group has no name".into());
             }
             if !seen.insert((g.kind, g.name.clone())) {
                 out.push(format!("{what} is listed twice"));
             }
-            if g.min < 0 || g.desired < 0 || g.max < 0 {
-                out.push(format!("{what}: sizes must be ≥ 0 (min {}, desired {}, max {})", g.min, g.desired, g.max));
-            }
-            if g.min > g.desired || g.desired > g.max {
-                out.push(format!("{what}: needs min ≤ desired ≤ max (min {}, desired {}, max {})", g.min, g.desired, g.max));
-            }
-            if g.kind == GroupKind::Nodegroup && g.max < 1 {
-                out.push(format!("{what}: an EKS managed node group needs max ≥ 1"));
-            }
+            let sizes = crate::capacity::Sizes { min: g.min, desired: g.desired, max: g.max };
+            out.extend(sizes.problems(g.kind).into_iter().map(|p| format!("{what}: {p}")));
         }
         for ns in &self.namespaces {
             if ns.trim().is_empty() {

@@ -1,6 +1,7 @@
 // Starts the release `mezame` binary on a free port with a given config, and
 // stops it afterwards.
 import { spawn, ChildProcess, execFileSync } from 'node:child_process';
+import type { Page } from '@playwright/test';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,4 +80,18 @@ export function kubectl(env: string, ...args: string[]): string {
 /// `mezame-sandbox` on the test sandbox (e.g. `apiserver stop --env qa`).
 export function sandboxCmd(...args: string[]): string {
   return execFileSync(required('MEZAME_SANDBOX_BIN'), ['--dir', required('MEZAME_SANDBOX_DIR'), ...args]).toString();
+}
+
+/// Collects console errors, page errors and failed requests (answers ≥ 400
+/// but those of `expected` statuses, which a test provokes on purpose).
+export function watch(page: Page, expected: number[] = []): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    // Chromium logs every answer ≥ 400 as a console error; those are judged by status below.
+    if (m.type() === 'error' && !(expected.length > 0 && m.text().startsWith('Failed to load resource'))) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400 && !expected.includes(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  return problems;
 }

@@ -1,18 +1,8 @@
 // The app shell in a real browser: the release binary serves the embedded UI,
 // the navigation works, the Environments page shows the sandbox's
 // environments, and the browser sees no console error and no failed request.
-import { test, expect, Page } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame, actAs, kubectl } from './server';
-
-/// Collects console errors, page errors and failed requests.
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  return problems;
-}
+import { test, expect } from '@playwright/test';
+import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, watch } from './server';
 
 test.describe('with the sandbox', () => {
   test.use(actAs('admin'));

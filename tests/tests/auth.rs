@@ -239,7 +239,12 @@ async fn api_tokens_are_made_by_people_scoped_shown_once_and_revocable() {
 
 /// Fills a path's parameters with real or harmless values.
 fn fill(path: &str) -> String {
-    path.replace("{env}", "dev").replace("{namespace}", "platform").replace("{name}", "mail-notification").replace("{id}", "999999")
+    path.replace("{env}", "dev")
+        .replace("{kind}", "asg")
+        .replace("{node}", "no-such-node")
+        .replace("{namespace}", "platform")
+        .replace("{name}", "mail-notification")
+        .replace("{id}", "999999")
 }
 
 #[tokio::test]

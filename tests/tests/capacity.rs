@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
-use mezame_e2e::{Server, eventually, get_json, kube, sandbox_env_toml};
+use mezame_e2e::{OPERATOR, Server, VIEWER, anonymous, client, client_as, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::env_spec;
-use mezame_shared::capacity::{Capacity, Group};
+use mezame_shared::capacity::{Capacity, Group, GroupChanged, SizesTarget};
 use mezame_shared::power::GroupKind;
+use serde_json::json;
 
 async fn capacity(server: &Server, env: &str) -> Capacity {
     let (status, body) = get_json(&server.url(&format!("/api/envs/{env}/capacity"))).await;
@@ -140,4 +141,256 @@ async fn prod_shows_its_on_demand_group_and_its_empty_spot_asg_and_an_unknown_en
     let (status, body) = get_json(&server.url("/api/envs/staging/capacity")).await;
     assert_eq!(status, 404, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("prod"), "{body}");
+}
+
+/// (status, JSON body) of a request.
+async fn send(r: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// What moto holds of an Auto Scaling group: sizes and its MixedInstancesPolicy, whole.
+async fn asg_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str) -> ((i32, i32, i32), String) {
+    let out = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap();
+    let g = &out.auto_scaling_groups()[0];
+    ((g.min_size().unwrap(), g.desired_capacity().unwrap(), g.max_size().unwrap()), format!("{:?}", g.mixed_instances_policy()))
+}
+
+#[tokio::test]
+async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and_refuses_what_it_cannot_do() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = Server::start(&sandbox_env_toml("dev"));
+    let spec = env_spec("dev").unwrap();
+    let spot = spec.spot.unwrap();
+    let name = spec.spot_asg_name().unwrap();
+    let (c, _) = described(&server, "dev").await;
+    let original_mix = group(&c, GroupKind::Asg, &name).mix.clone().unwrap();
+    let moto = aws("dev").await;
+    let before = asg_in_moto(&moto, &name).await;
+    assert_eq!(before.0, (spot.min, spot.desired, spot.max));
+    let url = server.url(&format!("/api/envs/dev/capacity/asg/{name}"));
+    let operator = client_as(OPERATOR);
+    let up = json!({"sizes": {"min": spot.min, "desired": spot.desired + 1, "max": spot.max}});
+
+    // Refused, each with why, and nothing changes in moto or the audit log.
+    let (s, _) = send(anonymous().patch(&url).json(&up)).await;
+    assert_eq!(s, 401);
+    let (s, body) = send(client_as(VIEWER).patch(&url).json(&up)).await;
+    assert_eq!(s, 403, "a viewer: {body}");
+    let (s, body) = send(client().patch(&url).header("sec-fetch-site", "cross-site").json(&up)).await;
+    assert_eq!(s, 403, "a cross-site request, even an admin's: {body}");
+    let refusals = [
+        (json!({"sizes": {"min": 3, "desired": 2, "max": 5}}), 422, "min ≤ desired ≤ max"),
+        (json!({"sizes": {"min": 0, "desired": spot.desired - 1, "max": spot.max}}), 409, "without draining"),
+        (
+            json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 0, "spot_allocation_strategy": "price-capacity-optimized", "instance_types": ["m5.large"]}}),
+            422,
+            "at least 2",
+        ),
+        (json!({}), 422, "nothing to change"),
+        (json!({"sizes": {"min": 0, "desired": 4}}), 422, "max"),
+    ];
+    for (body, want, says) in refusals {
+        let (s, answer) = send(operator.patch(&url).json(&body)).await;
+        assert_eq!(s, want, "{body} → {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains(says), "{body} → {answer}");
+    }
+    let mix_on_managed = json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 0, "spot_allocation_strategy": "price-capacity-optimized", "instance_types": ["m5.large", "m5a.large"]}});
+    let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/nodegroup/system")).json(&mix_on_managed)).await;
+    assert_eq!(s, 422, "{answer}");
+    let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/asg/platform-qa-spot")).json(&up)).await;
+    assert_eq!(s, 404, "another account's group: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("platform-qa-spot"), "{answer}");
+    let (s, _) = send(operator.patch(server.url("/api/envs/dev/capacity/fleet/x")).json(&up)).await;
+    assert_eq!(s, 400, "an unknown kind");
+    assert_eq!(asg_in_moto(&moto, &name).await, before, "moto unchanged by refusals");
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    assert_eq!(audit["entries"], json!([]), "nothing audited: {audit}");
+
+    // A dry run says before → after and changes nothing.
+    let (s, answer) = send(operator.patch(&url).json(&json!({"sizes": up["sizes"], "dry_run": true}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let shown: GroupChanged = serde_json::from_value(answer).unwrap();
+    assert!(shown.dry_run && shown.sizes_target == SizesTarget::Aws);
+    assert_eq!((shown.before.sizes.desired, shown.after.sizes.desired), (spot.desired, spot.desired + 1));
+    assert!(
+        shown.message.contains(&format!("desired {} / max {} → min {} / desired {}", spot.desired, spot.max, spot.min, spot.desired + 1)),
+        "{}",
+        shown.message
+    );
+    assert_eq!(asg_in_moto(&moto, &name).await, before, "moto unchanged by a dry run");
+
+    // Scale out: moto first, then a new node under the group.
+    let (s, answer) = send(operator.patch(&url).json(&up)).await;
+    assert_eq!(s, 200, "{answer}");
+    assert_eq!(asg_in_moto(&moto, &name).await.0, (spot.min, spot.desired + 1, spot.max));
+    eventually("the new spot node on the page", MINUTE, || async {
+        let c = capacity(&server, "dev").await;
+        let g = group(&c, GroupKind::Asg, &name);
+        (g.desired == spot.desired + 1 && g.nodes.len() == (spot.desired + 1) as usize && g.nodes.iter().all(|n| n.ready)).then_some(())
+    })
+    .await;
+
+    // The mix: the launch template and the kept overrides stay; the rest as asked.
+    let mix = json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 25, "spot_allocation_strategy": "capacity-optimized", "instance_types": ["m5.large", "t3.large", "m5a.large"]}});
+    let (s, answer) = send(operator.patch(&url).json(&mix)).await;
+    assert_eq!(s, 200, "{answer}");
+    assert!(answer["warnings"].to_string().contains("recommended"), "{answer}");
+    let described = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(&name).send().await.unwrap();
+    let policy = described.auto_scaling_groups()[0].mixed_instances_policy().unwrap().clone();
+    let before_policy = before.1.clone();
+    let lt = policy.launch_template().unwrap().launch_template_specification().unwrap();
+    let lt_id = lt.launch_template_id().or(lt.launch_template_name()).unwrap();
+    assert!(before_policy.contains(lt_id), "the same launch template ({lt_id}) as before: {before_policy}");
+    let types: Vec<_> = policy.launch_template().unwrap().overrides().iter().filter_map(|o| o.instance_type()).collect();
+    assert_eq!(types, ["m5.large", "t3.large", "m5a.large"]);
+    let d = policy.instances_distribution().unwrap();
+    assert_eq!(
+        (d.on_demand_base_capacity(), d.on_demand_percentage_above_base_capacity(), d.spot_allocation_strategy()),
+        (Some(0), Some(25), Some("capacity-optimized"))
+    );
+    assert_eq!(asg_in_moto(&moto, &name).await.0, (spot.min, spot.desired + 1, spot.max), "sizes kept by a mix change");
+
+    // Both audited, by the operator, with before and after.
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    let entries: Vec<_> = audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "capacity.change").collect();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert!(entries.iter().all(|e| e["actor"] == "e2e-operator" && e["target"] == format!("asg/{name}")), "{audit}");
+    assert_eq!(entries[1]["before"]["sizes"]["desired"], spot.desired);
+    assert_eq!(entries[1]["after"]["sizes"]["desired"], spot.desired + 1);
+    assert_eq!(entries[0]["after"]["mix"]["on_demand_percent_above_base"], 25);
+
+    // Put dev back: the mix through the panel, the size through moto (the panel refuses an undrained scale-in).
+    let back = json!({"mix": {
+        "on_demand_base": original_mix.on_demand_base,
+        "on_demand_percent_above_base": original_mix.on_demand_percent_above_base,
+        "spot_allocation_strategy": original_mix.spot_allocation_strategy,
+        "instance_types": original_mix.instance_types,
+    }});
+    let (s, answer) = send(operator.patch(&url).json(&back)).await;
+    assert_eq!(s, 200, "{answer}");
+    set_desired_in_moto(&moto, &name, spot.desired).await;
+    assert_eq!(asg_in_moto(&moto, &name).await.0, before.0);
+    settled("dev").await;
+}
+
+/// Sets the group's desired size straight in moto, its policy sent back as
+/// described (moto drops a policy an update does not repeat).
+async fn set_desired_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str, desired: i32) {
+    let out = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap();
+    let mut p = out.auto_scaling_groups()[0].mixed_instances_policy().unwrap().clone();
+    if let Some(spec) = p.launch_template.as_mut().and_then(|l| l.launch_template_specification.as_mut())
+        && spec.launch_template_id.is_some()
+    {
+        spec.launch_template_name = None;
+    }
+    moto.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(name)
+        .desired_capacity(desired)
+        .mixed_instances_policy(p)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_asleep_group_takes_new_awake_sizes_not_aws_and_a_protected_env_needs_an_admin_who_confirms() {
+    let _lock = LOCK.lock().await;
+    let spec = env_spec("prod").unwrap();
+    let name = spec.spot_asg_name().unwrap();
+    let moto = aws("prod").await;
+    let before = asg_in_moto(&moto, &name).await;
+    assert_eq!(before.0, (0, 0, 10));
+
+    // prod as it is: protected.
+    let server = Server::start(&sandbox_env_toml("prod"));
+    let url = server.url(&format!("/api/envs/prod/capacity/asg/{name}"));
+    let up = json!({"sizes": {"min": 0, "desired": 2, "max": 10}, "dry_run": true});
+    let (s, body) = send(client_as(OPERATOR).patch(&url).json(&up)).await;
+    assert_eq!(s, 403, "an operator in a protected environment: {body}");
+    for unconfirmed in [json!({"sizes": up["sizes"]}), json!({"sizes": up["sizes"], "confirm": "dev"})] {
+        let (s, body) = send(client().patch(&url).json(&unconfirmed)).await;
+        assert_eq!(s, 400, "not confirmed: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("\"confirm\": \"prod\""), "{body}");
+    }
+    // Reviewing (a dry run) changes nothing and needs no confirmation.
+    let (s, body) = send(client().patch(&url).json(&up)).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["after"]["sizes"]["desired"], 2);
+    assert_eq!(asg_in_moto(&moto, &name).await, before, "prod unchanged");
+    let (s, body) =
+        send(client_as(OPERATOR).post(server.url("/api/envs/prod/nodes/whatever/cordon")).json(&json!({"confirm": "prod"}))).await;
+    assert_eq!(s, 403, "{body}");
+    drop(server);
+
+    // The same prod, unprotected, with power settings that wake its spot group to 2: at 0 now, that group is asleep.
+    let config = sandbox_env_toml("prod").replace("protected = true", "protected = false")
+        + &format!(
+            "[env.power]\neks_cluster = \"platform-prod\"\nnamespaces = [\"platform\"]\ncapacity = [\n  \
+             {{ kind = \"nodegroup\", name = \"general\", min = 5, desired = 10, max = 20 }},\n  \
+             {{ kind = \"asg\", name = \"{name}\", min = 0, desired = 2, max = 10 }},\n]\n"
+        );
+    let server = Server::start(&config);
+    let url = server.url(&format!("/api/envs/prod/capacity/asg/{name}"));
+    let three = json!({"sizes": {"min": 0, "desired": 3, "max": 10}});
+    let (s, body) = send(client_as(OPERATOR).patch(&url).json(&three)).await;
+    assert_eq!(s, 403, "what a wake restores is a setting: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("asleep"), "{body}");
+    let (s, body) = send(client().patch(&url).json(&three)).await;
+    assert_eq!(s, 200, "{body}");
+    let changed: GroupChanged = serde_json::from_value(body).unwrap();
+    assert_eq!(changed.sizes_target, SizesTarget::AwakeSizes);
+    assert_eq!((changed.before.sizes.desired, changed.after.sizes.desired), (2, 3));
+    assert!(changed.message.contains("next wake"), "{}", changed.message);
+    assert_eq!(asg_in_moto(&moto, &name).await, before, "AWS untouched");
+    let (_, power) = get_json(&server.url("/api/envs/prod/power")).await;
+    let awake = power["settings"]["capacity"].as_array().unwrap().iter().find(|g| g["name"] == name.as_str()).unwrap().clone();
+    assert_eq!((awake["min"].clone(), awake["desired"].clone(), awake["max"].clone()), (json!(0), json!(3), json!(10)));
+    let c = capacity(&server, "prod").await;
+    assert_eq!(group(&c, GroupKind::Asg, &name).awake.map(|a| a.desired), Some(3));
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "power.settings" && e["actor"] == "e2e-admin"), "{audit}");
+}
+
+#[tokio::test]
+async fn an_operator_cordons_and_uncordons_a_node_and_the_page_follows() {
+    let _lock = LOCK.lock().await;
+    let server = Server::start(&sandbox_env_toml("dev"));
+    let (c, _) = described(&server, "dev").await;
+    let node = group(&c, GroupKind::Nodegroup, "system").nodes[0].name.clone();
+    let nodes = Api::<Node>::all(kube("dev").await);
+    let unschedulable = || async { nodes.get(&node).await.unwrap().spec.and_then(|s| s.unschedulable).unwrap_or(false) };
+    let operator = client_as(OPERATOR);
+    let at = |what: &str| server.url(&format!("/api/envs/dev/nodes/{node}/{what}"));
+
+    let (s, _) = send(client_as(VIEWER).post(at("cordon")).json(&json!({}))).await;
+    assert_eq!(s, 403);
+    assert!(!unschedulable().await);
+    let (s, body) = send(operator.post(at("cordon")).json(&json!({}))).await;
+    assert_eq!((s, body["changed"].clone(), body["cordoned"].clone()), (200, json!(true), json!(true)), "{body}");
+    assert!(unschedulable().await, "the API server has it unschedulable");
+    let (s, body) = send(operator.post(at("cordon")).json(&json!({}))).await;
+    assert_eq!((s, body["changed"].clone()), (200, json!(false)), "already cordoned: {body}");
+    eventually("the page shows the node cordoned", MINUTE, || async {
+        let c = capacity(&server, "dev").await;
+        group(&c, GroupKind::Nodegroup, "system").nodes.iter().any(|n| n.name == node && n.cordoned).then_some(())
+    })
+    .await;
+    let (s, body) = send(operator.post(at("uncordon")).json(&json!({}))).await;
+    assert_eq!((s, body["changed"].clone(), body["cordoned"].clone()), (200, json!(true), json!(false)), "{body}");
+    assert!(!unschedulable().await);
+
+    let (s, body) = send(operator.post(server.url("/api/envs/dev/nodes/no-such-node/cordon")).json(&json!({}))).await;
+    assert_eq!(s, 404, "{body}");
+    let (s, body) = send(operator.post(server.url("/api/envs/dev/nodes/Not_A_Node/cordon")).json(&json!({}))).await;
+    assert_eq!(s, 400, "{body}");
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    let actions: Vec<_> = audit["entries"].as_array().unwrap().iter().map(|e| (e["action"].clone(), e["target"].clone())).collect();
+    assert_eq!(
+        actions,
+        [(json!("node.uncordon"), json!(format!("node/{node}"))), (json!("node.cordon"), json!(format!("node/{node}")))],
+        "one entry per change, none for a no-op or a refusal"
+    );
 }

@@ -81,12 +81,7 @@ pub async fn run(
     actor: &str,
     confirm: Option<&str>,
 ) -> Result<JobCreated, DomainError> {
-    if env.config.protected && confirm != Some(env.config.name.as_str()) {
-        return Err(DomainError::Invalid(format!(
-            "{} is protected: confirm by sending {{\"confirm\": \"{}\"}} (the UI asks you to type its name)",
-            env.config.name, env.config.name
-        )));
-    }
+    env.confirmed(confirm)?;
     let known = live.objects.read().unwrap().cron_jobs().any(|c| c.meta.namespace == namespace && c.meta.name == name);
     if !known {
         return Err(DomainError::NotFound(format!("no CronJob {namespace}/{name} in environment {}", live.env)));

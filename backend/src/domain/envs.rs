@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::adapters::{AdapterError, aws, kube};
 use crate::config::{EnvConfig, expand_home};
+use crate::domain::DomainError;
 
 /// One environment and its handles.
 pub struct Environment {
@@ -70,6 +71,18 @@ impl Environment {
                 kube::Cluster::connect(k.kubeconfig.as_ref().map(|p| expand_home(&p.to_string_lossy())), k.context.clone(), self.timeout)
             })
             .await
+    }
+
+    /// In a protected environment an action needs its name typed back
+    /// (`{"confirm": "<env>"}`): refused with how to confirm otherwise.
+    pub fn confirmed(&self, confirm: Option<&str>) -> Result<(), DomainError> {
+        let name = &self.config.name;
+        if self.config.protected && confirm != Some(name.as_str()) {
+            return Err(DomainError::Invalid(format!(
+                "{name} is protected: confirm by sending {{\"confirm\": \"{name}\"}} (the UI asks you to type its name)"
+            )));
+        }
+        Ok(())
     }
 
     /// The environment's AWS account.

@@ -10,8 +10,9 @@ pub enum DomainError {
     /// The request cannot be carried out as given; nothing was changed.
     #[error("{0}")]
     Invalid(String),
-    /// Well-formed, but outside what the configuration allows (e.g. settings
-    /// naming another cluster's node group); nothing was changed.
+    /// Well-formed, but not something that can be done: outside what the
+    /// configuration allows (settings naming another cluster's node group), or
+    /// against the target's rules (min > desired); nothing was changed.
     #[error("{0}")]
     Unprocessable(String),
     /// No identity, or a credential that was refused (with why).

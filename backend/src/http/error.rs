@@ -53,7 +53,7 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::NotFound(m) => ApiError::not_found(m),
             DomainError::Invalid(m) => ApiError::bad_request(m),
-            DomainError::Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed_by_config", m),
+            DomainError::Unprocessable(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m),
             DomainError::Unauthenticated(m) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
             DomainError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             DomainError::Conflict { message, run_id } => ApiError {

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use mezame_shared::cronjobs::{CronJob, CronJobList, JobOutcome, JobRun};
 
 use crate::api::{self, ApiFailure};
-use crate::components::nav::env_or_first;
+use crate::components::nav::{env_or_first, protected};
 use crate::components::refresh::refresh_while;
 
 /// While a run is in progress, the list is re-read this often.
@@ -63,13 +63,6 @@ pub fn JobsPage() -> impl IntoView {
 type ListResource = LocalResource<Option<Result<CronJobList, ApiFailure>>>;
 /// `namespace/name` → the new Job's name, or why it could not be created.
 type Outcomes = RwSignal<HashMap<String, Result<String, String>>>;
-
-/// Whether `env` is protected (then Run now asks to type its name), as soon
-/// as the environment list is known.
-fn protected(env: String) -> Signal<bool> {
-    let crate::api::EnvsResource(envs) = expect_context();
-    Signal::derive(move || envs.get().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected)))
-}
 
 fn cronjobs(env: String, l: CronJobList, list: ListResource, outcomes: Outcomes) -> impl IntoView {
     if l.cronjobs.is_empty() {

@@ -1,20 +1,15 @@
 //! Node capacity: EKS managed node groups and (spot) Auto Scaling groups.
 
-use aws_sdk_autoscaling::types::{AutoScalingGroup, MixedInstancesPolicy};
+use aws_sdk_autoscaling::types::{AutoScalingGroup, InstancesDistribution, LaunchTemplateOverrides, MixedInstancesPolicy};
 use aws_sdk_eks::types::NodegroupScalingConfig;
+use mezame_shared::capacity::MixChange;
 use mezame_shared::power::GroupKind;
 
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
 use crate::adapters::waited::TimedExt;
 
-/// Sizes of a node group or an Auto Scaling group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Sizes {
-    pub min: i32,
-    pub desired: i32,
-    pub max: i32,
-}
+pub use mezame_shared::capacity::Sizes;
 
 impl Account {
     /// The sizes of a node group or an Auto Scaling group, and (for an Auto
@@ -44,8 +39,8 @@ impl Account {
         }
     }
 
-    /// The node group's sizes; `NotFound` if the cluster has no such node group.
-    pub async fn nodegroup_sizes(&self, cluster: &str, name: &str) -> Result<Sizes, AdapterError> {
+    /// The node group, described; `NotFound` if the cluster has no such node group.
+    pub(super) async fn describe_nodegroup(&self, cluster: &str, name: &str) -> Result<aws_sdk_eks::types::Nodegroup, AdapterError> {
         let target = format!("{cluster}/{name}");
         let out = aws_sdk_eks::Client::new(&self.ops())
             .describe_nodegroup()
@@ -61,7 +56,13 @@ impl Account {
                     sdk_error("eks:DescribeNodegroup", &target, e)
                 }
             })?;
-        let s = out.nodegroup().and_then(|n| n.scaling_config());
+        out.nodegroup().cloned().ok_or_else(|| AdapterError::NotFound(format!("EKS cluster {cluster} has no managed node group {name}")))
+    }
+
+    /// The node group's sizes; `NotFound` if the cluster has no such node group.
+    pub async fn nodegroup_sizes(&self, cluster: &str, name: &str) -> Result<Sizes, AdapterError> {
+        let n = self.describe_nodegroup(cluster, name).await?;
+        let s = n.scaling_config();
         Ok(Sizes {
             min: s.and_then(|s| s.min_size()).unwrap_or(0),
             desired: s.and_then(|s| s.desired_size()).unwrap_or(0),
@@ -83,7 +84,7 @@ impl Account {
     }
 
     /// The Auto Scaling group, described; `NotFound` if there is none.
-    async fn describe_asg(&self, name: &str) -> Result<AutoScalingGroup, AdapterError> {
+    pub(super) async fn describe_asg(&self, name: &str) -> Result<AutoScalingGroup, AdapterError> {
         let out = aws_sdk_autoscaling::Client::new(&self.ops())
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(name)
@@ -119,6 +120,49 @@ impl Account {
             .desired_capacity(sizes.desired)
             .max_size(sizes.max)
             .set_mixed_instances_policy(policy)
+            .send()
+            .timed()
+            .await
+            .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
+        Ok(())
+    }
+}
+
+impl Account {
+    /// Changes the steerable part of the group's MixedInstancesPolicy: the
+    /// distribution's base, % above base and spot strategy, and the overrides'
+    /// instance types (an override kept keeps its weight and launch template).
+    /// Everything else of the policy is sent back as described, the launch
+    /// template by id or by name. `NotFound` if there is no such group; an
+    /// error if it has no MixedInstancesPolicy.
+    pub async fn set_asg_mix(&self, name: &str, mix: &MixChange) -> Result<(), AdapterError> {
+        let g = self.describe_asg(name).await?;
+        let Some(policy) = g.mixed_instances_policy() else {
+            return Err(AdapterError::Aws(format!("Auto Scaling group {name} has no MixedInstancesPolicy to change")));
+        };
+        let mut policy = resendable(policy);
+        let dist = policy.instances_distribution.get_or_insert_with(|| InstancesDistribution::builder().build());
+        dist.on_demand_base_capacity = Some(mix.on_demand_base);
+        dist.on_demand_percentage_above_base_capacity = Some(mix.on_demand_percent_above_base);
+        dist.spot_allocation_strategy = Some(mix.spot_allocation_strategy.clone());
+        if let Some(lt) = policy.launch_template.as_mut() {
+            let old = lt.overrides.take().unwrap_or_default();
+            lt.overrides = Some(
+                mix.instance_types
+                    .iter()
+                    .map(|t| {
+                        old.iter()
+                            .find(|o| o.instance_type() == Some(t.as_str()))
+                            .cloned()
+                            .unwrap_or_else(|| LaunchTemplateOverrides::builder().instance_type(t).build())
+                    })
+                    .collect(),
+            );
+        }
+        aws_sdk_autoscaling::Client::new(&self.ops())
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .mixed_instances_policy(policy)
             .send()
             .timed()
             .await

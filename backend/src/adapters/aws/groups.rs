@@ -28,6 +28,26 @@ impl Account {
         Ok(managed.into_iter().chain(asgs).collect())
     }
 
+    /// One group of the cluster, described as [`Account::describe_groups`]
+    /// does; `NotFound` if the cluster has no such managed node group, or no
+    /// Auto Scaling group of that name tagged for it.
+    pub async fn describe_group(&self, cluster: &str, kind: GroupKind, name: &str) -> Result<Group, AdapterError> {
+        match kind {
+            GroupKind::Nodegroup => Ok(managed_group(&self.describe_nodegroup(cluster, name).await?)),
+            GroupKind::Asg => {
+                let g = self.describe_asg(name).await?;
+                let tag = format!("kubernetes.io/cluster/{cluster}");
+                if !g.tags().iter().any(|t| t.key() == Some(tag.as_str())) {
+                    return Err(AdapterError::NotFound(format!(
+                        "Auto Scaling group {name} is not tagged {tag}: not a group of cluster {cluster}"
+                    )));
+                }
+                let ids: Vec<String> = g.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
+                Ok(asg_group(&g, &self.instances_by_id(&ids).await?))
+            }
+        }
+    }
+
     async fn managed_groups(&self, cluster: &str) -> Result<Vec<Group>, AdapterError> {
         let eks = aws_sdk_eks::Client::new(&self.ops());
         let mut names = Vec::new();

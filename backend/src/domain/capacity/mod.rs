@@ -6,8 +6,16 @@
 //! and pods ([`view::join`]). A failed description keeps the last groups and
 //! says why.
 //!
+//! A change made here (`change.rs`, `nodes.rs`) asks for a new description
+//! at once.
+//!
 //! - `view.rs`: the join, pure (the actual mix, warnings, totals).
+//! - `change.rs`: new sizes and spot mix of a group — checked, shown before →
+//!   after, done, audited.
+//! - `nodes.rs`: cordoning and uncordoning a node.
 
+pub mod change;
+pub mod nodes;
 pub mod view;
 
 use std::collections::HashMap;
@@ -17,7 +25,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use mezame_shared::capacity::Capacity;
 use mezame_shared::power::PowerSettings;
+use tokio::sync::Notify;
 
+use crate::adapters::db::Db;
 use crate::domain::envs::{Environment, Environments};
 use crate::domain::lifecycle::settings::own_cluster;
 use crate::domain::topology::Live;
@@ -34,28 +44,40 @@ struct EnvCapacity {
     cluster: Option<String>,
     /// Written only by the environment's refresh task.
     described: ArcSwap<Described>,
+    /// Wakes the refresh task before its next tick (after a change).
+    poke: Notify,
 }
 
 /// The capacity of every environment.
 pub struct Capacities {
     by_env: HashMap<String, Arc<EnvCapacity>>,
+    /// Where changes are audited.
+    db: Db,
 }
 
 impl Capacities {
     /// Starts one refresh task per environment. Must be called within a Tokio runtime.
-    pub fn start(envs: &Environments) -> Capacities {
+    pub fn start(envs: &Environments, db: Db) -> Capacities {
         let by_env = envs
             .iter()
             .map(|env| {
                 let cap = Arc::new(EnvCapacity {
                     cluster: own_cluster(env).map(str::to_string),
                     described: ArcSwap::from_pointee(Described::default()),
+                    poke: Notify::new(),
                 });
                 tokio::spawn(refresh_loop(env.clone(), cap.clone()));
                 (env.config.name.clone(), cap)
             })
             .collect();
-        Capacities { by_env }
+        Capacities { by_env, db }
+    }
+
+    /// Asks the environment's refresh task to describe AWS now.
+    pub fn refresh(&self, env: &str) {
+        if let Some(c) = self.by_env.get(env) {
+            c.poke.notify_one();
+        }
     }
 
     /// The environment's capacity: the last AWS description joined with the
@@ -90,6 +112,9 @@ async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
             tracing::warn!(env = env.config.name, error = e, "cannot describe the node groups");
         }
         cap.described.store(Arc::new(next));
-        tokio::time::sleep(REFRESH).await;
+        tokio::select! {
+            _ = tokio::time::sleep(REFRESH) => {}
+            _ = cap.poke.notified() => {}
+        }
     }
 }

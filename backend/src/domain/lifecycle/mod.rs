@@ -265,6 +265,14 @@ impl Lifecycle {
         }
     }
 
+    /// A Conflict naming the active wake or sleep run of `env`, if there is one.
+    pub async fn refuse_while_running(&self, env: &Environment) -> Result<(), DomainError> {
+        match self.db.active_run(&env.config.name).await? {
+            Some(active) => Err(busy(&env.config.name, active)),
+            None => Ok(()),
+        }
+    }
+
     pub async fn cancel(&self, id: i64, actor: &str) -> Result<Run, DomainError> {
         let run = self.run(id).await?;
         if !self.db.request_cancel(id).await? {

@@ -141,7 +141,7 @@ fn nodes_join_their_group_by_label_or_instance_id_with_their_pods_and_the_ec2_li
     assert_eq!(asg.instances[0].node.as_deref(), Some("ip-10-0-1-1"));
     assert_eq!(asg.actual, ActualMix { on_demand: 1, spot: 1 });
     assert!(asg.warnings.iter().any(|w| w == "declared 2 spot of 2 running, EC2 says 1 are spot"), "{:?}", asg.warnings);
-    assert_eq!(asg.awake, Some(AwakeSizes { min: 0, desired: 3, max: 10 }));
+    assert_eq!(asg.awake, Some(Sizes { min: 0, desired: 3, max: 10 }));
 
     assert_eq!(c.other_nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(), ["fargate-1"]);
     assert_eq!((c.totals.nodes, c.totals.ready), (4, 4));

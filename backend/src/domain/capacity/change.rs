@@ -1,0 +1,281 @@
+//! Changing a group: its sizes — in AWS, or, while the environment is asleep,
+//! the sizes its next wake restores — and an Auto Scaling group's spot mix.
+//!
+//! Checked first ([`check`], pure: a refusal changes nothing), answered as
+//! before → after (`dry_run` stops there: the confirmation dialog), then done
+//! and audited; a change that cannot be audited is put back.
+
+use mezame_shared::audit::AuditOutcome;
+use mezame_shared::capacity::{GroupChange, GroupChanged, GroupSpec, MixChange, SPOT_STRATEGIES, Sizes, SizesTarget};
+use mezame_shared::power::GroupKind;
+
+use super::Capacities;
+use crate::adapters::AdapterError;
+use crate::adapters::db::NewAuditEntry;
+use crate::domain::envs::Environment;
+use crate::domain::lifecycle::Lifecycle;
+use crate::domain::lifecycle::settings::own_cluster;
+use crate::domain::{DomainError, audit};
+
+/// Who asks, and whether they may change settings (the sizes a wake restores are power settings).
+pub struct Changer<'a> {
+    pub name: &'a str,
+    pub may_configure: bool,
+}
+
+/// The spot strategy recommended for most groups (fewer interruptions, low prices).
+const RECOMMENDED: &str = SPOT_STRATEGIES[0];
+
+/// Why `change` cannot be made to a group of `kind` (`has_mix`: it has a
+/// MixedInstancesPolicy), and what is worth a warning. Pure.
+pub fn check(kind: GroupKind, has_mix: bool, change: &GroupChange) -> (Vec<String>, Vec<String>) {
+    let mut refused = Vec::new();
+    let mut warned = Vec::new();
+    if change.sizes.is_none() && change.mix.is_none() {
+        refused.push("nothing to change: send \"sizes\" ({min, desired, max}) and/or \"mix\"".into());
+    }
+    if let Some(s) = &change.sizes {
+        refused.extend(s.problems(kind));
+    }
+    if let Some(m) = &change.mix {
+        if kind == GroupKind::Nodegroup {
+            refused.push(
+                "an EKS managed node group has no spot mix: its capacity type (ON_DEMAND or SPOT) is fixed when it is created".into(),
+            );
+        } else if !has_mix {
+            refused.push("this Auto Scaling group has no MixedInstancesPolicy (a launch template alone): mezame changes a mix, it does not create one".into());
+        }
+        if m.on_demand_base < 0 {
+            refused.push(format!("on_demand_base must be ≥ 0, got {}", m.on_demand_base));
+        }
+        if !(0..=100).contains(&m.on_demand_percent_above_base) {
+            refused.push(format!("on_demand_percent_above_base must be 0–100, got {}", m.on_demand_percent_above_base));
+        }
+        if !SPOT_STRATEGIES.contains(&m.spot_allocation_strategy.as_str()) {
+            refused.push(format!(
+                "spot_allocation_strategy {:?} is not one of {} ({RECOMMENDED} is recommended)",
+                m.spot_allocation_strategy,
+                SPOT_STRATEGIES.join(", ")
+            ));
+        } else if m.spot_allocation_strategy != RECOMMENDED {
+            warned.push(format!("{RECOMMENDED} is the recommended spot allocation strategy (fewer interruptions at a low price)"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &m.instance_types {
+            if !is_instance_type(t) {
+                refused.push(format!("{t:?} is not an instance type (family.size, e.g. m6i.large)"));
+            }
+            if !seen.insert(t) {
+                refused.push(format!("instance type {t} is listed twice"));
+            }
+        }
+        if m.instance_types.is_empty() {
+            refused.push("instance_types must list at least one instance type".into());
+        }
+        let spot = m.on_demand_percent_above_base < 100;
+        if spot && m.instance_types.len() < 2 {
+            refused.push(format!(
+                "spot with {} instance type(s): one spot pool is one interruption away from no capacity; list at least 2 (3 or more recommended)",
+                m.instance_types.len()
+            ));
+        } else if spot && m.instance_types.len() < 3 {
+            warned.push("spot with 2 instance types: 3 or more (of similar size, several families) make interruptions rarer".into());
+        }
+        if !spot {
+            warned.push("on_demand_percent_above_base is 100: the group runs no spot at all".into());
+        }
+    }
+    (refused, warned)
+}
+
+/// `family.size`: lowercase letters, digits and `-`, one dot.
+fn is_instance_type(t: &str) -> bool {
+    let part = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    matches!(t.split_once('.'), Some((family, size)) if part(family) && part(size)) && t.len() <= 32
+}
+
+impl Capacities {
+    /// Changes the group `kind`/`name` of `env` as `change` says (or only
+    /// answers what would change, with `dry_run`).
+    pub async fn change(
+        &self,
+        lc: &Lifecycle,
+        env: &Environment,
+        kind: GroupKind,
+        name: &str,
+        change: GroupChange,
+        who: Changer<'_>,
+    ) -> Result<GroupChanged, DomainError> {
+        let env_name = env.config.name.as_str();
+        let what = format!("{} {name}", kind.noun());
+        if !change.dry_run {
+            // A dry run changes nothing: reviewing needs no confirmation.
+            env.confirmed(change.confirm.as_deref())?;
+        }
+        let cluster = own_cluster(env).ok_or_else(|| {
+            DomainError::Unprocessable(format!("{env_name} names no EKS cluster ([env.aws] eks_cluster): its groups cannot be changed"))
+        })?;
+        let group = env.aws().describe_group(cluster, kind, name).await.map_err(|e| match e {
+            AdapterError::NotFound(m) => DomainError::NotFound(m),
+            e => DomainError::Unavailable(format!("cannot describe {what}: {e}")),
+        })?;
+        let (refused, mut warnings) = check(kind, group.mix.is_some(), &change);
+        if !refused.is_empty() {
+            return Err(DomainError::Unprocessable(format!("{what} not changed: {}", refused.join("; "))));
+        }
+        lc.refuse_while_running(env).await?;
+
+        let settings = lc.settings(env).await?;
+        let awake = settings.as_ref().and_then(|s| s.capacity.iter().find(|c| c.kind == kind && c.name == name && !c.always_on));
+        let asleep = awake.is_some_and(|a| a.desired > 0) && group.desired == 0;
+        let now = Sizes { min: group.min, desired: group.desired, max: group.max };
+        let target = if asleep && change.sizes.is_some() { SizesTarget::AwakeSizes } else { SizesTarget::Aws };
+        let before = GroupSpec {
+            sizes: match (target, awake) {
+                (SizesTarget::AwakeSizes, Some(a)) => Sizes { min: a.min, desired: a.desired, max: a.max },
+                _ => now,
+            },
+            mix: group.mix.as_ref().map(MixChange::of),
+        };
+        let after = GroupSpec { sizes: change.sizes.unwrap_or(before.sizes), mix: change.mix.clone().or(before.mix.clone()) };
+        if target == SizesTarget::Aws && after.sizes.desired < now.desired {
+            return Err(DomainError::Conflict {
+                message: format!(
+                    "{what} not changed: lowering desired from {} to {} lets AWS pick {} node(s) and terminate them without draining \
+                     (PodDisruptionBudgets are not honoured). mezame's safe scale-in — drain the nodes it chose, then terminate exactly \
+                     those — is not built yet: cordon and drain the nodes first, or keep desired",
+                    now.desired,
+                    after.sizes.desired,
+                    now.desired - after.sizes.desired
+                ),
+                run_id: None,
+            });
+        }
+        if target == SizesTarget::AwakeSizes && !who.may_configure {
+            return Err(DomainError::Forbidden(format!(
+                "{env_name} is asleep: new sizes of {what} would change what its next wake restores (its power settings), which needs an admin"
+            )));
+        }
+        let message = describe(&what, target, &before, &after);
+        if asleep && change.sizes.is_none() {
+            warnings.push(format!("{env_name} is asleep: the mix applies to the instances its next wake starts"));
+        }
+        let answer = |message: String| GroupChanged {
+            kind,
+            name: name.to_string(),
+            dry_run: change.dry_run,
+            sizes_target: target,
+            before: before.clone(),
+            after: after.clone(),
+            message,
+            warnings: warnings.clone(),
+        };
+        if change.dry_run {
+            return Ok(answer(message));
+        }
+
+        if let (SizesTarget::AwakeSizes, Some(mut s)) = (target, settings.clone()) {
+            if let Some(g) = s.capacity.iter_mut().find(|c| c.kind == kind && c.name == name) {
+                (g.min, g.desired, g.max) = (after.sizes.min, after.sizes.desired, after.sizes.max);
+            }
+            // Validated, stored and audited as any change of the power settings.
+            lc.put_settings(env, s, who.name).await?;
+        }
+        let aws = async {
+            if let (Some(m), true) = (&change.mix, before.mix != after.mix) {
+                env.aws().set_asg_mix(name, m).await?;
+            }
+            if target == SizesTarget::Aws && after.sizes != before.sizes {
+                env.aws().set_group_sizes(cluster, kind, name, after.sizes).await?;
+            }
+            Ok::<_, AdapterError>(())
+        }
+        .await;
+        let aws_part = |spec: &GroupSpec| serde_json::json!({ "sizes": if target == SizesTarget::Aws { Some(spec.sizes) } else { None }, "mix": spec.mix });
+        let entry = NewAuditEntry {
+            actor: who.name.to_string(),
+            action: "capacity.change".into(),
+            env: Some(env_name.to_string()),
+            target: Some(format!("{}/{name}", kind_path(kind))),
+            before: Some(aws_part(&before)),
+            after: Some(aws_part(&after)),
+            outcome: if aws.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
+            message: aws.as_ref().err().map(|e| e.to_string()),
+        };
+        if let Err(e) = audit::record(&self.db, entry).await {
+            if aws.is_ok() {
+                self.undo(env, cluster, kind, name, (&before, &after), target).await;
+            }
+            return Err(e);
+        }
+        self.refresh(env_name);
+        aws.map_err(|e| DomainError::Unavailable(format!("{what}: AWS refused the change ({e}); what AWS shows now is on the page")))?;
+        Ok(answer(message))
+    }
+
+    /// Puts back what a change of AWS did (it could not be audited).
+    async fn undo(
+        &self,
+        env: &Environment,
+        cluster: &str,
+        kind: GroupKind,
+        name: &str,
+        (before, after): (&GroupSpec, &GroupSpec),
+        target: SizesTarget,
+    ) {
+        let mut result = Ok(());
+        if let Some(m) = &before.mix
+            && before.mix != after.mix
+        {
+            result = env.aws().set_asg_mix(name, m).await;
+        }
+        if target == SizesTarget::Aws && before.sizes != after.sizes {
+            result = result.and(env.aws().set_group_sizes(cluster, kind, name, before.sizes).await);
+        }
+        if let Err(e) = result {
+            tracing::error!(error = %e, group = name, "a change that could not be audited could not be put back either");
+        }
+    }
+}
+
+/// `nodegroup` or `asg`, as in the route.
+pub fn kind_path(kind: GroupKind) -> &'static str {
+    match kind {
+        GroupKind::Nodegroup => "nodegroup",
+        GroupKind::Asg => "asg",
+    }
+}
+
+/// Before → after in words.
+fn describe(what: &str, target: SizesTarget, before: &GroupSpec, after: &GroupSpec) -> String {
+    let mut parts = Vec::new();
+    let sizes = |s: &Sizes| format!("min {} / desired {} / max {}", s.min, s.desired, s.max);
+    if before.sizes != after.sizes {
+        parts.push(match target {
+            SizesTarget::Aws => format!("sizes {} → {}", sizes(&before.sizes), sizes(&after.sizes)),
+            SizesTarget::AwakeSizes => format!(
+                "the sizes the next wake restores {} → {} (the environment is asleep: AWS is not changed now)",
+                sizes(&before.sizes),
+                sizes(&after.sizes)
+            ),
+        });
+    }
+    if let (Some(b), Some(a)) = (&before.mix, &after.mix)
+        && b != a
+    {
+        let mix = |m: &MixChange| {
+            format!(
+                "on-demand base {}, {} % on-demand above it, {}, types {}",
+                m.on_demand_base,
+                m.on_demand_percent_above_base,
+                m.spot_allocation_strategy,
+                m.instance_types.join(", ")
+            )
+        };
+        parts.push(format!("mix {} → {}", mix(b), mix(a)));
+    }
+    if parts.is_empty() { format!("{what}: nothing changes") } else { format!("{what}: {}", parts.join("; ")) }
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,11 +4,10 @@ use std::fmt;
 
 use mezame_shared::audit::AuditPage;
 use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
-use mezame_shared::capacity::{GroupChange, GroupChanged, NodeCordon};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
 use mezame_shared::error::ErrorBody;
-use mezame_shared::power::{GroupKind, KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
+use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
 use mezame_shared::topology::ServiceDetail;
 use serde::de::DeserializeOwned;
 
@@ -38,66 +37,65 @@ impl fmt::Display for ApiFailure {
     }
 }
 
+// The transport below is not generic: only the (de)serialisation at the edges
+// is, so each API type adds its serde code and nothing else to the bundle.
+
 /// GET a JSON document.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = gloo_net::http::Request::get(path).send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
-    answer(path, response).await
+    parse(path, &exchange(gloo_net::http::Request::get(path).build(), path).await?)
 }
 
 /// POST a JSON body (`{}` when there is nothing to say: the server takes
 /// mutations only as JSON), expecting a JSON answer.
 pub async fn post<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
-    send_json(gloo_net::http::Request::post(path), path, body).await
+    parse(path, &with_body(gloo_net::http::Method::POST, path, to_json(body)?).await?)
 }
 
-/// Sends `request` with a JSON body, expecting a JSON answer.
-async fn send_json<B: serde::Serialize, T: DeserializeOwned>(
-    request: gloo_net::http::RequestBuilder,
-    path: &str,
-    body: &B,
-) -> Result<T, ApiFailure> {
-    let response =
-        request.json(body).map_err(|e| ApiFailure::Network(e.to_string()))?.send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
-    answer(path, response).await
+/// PUT a JSON body, expecting a JSON answer.
+pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
+    parse(path, &with_body(gloo_net::http::Method::PUT, path, to_json(body)?).await?)
 }
 
 /// DELETE, expecting a JSON answer (or none).
 pub async fn delete(path: &str) -> Result<(), ApiFailure> {
-    let response = gloo_net::http::Request::delete(path)
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .map_err(|e| ApiFailure::Network(e.to_string()))?;
-    if response.ok() { Ok(()) } else { answer::<serde_json::Value>(path, response).await.map(|_| ()) }
+    with_body(gloo_net::http::Method::DELETE, path, String::new()).await.map(|_| ())
 }
 
 /// `{}`
 #[derive(serde::Serialize)]
 pub struct Empty {}
 
-/// PUT a JSON body, expecting a JSON answer.
-pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
-    send_json(gloo_net::http::Request::put(path), path, body).await
+fn to_json<B: serde::Serialize>(body: &B) -> Result<String, ApiFailure> {
+    serde_json::to_string(body).map_err(|e| ApiFailure::Network(e.to_string()))
 }
 
-/// PATCH with a JSON body, expecting a JSON answer.
-pub async fn patch<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
-    send_json(gloo_net::http::Request::patch(path), path, body).await
+fn parse<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(text).map_err(|e| ApiFailure::Network(format!("unexpected answer from {path}: {e}")))
 }
 
-async fn answer<T: DeserializeOwned>(path: &str, response: gloo_net::http::Response) -> Result<T, ApiFailure> {
-    if response.status() == 401 {
+/// Sends `body` (JSON) with `method`; the answer's text.
+async fn with_body(method: gloo_net::http::Method, path: &str, body: String) -> Result<String, ApiFailure> {
+    let request = gloo_net::http::RequestBuilder::new(path).method(method).header("content-type", "application/json");
+    let request = if body.is_empty() { request.build() } else { request.body(body) };
+    exchange(request, path).await
+}
+
+/// Sends the request; the text of a 2xx answer, or the failure the server
+/// (or the network) reports. A 401 sends the browser to sign in.
+async fn exchange(request: Result<gloo_net::http::Request, gloo_net::Error>, path: &str) -> Result<String, ApiFailure> {
+    let response = request.map_err(|e| ApiFailure::Network(e.to_string()))?.send().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
+    let status = response.status();
+    if status == 401 {
         crate::components::signin::go_sign_in();
     }
+    let text = response.text().await.map_err(|e| ApiFailure::Network(e.to_string()))?;
     if response.ok() {
-        response.json::<T>().await.map_err(|e| ApiFailure::Network(format!("unexpected answer from {path}: {e}")))
-    } else {
-        let status = response.status();
-        match response.json::<ErrorBody>().await {
-            Ok(body) => Err(ApiFailure::Server { status, code: body.error.code, message: body.error.message }),
-            Err(_) => Err(ApiFailure::Server { status, code: "unknown".into(), message: format!("{path} answered {status}") }),
-        }
+        return Ok(text);
     }
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => ApiFailure::Server { status, code: body.error.code, message: body.error.message },
+        Err(_) => ApiFailure::Server { status, code: "unknown".into(), message: format!("{path} answered {status}") },
+    })
 }
 
 pub async fn get_envs() -> Result<EnvList, ApiFailure> {
@@ -122,21 +120,6 @@ pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, Api
 
 pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capacity, ApiFailure> {
     get(&format!("/api/envs/{}/capacity", encode(&env))).await
-}
-
-/// Changes a group's sizes and/or mix (or, with `dry_run`, says what would change).
-pub async fn change_group(env: String, kind: GroupKind, name: String, change: GroupChange) -> Result<GroupChanged, ApiFailure> {
-    let kind = match kind {
-        GroupKind::Nodegroup => "nodegroup",
-        GroupKind::Asg => "asg",
-    };
-    patch(&format!("/api/envs/{}/capacity/{kind}/{}", encode(&env), encode(&name)), &change).await
-}
-
-/// Cordons (`cordon = true`) or uncordons a node.
-pub async fn cordon_node(env: String, node: String, cordon: bool, confirm: Option<String>) -> Result<NodeCordon, ApiFailure> {
-    let what = if cordon { "cordon" } else { "uncordon" };
-    post(&format!("/api/envs/{}/nodes/{}/{what}", encode(&env), encode(&node)), &Confirm { confirm }).await
 }
 
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {

@@ -231,6 +231,12 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
         (g.desired == spot.desired + 1 && g.nodes.len() == (spot.desired + 1) as usize && g.nodes.iter().all(|n| n.ready)).then_some(())
     })
     .await;
+    // The Environments page's node count is the same live data.
+    let c = capacity(&server, "dev").await;
+    let (_, envs) = get_json(&server.url("/api/envs")).await;
+    let dev = envs["envs"].as_array().unwrap().iter().find(|e| e["name"] == "dev").unwrap().clone();
+    assert_eq!(dev["kubernetes"]["result"]["value"]["node_count"], json!(c.totals.nodes), "{dev}");
+    assert_eq!(dev["kubernetes"]["result"]["value"]["ready_node_count"], json!(c.totals.ready), "{dev}");
 
     // The mix: the launch template and the kept overrides stay; the rest as asked.
     let mix = json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 25, "spot_allocation_strategy": "capacity-optimized", "instance_types": ["m5.large", "t3.large", "m5a.large"]}});
@@ -272,6 +278,12 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     assert_eq!(s, 200, "{answer}");
     set_desired_in_moto(&moto, &name, spot.desired).await;
     assert_eq!(asg_in_moto(&moto, &name).await.0, before.0);
+    eventually("dev's spot group back to its nodes", MINUTE, || async {
+        let c = capacity(&server, "dev").await;
+        let g = group(&c, GroupKind::Asg, &name);
+        (g.nodes.len() == spot.desired as usize && c.other_nodes.is_empty()).then_some(())
+    })
+    .await;
     settled("dev").await;
 }
 

@@ -8,3 +8,4 @@ pub mod perf;
 pub mod refresh;
 pub mod signin;
 pub mod sse;
+pub mod time;

@@ -47,7 +47,7 @@ fn Row(e: AuditEntry) -> impl IntoView {
     let ok = e.outcome == AuditOutcome::Ok;
     view! {
         <tr>
-            <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+            <td>{crate::components::time::fmt(&e.at, "%Y-%m-%d %H:%M:%S")}</td>
             <td>{e.actor}</td>
             <td><code>{e.action}</code></td>
             <td>{e.env.unwrap_or_default()}</td>

@@ -111,8 +111,8 @@ fn CronJobCard(env: String, c: CronJob, list: ListResource, outcomes: Outcomes) 
             </div>
             <p class="small muted">
                 {format!("last scheduled {} · last success {}{}",
-                    c.last_schedule.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into()),
-                    c.last_success.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into()),
+                    c.last_schedule.map(|t| crate::components::time::fmt(&t, "%Y-%m-%d %H:%M UTC")).unwrap_or_else(|| "never".into()),
+                    c.last_success.map(|t| crate::components::time::fmt(&t, "%Y-%m-%d %H:%M UTC")).unwrap_or_else(|| "never".into()),
                     last.map(|j| format!(" · last run {}", outcome_text(j.outcome))).unwrap_or_default())}
             </p>
             {move || if confirming.get() {
@@ -169,7 +169,7 @@ fn JobRow(j: JobRun) -> impl IntoView {
         <tr data-testid="job" data-job=j.name.clone() data-outcome=outcome_text(j.outcome)>
             <td>{j.name.clone()}</td>
             <td class=class>{outcome_text(j.outcome)}{j.message.map(|m| format!(": {m}"))}</td>
-            <td>{j.started.map(|s| s.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default()}</td>
+            <td>{j.started.map(|s| crate::components::time::fmt(&s, "%m-%d %H:%M:%S")).unwrap_or_default()}</td>
             <td>{j.duration_secs.map(|d| format!("{d} s")).unwrap_or_default()}</td>
             <td>{j.manual.then_some("manual")}</td>
         </tr>

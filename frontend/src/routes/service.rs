@@ -167,7 +167,7 @@ fn History(d: ServiceDetail) -> impl IntoView {
             <tbody>{d.history.into_iter().map(|r| view! {
                 <tr><td>{r.revision}</td><td>{r.replica_set}</td><td><code class="small">{r.images.join(", ")}</code></td>
                     <td>{format!("{}/{}", r.ready, r.replicas)}</td>
-                    <td>{r.created.map(|c| c.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()}</td></tr>
+                    <td>{r.created.map(|c| crate::components::time::fmt(&c, "%Y-%m-%d %H:%M")).unwrap_or_default()}</td></tr>
             }).collect_view()}</tbody>
         </table>
     }
@@ -187,7 +187,7 @@ fn Events(d: ServiceDetail) -> impl IntoView {
                     let class = if e.kind == "Warning" { "warn" } else { "" };
                     view! {
                     <tr class=class>
-                        <td>{e.at.map(|a| a.format("%m-%d %H:%M:%S").to_string()).unwrap_or_default()}</td>
+                        <td>{e.at.map(|a| crate::components::time::fmt(&a, "%m-%d %H:%M:%S")).unwrap_or_default()}</td>
                         <td>{e.kind}</td><td>{e.reason}</td><td>{e.object}</td>
                         <td>{if e.count > 1 { format!("{} (×{})", e.message, e.count) } else { e.message }}</td>
                     </tr>

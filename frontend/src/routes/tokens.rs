@@ -42,7 +42,7 @@ pub fn TokensPage() -> impl IntoView {
 }
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())
+    t.map(|t| crate::components::time::fmt(&t, "%Y-%m-%d %H:%M UTC")).unwrap_or_else(|| "never".into())
 }
 
 #[component]

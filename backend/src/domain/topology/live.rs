@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use mezame_shared::envs::{EnvStatus, Probe};
 use mezame_shared::topology::{SourceHealth, Topology};
 use tokio::sync::mpsc;
 
@@ -104,6 +105,26 @@ impl Topologies {
 
     pub fn get(&self, env: &str) -> Option<&Arc<Live>> {
         self.by_env.get(env)
+    }
+
+    /// Puts the watch cache's node counts into `statuses` (the probe's are a
+    /// moment old; the cache is what every page shows), where it is synced.
+    pub fn overlay_node_counts(&self, statuses: &mut [EnvStatus]) {
+        for s in statuses {
+            if let Probe::Ok { value } = &mut s.kubernetes.result
+                && let Some((nodes, ready)) = self.get(&s.name).and_then(|l| l.node_counts())
+            {
+                (value.node_count, value.ready_node_count) = (nodes, ready);
+            }
+        }
+    }
+}
+
+impl Live {
+    /// (nodes, Ready nodes) in the watch cache, once it is synced.
+    pub fn node_counts(&self) -> Option<(u32, u32)> {
+        let o = self.objects.read().unwrap_or_else(|p| p.into_inner());
+        o.source().synced.then(|| (o.nodes().count() as u32, o.nodes().filter(|n| n.ready).count() as u32))
     }
 }
 

@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::http::actor::Caller;
 
 /// The environments the caller may see, each with the reachability of its Kubernetes
-/// API server (version, nodes) and of its AWS account (STS identity).
+/// API server (version; nodes and Ready nodes from the watch cache once it is
+/// synced, as every page shows them) and of its AWS account (STS identity).
 ///
 /// All environments are checked in parallel, each bounded by `probe_timeout_ms`.
 #[utoipa::path(
@@ -14,5 +15,7 @@ use crate::http::actor::Caller;
     responses((status = 200, body = EnvList))
 )]
 pub async fn get_env_list(State(app): State<App>, Caller(who): Caller) -> Json<EnvList> {
-    Json(EnvList { envs: app.envs.status_of(|env| who.role_in(&app.auth.access, env).is_some()).await })
+    let mut envs = app.envs.status_of(|env| who.role_in(&app.auth.access, env).is_some()).await;
+    app.topologies.overlay_node_counts(&mut envs);
+    Json(EnvList { envs })
 }

@@ -25,14 +25,15 @@ pub fn Environments() -> impl IntoView {
                 <h1>"Environments"</h1>
                 <button class="secondary" on:click=move |_| envs.refetch()>"Check again"</button>
             </div>
-            <Suspense fallback=|| view! { <p class="loading">"Checking environments…"</p> }>
+            // A Transition: checking again keeps the cards until the new answer.
+            <Transition fallback=|| view! { <p class="loading">"Checking environments…"</p> }>
                 {move || {
                     // Tracked here, outside the async block, so that choosing
                     // another environment re-renders the list.
                     let only = env.get();
                     Suspend::new(async move { env_cards(envs.await, only) })
                 }}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

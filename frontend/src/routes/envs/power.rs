@@ -29,12 +29,15 @@ pub fn PowerPanel(env: String) -> impl IntoView {
         }
     });
     let running = move || matches!(run.get(), Some(Ok(r)) if r.state == RunState::Running);
+    let crate::api::EnvsResource(envs) = expect_context();
     // When the followed run ends: the state and the history change.
     Effect::new(move |was: Option<bool>| {
         let now = running();
         if was == Some(true) && !now {
             power.refetch();
             runs.refetch();
+            // Nodes came or went: the cards' node counts are read again.
+            envs.refetch();
         }
         now
     });
@@ -129,6 +132,7 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
     }
 }
 
+/// A run: its state, its steps, Cancel / Retry.
 #[component]
 fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
@@ -196,7 +200,14 @@ fn StepRow(s: RunStep) -> impl IntoView {
 fn history_line(r: &Run) -> String {
     let took =
         r.finished_at.map(|f| format!(" in {}", duration((f - r.created_at).num_milliseconds() as f64 / 1000.0))).unwrap_or_default();
-    format!("#{} {} by {} at {} — {}{took}", r.id, r.action.as_str(), r.actor, r.created_at.format("%Y-%m-%d %H:%M UTC"), r.state.as_str())
+    format!(
+        "#{} {} by {} at {} — {}{took}",
+        r.id,
+        r.action.as_str(),
+        r.actor,
+        crate::components::time::fmt(&r.created_at, "%Y-%m-%d %H:%M UTC"),
+        r.state.as_str()
+    )
 }
 
 fn duration(secs: f64) -> String {

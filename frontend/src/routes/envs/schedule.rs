@@ -12,9 +12,13 @@ use crate::api;
 pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<()>) -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let next = power.next_scheduled.clone().map(|n| {
-        format!("Next: {} at {}", if n.action == RunAction::Wake { "wake" } else { "sleep" }, n.at.format("%a %Y-%m-%d %H:%M UTC"))
+        format!(
+            "Next: {} at {}",
+            if n.action == RunAction::Wake { "wake" } else { "sleep" },
+            crate::components::time::fmt(&n.at, "%a %Y-%m-%d %H:%M UTC")
+        )
     });
-    let kept = power.keep_awake_until.map(|t| format!("Kept awake until {}", t.format("%a %H:%M UTC")));
+    let kept = power.keep_awake_until.map(|t| format!("Kept awake until {}", crate::components::time::fmt(&t, "%a %H:%M UTC")));
     let current = power.settings.as_ref().and_then(|s| s.schedule.clone()).unwrap_or(Schedule {
         days: WEEKDAYS[..5].iter().map(|d| d.to_string()).collect(),
         wake: "08:00".into(),

@@ -51,6 +51,14 @@ pub enum GroupKind {
 }
 
 impl GroupKind {
+    /// As written in routes and the audit log: `nodegroup` or `asg` (its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Nodegroup => "nodegroup",
+            GroupKind::Asg => "asg",
+        }
+    }
+
     /// As said to people: `node group` or `Auto Scaling group`.
     pub fn noun(self) -> &'static str {
         match self {
@@ -73,6 +81,13 @@ pub struct CapacityGroup {
     /// Never scaled down (e.g. `system`).
     #[serde(default)]
     pub always_on: bool,
+}
+
+impl CapacityGroup {
+    /// The sizes a wake restores.
+    pub fn sizes(&self) -> crate::capacity::Sizes {
+        crate::capacity::Sizes { min: self.min, desired: self.desired, max: self.max }
+    }
 }
 
 /// The weekly schedule, in the environment's time zone.
@@ -136,8 +151,7 @@ impl PowerSettings {
             if !seen.insert((g.kind, g.name.clone())) {
                 out.push(format!("{what} is listed twice"));
             }
-            let sizes = crate::capacity::Sizes { min: g.min, desired: g.desired, max: g.max };
-            out.extend(sizes.problems(g.kind).into_iter().map(|p| format!("{what}: {p}")));
+            out.extend(g.sizes().problems(g.kind).into_iter().map(|p| format!("{what}: {p}")));
         }
         for ns in &self.namespaces {
             if ns.trim().is_empty() {

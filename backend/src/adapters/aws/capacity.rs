@@ -126,9 +126,7 @@ impl Account {
             .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
         Ok(())
     }
-}
 
-impl Account {
     /// Changes the steerable part of the group's MixedInstancesPolicy: the
     /// distribution's base, % above base and spot strategy, and the overrides'
     /// instance types (an override kept keeps its weight and launch template).

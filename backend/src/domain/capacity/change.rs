@@ -132,7 +132,7 @@ impl Capacities {
         let target = if asleep && change.sizes.is_some() { SizesTarget::AwakeSizes } else { SizesTarget::Aws };
         let before = GroupSpec {
             sizes: match (target, awake) {
-                (SizesTarget::AwakeSizes, Some(a)) => Sizes { min: a.min, desired: a.desired, max: a.max },
+                (SizesTarget::AwakeSizes, Some(a)) => a.sizes(),
                 _ => now,
             },
             mix: group.mix.as_ref().map(MixChange::of),
@@ -196,7 +196,7 @@ impl Capacities {
             actor: who.name.to_string(),
             action: "capacity.change".into(),
             env: Some(env_name.to_string()),
-            target: Some(format!("{}/{name}", kind_path(kind))),
+            target: Some(format!("{}/{name}", kind.as_str())),
             before: Some(aws_part(&before)),
             after: Some(aws_part(&after)),
             outcome: if aws.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
@@ -235,14 +235,6 @@ impl Capacities {
         if let Err(e) = result {
             tracing::error!(error = %e, group = name, "a change that could not be audited could not be put back either");
         }
-    }
-}
-
-/// `nodegroup` or `asg`, as in the route.
-pub fn kind_path(kind: GroupKind) -> &'static str {
-    match kind {
-        GroupKind::Nodegroup => "nodegroup",
-        GroupKind::Asg => "asg",
     }
 }
 

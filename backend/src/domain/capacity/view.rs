@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use mezame_shared::capacity::{ActualMix, Capacity, Group, NodeRow, Sizes, Totals, pct};
+use mezame_shared::capacity::{ActualMix, Capacity, Group, NodeRow, Totals, pct};
 use mezame_shared::power::{GroupKind, PowerSettings};
 
 use crate::adapters::kube::objects::{self as k, Requests};
@@ -78,11 +78,7 @@ pub fn join(env: &str, cluster: &str, described: &Described, objects: &Objects, 
         g.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         g.actual = actual_mix(g);
         g.warnings = warnings(g);
-        g.awake = settings.and_then(|s| s.capacity.iter().find(|c| c.kind == g.kind && c.name == g.name)).map(|c| Sizes {
-            min: c.min,
-            desired: c.desired,
-            max: c.max,
-        });
+        g.awake = settings.and_then(|s| s.capacity.iter().find(|c| c.kind == g.kind && c.name == g.name)).map(|c| c.sizes());
     }
     other_nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let totals = totals(groups.iter().flat_map(|g| &g.nodes).chain(&other_nodes));

@@ -1,7 +1,7 @@
 //! The join on objects made by the real converters from Kubernetes JSON.
 
 use k8s_openapi::api::core::v1 as core;
-use mezame_shared::capacity::{Group, InstanceRow, Mix};
+use mezame_shared::capacity::{Group, InstanceRow, Mix, Sizes};
 use mezame_shared::power::{CapacityGroup, GroupKind, PowerSettings};
 use serde_json::json;
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::find::{self, int_at, name, namespace, str_at};
-use crate::adapters::aws::Sizes;
 use crate::adapters::kube::resources::{self, Kind};
 use crate::domain::lifecycle::backup;
 use crate::domain::lifecycle::ctx::{Ctx, Outcome, StepResult, done_unless};
@@ -15,7 +14,7 @@ pub async fn restore_nodes(ctx: &Ctx<'_>) -> StepResult<Outcome> {
     let s = &ctx.settings;
     let mut changed = Vec::new();
     for g in s.capacity.iter().filter(|g| !g.always_on) {
-        let awake = Sizes { min: g.min, desired: g.desired, max: g.max };
+        let awake = g.sizes();
         changed.extend(find::resize(ctx, g, |c| (c != awake).then_some(awake)).await?);
     }
     Ok(Outcome::new(format!("{} groups resized", changed.len()), json!({"resized": changed})))

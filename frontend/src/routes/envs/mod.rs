@@ -7,9 +7,7 @@ mod power;
 mod schedule;
 
 use leptos::prelude::*;
-use mezame_shared::envs::{EnvList, EnvStatus, Probe};
-
-use crate::api::ApiFailure;
+use mezame_shared::envs::{EnvStatus, Probe};
 
 use crate::api::EnvsResource;
 use crate::components::nav::selected_env;
@@ -19,42 +17,53 @@ use power::PowerPanel;
 pub fn Environments() -> impl IntoView {
     let EnvsResource(envs) = expect_context();
     let env = selected_env();
+    // What the page shows, apart from the cards' contents: a re-read that
+    // answers the same kind (the usual case: a run ended, "Check again")
+    // renders nothing again, so each card, with the run it follows, stays.
+    let shown = Memo::new(move |_| match envs.get() {
+        None => Shown::Loading,
+        Some(Err(e)) => Shown::Failed(e.to_string()),
+        Some(Ok(list)) if list.envs.is_empty() => Shown::NoEnvironments,
+        Some(Ok(_)) => Shown::Cards,
+    });
+    // The environments listed (only the chosen one, if any), by name.
+    let names = Memo::new(move |_| match envs.get() {
+        Some(Ok(list)) => {
+            let only = env.get();
+            list.envs.into_iter().map(|e| e.name).filter(|n| only.as_ref().is_none_or(|o| o == n)).collect()
+        }
+        _ => Vec::<String>::new(),
+    });
     view! {
         <section class="envs">
             <div class="page-title">
                 <h1>"Environments"</h1>
                 <button class="secondary" on:click=move |_| envs.refetch()>"Check again"</button>
             </div>
-            // A Transition: checking again keeps the cards until the new answer.
-            <Transition fallback=|| view! { <p class="loading">"Checking environments…"</p> }>
-                {move || {
-                    // Tracked here, outside the async block, so that choosing
-                    // another environment re-renders the list.
-                    let only = env.get();
-                    Suspend::new(async move { env_cards(envs.await, only) })
-                }}
-            </Transition>
+            {move || match shown.get() {
+                Shown::Loading => view! { <p class="loading">"Checking environments…"</p> }.into_any(),
+                Shown::Failed(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Shown::NoEnvironments => view! { <NoEnvironments/> }.into_any(),
+                Shown::Cards => view! {
+                    <div class="cards">
+                        <For each=move || names.get() key=|n| n.clone() let:name>
+                            <EnvCard name/>
+                        </For>
+                    </div>
+                }
+                .into_any(),
+            }}
         </section>
     }
 }
 
-/// A card per environment (only `only`, if given), or why there is none.
-fn env_cards(result: Result<EnvList, ApiFailure>, only: Option<String>) -> AnyView {
-    match result {
-        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        Ok(list) if list.envs.is_empty() => view! { <NoEnvironments/> }.into_any(),
-        Ok(list) => view! {
-            <div class="cards">
-                {list
-                    .envs
-                    .into_iter()
-                    .filter(|e| only.as_ref().is_none_or(|o| *o == e.name))
-                    .map(|e| view! { <EnvCard env=e/> })
-                    .collect_view()}
-            </div>
-        }
-        .into_any(),
-    }
+/// The page's state, apart from the cards' contents.
+#[derive(Clone, PartialEq)]
+enum Shown {
+    Loading,
+    Failed(String),
+    NoEnvironments,
+    Cards,
 }
 
 /// What to do when the server runs without environments.
@@ -85,9 +94,33 @@ region = \"eu-west-1\""
     }
 }
 
+/// One environment's card. It lives as long as the environment is listed:
+/// its probes follow each re-read of `GET /api/envs`; its power panel (and
+/// the run it follows) is not rebuilt by one.
 #[component]
-fn EnvCard(env: EnvStatus) -> impl IntoView {
-    let healthy = env.kubernetes.result.ok().is_some() && env.aws.result.ok().is_some();
+fn EnvCard(name: String) -> impl IntoView {
+    let EnvsResource(envs) = expect_context();
+    let status_of = name.clone();
+    let status = Memo::new(move |_| match envs.get() {
+        Some(Ok(list)) => list.envs.into_iter().find(|e| e.name == status_of),
+        _ => None,
+    });
+    let protected = move || status.get().is_some_and(|e| e.protected);
+    let healthy = move || status.get().is_some_and(|e| e.kubernetes.result.ok().is_some() && e.aws.result.ok().is_some());
+    view! {
+        <article class="card env-card" data-env=name.clone() class:unhealthy=move || !healthy()>
+            <header>
+                <h2>{name.clone()}</h2>
+                {move || protected().then(|| view! { <span class="badge protected" title="Never put to sleep">"protected"</span> })}
+            </header>
+            <PowerPanel env=name.clone()/>
+            {move || status.get().map(probes)}
+        </article>
+    }
+}
+
+/// The two reachability checks of an environment.
+fn probes(env: EnvStatus) -> impl IntoView {
     let k = &env.kubernetes;
     let cluster = text(&k.result, |v| format!("Kubernetes {} · {}/{} nodes ready", v.server_version, v.ready_node_count, v.node_count));
     let cluster_meta = meta(&[k.context.as_ref().map(|c| format!("context {c}")), Some(format!("{} ms", k.elapsed_ms))]);
@@ -99,15 +132,8 @@ fn EnvCard(env: EnvStatus) -> impl IntoView {
         Some(format!("{} ms", a.elapsed_ms)),
     ]);
     view! {
-        <article class="card env-card" data-env=env.name.clone() class:unhealthy=!healthy>
-            <header>
-                <h2>{env.name.clone()}</h2>
-                {env.protected.then(|| view! { <span class="badge protected" title="Never put to sleep">"protected"</span> })}
-            </header>
-            <PowerPanel env=env.name.clone()/>
-            <ProbeBlock title="Cluster" testid="k8s" result=cluster meta=cluster_meta/>
-            <ProbeBlock title="AWS" testid="aws" result=aws meta=aws_meta/>
-        </article>
+        <ProbeBlock title="Cluster" testid="k8s" result=cluster meta=cluster_meta/>
+        <ProbeBlock title="AWS" testid="aws" result=aws meta=aws_meta/>
     }
 }
 

@@ -1,7 +1,8 @@
 //! mezame's web UI (Leptos, client-side rendered).
 //!
 //! - [`App`] (here): the shell — header with the environment selector, the
-//!   navigation, and the router. One file per page under [`routes`].
+//!   navigation, and the router. One file per page under [`routes`]; the pages
+//!   off the first screen are lazy routes ([`routes::lazy`]: loaded when opened).
 //! - [`api`]: every call to the server's `/api`, typed with `mezame-shared`, and
 //!   the API data several pages share ([`api::EnvsResource`], [`api::MeResource`]).
 //! - [`components`]: pieces shared by several pages; a piece one page uses lives
@@ -16,16 +17,13 @@ pub mod routes;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
 use api::{EnvsResource, MeResource};
 use components::header::{Banner, Header};
 use components::signin::SignedOut;
-use routes::tokens::TokensPage;
-use routes::{
-    audit::Audit, envs::Environments, jobs::JobsPage, nodegroups::NodeGroupsPage, not_built::NotBuilt, not_found::NotFound,
-    service::ServicePage, topology::TopologyPage,
-};
+use routes::lazy;
+use routes::{envs::Environments, not_built::NotBuilt, not_found::NotFound};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -40,16 +38,16 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Environments/>
                     <Route path=StaticSegment("envs") view=Environments/>
-                    <Route path=StaticSegment("audit") view=Audit/>
-                    <Route path=StaticSegment("topology") view=TopologyPage/>
-                    <Route path=(StaticSegment("services"), ParamSegment("name")) view=ServicePage/>
-                    <Route path=StaticSegment("nodegroups") view=NodeGroupsPage/>
+                    <Route path=StaticSegment("audit") view={Lazy::<lazy::AuditLog>::new()}/>
+                    <Route path=StaticSegment("topology") view={Lazy::<lazy::Topology>::new()}/>
+                    <Route path=(StaticSegment("services"), ParamSegment("name")) view={Lazy::<lazy::Service>::new()}/>
+                    <Route path=StaticSegment("nodegroups") view={Lazy::<lazy::NodeGroups>::new()}/>
                     <Route
                         path=StaticSegment("deploys")
                         view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }
                     />
-                    <Route path=StaticSegment("jobs") view=JobsPage/>
-                    <Route path=StaticSegment("tokens") view=TokensPage/>
+                    <Route path=StaticSegment("jobs") view={Lazy::<lazy::Jobs>::new()}/>
+                    <Route path=StaticSegment("tokens") view={Lazy::<lazy::Tokens>::new()}/>
                     <Route path=StaticSegment("signed-out") view=SignedOut/>
                 </Routes>
             </main>

@@ -2,7 +2,8 @@
 //!
 //! Release builds embed `dist/` in the binary; debug builds read it from disk,
 //! so a rebuilt frontend shows up without rebuilding the server. Any path that
-//! is not a file of the bundle gets `index.html` (the app's router takes over).
+//! is not a file of the bundle gets `index.html` (the app's router takes over),
+//! but for a missing `.js`, `.wasm` or `.css` file: 404.
 //! The bundle's files come precompressed (`.br`, `.gz`, made once by xtask):
 //! a browser that accepts brotli gets the `.br` copy as is, no compression
 //! per request.
@@ -52,6 +53,12 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
             }
             None => ([content_type, cache, vary], Body::from(file.data.into_owned())).into_response(),
         };
+    }
+    // A bundle file this build does not have (an open tab of an older build
+    // asking for its chunk): a 404, not the app's page in its place.
+    if [".js", ".wasm", ".css"].iter().any(|ext| path.ends_with(ext)) {
+        let reload = "This file is not part of the web UI as it is now (it was updated): reload the page.\n";
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], reload).into_response();
     }
     match Dist::get("index.html") {
         Some(index) => {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod envs;
 pub mod jobs;
+pub mod lazy;
 pub mod nodegroups;
 pub mod not_built;
 pub mod not_found;

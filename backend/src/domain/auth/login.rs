@@ -126,7 +126,15 @@ impl Auth {
 
     /// The person of a session cookie, unless the session ended (idle or absolute timeout, revoked).
     pub(super) async fn session_principal(&self, secret: &str) -> Result<Option<Principal>, DomainError> {
-        let Some(s) = self.db.session_by_secret(&hashed(secret)).await? else { return Ok(None) };
+        let hash = hashed(secret);
+        if let Some(p) = self.remembered.get(&hash) {
+            return Ok(Some(p));
+        }
+        let _one = self.remembered.checking(&hash).await;
+        if let Some(p) = self.remembered.get(&hash) {
+            return Ok(Some(p));
+        }
+        let Some(s) = self.db.session_by_secret(&hash).await? else { return Ok(None) };
         let now = Utc::now();
         if ended(now, s.last_seen, s.expires, chrono::Duration::minutes(self.session.idle_minutes as i64)) {
             self.db.delete_session(&s.id).await?;
@@ -136,7 +144,8 @@ impl Auth {
             self.db.touch_session(&s.id, now).await?;
         }
         let mut p = Principal::person(&s.username, s.groups, Via::Session);
-        p.session_id = Some(s.id);
+        p.session_id = Some(s.id.clone());
+        self.remembered.put(&hash, &s.id, &p, s.expires);
         Ok(Some(p))
     }
 
@@ -144,6 +153,7 @@ impl Auth {
     pub async fn logout(&self, who: &Principal) -> Result<(), DomainError> {
         if let Some(id) = &who.session_id {
             self.db.delete_session(id).await?;
+            self.remembered.forget(id);
             tracing::info!(user = who.name, session = id, "signed out");
         }
         Ok(())
@@ -176,6 +186,7 @@ impl Auth {
             return Err(DomainError::Forbidden("only its owner or an admin of every environment may end another's session".into()));
         }
         self.db.delete_session(id).await?;
+        self.remembered.forget(id);
         Ok(s.username)
     }
 }

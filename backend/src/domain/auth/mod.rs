@@ -8,6 +8,8 @@
 //! - [`guard`]: [`Perm`], what a route needs, and [`authorize`], the one rule.
 //! - [`login`]: mezame's own sign-in (OIDC code flow + PKCE) and sessions.
 //! - [`tokens`]: API tokens made in the UI (and those of the configuration).
+//! - [`remembered`]: credentials checked in the last second, so a burst of
+//!   requests reads the database once (revocations elsewhere land within 1 s).
 //!
 //! Identity comes only from something verified: a session of mezame's own
 //! sign-in, an API token (stored hashed), an ID token checked against the
@@ -18,6 +20,7 @@ pub mod access;
 pub mod guard;
 pub mod login;
 pub mod principal;
+mod remembered;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -76,6 +79,8 @@ pub struct Auth {
     pub public_url: String,
     /// When last a session or token was marked as used, to write it at most once a minute.
     touched: Mutex<HashMap<String, Instant>>,
+    /// Sessions and tokens checked against the database in the last second.
+    remembered: remembered::Remembered,
 }
 
 /// A session's or token's use is written at most this often.
@@ -97,6 +102,7 @@ impl Auth {
                 session: SessionConfig::default(),
                 public_url: default_url,
                 touched: Mutex::new(HashMap::new()),
+                remembered: Default::default(),
             });
         };
         Self::configured(a, db, default_url)
@@ -139,6 +145,7 @@ impl Auth {
             session: a.session.clone(),
             public_url: a.public_url.clone().unwrap_or(default_url).trim_end_matches('/').to_string(),
             touched: Mutex::new(HashMap::new()),
+            remembered: Default::default(),
         })
     }
 

@@ -39,6 +39,13 @@ impl Auth {
             p.token = Some(TokenScope { id: format!("config:{}", t.name), role: t.role, envs: t.envs.clone(), capped_by_owner: false });
             return Ok(p);
         }
+        if let Some(p) = self.remembered.get(&hash) {
+            return Ok(p);
+        }
+        let _one = self.remembered.checking(&hash).await;
+        if let Some(p) = self.remembered.get(&hash) {
+            return Ok(p);
+        }
         let t = self.db.token_by_secret(&hash).await?.ok_or_else(|| DomainError::Unauthenticated("unknown API token".into()))?;
         let now = Utc::now();
         if let Some(at) = t.revoked {
@@ -51,7 +58,8 @@ impl Auth {
             self.db.token_used(&t.id, now).await?;
         }
         let mut p = Principal::person(&t.owner, t.owner_groups, Via::Token);
-        p.token = Some(TokenScope { id: t.id, role: t.role, envs: t.envs, capped_by_owner: true });
+        p.token = Some(TokenScope { id: t.id.clone(), role: t.role, envs: t.envs, capped_by_owner: true });
+        self.remembered.put(&hash, &t.id, &p, t.expires);
         Ok(p)
     }
 
@@ -136,7 +144,9 @@ impl Auth {
         if t.owner != who.name && !who.is_admin_everywhere(&self.access, envs) {
             return Err(DomainError::Forbidden("only its owner or an admin of every environment may revoke a token".into()));
         }
-        if !self.db.revoke_token(id, Utc::now()).await? {
+        let revoked = self.db.revoke_token(id, Utc::now()).await?;
+        self.remembered.forget(id);
+        if !revoked {
             return Err(DomainError::Conflict { message: format!("API token {id} is already revoked"), run_id: None });
         }
         Ok(info(&self.db.token(id).await?.unwrap_or(t)))

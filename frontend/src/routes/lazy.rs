@@ -1,0 +1,81 @@
+//! The pages off the first screen. Each is a `#[lazy_route]`: its code is cut
+//! out of the main WASM module into a chunk of its own by `cargo xtask dist`
+//! (`wasm_split_cli_support`), fetched when the page is first opened. The
+//! Environments page, the first screen, stays in the main module.
+
+use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
+
+use super::{audit::Audit, jobs::JobsPage, nodegroups::NodeGroupsPage, service::ServicePage, tokens::TokensPage, topology::TopologyPage};
+
+pub struct Topology;
+
+#[lazy_route]
+impl LazyRoute for Topology {
+    fn data() -> Self {
+        Topology
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <TopologyPage/> }.into_any()
+    }
+}
+
+pub struct Service;
+
+#[lazy_route]
+impl LazyRoute for Service {
+    fn data() -> Self {
+        Service
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <ServicePage/> }.into_any()
+    }
+}
+
+pub struct NodeGroups;
+
+#[lazy_route]
+impl LazyRoute for NodeGroups {
+    fn data() -> Self {
+        NodeGroups
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <NodeGroupsPage/> }.into_any()
+    }
+}
+
+pub struct Jobs;
+
+#[lazy_route]
+impl LazyRoute for Jobs {
+    fn data() -> Self {
+        Jobs
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <JobsPage/> }.into_any()
+    }
+}
+
+pub struct AuditLog;
+
+#[lazy_route]
+impl LazyRoute for AuditLog {
+    fn data() -> Self {
+        AuditLog
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <Audit/> }.into_any()
+    }
+}
+
+pub struct Tokens;
+
+#[lazy_route]
+impl LazyRoute for Tokens {
+    fn data() -> Self {
+        Tokens
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <TokensPage/> }.into_any()
+    }
+}

@@ -55,7 +55,14 @@ impl App {
         // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
-        let lifecycle = Lifecycle::new(db.clone(), runner_db, envs.clone(), keys, Duration::from_secs(config.run_lease_secs));
+        let lifecycle = Lifecycle::new(
+            db.clone(),
+            runner_db,
+            envs.clone(),
+            keys,
+            Duration::from_secs(config.run_lease_secs),
+            Duration::from_secs(config.drain_timeout_secs),
+        );
         let resumed = lifecycle.resume().await?;
         if resumed > 0 {
             tracing::info!(runs = resumed, "resumed wake/sleep runs left running");

@@ -267,3 +267,32 @@ pub struct NodeCordon {
     /// False when the node already was as asked (nothing was written).
     pub changed: bool,
 }
+
+/// Body of `POST /api/envs/{env}/nodes/{node}/drain`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DrainRequest {
+    /// Only say what the drain would do (the preflight); change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// In a protected environment: its name, typed by the person (e.g. `"prod"`).
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// What draining a node would do: the answer of a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DrainPreflight {
+    pub node: String,
+    /// Pods that would be evicted (`namespace/name`).
+    pub evict: Vec<String>,
+    /// Pods that stay, each with why (DaemonSet, static, finished).
+    pub stay: Vec<String>,
+    /// What to know before confirming: PodDisruptionBudgets that allow no
+    /// disruption now, pods without a controller, emptyDir data, pods not Ready.
+    pub warnings: Vec<String>,
+    /// How long the drain waits for blocked or slow pods before it fails.
+    pub timeout_secs: u64,
+}

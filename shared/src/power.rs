@@ -264,7 +264,7 @@ macro_rules! worded {
     };
 }
 
-worded!(RunAction { Wake = "wake", Sleep = "sleep" });
+worded!(RunAction { Wake = "wake", Sleep = "sleep", Drain = "drain" });
 worded!(RunState { Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled" });
 worded!(StepState { Pending = "pending", Running = "running", Done = "done", Failed = "failed", Cancelled = "cancelled" });
 
@@ -309,6 +309,9 @@ pub struct Run {
     /// The server process that drives (or last drove) the run: `host:pid:start`.
     #[serde(default)]
     pub runner: Option<String>,
+    /// What the run acts on besides its environment: the node of a drain.
+    #[serde(default)]
+    pub target: Option<String>,
     pub steps: Vec<RunStep>,
 }
 

@@ -64,6 +64,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("POST", "/api/debug/echo"),
         ("POST", "/api/envs/{env}/cronjobs/{namespace}/{name}/run"),
         ("POST", "/api/envs/{env}/nodes/{node}/cordon"),
+        ("POST", "/api/envs/{env}/nodes/{node}/drain"),
         ("POST", "/api/envs/{env}/nodes/{node}/uncordon"),
         ("POST", "/api/envs/{env}/sleep"),
         ("POST", "/api/envs/{env}/wake"),

@@ -40,6 +40,7 @@ fn route_of(action: &str) -> (&'static str, &'static str) {
         "capacity.change" => ("PATCH", "/api/envs/{env}/capacity/{kind}/{name}"),
         "node.cordon" => ("POST", "/api/envs/{env}/nodes/{node}/cordon"),
         "node.uncordon" => ("POST", "/api/envs/{env}/nodes/{node}/uncordon"),
+        "node.drain" => ("POST", "/api/envs/{env}/nodes/{node}/drain"),
         "token.create" => ("POST", "/api/tokens"),
         "token.revoke" => ("DELETE", "/api/tokens/{id}"),
         "session.revoke" => ("DELETE", "/api/sessions/{id}"),

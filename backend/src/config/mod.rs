@@ -82,6 +82,9 @@ pub struct Config {
     /// Lease of the replica driving a wake/sleep run, in seconds: renewed
     /// every third of it; a run whose runner died is taken over after it.
     pub run_lease_secs: u64,
+    /// How long a drain waits for its pods to be evicted and gone (blocked by
+    /// PodDisruptionBudgets, slow to terminate) before it fails, in seconds.
+    pub drain_timeout_secs: u64,
     /// Keys that seal backed-up Secrets (each base64 of 32 bytes): the first
     /// seals, all open (rotation: put the new key first, drop the old one once
     /// no restore point uses it). Also `MEZAME_BACKUP_KEYS` (comma-separated).
@@ -181,6 +184,7 @@ impl Default for Config {
             max_event_streams: 256,
             schedule_tick_ms: 20_000,
             run_lease_secs: 30,
+            drain_timeout_secs: 300,
             envs: Vec::new(),
             source: None,
         }
@@ -284,6 +288,9 @@ impl Config {
         }
         if self.run_lease_secs < 3 {
             return Err(ConfigError::Rule("run_lease_secs must be ≥ 3 (it is renewed every third of it)".into()));
+        }
+        if self.drain_timeout_secs == 0 {
+            return Err(ConfigError::Rule("drain_timeout_secs must be > 0".into()));
         }
         if self.schedule_tick_ms == 0 {
             return Err(ConfigError::Rule("schedule_tick_ms must be > 0".into()));

@@ -132,6 +132,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Operate, routes!(patch_capacity_group::patch_capacity_group))
         .add(Operate, routes!(post_node_cordon::post_node_cordon))
         .add(Operate, routes!(post_node_uncordon::post_node_uncordon))
+        .add(Operate, routes!(post_node_drain::post_node_drain))
         .add(Read, routes!(get_service::get_service))
         .add(Read, routes!(get_cronjob_list::get_cronjob_list))
         .add(Operate, routes!(post_cronjob_run::post_cronjob_run))

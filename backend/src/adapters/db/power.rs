@@ -140,16 +140,25 @@ impl Db {
 
     /// Creates a running run with its steps (all pending); `Ok(Err(id))` when
     /// run `id` is already active in this environment.
-    pub async fn create_run(&self, env: &str, action: RunAction, actor: &str, steps: &[&str]) -> Result<Result<i64, i64>, AdapterError> {
+    pub async fn create_run(
+        &self,
+        env: &str,
+        action: RunAction,
+        target: Option<&str>,
+        actor: &str,
+        steps: &[&str],
+    ) -> Result<Result<i64, i64>, AdapterError> {
         let mut tx = self.pool().begin().await?;
-        let inserted =
-            sqlx::query("INSERT INTO power_runs (env, action, state, actor, created_ms) VALUES ($1, $2, 'running', $3, $4) RETURNING id")
-                .bind(env)
-                .bind(action.as_str())
-                .bind(actor)
-                .bind(now_ms())
-                .fetch_one(&mut *tx)
-                .await;
+        let inserted = sqlx::query(
+            "INSERT INTO power_runs (env, action, target, state, actor, created_ms) VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id",
+        )
+        .bind(env)
+        .bind(action.as_str())
+        .bind(target)
+        .bind(actor)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await;
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
             Err(e) => {
@@ -392,6 +401,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, AdapterError> {
         message: row.try_get("message")?,
         cancel_requested: row.try_get::<i32, _>("cancel_requested")? != 0,
         runner: row.try_get("runner")?,
+        target: row.try_get("target")?,
         steps: Vec::new(),
     })
 }

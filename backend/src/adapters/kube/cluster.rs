@@ -17,6 +17,10 @@ pub struct Cluster {
     /// For watches: long-lived, with kube's default read timeout (longer
     /// than the server-side watch timeout).
     watch_client: kube::Client,
+    /// For evictions: like `client`, without kube's built-in retry of 429
+    /// (15 attempts, up to minutes): a budget refusing an eviction answers
+    /// 429, and the drain retries on its own schedule, visibly.
+    pub(super) once_client: kube::Client,
     /// The API server URL, for display.
     pub server: String,
 }
@@ -53,9 +57,10 @@ impl Cluster {
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
         let server = config.cluster_url.to_string();
-        let client =
-            kube::Client::try_from(config).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
-        Ok(Cluster { client, watch_client, server })
+        let build = |c: kube::Config| kube::Client::try_from(c).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))));
+        let once_client = build(kube::Config { default_retry: false, ..config.clone() })?;
+        let client = build(config)?;
+        Ok(Cluster { client, watch_client, once_client, server })
     }
 
     /// Server version and node counts, read from the API server.

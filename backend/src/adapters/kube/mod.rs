@@ -7,12 +7,14 @@
 //! - [`objects`]: slim, plain-Rust copies of the watched kinds; [`convert`] makes them.
 //! - [`watch`]: one watcher per kind, feeding the topology's cache.
 //! - [`jobs`]: `kubectl create job --from=cronjob/…` ([`Cluster`]'s methods).
+//! - [`drain`]: a node's pods, PodDisruptionBudgets, evictions ([`Cluster`]'s methods).
 //! - [`events`]: recent events of a namespace ([`Cluster::events_for`]).
 //! - [`resources`]: objects of a few kinds as JSON, for the wake and sleep
 //!   steps ([`Cluster::list`], `get`, `create`, `merge_patch`, `delete`).
 
 mod cluster;
 pub mod convert;
+pub mod drain;
 pub mod events;
 pub mod jobs;
 pub mod objects;

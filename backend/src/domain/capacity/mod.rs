@@ -13,8 +13,11 @@
 //! - `change.rs`: new sizes and spot mix of a group — checked, shown before →
 //!   after, done, audited.
 //! - `nodes.rs`: cordoning and uncordoning a node.
+//! - `drain.rs`: draining a node — its preflight, and the steps of the drain
+//!   run (the lifecycle's runner drives it like a wake).
 
 pub mod change;
+pub mod drain;
 pub mod nodes;
 pub mod view;
 

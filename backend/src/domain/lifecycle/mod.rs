@@ -44,6 +44,7 @@ use mezame_shared::power::{Run, RunAction, RunStarted, RunState};
 use crate::adapters::db::{Db, NewAuditEntry};
 use crate::adapters::seal::Keys;
 use crate::domain::DomainError;
+use crate::domain::capacity::drain;
 use crate::domain::envs::{Environment, Environments};
 
 /// Shared behind an `Arc`: the database, the environments, the backup key,
@@ -62,6 +63,8 @@ pub struct Lifecycle {
     runner_id: String,
     /// Length of a runner's lease on a run.
     lease: Duration,
+    /// How long a drain waits for its pods to be evicted and gone.
+    pub drain_timeout: Duration,
     /// Runs a task of this process is driving (or trying to lease).
     driving: Mutex<HashSet<i64>>,
     /// Set when the server shuts down: runners release their runs.
@@ -71,7 +74,14 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub fn new(db: Db, db_runner: Db, envs: Arc<Environments>, keys: Option<Keys>, lease: Duration) -> Arc<Lifecycle> {
+    pub fn new(
+        db: Db,
+        db_runner: Db,
+        envs: Arc<Environments>,
+        keys: Option<Keys>,
+        lease: Duration,
+        drain_timeout: Duration,
+    ) -> Arc<Lifecycle> {
         Arc::new(Lifecycle {
             db,
             db_runner,
@@ -82,6 +92,7 @@ impl Lifecycle {
             clock: clock::Clock::default(),
             runner_id: runner_id(),
             lease,
+            drain_timeout,
             driving: Mutex::new(HashSet::new()),
         })
     }
@@ -239,6 +250,9 @@ impl Lifecycle {
     /// Starts a wake or a sleep of `environment` on behalf of `actor`: a
     /// person (the guard checked their role) or the scheduler.
     pub async fn start(self: &Arc<Self>, environment: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
+        if action == RunAction::Drain {
+            return Err(DomainError::Invalid("a drain names its node: start it with start_drain".into()));
+        }
         refuse_protected(environment, "is never woken or put to sleep by mezame")?;
         let env = environment.config.name.as_str();
         if self.settings(environment).await?.is_none() {
@@ -247,14 +261,39 @@ impl Lifecycle {
             )));
         }
         let names: Vec<&str> = plan::steps(action).iter().map(|s| s.name()).collect();
-        match self.db.create_run(env, action, actor, &names).await? {
+        self.launch(environment, action, None, actor, &names).await
+    }
+
+    /// Starts a drain of `node` in `environment` (cordon, evict its pods,
+    /// wait until they are gone), audited as `node.drain`.
+    pub async fn start_drain(self: &Arc<Self>, environment: &Environment, node: &str, actor: &str) -> Result<RunStarted, DomainError> {
+        let names: Vec<&str> = drain::STEPS.iter().map(|s| s.name()).collect();
+        self.launch(environment, RunAction::Drain, Some(node), actor, &names).await
+    }
+
+    /// Creates the run (one active run per environment), audits it, and drives it.
+    async fn launch(
+        self: &Arc<Self>,
+        environment: &Environment,
+        action: RunAction,
+        target: Option<&str>,
+        actor: &str,
+        names: &[&str],
+    ) -> Result<RunStarted, DomainError> {
+        let env = environment.config.name.as_str();
+        match self.db.create_run(env, action, target, actor, names).await? {
             Ok(id) => {
                 if action == RunAction::Sleep {
                     // A sleep ends any "keep awake until".
                     self.db.clear_hold(env).await?;
                 }
+                let audited = match action {
+                    RunAction::Drain => "node.drain".to_string(),
+                    _ => format!("power.{}", action.as_str()),
+                };
+                let after = target.map(|t| serde_json::json!({ "node": t }));
                 // An action that cannot be audited is not carried out.
-                if let Err(e) = self.audit(actor, &format!("power.{}", action.as_str()), env, Some(id), None, None, None).await {
+                if let Err(e) = self.audit(actor, &audited, env, Some(id), None, after, None).await {
                     let _ = self.db.abort_run(id, "not started: the audit log could not be written").await;
                     return Err(e);
                 }
@@ -265,7 +304,7 @@ impl Lifecycle {
         }
     }
 
-    /// A Conflict naming the active wake or sleep run of `env`, if there is one.
+    /// A Conflict naming the active run (wake, sleep, drain) of `env`, if there is one.
     pub async fn refuse_while_running(&self, env: &Environment) -> Result<(), DomainError> {
         match self.db.active_run(&env.config.name).await? {
             Some(active) => Err(busy(&env.config.name, active)),
@@ -290,7 +329,9 @@ impl Lifecycle {
         let run = self.run(id).await?;
         let env =
             self.envs.get(&run.env).ok_or_else(|| DomainError::NotFound(format!("environment {} is no longer configured", run.env)))?;
-        refuse_protected(env, "is never woken or put to sleep by mezame")?;
+        if run.action != RunAction::Drain {
+            refuse_protected(env, "is never woken or put to sleep by mezame")?;
+        }
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
             return Err(DomainError::Conflict {
                 message: format!("run {id} is {}: only a failed or cancelled run can be retried", run.state.as_str()),
@@ -375,7 +416,11 @@ fn refuse_protected(env: &Environment, what: &str) -> Result<(), DomainError> {
 /// The run with its steps' titles (the database keeps step names only).
 fn titled(mut run: Run) -> Run {
     for s in &mut run.steps {
-        s.title = plan::Step::parse(&s.name).map(plan::Step::title).unwrap_or_default().to_string();
+        let title = match run.action {
+            RunAction::Drain => drain::DrainStep::parse(&s.name).map(drain::DrainStep::title),
+            RunAction::Wake | RunAction::Sleep => plan::Step::parse(&s.name).map(plan::Step::title),
+        };
+        s.title = title.unwrap_or_default().to_string();
     }
     run
 }

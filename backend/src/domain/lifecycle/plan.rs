@@ -82,10 +82,12 @@ pub const WAKE: [Step; 10] = [
     Step::WaitHealthy,
 ];
 
+/// The steps of a sleep or a wake (a drain has its own: `capacity::drain::STEPS`).
 pub fn steps(action: RunAction) -> &'static [Step] {
     match action {
         RunAction::Sleep => &SLEEP,
         RunAction::Wake => &WAKE,
+        RunAction::Drain => &[],
     }
 }
 

@@ -59,8 +59,9 @@ impl Lifecycle {
     pub async fn power(&self, env: &Environment, asker: Asker) -> Result<Power, DomainError> {
         let name = env.config.name.clone();
         let settings = self.settings(env).await?;
-        let active_run = self.db.active_run(&name).await?;
-        let last = self.db.runs(&name, 1).await?.into_iter().next();
+        // The last wake or sleep (a drain is not a change of power), and whether it is the active run.
+        let last = self.db.runs(&name, 10).await?.into_iter().find(|r| r.action != RunAction::Drain);
+        let active_run = self.db.active_run(&name).await?.filter(|id| last.as_ref().is_some_and(|r| r.id == *id));
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             (!v.is_empty()).then(|| v[v.len() / 2])

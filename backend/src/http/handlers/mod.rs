@@ -30,6 +30,7 @@ pub mod post_env_sleep;
 pub mod post_env_wake;
 pub mod post_logout;
 pub mod post_node_cordon;
+pub mod post_node_drain;
 pub mod post_node_uncordon;
 pub mod post_run_cancel;
 pub mod post_run_retry;

@@ -133,13 +133,18 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
 }
 
 /// A run: its state, its steps, Cancel / Retry.
+/// A run: its state, its steps, Cancel / Retry.
 #[component]
 fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
     let total = run.steps.len().max(1);
     let title = format!(
         "{} run {} · {} · {done}/{} steps",
-        if run.action == RunAction::Wake { "Wake" } else { "Sleep" },
+        match run.action {
+            RunAction::Wake => "Wake".to_string(),
+            RunAction::Sleep => "Sleep".to_string(),
+            RunAction::Drain => format!("Drain of {}", run.target.clone().unwrap_or_default()),
+        },
         run.id,
         match run.state {
             RunState::Running => "running",

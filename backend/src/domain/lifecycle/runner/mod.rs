@@ -34,6 +34,7 @@ use super::Lifecycle;
 use super::ctx::Ctx;
 use crate::adapters::AdapterError;
 use crate::domain::DomainError;
+use crate::domain::capacity::drain::Drainer;
 use lease::Held;
 
 /// How the driving ended.
@@ -143,6 +144,14 @@ async fn drive(lc: &Lifecycle, held: Held<'_>) -> Result<(RunState, Option<Strin
                 env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
             let ctx = Ctx::new(env, cluster.clone(), settings, held.db, lc.keys.as_deref(), id);
             walk::walk(held, &run, &ctx).await
+        }
+        RunAction::Drain => {
+            let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
+            let node = run.target.clone().ok_or_else(|| gone(format!("drain run {id} names no node")))?;
+            let cluster =
+                env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
+            let drainer = Drainer { cluster, node, db: held.db, run_id: id, timeout: lc.drain_timeout, waited: Default::default() };
+            walk::walk(held, &run, &drainer).await
         }
     }
 }

@@ -57,8 +57,12 @@ impl Cluster {
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
         let server = config.cluster_url.to_string();
-        let build = |c: kube::Config| kube::Client::try_from(c).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))));
-        let once_client = build(kube::Config { default_retry: false, ..config.clone() })?;
+        let build = |c: kube::Config| {
+            kube::Client::try_from(c).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))
+        };
+        let mut once_config = config.clone();
+        once_config.default_retry = false;
+        let once_client = build(once_config)?;
         let client = build(config)?;
         Ok(Cluster { client, watch_client, once_client, server })
     }

@@ -4,10 +4,11 @@ use std::fmt;
 
 use mezame_shared::audit::AuditPage;
 use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
+use mezame_shared::capacity::{DrainPreflight, DrainRequest, GroupChange, GroupChanged, NodeCordon};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
 use mezame_shared::envs::EnvList;
 use mezame_shared::error::ErrorBody;
-use mezame_shared::power::{KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
+use mezame_shared::power::{GroupKind, KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
 use mezame_shared::topology::ServiceDetail;
 use serde::de::DeserializeOwned;
 
@@ -54,6 +55,11 @@ pub async fn post<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B
 /// PUT a JSON body, expecting a JSON answer.
 pub async fn put<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
     parse(path, &with_body(gloo_net::http::Method::PUT, path, to_json(body)?).await?)
+}
+
+/// PATCH with a JSON body, expecting a JSON answer.
+pub async fn patch<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
+    parse(path, &with_body(gloo_net::http::Method::PATCH, path, to_json(body)?).await?)
 }
 
 /// DELETE, expecting a JSON answer (or none).
@@ -120,6 +126,27 @@ pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, Api
 
 pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capacity, ApiFailure> {
     get(&format!("/api/envs/{}/capacity", encode(&env))).await
+}
+
+/// Changes a group's sizes and/or mix (or, with `dry_run`, says what would change).
+pub async fn change_group(env: String, kind: GroupKind, name: String, change: GroupChange) -> Result<GroupChanged, ApiFailure> {
+    patch(&format!("/api/envs/{}/capacity/{}/{}", encode(&env), kind.as_str(), encode(&name)), &change).await
+}
+
+/// Cordons (`cordon = true`) or uncordons a node.
+pub async fn cordon_node(env: String, node: String, cordon: bool, confirm: Option<String>) -> Result<NodeCordon, ApiFailure> {
+    let what = if cordon { "cordon" } else { "uncordon" };
+    post(&format!("/api/envs/{}/nodes/{}/{what}", encode(&env), encode(&node)), &Confirm { confirm }).await
+}
+
+/// What draining `node` would do (a dry run).
+pub async fn drain_preflight(env: String, node: String) -> Result<DrainPreflight, ApiFailure> {
+    post(&format!("/api/envs/{}/nodes/{}/drain", encode(&env), encode(&node)), &DrainRequest { dry_run: true, confirm: None }).await
+}
+
+/// Starts draining `node`.
+pub async fn drain_node(env: String, node: String, confirm: Option<String>) -> Result<RunStarted, ApiFailure> {
+    post(&format!("/api/envs/{}/nodes/{}/drain", encode(&env), encode(&node)), &DrainRequest { dry_run: false, confirm }).await
 }
 
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {

@@ -91,7 +91,11 @@ export function watch(page: Page, expected: number[] = []): string[] {
     if (m.type() === 'error' && !(expected.length > 0 && m.text().startsWith('Failed to load resource'))) problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // The page closes a run's event stream itself once the run has ended.
+    const closedStream = /\/api\/runs\/\d+\/events$/.test(new URL(r.url()).pathname) && r.failure()?.errorText === 'net::ERR_ABORTED';
+    if (!closedStream) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => { if (r.status() >= 400 && !expected.includes(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   return problems;
 }

@@ -16,6 +16,17 @@ pub fn protected(env: String) -> Signal<bool> {
     Signal::derive(move || envs.get().and_then(Result::ok).is_some_and(|l| l.envs.iter().any(|e| e.name == env && e.protected)))
 }
 
+/// Whether the signed-in person may act (not only read) in `env`: an
+/// operator, or an admin in a protected environment.
+pub fn may_act(env: String) -> Signal<bool> {
+    let crate::api::MeResource(me) = expect_context();
+    let is_protected = protected(env.clone());
+    Signal::derive(move || {
+        let need = if is_protected.get() { mezame_shared::auth::Role::Admin } else { mezame_shared::auth::Role::Operator };
+        me.get().and_then(Result::ok).is_some_and(|m| m.roles.iter().any(|r| r.env == env && r.role.is_some_and(|have| have >= need)))
+    })
+}
+
 /// `path` with the selected environment appended as `?env=`.
 pub fn with_env(path: &str, env: Option<&str>) -> String {
     match env {

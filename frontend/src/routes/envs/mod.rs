@@ -2,8 +2,8 @@
 //! Kubernetes API server and AWS account (from `GET /api/envs`), and its
 //! power: state, Wake/Sleep, the live steps of a run, run history.
 
-mod live_run;
-mod power;
+pub(crate) mod live_run;
+pub(crate) mod power;
 mod schedule;
 
 use leptos::prelude::*;

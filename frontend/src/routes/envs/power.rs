@@ -135,7 +135,7 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
 /// A run: its state, its steps, Cancel / Retry.
 /// A run: its state, its steps, Cancel / Retry.
 #[component]
-fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
+pub(crate) fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
     let total = run.steps.len().max(1);
     let title = format!(

@@ -1,17 +1,24 @@
 //! Node groups: the environment's EKS managed node groups and Auto Scaling
 //! groups, their sizes, the declared vs the actual on-demand/spot mix, and
 //! the Kubernetes nodes under each with their requests vs allocatable.
-//! Re-read every few seconds (the server answers from its caches).
+//! Re-read every few seconds (the server answers from its caches). Operators
+//! change sizes, an Auto Scaling group's spot mix, and cordon nodes through
+//! [`change::ChangeDialog`].
+
+mod change;
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use mezame_shared::capacity::{Capacity, Group, NodeRow, Totals};
+use mezame_shared::capacity::{Capacity, Group, MixChange, NodeRow, Sizes, Totals};
 use mezame_shared::power::GroupKind;
 
 use crate::api;
-use crate::components::nav::env_or_first;
+use crate::components::nav::{env_or_first, may_act};
 use crate::components::refresh::refresh_while;
+use crate::routes::envs::live_run::use_live_run;
+use crate::routes::envs::power::RunView;
+use change::{ChangeDialog, Editing, Ending};
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -28,18 +35,47 @@ pub fn NodeGroupsPage() -> impl IntoView {
         }
     });
     refresh_while(|| true, REFRESH, move || capacity.refetch(), || ());
+    let editing = RwSignal::new(None::<Editing>);
+    // The drain run started here, followed live; `reopen` follows a retried one again.
+    let run_id = RwSignal::new(None::<i64>);
+    let reopen = RwSignal::new(0u32);
+    let run = use_live_run(run_id.into(), reopen.into());
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let done = Callback::new(move |r: Result<String, String>| {
+        outcome.set(Some(r));
+        capacity.refetch();
+    });
+    Effect::new(move || {
+        // Another environment: whatever was being changed is not there.
+        env.track();
+        editing.set(None);
+        outcome.set(None);
+        run_id.set(None);
+    });
     view! {
         <section class="nodegroups">
             <div class="page-title">
                 <h1>"Node groups"</h1>
                 <span class="hint">{move || env.get().map(|e| format!("environment {e}")).unwrap_or_default()}</span>
             </div>
+            {move || env.get().map(|e| view! { <ChangeDialog env=e end=Ending { editing, done, run: run_id }/> })}
+            {move || run.get().map(|r| match r {
+                Ok(r) => view! { <div class="card" data-testid="drain-run"><RunView run=r reopen/></div> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
+            {move || outcome.get().map(|r| match r {
+                Ok(m) => view! { <p class="ok" data-testid="change-outcome">{m}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match capacity.await {
                         None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(c)) => page(c).into_any(),
+                        Some(Ok(c)) => {
+                            let acts = Acts { may: may_act(c.env.clone()), editing };
+                            page(c, acts).into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -47,7 +83,14 @@ pub fn NodeGroupsPage() -> impl IntoView {
     }
 }
 
-fn page(c: Capacity) -> impl IntoView {
+/// Whether the person may change things here, and where a change starts.
+#[derive(Clone, Copy)]
+struct Acts {
+    may: Signal<bool>,
+    editing: RwSignal<Option<Editing>>,
+}
+
+fn page(c: Capacity, acts: Acts) -> impl IntoView {
     let described = match (&c.described_at, &c.aws_error) {
         (_, Some(e)) => view! { <p class="error" role="alert">{format!("AWS: {e}")}</p> }.into_any(),
         (None, None) => view! { <p class="loading">"Describing the groups in AWS…"</p> }.into_any(),
@@ -60,7 +103,7 @@ fn page(c: Capacity) -> impl IntoView {
         view! {
             <div class="card group" data-testid="other-nodes">
                 <h2>"Nodes of no known group"</h2>
-                <Nodes nodes=c.other_nodes.clone()/>
+                <Nodes nodes=c.other_nodes.clone() acts/>
             </div>
         }
     });
@@ -69,7 +112,7 @@ fn page(c: Capacity) -> impl IntoView {
         {(!c.nodes_synced).then(|| view! { <p class="loading">"The cluster's nodes are still being listed…"</p> })}
         <TotalsBar t=c.totals.clone()/>
         {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
-        {c.groups.into_iter().map(|g| view! { <GroupCard g/> }).collect_view()}
+        {c.groups.into_iter().map(|g| view! { <GroupCard g acts/> }).collect_view()}
         {others}
     }
 }
@@ -89,7 +132,7 @@ fn TotalsBar(t: Totals) -> impl IntoView {
 }
 
 #[component]
-fn GroupCard(g: Group) -> impl IntoView {
+fn GroupCard(g: Group, acts: Acts) -> impl IntoView {
     let kind = match g.kind {
         GroupKind::Nodegroup => ("nodegroup", "EKS managed node group"),
         GroupKind::Asg => ("asg", "Auto Scaling group"),
@@ -134,6 +177,23 @@ fn GroupCard(g: Group) -> impl IntoView {
             </details>
         }
     });
+    let sizes = Sizes { min: g.min, desired: g.desired, max: g.max };
+    let (gkind, gname, gmix) = (g.kind, g.name.clone(), g.mix.clone());
+    let actions = move || {
+        acts.may.get().then(|| {
+            let (name, mix_name, mix) = (gname.clone(), gname.clone(), gmix.clone());
+            view! {
+                <div class="actions">
+                    <button class="secondary" data-testid="edit-sizes"
+                        on:click=move |_| acts.editing.set(Some(Editing::Sizes { kind: gkind, name: name.clone(), sizes }))>"Change sizes"</button>
+                    {mix.map(|m| view! {
+                        <button class="secondary" data-testid="edit-mix"
+                            on:click=move |_| acts.editing.set(Some(Editing::Mix { name: mix_name.clone(), mix: MixChange::of(&m) }))>"Change spot mix"</button>
+                    })}
+                </div>
+            }
+        })
+    };
     view! {
         <div class="card group" data-testid="group" data-kind=kind.0 data-name=g.name.clone()>
             <div class="page-title">
@@ -147,6 +207,7 @@ fn GroupCard(g: Group) -> impl IntoView {
                 <span class="muted">{format!(" · {}", g.instance_types.join(", "))}</span>
                 {g.ami_type.clone().map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
             </p>
+            {actions}
             {awake}
             {mix}
             <p class="small" data-testid="actual">{format!("running: {} on-demand · {} spot", g.actual.on_demand, g.actual.spot)}</p>
@@ -157,20 +218,20 @@ fn GroupCard(g: Group) -> impl IntoView {
                 </ul>
             })}
             {instances}
-            <Nodes nodes=g.nodes.clone()/>
+            <Nodes nodes=g.nodes.clone() acts/>
         </div>
     }
 }
 
 #[component]
-fn Nodes(nodes: Vec<NodeRow>) -> impl IntoView {
+fn Nodes(nodes: Vec<NodeRow>, acts: Acts) -> impl IntoView {
     if nodes.is_empty() {
         return view! { <p class="empty small">"No node."</p> }.into_any();
     }
     view! {
         <table class="nodes">
             <thead>
-                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th></tr>
+                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th><th></th></tr>
             </thead>
             <tbody>
                 {nodes.into_iter().map(|n| {
@@ -190,6 +251,20 @@ fn Nodes(nodes: Vec<NodeRow>) -> impl IntoView {
                             <td>{n.pods}</td>
                             <td><Bar pct=n.cpu_pct() label=format!("{}m / {}m", n.cpu_requested_m, n.cpu_allocatable_m)/></td>
                             <td><Bar pct=n.memory_pct() label=format!("{} / {}", gib(n.memory_requested), gib(n.memory_allocatable))/></td>
+                            <td>{
+                                let (node, cordon) = (n.name.clone(), !n.cordoned);
+                                move || acts.may.get().then(|| {
+                                    let (node, drained) = (node.clone(), node.clone());
+                                    view! {
+                                        <button class="secondary small" data-testid="cordon"
+                                            on:click=move |_| acts.editing.set(Some(Editing::Cordon { node: node.clone(), cordon }))>
+                                            {if cordon { "Cordon" } else { "Uncordon" }}
+                                        </button>
+                                        <button class="secondary small" data-testid="drain"
+                                            on:click=move |_| acts.editing.set(Some(Editing::Drain { node: drained.clone() }))>"Drain"</button>
+                                    }
+                                })
+                            }</td>
                         </tr>
                     }
                 }).collect_view()}

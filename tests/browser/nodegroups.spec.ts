@@ -1,0 +1,100 @@
+// Changing capacity from the Node groups page in a real browser: new sizes are
+// reviewed (before → after, the server's dry run) before they are applied (and
+// AWS follows), a refused change says why and cannot be applied, a node is
+// cordoned and uncordoned with confirmation (the API server follows), a drain
+// shows its preflight, then runs, followed live; a viewer is offered no action.
+import { test, expect } from '@playwright/test';
+import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, watch, api } from './server';
+
+let mezame: Mezame;
+test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
+test.afterAll(() => mezame.stop());
+
+test.describe('as an operator', () => {
+  test.use(actAs('operator'));
+
+  test('reviews then applies new sizes, sees a refusal, cordons, drains and uncordons a node', async ({ page }) => {
+    const problems = watch(page, [422]);
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    const system = page.locator('[data-testid="group"][data-name="system"]');
+    await expect(system.getByTestId('sizes')).toContainText('min 1 · desired 2 · max 3', { timeout: 60_000 });
+
+    await system.getByTestId('edit-sizes').click();
+    const dialog = page.getByTestId('change-dialog');
+    await dialog.getByTestId('max').fill('4');
+    await dialog.getByTestId('review').click();
+    await expect(dialog.getByTestId('review-result')).toContainText('min 1 / desired 2 / max 3 → min 1 / desired 2 / max 4');
+    await expect(dialog.getByTestId('apply')).toBeEnabled();
+    await dialog.getByTestId('desired').fill('9');
+    await expect(dialog.getByTestId('apply')).toBeDisabled();
+    await dialog.getByTestId('review').click();
+    await expect(dialog.getByRole('alert')).toContainText('min ≤ desired ≤ max');
+    await expect(dialog.getByTestId('apply')).toBeDisabled();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
+    // Applied for real: AWS (moto) has max 4, the page says so; then back to 3.
+    for (const max of ['4', '3']) {
+      await system.getByTestId('edit-sizes').click();
+      await dialog.getByTestId('max').fill(max);
+      await dialog.getByTestId('review').click();
+      await expect(dialog.getByTestId('apply')).toBeEnabled();
+      await dialog.getByTestId('apply').click();
+      await expect(dialog).toHaveCount(0);
+      await expect(system.getByTestId('sizes')).toContainText(`min 1 · desired 2 · max ${max}`, { timeout: 15_000 });
+      const aws = await (await api(`${mezame.url}/api/envs/dev/capacity`)).json();
+      expect(aws.groups.find((g: any) => g.name === 'system').max, 'what AWS has').toBe(Number(max));
+    }
+
+    const row = system.getByTestId('node').first();
+    const name = (await row.getAttribute('data-node'))!;
+    const unschedulable = () => kubectl('dev', 'get', 'node', name, '-o', 'jsonpath={.spec.unschedulable}');
+    await row.getByTestId('cordon').click();
+    await expect(page.getByTestId('change-dialog')).toContainText(`Cordon ${name}?`);
+    await page.getByTestId('change-dialog').getByTestId('apply').click();
+    await expect(page.getByTestId('change-outcome')).toHaveText(`node ${name} cordoned`);
+    expect(unschedulable()).toBe('true');
+    const same = system.locator(`[data-testid="node"][data-node="${name}"]`);
+    await expect(same).toContainText('Ready, cordoned', { timeout: 15_000 });
+    await same.getByTestId('cordon').click();
+    await page.getByTestId('change-dialog').getByTestId('apply').click();
+    await expect(page.getByTestId('change-outcome')).toHaveText(`node ${name} schedulable again`);
+    expect(unschedulable()).toBe('');
+    // A drain shows its preflight first; cancelled, nothing changes.
+    await same.getByTestId('drain').click();
+    await expect(page.getByTestId('review-result')).toContainText('pod(s) are evicted (PodDisruptionBudgets honoured, at most 300 s)');
+    await page.getByTestId('change-dialog').getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByTestId('change-dialog')).toHaveCount(0);
+    expect(unschedulable()).toBe('');
+    // Drained for real: the run is followed live on the page to its end; the
+    // node stays cordoned, its app pods gone elsewhere; then uncordoned.
+    await same.getByTestId('drain').click();
+    await expect(page.getByTestId('review-result')).toContainText('evicted');
+    await page.getByTestId('change-dialog').getByTestId('apply').click();
+    const run = page.getByTestId('drain-run').getByTestId('run');
+    await expect(run).toHaveAttribute('data-state', 'succeeded', { timeout: 90_000 });
+    await expect(run.locator('[data-testid=step][data-state=done]')).toHaveCount(3);
+    expect(unschedulable()).toBe('true');
+    const left = kubectl('dev', 'get', 'pods', '-A', '--field-selector', `spec.nodeName=${name}`, '-o', 'jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind} {end}');
+    expect(left.split(' ').filter((k) => k === 'ReplicaSet'), `no Deployment pod left on ${name}: ${left}`).toEqual([]);
+    await expect(same).toContainText('cordoned', { timeout: 15_000 });
+    await same.getByTestId('cordon').click();
+    await page.getByTestId('change-dialog').getByTestId('apply').click();
+    await expect(page.getByTestId('change-outcome')).toHaveText(`node ${name} schedulable again`);
+    expect(unschedulable()).toBe('');
+    expect(problems).toEqual([]);
+  });
+});
+
+test.describe('as a viewer', () => {
+  test.use(actAs('viewer'));
+
+  test('is offered no action', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    const system = page.locator('[data-testid="group"][data-name="system"]');
+    await expect(system.getByTestId('node').first()).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('edit-sizes')).toHaveCount(0);
+    await expect(page.getByTestId('cordon')).toHaveCount(0);
+    expect(problems).toEqual([]);
+  });
+});

@@ -238,8 +238,12 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     assert_eq!(dev["kubernetes"]["result"]["value"]["node_count"], json!(c.totals.nodes), "{dev}");
     assert_eq!(dev["kubernetes"]["result"]["value"]["ready_node_count"], json!(c.totals.ready), "{dev}");
 
-    // The mix: the launch template and the kept overrides stay; the rest as asked.
-    let mix = json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 25, "spot_allocation_strategy": "capacity-optimized", "instance_types": ["m5.large", "t3.large", "m5a.large"]}});
+    // The mix, with a higher max in the same change: the launch template and
+    // the kept overrides stay; the rest as asked.
+    let mix = json!({
+        "sizes": {"min": spot.min, "desired": spot.desired + 1, "max": spot.max + 1},
+        "mix": {"on_demand_base": 0, "on_demand_percent_above_base": 25, "spot_allocation_strategy": "capacity-optimized", "instance_types": ["m5.large", "t3.large", "m5a.large"]},
+    });
     let (s, answer) = send(operator.patch(&url).json(&mix)).await;
     assert_eq!(s, 200, "{answer}");
     assert!(answer["warnings"].to_string().contains("recommended"), "{answer}");
@@ -256,7 +260,7 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
         (d.on_demand_base_capacity(), d.on_demand_percentage_above_base_capacity(), d.spot_allocation_strategy()),
         (Some(0), Some(25), Some("capacity-optimized"))
     );
-    assert_eq!(asg_in_moto(&moto, &name).await.0, (spot.min, spot.desired + 1, spot.max), "sizes kept by a mix change");
+    assert_eq!(asg_in_moto(&moto, &name).await.0, (spot.min, spot.desired + 1, spot.max + 1), "the sizes and the mix in one change");
 
     // Both audited, by the operator, with before and after.
     let (_, audit) = get_json(&server.url("/api/audit")).await;
@@ -266,6 +270,7 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     assert_eq!(entries[1]["before"]["sizes"]["desired"], spot.desired);
     assert_eq!(entries[1]["after"]["sizes"]["desired"], spot.desired + 1);
     assert_eq!(entries[0]["after"]["mix"]["on_demand_percent_above_base"], 25);
+    assert_eq!(entries[0]["after"]["sizes"]["max"], spot.max + 1);
 
     // Put dev back: the mix through the panel, the size through moto (the panel refuses an undrained scale-in).
     let back = json!({"mix": {
@@ -276,7 +281,7 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     }});
     let (s, answer) = send(operator.patch(&url).json(&back)).await;
     assert_eq!(s, 200, "{answer}");
-    set_desired_in_moto(&moto, &name, spot.desired).await;
+    set_sizes_in_moto(&moto, &name, spot.desired, spot.max).await;
     assert_eq!(asg_in_moto(&moto, &name).await.0, before.0);
     eventually("dev's spot group back to its nodes", MINUTE, || async {
         let c = capacity(&server, "dev").await;
@@ -287,9 +292,9 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     settled("dev").await;
 }
 
-/// Sets the group's desired size straight in moto, its policy sent back as
-/// described (moto drops a policy an update does not repeat).
-async fn set_desired_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str, desired: i32) {
+/// Sets the group's desired and max sizes straight in moto, its policy sent
+/// back as described (moto drops a policy an update does not repeat).
+async fn set_sizes_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str, desired: i32, max: i32) {
     let out = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap();
     let mut p = out.auto_scaling_groups()[0].mixed_instances_policy().unwrap().clone();
     if let Some(spec) = p.launch_template.as_mut().and_then(|l| l.launch_template_specification.as_mut())
@@ -301,6 +306,7 @@ async fn set_desired_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str, desire
         .update_auto_scaling_group()
         .auto_scaling_group_name(name)
         .desired_capacity(desired)
+        .max_size(max)
         .mixed_instances_policy(p)
         .send()
         .await

@@ -16,6 +16,22 @@ pub async fn record(db: &Db, entry: NewAuditEntry) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Records what a mutation did (`took_effect`: it changed something); if the
+/// entry cannot be written, the change is put back with `undo` — nothing stays
+/// done unaudited — and the action fails.
+pub async fn record_or_undo<F, E>(db: &Db, entry: NewAuditEntry, took_effect: bool, undo: impl FnOnce() -> F) -> Result<(), DomainError>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let action = entry.action.clone();
+    let Err(e) = record(db, entry).await else { return Ok(()) };
+    if took_effect && let Err(undo) = undo().await {
+        tracing::error!(error = %undo, action, "a change that could not be audited could not be put back either");
+    }
+    Err(e)
+}
+
 /// Largest page `GET /api/audit` returns.
 pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_PAGE: u32 = 100;

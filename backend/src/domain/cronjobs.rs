@@ -102,14 +102,8 @@ pub async fn run(
         outcome: if result.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
         message: result.as_ref().err().map(|e| e.to_string()),
     };
-    if let Err(e) = audit::record(db, entry).await {
-        if let Ok(c) = &result
-            && let Err(undo) = cluster.delete_job(namespace, &c.name).await
-        {
-            tracing::error!(error = %undo, job = c.name, "a Job that could not be audited could not be deleted either");
-        }
-        return Err(e);
-    }
+    let job = result.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    audit::record_or_undo(db, entry, result.is_ok(), || cluster.delete_job(namespace, &job)).await?;
     let created = result?;
     Ok(JobCreated { namespace: namespace.to_string(), job: created.name })
 }

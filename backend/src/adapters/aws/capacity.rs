@@ -33,9 +33,26 @@ impl Account {
     }
 
     pub async fn set_group_sizes(&self, cluster: &str, kind: GroupKind, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
-        match kind {
-            GroupKind::Nodegroup => self.set_nodegroup_sizes(cluster, name, sizes).await,
-            GroupKind::Asg => self.set_asg_sizes(name, sizes).await,
+        self.set_group(cluster, kind, name, Some(sizes), None).await
+    }
+
+    /// Sets the group's sizes and/or (an Auto Scaling group's) mix, in one
+    /// update. An error for a mix on a managed node group.
+    pub async fn set_group(
+        &self,
+        cluster: &str,
+        kind: GroupKind,
+        name: &str,
+        sizes: Option<Sizes>,
+        mix: Option<&MixChange>,
+    ) -> Result<(), AdapterError> {
+        match (kind, sizes, mix) {
+            (GroupKind::Nodegroup, _, Some(_)) => {
+                Err(AdapterError::Aws(format!("node group {name}: a managed node group has no spot mix")))
+            }
+            (GroupKind::Nodegroup, Some(sizes), None) => self.set_nodegroup_sizes(cluster, name, sizes).await,
+            (GroupKind::Nodegroup, None, None) => Ok(()),
+            (GroupKind::Asg, sizes, mix) => self.set_asg(name, sizes, mix).await,
         }
     }
 
@@ -108,17 +125,34 @@ impl Account {
         Ok(g.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
     }
 
-    /// Sets the group's sizes. The group's MixedInstancesPolicy is sent back
-    /// as it is: moto (5.2.5) drops a policy an UpdateAutoScalingGroup does
+    /// Sets the Auto Scaling group's sizes and/or the steerable part of its
+    /// MixedInstancesPolicy — the distribution's base, % above base and spot
+    /// strategy, and the overrides' instance types (an override kept keeps its
+    /// weight and launch template) — with one describe and one update.
+    /// Everything else of the policy is sent back as described, the launch
+    /// template by id or by name; the policy is sent back even when only the
+    /// sizes change: moto (5.2.5) drops a policy an UpdateAutoScalingGroup does
     /// not repeat (AWS keeps it), which would turn a spot group on-demand.
-    pub async fn set_asg_sizes(&self, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
-        let policy = self.describe_asg(name).await?.mixed_instances_policy().map(resendable);
+    /// `NotFound` if there is no such group; an error for a mix on a group
+    /// without a MixedInstancesPolicy.
+    async fn set_asg(&self, name: &str, sizes: Option<Sizes>, mix: Option<&MixChange>) -> Result<(), AdapterError> {
+        if sizes.is_none() && mix.is_none() {
+            return Ok(());
+        }
+        let g = self.describe_asg(name).await?;
+        let mut policy = g.mixed_instances_policy().map(resendable);
+        if let Some(mix) = mix {
+            let Some(policy) = policy.as_mut() else {
+                return Err(AdapterError::Aws(format!("Auto Scaling group {name} has no MixedInstancesPolicy to change")));
+            };
+            steer(policy, mix);
+        }
         aws_sdk_autoscaling::Client::new(&self.ops())
             .update_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .min_size(sizes.min)
-            .desired_capacity(sizes.desired)
-            .max_size(sizes.max)
+            .set_min_size(sizes.map(|s| s.min))
+            .set_desired_capacity(sizes.map(|s| s.desired))
+            .set_max_size(sizes.map(|s| s.max))
             .set_mixed_instances_policy(policy)
             .send()
             .timed()
@@ -126,46 +160,27 @@ impl Account {
             .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
         Ok(())
     }
+}
 
-    /// Changes the steerable part of the group's MixedInstancesPolicy: the
-    /// distribution's base, % above base and spot strategy, and the overrides'
-    /// instance types (an override kept keeps its weight and launch template).
-    /// Everything else of the policy is sent back as described, the launch
-    /// template by id or by name. `NotFound` if there is no such group; an
-    /// error if it has no MixedInstancesPolicy.
-    pub async fn set_asg_mix(&self, name: &str, mix: &MixChange) -> Result<(), AdapterError> {
-        let g = self.describe_asg(name).await?;
-        let Some(policy) = g.mixed_instances_policy() else {
-            return Err(AdapterError::Aws(format!("Auto Scaling group {name} has no MixedInstancesPolicy to change")));
-        };
-        let mut policy = resendable(policy);
-        let dist = policy.instances_distribution.get_or_insert_with(|| InstancesDistribution::builder().build());
-        dist.on_demand_base_capacity = Some(mix.on_demand_base);
-        dist.on_demand_percentage_above_base_capacity = Some(mix.on_demand_percent_above_base);
-        dist.spot_allocation_strategy = Some(mix.spot_allocation_strategy.clone());
-        if let Some(lt) = policy.launch_template.as_mut() {
-            let old = lt.overrides.take().unwrap_or_default();
-            lt.overrides = Some(
-                mix.instance_types
-                    .iter()
-                    .map(|t| {
-                        old.iter()
-                            .find(|o| o.instance_type() == Some(t.as_str()))
-                            .cloned()
-                            .unwrap_or_else(|| LaunchTemplateOverrides::builder().instance_type(t).build())
-                    })
-                    .collect(),
-            );
-        }
-        aws_sdk_autoscaling::Client::new(&self.ops())
-            .update_auto_scaling_group()
-            .auto_scaling_group_name(name)
-            .mixed_instances_policy(policy)
-            .send()
-            .timed()
-            .await
-            .map_err(|e| sdk_error("autoscaling:UpdateAutoScalingGroup", name, e))?;
-        Ok(())
+/// `policy` steered as `mix` says.
+fn steer(policy: &mut MixedInstancesPolicy, mix: &MixChange) {
+    let dist = policy.instances_distribution.get_or_insert_with(|| InstancesDistribution::builder().build());
+    dist.on_demand_base_capacity = Some(mix.on_demand_base);
+    dist.on_demand_percentage_above_base_capacity = Some(mix.on_demand_percent_above_base);
+    dist.spot_allocation_strategy = Some(mix.spot_allocation_strategy.clone());
+    if let Some(lt) = policy.launch_template.as_mut() {
+        let old = lt.overrides.take().unwrap_or_default();
+        lt.overrides = Some(
+            mix.instance_types
+                .iter()
+                .map(|t| {
+                    old.iter()
+                        .find(|o| o.instance_type() == Some(t.as_str()))
+                        .cloned()
+                        .unwrap_or_else(|| LaunchTemplateOverrides::builder().instance_type(t).build())
+                })
+                .collect(),
+        );
     }
 }
 

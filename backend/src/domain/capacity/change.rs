@@ -181,16 +181,8 @@ impl Capacities {
             // Validated, stored and audited as any change of the power settings.
             lc.put_settings(env, s, who.name).await?;
         }
-        let aws = async {
-            if let (Some(m), true) = (&change.mix, before.mix != after.mix) {
-                env.aws().set_asg_mix(name, m).await?;
-            }
-            if target == SizesTarget::Aws && after.sizes != before.sizes {
-                env.aws().set_group_sizes(cluster, kind, name, after.sizes).await?;
-            }
-            Ok::<_, AdapterError>(())
-        }
-        .await;
+        let (sizes, mix) = changed((&before, &after), target);
+        let aws = env.aws().set_group(cluster, kind, name, sizes.then_some(after.sizes), change.mix.as_ref().filter(|_| mix)).await;
         let aws_part = |spec: &GroupSpec| serde_json::json!({ "sizes": if target == SizesTarget::Aws { Some(spec.sizes) } else { None }, "mix": spec.mix });
         let entry = NewAuditEntry {
             actor: who.name.to_string(),
@@ -202,12 +194,7 @@ impl Capacities {
             outcome: if aws.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
             message: aws.as_ref().err().map(|e| e.to_string()),
         };
-        if let Err(e) = audit::record(&self.db, entry).await {
-            if aws.is_ok() {
-                self.undo(env, cluster, kind, name, (&before, &after), target).await;
-            }
-            return Err(e);
-        }
+        audit::record_or_undo(&self.db, entry, aws.is_ok(), || Self::undo(env, cluster, kind, name, (&before, &after), target)).await?;
         self.refresh(env_name);
         aws.map_err(|e| DomainError::Unavailable(format!("{what}: AWS refused the change ({e}); what AWS shows now is on the page")))?;
         Ok(answer(message))
@@ -215,27 +202,21 @@ impl Capacities {
 
     /// Puts back what a change of AWS did (it could not be audited).
     async fn undo(
-        &self,
         env: &Environment,
         cluster: &str,
         kind: GroupKind,
         name: &str,
         (before, after): (&GroupSpec, &GroupSpec),
         target: SizesTarget,
-    ) {
-        let mut result = Ok(());
-        if let Some(m) = &before.mix
-            && before.mix != after.mix
-        {
-            result = env.aws().set_asg_mix(name, m).await;
-        }
-        if target == SizesTarget::Aws && before.sizes != after.sizes {
-            result = result.and(env.aws().set_group_sizes(cluster, kind, name, before.sizes).await);
-        }
-        if let Err(e) = result {
-            tracing::error!(error = %e, group = name, "a change that could not be audited could not be put back either");
-        }
+    ) -> Result<(), AdapterError> {
+        let (sizes, mix) = changed((before, after), target);
+        env.aws().set_group(cluster, kind, name, sizes.then_some(before.sizes), before.mix.as_ref().filter(|_| mix)).await
     }
+}
+
+/// Whether AWS's sizes and whether the mix change from `before` to `after`.
+fn changed((before, after): (&GroupSpec, &GroupSpec), target: SizesTarget) -> (bool, bool) {
+    (target == SizesTarget::Aws && before.sizes != after.sizes, before.mix != after.mix)
 }
 
 /// Before → after in words.

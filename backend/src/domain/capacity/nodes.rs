@@ -51,14 +51,8 @@ impl Capacities {
             outcome: if result.is_ok() { AuditOutcome::Ok } else { AuditOutcome::Error },
             message: result.as_ref().err().map(|e| e.to_string()),
         };
-        if let Err(e) = audit::record(&self.db, entry).await {
-            if result.is_ok()
-                && let Err(undo) = cluster.merge_patch(Kind::Node, None, node, &set(was)).await
-            {
-                tracing::error!(error = %undo, node, "a cordon that could not be audited could not be put back either");
-            }
-            return Err(e);
-        }
+        let put_back = set(was);
+        audit::record_or_undo(&self.db, entry, result.is_ok(), || cluster.merge_patch(Kind::Node, None, node, &put_back)).await?;
         result.map_err(|e| DomainError::Unavailable(format!("{env_name}'s API server refused to change node {node}: {e}")))?;
         Ok(NodeCordon { node: node.to_string(), cordoned: cordon, changed: true })
     }

@@ -41,6 +41,18 @@ pub fn PowerPanel(env: String) -> impl IntoView {
         }
         now
     });
+    // Nodes come and go during a run: the card's node count is read again
+    // each time a step ends, not only when the run does.
+    Effect::new(move |was: Option<usize>| {
+        let done = match run.get() {
+            Some(Ok(r)) => r.steps.iter().filter(|s| s.state == StepState::Done).count(),
+            _ => 0,
+        };
+        if was.is_some_and(|w| done > w) {
+            envs.refetch();
+        }
+        done
+    });
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
     let start_env = env.clone();

@@ -182,3 +182,28 @@ async fn a_drain_evicts_a_nodes_pods_elsewhere_and_a_budget_that_allows_nothing_
     tokio::time::sleep(Duration::from_secs(1)).await;
     settled("dev").await;
 }
+
+/// In a protected environment (prod) a drain needs an admin who types its
+/// name; an operator is refused, and so is an admin who does not confirm —
+/// nothing is cordoned. The preflight (a dry run) needs no confirmation.
+#[tokio::test]
+async fn a_drain_in_a_protected_environment_needs_an_admin_who_confirms() {
+    let client = kube("prod").await;
+    let nodes = Api::<Node>::all(client.clone());
+    let node = nodes.list(&ListParams::default()).await.unwrap().items[0].metadata.name.clone().unwrap();
+    let server = Server::start(&sandbox_env_toml("prod"));
+    let at = server.url(&format!("/api/envs/prod/nodes/{node}/drain"));
+    let admin = mezame_e2e::ADMIN;
+    let (s, body) = post(OPERATOR, &at, json!({"confirm": "prod"})).await;
+    assert_eq!(s, 403, "an operator in a protected environment: {body}");
+    for unconfirmed in [json!({}), json!({"confirm": "dev"})] {
+        let (s, body) = post(admin, &at, unconfirmed.clone()).await;
+        assert_eq!(s, 400, "{unconfirmed}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("\"confirm\": \"prod\""), "says how: {body}");
+    }
+    let (s, body) = post(admin, &at, json!({"dry_run": true})).await;
+    assert_eq!(s, 200, "the preflight needs no confirmation: {body}");
+    assert!(!unschedulable(&nodes.get(&node).await.unwrap()), "{node} not cordoned by any of it");
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    assert!(!audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "node.drain"), "nothing done, nothing audited: {audit}");
+}

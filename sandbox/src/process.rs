@@ -80,9 +80,59 @@ pub fn stop(pid: u32, grace: Duration) {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (the OS picks it).
+/// Ports this process handed out or was told are taken (see [`reserve`]).
+static TAKEN: std::sync::Mutex<std::collections::BTreeSet<u16>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Remembers ports that belong to the sandbox even while nothing listens on
+/// them (a stopped environment's), so that [`free_port`] never hands them out.
+pub fn reserve(ports: impl IntoIterator<Item = u16>) {
+    TAKEN.lock().expect("port set").extend(ports);
+}
+
+/// A TCP port on 127.0.0.1 that can be bound now and that this process has
+/// not handed out before, chosen **below the kernel's ephemeral range**.
+///
+/// The sandbox keeps its ports across restarts (`state.json`). A port from the
+/// ephemeral range (what binding port 0 gives) can be taken, while its process
+/// is down, by any outgoing connection on the machine; then the process that
+/// owns it crash-loops with "address already in use" (seen in CI: qa's
+/// argocd-repo-server, every Application Unknown for 600 s). Outgoing
+/// connections never use ports outside that range.
 pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    let low = ephemeral_low();
+    let (first, last) = (low.saturating_sub(20_000).max(10_000), low.saturating_sub(1));
+    let span = u32::from(last - first) + 1;
+    let seed = std::process::id() ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut taken = TAKEN.lock().expect("port set");
+    for i in 0..span {
+        let port = first + ((seed.wrapping_mul(2_654_435_761).wrapping_add(i)) % span) as u16;
+        if !taken.contains(&port) && bindable(port) {
+            taken.insert(port);
+            return Ok(port);
+        }
+    }
+    bail!("no free TCP port on 127.0.0.1 between {first} and {last}")
+}
+
+/// Whether a port kept from an earlier run can serve again: below the
+/// ephemeral range (what [`free_port`] gives; older runs kept ports from
+/// inside it) and free to bind now.
+pub fn reusable(port: u16) -> bool {
+    port < ephemeral_low() && bindable(port)
+}
+
+/// Whether 127.0.0.1:`port` can be listened on now.
+pub fn bindable(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// The first port of the kernel's ephemeral range (32768 when unknown).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .filter(|p| *p > 11_000)
+        .unwrap_or(32_768)
 }
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
@@ -100,4 +150,31 @@ pub fn wait_port(port: u16, what: &str, timeout: Duration, log: &Path) -> Result
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("{what} did not open port {port} within {}s; see {}", timeout.as_secs(), log.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_stay_out_of_the_ephemeral_range_and_are_never_handed_out_twice() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ports: Vec<u16> = (0..50).map(|_| free_port().unwrap()).collect();
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ports.len(), "a port was handed out twice: {ports:?}");
+        assert!(ports.iter().all(|p| *p < ephemeral_low()), "{ports:?}");
+        // An old run's port inside the ephemeral range is not kept; a bound one neither.
+        assert!(!reusable(held.local_addr().unwrap().port()));
+        assert!(reusable(ports[0]));
+        let taken = std::net::TcpListener::bind(("127.0.0.1", ports[1])).unwrap();
+        assert!(!reusable(ports[1]));
+        drop(taken);
+        // A reserved port is never handed out.
+        let mut all: Vec<u16> = (10_000..ephemeral_low()).collect();
+        let keep = all.split_off(all.len() / 2);
+        reserve(all);
+        assert!((0..20).map(|_| free_port().unwrap()).all(|p| keep.contains(&p)));
+    }
 }

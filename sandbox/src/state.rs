@@ -161,6 +161,19 @@ pub fn context_name(env: &str) -> String {
 }
 
 impl EnvState {
+    /// Every port the environment's own processes listen on (not kwok's).
+    pub fn ports(&self) -> [u16; 7] {
+        [
+            self.moto_port,
+            self.aws_port,
+            self.redis_port,
+            self.repo_server_port,
+            self.repo_server_metrics_port,
+            self.controller_metrics_port,
+            self.apiserver_port,
+        ]
+    }
+
     pub fn moto_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.moto_port)
     }

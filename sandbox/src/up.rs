@@ -13,7 +13,7 @@ use crate::aws::{Aws, seed, start_moto};
 use crate::ci::application_resource;
 use crate::parts::{self, Parts};
 use crate::platform::{ENVS, REGION, env_spec};
-use crate::process::{alive, cmdline, free_port, port_open, spawn_detached, stop};
+use crate::process::{alive, cmdline, free_port, port_open, reusable, spawn_detached, stop};
 use crate::state::{EnvState, State, cluster_name, context_name};
 use crate::{bootstrap, cluster, repos};
 
@@ -54,6 +54,8 @@ pub async fn up(opts: UpOptions) -> Result<State> {
         say("creating the git repositories (17 apps + k8s manifests) with a few weeks of history…");
     }
     tokio::task::spawn_blocking(move || repos::ensure(&layout)).await??;
+    // Ports of environments not started yet are theirs: never handed out.
+    crate::process::reserve(state.envs.values().flat_map(EnvState::ports).chain(state.oidc.as_ref().map(|o| o.port)));
     let ids = crate::oidc::Identities::ensure(&state)?;
     state.oidc = Some(crate::oidc::ensure_running(&parts, &state, &ids)?);
     state.save()?;
@@ -92,9 +94,19 @@ async fn up_env(parts: &Parts, state: &mut State, env: &str) -> Result<EnvState>
     }
     let apiserver_port = cluster::apiserver_port(state, env)?;
     let previous = state.envs.get(env).cloned();
+    // A kept port must still be ours: held by the running controller's
+    // processes, or free to bind again (otherwise something else took it
+    // while the environment was down, and it gets a new one).
+    let controller_alive =
+        previous.as_ref().and_then(|p| p.controller_pid).is_some_and(|p| alive(p) && cmdline(p).is_some_and(|c| c.contains("controller")));
     let port = |p: Option<u16>| -> Result<u16> {
         match p {
-            Some(p) => Ok(p),
+            Some(p) if controller_alive || reusable(p) => Ok(p),
+            Some(p) => {
+                let new = free_port()?;
+                say(&format!("{env}: port {p} cannot be kept (taken, or inside the ephemeral range); using {new}"));
+                Ok(new)
+            }
             None => free_port(),
         }
     };
@@ -102,7 +114,8 @@ async fn up_env(parts: &Parts, state: &mut State, env: &str) -> Result<EnvState>
         name: env.into(),
         cluster: cluster_name(env),
         apiserver_port,
-        moto_port: port(previous.as_ref().map(|p| p.moto_port))?,
+        // moto runs on its own: step 2 checks its port.
+        moto_port: previous.as_ref().map(|p| p.moto_port).map_or_else(free_port, Ok)?,
         aws_port: port(previous.as_ref().map(|p| p.aws_port).filter(|p| *p != 0))?,
         redis_port: port(previous.as_ref().map(|p| p.redis_port))?,
         repo_server_port: port(previous.as_ref().map(|p| p.repo_server_port))?,
@@ -118,7 +131,7 @@ async fn up_env(parts: &Parts, state: &mut State, env: &str) -> Result<EnvState>
         if let Some(pid) = es.moto_pid {
             stop(pid, Duration::from_secs(5));
         }
-        if port_open(es.moto_port) {
+        if !reusable(es.moto_port) {
             es.moto_port = free_port()?;
         }
         say(&format!("{env}: starting moto (account {}) on port {}", spec.account_id, es.moto_port));
@@ -134,8 +147,7 @@ async fn up_env(parts: &Parts, state: &mut State, env: &str) -> Result<EnvState>
     let exe_stamp = std::fs::metadata(&exe)?.modified()?;
     let stamp_file = state.env_dir(env).join("controller.stamp");
     let stamp = format!("{}:{:?}", exe.display(), exe_stamp);
-    let controller_ok = es.controller_pid.is_some_and(|p| alive(p) && cmdline(p).is_some_and(|c| c.contains("controller")))
-        && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str());
+    let controller_ok = controller_alive && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str());
     if !controller_ok {
         if let Some(pid) = es.controller_pid {
             stop(pid, Duration::from_secs(15));

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::parts::Parts;
-use crate::process::{alive, cmdline, free_port, port_open, spawn_detached, stop};
+use crate::process::{alive, cmdline, free_port, port_open, reusable, spawn_detached, stop};
 use crate::state::{OidcState, State};
 
 /// The provider script (its sign-in page checks passwords).
@@ -145,7 +145,7 @@ pub fn ensure_running(parts: &Parts, state: &State, ids: &Identities) -> Result<
         stop(pid, Duration::from_secs(5));
     }
     let port = match &state.oidc {
-        Some(o) if !port_open(o.port) => o.port,
+        Some(o) if reusable(o.port) => o.port,
         _ => free_port()?,
     };
     let oidc = OidcState { port, pid: None };

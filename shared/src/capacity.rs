@@ -185,12 +185,27 @@ pub struct GroupChange {
     /// Auto Scaling groups with a MixedInstancesPolicy only.
     #[serde(default)]
     pub mix: Option<MixChange>,
+    /// When desired is lowered (an Auto Scaling group): the nodes to remove,
+    /// as many as desired goes down; mezame chooses them when absent.
+    #[serde(default)]
+    pub remove_nodes: Option<Vec<String>>,
     /// Only say what would change (before → after, warnings); change nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// In a protected environment: its name, typed by the person (e.g. `"prod"`).
     #[serde(default)]
     pub confirm: Option<String>,
+}
+
+/// A node a scale-in removes: drained first, then its instance terminated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScaleInNode {
+    pub node: String,
+    pub instance_id: String,
+    /// Pods on it (DaemonSet pods included), as the page counts them.
+    pub pods: u32,
+    pub cordoned: bool,
 }
 
 /// The parts of a MixedInstancesPolicy a person steers; the rest of the
@@ -243,6 +258,13 @@ pub struct GroupChanged {
     /// What happened (or would), in words.
     pub message: String,
     pub warnings: Vec<String>,
+    /// Lowering an Auto Scaling group's desired: the nodes drained, then
+    /// terminated with a decrement of desired — by a run (`run`) like a drain.
+    #[serde(default)]
+    pub scale_in: Vec<ScaleInNode>,
+    /// The scale-in run, started (the answer is then 202).
+    #[serde(default)]
+    pub run: Option<crate::power::RunStarted>,
 }
 
 impl MixChange {

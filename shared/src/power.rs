@@ -264,7 +264,14 @@ macro_rules! worded {
     };
 }
 
-worded!(RunAction { Wake = "wake", Sleep = "sleep", Drain = "drain" });
+worded!(RunAction { Wake = "wake", Sleep = "sleep", Drain = "drain", ScaleIn = "scale_in" });
+
+impl RunAction {
+    /// A wake or a sleep (the runs of the power schedule), not a capacity run.
+    pub fn is_power(self) -> bool {
+        matches!(self, RunAction::Wake | RunAction::Sleep)
+    }
+}
 worded!(RunState { Running = "running", Succeeded = "succeeded", Failed = "failed", Cancelled = "cancelled" });
 worded!(StepState { Pending = "pending", Running = "running", Done = "done", Failed = "failed", Cancelled = "cancelled" });
 
@@ -309,7 +316,8 @@ pub struct Run {
     /// The server process that drives (or last drove) the run: `host:pid:start`.
     #[serde(default)]
     pub runner: Option<String>,
-    /// What the run acts on besides its environment: the node of a drain.
+    /// What the run acts on besides its environment: the node of a drain, the
+    /// group of a scale-in (`asg/<name>`).
     #[serde(default)]
     pub target: Option<String>,
     pub steps: Vec<RunStep>,

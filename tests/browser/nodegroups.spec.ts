@@ -1,6 +1,8 @@
 // Changing capacity from the Node groups page in a real browser: new sizes are
 // reviewed (before → after, the server's dry run) before they are applied (and
-// AWS follows), a refused change says why and cannot be applied, a node is
+// AWS follows), a refused change says why and cannot be applied, a lower
+// desired of an Auto Scaling group names the node it would drain and
+// terminate, a node is
 // cordoned and uncordoned with confirmation (the API server follows), a drain
 // shows its preflight, then runs, followed live; a viewer is offered no action.
 import { test, expect } from '@playwright/test';
@@ -44,6 +46,27 @@ test.describe('as an operator', () => {
       const aws = await (await api(`${mezame.url}/api/envs/dev/capacity`)).json();
       expect(aws.groups.find((g: any) => g.name === 'system').max, 'what AWS has').toBe(Number(max));
     }
+
+    // Lowering an Auto Scaling group's desired names, before anything is
+    // applied, the node mezame would drain and then terminate.
+    const spot = page.locator('[data-testid="group"][data-kind="asg"]');
+    const cap = await (await api(`${mezame.url}/api/envs/dev/capacity`)).json();
+    const desired: number = cap.groups.find((g: any) => g.kind === 'asg').desired;
+    expect(desired, 'dev runs spot nodes').toBeGreaterThan(0);
+    await expect(spot.getByTestId('node')).toHaveCount(desired, { timeout: 30_000 });
+    const spotNodes = await spot.getByTestId('node').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')));
+    await spot.getByTestId('edit-sizes').click();
+    await dialog.getByTestId('min').fill('0');
+    await dialog.getByTestId('desired').fill(String(desired - 1));
+    await dialog.getByTestId('review').click();
+    await expect(dialog.getByTestId('review-result')).toContainText(`desired ${desired} → ${desired - 1} by a safe scale-in`);
+    const line = dialog.getByTestId('review-result').getByText('drained, then terminated:');
+    await expect(line).toHaveCount(1);
+    const named = (await line.textContent())!.replace('drained, then terminated: ', '').split(' ')[0];
+    expect(spotNodes, 'one of the group\'s nodes').toContain(named);
+    await expect(dialog.getByTestId('apply')).toBeEnabled();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toHaveCount(0);
 
     const row = system.getByTestId('node').first();
     const name = (await row.getAttribute('data-node'))!;

@@ -182,7 +182,17 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     assert_eq!(s, 403, "a cross-site request, even an admin's: {body}");
     let refusals = [
         (json!({"sizes": {"min": 3, "desired": 2, "max": 5}}), 422, "min ≤ desired ≤ max"),
-        (json!({"sizes": {"min": 0, "desired": spot.desired - 1, "max": spot.max}}), 409, "without draining"),
+        (
+            json!({"sizes": {"min": 0, "desired": spot.desired - 1, "max": spot.max}, "remove_nodes": ["nope"]}),
+            422,
+            "nope is not a node of this group",
+        ),
+        (json!({"sizes": up["sizes"], "remove_nodes": ["nope"]}), 422, "desired is not lowered"),
+        (
+            json!({"sizes": {"min": 0, "desired": spot.desired - 1, "max": spot.max}, "mix": {"on_demand_base": 0, "on_demand_percent_above_base": 0, "spot_allocation_strategy": "price-capacity-optimized", "instance_types": ["m5.large", "m5a.large"]}}),
+            422,
+            "send the mix in a change of its own",
+        ),
         (
             json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 0, "spot_allocation_strategy": "price-capacity-optimized", "instance_types": ["m5.large"]}}),
             422,
@@ -199,6 +209,11 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     let mix_on_managed = json!({"mix": {"on_demand_base": 0, "on_demand_percent_above_base": 0, "spot_allocation_strategy": "price-capacity-optimized", "instance_types": ["m5.large", "m5a.large"]}});
     let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/nodegroup/system")).json(&mix_on_managed)).await;
     assert_eq!(s, 422, "{answer}");
+    let ng = &spec.nodegroups[0];
+    let lower_managed = json!({"sizes": {"min": 0, "desired": ng.desired - 1, "max": ng.max}, "dry_run": true});
+    let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/nodegroup/system")).json(&lower_managed)).await;
+    assert_eq!(s, 409, "EKS would pick the nodes of a managed group: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("lets EKS pick"), "{answer}");
     let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/asg/platform-qa-spot")).json(&up)).await;
     assert_eq!(s, 404, "another account's group: {answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("platform-qa-spot"), "{answer}");
@@ -272,7 +287,7 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     assert_eq!(entries[0]["after"]["mix"]["on_demand_percent_above_base"], 25);
     assert_eq!(entries[0]["after"]["sizes"]["max"], spot.max + 1);
 
-    // Put dev back: the mix through the panel, the size through moto (the panel refuses an undrained scale-in).
+    // Put dev back: the mix, then the sizes by a safe scale-in.
     let back = json!({"mix": {
         "on_demand_base": original_mix.on_demand_base,
         "on_demand_percent_above_base": original_mix.on_demand_percent_above_base,
@@ -281,7 +296,7 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     }});
     let (s, answer) = send(operator.patch(&url).json(&back)).await;
     assert_eq!(s, 200, "{answer}");
-    set_sizes_in_moto(&moto, &name, spot.desired, spot.max).await;
+    scale_in_one(&server, &moto, &name, (spot.min, spot.desired, spot.max)).await;
     assert_eq!(asg_in_moto(&moto, &name).await.0, before.0);
     eventually("dev's spot group back to its nodes", MINUTE, || async {
         let c = capacity(&server, "dev").await;
@@ -292,25 +307,61 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     settled("dev").await;
 }
 
-/// Sets the group's desired and max sizes straight in moto, its policy sent
-/// back as described (moto drops a policy an update does not repeat).
-async fn set_sizes_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str, desired: i32, max: i32) {
+/// Lowers the Auto Scaling group `name` of dev by one node to `sizes` through
+/// the panel: the dry run names the node (the youngest of the emptiest, none
+/// being cordoned) and changes nothing; the run drains it, then terminates
+/// exactly its instance with a decrement of desired; the node leaves the
+/// cluster; audited with the node and the sizes.
+async fn scale_in_one(server: &Server, moto: &mezame_sandbox::aws::Aws, name: &str, (min, desired, max): (i32, i32, i32)) {
+    let url = server.url(&format!("/api/envs/dev/capacity/asg/{name}"));
+    let operator = client_as(OPERATOR);
+    let change = json!({"sizes": {"min": min, "desired": desired, "max": max}});
+    let c = capacity(server, "dev").await;
+    let nodes = group(&c, GroupKind::Asg, name).nodes.clone();
+    let in_moto = asg_in_moto(moto, name).await;
+    let (s, answer) = send(operator.patch(&url).json(&json!({"sizes": change["sizes"], "dry_run": true}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let shown: GroupChanged = serde_json::from_value(answer).unwrap();
+    assert_eq!(shown.scale_in.len(), 1, "{shown:?}");
+    let chosen = shown.scale_in[0].clone();
+    let fewest = nodes.iter().map(|n| n.pods).min().unwrap();
+    let expected = nodes.iter().filter(|n| n.pods == fewest).max_by_key(|n| (n.created, std::cmp::Reverse(n.name.clone()))).unwrap();
+    assert_eq!(chosen.node, expected.name, "the youngest of the emptiest nodes: {nodes:?}");
+    assert_eq!(Some(&chosen.instance_id), expected.instance_id.as_ref());
+    assert!(shown.message.contains(&chosen.node) && shown.message.contains("safe scale-in"), "{}", shown.message);
+    assert!(shown.run.is_none());
+    assert_eq!(asg_in_moto(moto, name).await, in_moto, "a dry run changes nothing");
+
+    let (s, answer) = send(operator.patch(&url).json(&change)).await;
+    assert_eq!(s, 202, "{answer}");
+    let started: GroupChanged = serde_json::from_value(answer).unwrap();
+    assert_eq!(started.scale_in, shown.scale_in, "the nodes the dry run named");
+    let run = started.run.expect("a run").id;
+    let done = eventually("the scale-in run ends", 3 * MINUTE, || async {
+        let (_, r) = get_json(&server.url(&format!("/api/runs/{run}"))).await;
+        (r["state"] != "running").then_some(r)
+    })
+    .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["target"], format!("asg/{name}"));
+    let steps: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["cordon", "evict", "wait-gone", "terminate"]);
+    assert!(done["steps"][3]["message"].as_str().unwrap().contains(&chosen.instance_id), "{done}");
     let out = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap();
-    let mut p = out.auto_scaling_groups()[0].mixed_instances_policy().unwrap().clone();
-    if let Some(spec) = p.launch_template.as_mut().and_then(|l| l.launch_template_specification.as_mut())
-        && spec.launch_template_id.is_some()
-    {
-        spec.launch_template_name = None;
-    }
-    moto.asg
-        .update_auto_scaling_group()
-        .auto_scaling_group_name(name)
-        .desired_capacity(desired)
-        .max_size(max)
-        .mixed_instances_policy(p)
-        .send()
-        .await
-        .unwrap();
+    let g = &out.auto_scaling_groups()[0];
+    assert_eq!((g.min_size().unwrap(), g.desired_capacity().unwrap(), g.max_size().unwrap()), (min, desired, max));
+    assert!(!g.instances().iter().any(|i| i.instance_id() == Some(chosen.instance_id.as_str())), "exactly that instance left the group");
+    assert!(g.mixed_instances_policy().is_some(), "the mix kept");
+    let client = kube("dev").await;
+    eventually("the chosen node leaves the cluster", MINUTE, || async {
+        Api::<Node>::all(client.clone()).get_opt(&chosen.node).await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    let entry = audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "capacity.scale_in").cloned().expect("audited");
+    assert_eq!(entry["actor"], "e2e-operator", "{entry}");
+    assert_eq!(entry["after"]["removed_nodes"][0]["node"], chosen.node.as_str(), "{entry}");
+    assert_eq!(entry["after"]["sizes"]["desired"], desired, "{entry}");
 }
 
 #[tokio::test]

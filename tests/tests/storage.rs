@@ -129,9 +129,9 @@ async fn runs_and_leases(url: &str) {
     use mezame::adapters::db::StepUpdate;
     use mezame_shared::power::{RunAction, RunState, StepState};
     let db = Db::connect(url).await.unwrap();
-    let first = db.create_run("dev", RunAction::Wake, None, "aiko", &["a", "b"]).await.unwrap().expect("created");
-    assert_eq!(db.create_run("dev", RunAction::Sleep, None, "ben", &["a"]).await.unwrap(), Err(first), "one active run in dev");
-    let qa = db.create_run("qa", RunAction::Sleep, None, "ben", &["a"]).await.unwrap().expect("qa is another environment");
+    let first = db.create_run("dev", RunAction::Wake, (None, None), "aiko", &["a", "b"]).await.unwrap().expect("created");
+    assert_eq!(db.create_run("dev", RunAction::Sleep, (None, None), "ben", &["a"]).await.unwrap(), Err(first), "one active run in dev");
+    let qa = db.create_run("qa", RunAction::Sleep, (None, None), "ben", &["a"]).await.unwrap().expect("qa is another environment");
 
     let long = 30_000;
     assert_eq!(db.orphaned_runs().await.unwrap(), [first, qa], "never claimed: nobody drives them");
@@ -166,7 +166,7 @@ async fn runs_and_leases(url: &str) {
     db.release_run(qa, "replica-a", fence_q).await.unwrap();
     assert_eq!(db.orphaned_runs().await.unwrap(), [qa]);
     assert!(db.claim_run(qa, "replica-b", long).await.unwrap().is_some());
-    let next = db.create_run("dev", RunAction::Sleep, None, "ben", &["a"]).await.unwrap().expect("dev is free again");
+    let next = db.create_run("dev", RunAction::Sleep, (None, None), "ben", &["a"]).await.unwrap().expect("dev is free again");
     assert!(next > first);
 }
 

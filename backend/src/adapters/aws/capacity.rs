@@ -125,6 +125,24 @@ impl Account {
         Ok(g.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect())
     }
 
+    pub async fn set_asg_sizes(&self, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
+        self.set_asg(name, Some(sizes), None).await
+    }
+
+    /// Terminates one instance of its Auto Scaling group and lowers the
+    /// group's desired capacity by one (nothing replaces it).
+    pub async fn terminate_in_asg(&self, instance_id: &str) -> Result<(), AdapterError> {
+        aws_sdk_autoscaling::Client::new(&self.ops())
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(instance_id)
+            .should_decrement_desired_capacity(true)
+            .send()
+            .timed()
+            .await
+            .map_err(|e| sdk_error("autoscaling:TerminateInstanceInAutoScalingGroup", instance_id, e))?;
+        Ok(())
+    }
+
     /// Sets the Auto Scaling group's sizes and/or the steerable part of its
     /// MixedInstancesPolicy — the distribution's base, % above base and spot
     /// strategy, and the overrides' instance types (an override kept keeps its

@@ -138,23 +138,27 @@ impl Db {
         self.delete_env_row("DELETE FROM power_hold WHERE env = $1", env).await
     }
 
-    /// Creates a running run with its steps (all pending); `Ok(Err(id))` when
+    /// Creates a running run with its steps (all pending), what it acts on
+    /// (`target`, shown) and what it needs to resume (`params`, JSON, not
+    /// shown); `Ok(Err(id))` when
     /// run `id` is already active in this environment.
     pub async fn create_run(
         &self,
         env: &str,
         action: RunAction,
-        target: Option<&str>,
+        (target, params): (Option<&str>, Option<&str>),
         actor: &str,
         steps: &[&str],
     ) -> Result<Result<i64, i64>, AdapterError> {
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO power_runs (env, action, target, state, actor, created_ms) VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id",
+            "INSERT INTO power_runs (env, action, target, params, state, actor, created_ms) \
+             VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING id",
         )
         .bind(env)
         .bind(action.as_str())
         .bind(target)
+        .bind(params)
         .bind(actor)
         .bind(now_ms())
         .fetch_one(&mut *tx)
@@ -240,6 +244,12 @@ impl Db {
     pub async fn run_env(&self, id: i64) -> Result<Option<String>, AdapterError> {
         let row = sqlx::query("SELECT env FROM power_runs WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// What run `id` needs to resume (JSON), as given to [`Db::create_run`].
+    pub async fn run_params(&self, id: i64) -> Result<Option<String>, AdapterError> {
+        let row = sqlx::query("SELECT params FROM power_runs WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>(0)).transpose()?.flatten())
     }
 
     pub async fn run(&self, id: i64) -> Result<Option<Run>, AdapterError> {

@@ -12,7 +12,8 @@ use crate::adapters::{AdapterError, error_chain};
 /// A client for one cluster, built from a kubeconfig file and context.
 #[derive(Clone)]
 pub struct Cluster {
-    /// For requests: every call times out after the configured timeout.
+    /// For requests: connecting times out after the configured (probe)
+    /// timeout, an answer after [`REQUEST_TIMEOUT`].
     pub(super) client: kube::Client,
     /// For watches: long-lived, with kube's default read timeout (longer
     /// than the server-side watch timeout).
@@ -25,6 +26,14 @@ pub struct Cluster {
     pub server: String,
 }
 
+/// How long one request may wait for its answer. Not the probe timeout (3 s
+/// by default: checks bound themselves): a run's write to a busy API server
+/// can take longer, and timing it out fails the step (seen in CI: a wake's
+/// restore-workloads failed three attempts on 3 s read timeouts of PATCHes to
+/// a loaded 2-core machine's API server). Reads for pages are bounded by the
+/// HTTP request timeout as well.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What [`Cluster::probe`] reads from the API server.
 #[derive(Debug, Clone)]
 pub struct ClusterFacts {
@@ -36,7 +45,8 @@ pub struct ClusterFacts {
 impl Cluster {
     /// Reads the kubeconfig (the given file, else `$KUBECONFIG`, else
     /// `~/.kube/config`) and selects `context` (else the current one).
-    /// Every request of this client times out after `timeout`.
+    /// Connecting times out after `timeout`; an answer after
+    /// [`REQUEST_TIMEOUT`] (or `timeout`, if longer).
     pub async fn connect(kubeconfig: Option<PathBuf>, context: Option<String>, timeout: Duration) -> Result<Cluster, AdapterError> {
         let file = match &kubeconfig {
             Some(path) => Kubeconfig::read_from(path)
@@ -54,8 +64,8 @@ impl Cluster {
         watch_config.write_timeout = Some(timeout);
         let watch_client =
             kube::Client::try_from(watch_config).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))?;
-        config.read_timeout = Some(timeout);
-        config.write_timeout = Some(timeout);
+        config.read_timeout = Some(timeout.max(REQUEST_TIMEOUT));
+        config.write_timeout = Some(timeout.max(REQUEST_TIMEOUT));
         let server = config.cluster_url.to_string();
         let build = |c: kube::Config| {
             kube::Client::try_from(c).map_err(|e| AdapterError::Kube(format!("cannot build a client: {}", error_chain(&e))))

@@ -9,12 +9,19 @@ use mezame_shared::audit::AuditOutcome;
 use mezame_shared::capacity::{GroupChange, GroupChanged, GroupSpec, MixChange, SPOT_STRATEGIES, Sizes, SizesTarget};
 use mezame_shared::power::GroupKind;
 
+use std::sync::Arc;
+
+use mezame_shared::capacity::Group;
+
 use super::Capacities;
+use super::scale_in::{self, ScaleInPlan};
+use super::view::{self, Described};
 use crate::adapters::AdapterError;
 use crate::adapters::db::NewAuditEntry;
 use crate::domain::envs::Environment;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::lifecycle::settings::own_cluster;
+use crate::domain::topology::Live;
 use crate::domain::{DomainError, audit};
 
 /// Who asks, and whether they may change settings (the sizes a wake restores are power settings).
@@ -99,10 +106,9 @@ impl Capacities {
     /// answers what would change, with `dry_run`).
     pub async fn change(
         &self,
-        lc: &Lifecycle,
-        env: &Environment,
-        kind: GroupKind,
-        name: &str,
+        lc: &Arc<Lifecycle>,
+        (env, live): (&Environment, &Live),
+        (kind, name): (GroupKind, &str),
         change: GroupChange,
         who: Changer<'_>,
     ) -> Result<GroupChanged, DomainError> {
@@ -138,18 +144,14 @@ impl Capacities {
             mix: group.mix.as_ref().map(MixChange::of),
         };
         let after = GroupSpec { sizes: change.sizes.unwrap_or(before.sizes), mix: change.mix.clone().or(before.mix.clone()) };
-        if target == SizesTarget::Aws && after.sizes.desired < now.desired {
-            return Err(DomainError::Conflict {
-                message: format!(
-                    "{what} not changed: lowering desired from {} to {} lets AWS pick {} node(s) and terminate them without draining \
-                     (PodDisruptionBudgets are not honoured). mezame's safe scale-in — drain the nodes it chose, then terminate exactly \
-                     those — is not built yet: cordon and drain the nodes first, or keep desired",
-                    now.desired,
-                    after.sizes.desired,
-                    now.desired - after.sizes.desired
-                ),
-                run_id: None,
-            });
+        let scale_in = target == SizesTarget::Aws && after.sizes.desired < now.desired;
+        if change.remove_nodes.is_some() && !scale_in {
+            return Err(DomainError::Unprocessable(format!(
+                "{what} not changed: remove_nodes names the nodes a lower desired removes, and desired is not lowered"
+            )));
+        }
+        if scale_in {
+            return self.scale_in(lc, (env, live), (&group, &what), (now, after.sizes), &change, who.name).await;
         }
         if target == SizesTarget::AwakeSizes && !who.may_configure {
             return Err(DomainError::Forbidden(format!(
@@ -169,6 +171,8 @@ impl Capacities {
             after: after.clone(),
             message,
             warnings: warnings.clone(),
+            scale_in: Vec::new(),
+            run: None,
         };
         if change.dry_run {
             return Ok(answer(message));
@@ -198,6 +202,76 @@ impl Capacities {
         self.refresh(env_name);
         aws.map_err(|e| DomainError::Unavailable(format!("{what}: AWS refused the change ({e}); what AWS shows now is on the page")))?;
         Ok(answer(message))
+    }
+
+    /// Lowers desired of `group` safely (`scale_in.rs`): answers which nodes go
+    /// (a dry run stops there), or starts the run that drains them and then
+    /// terminates exactly their instances.
+    async fn scale_in(
+        &self,
+        lc: &Arc<Lifecycle>,
+        (env, live): (&Environment, &Live),
+        (group, what): (&Group, &str),
+        (now, after): (Sizes, Sizes),
+        change: &GroupChange,
+        who: &str,
+    ) -> Result<GroupChanged, DomainError> {
+        let refuse = |why: String| Err(DomainError::Unprocessable(format!("{what} not changed: {why}")));
+        if group.kind == GroupKind::Nodegroup {
+            return Err(DomainError::Conflict {
+                message: format!(
+                    "{what} not changed: lowering desired from {} to {} lets EKS pick the node(s) to terminate. mezame's safe \
+                     scale-in (drain the nodes it chose, then terminate exactly those) works on Auto Scaling groups; for a managed \
+                     node group, cordon and drain the nodes first, or keep desired",
+                    now.desired, after.desired
+                ),
+                run_id: None,
+            });
+        }
+        if change.mix.is_some() {
+            return refuse("a lower desired is a scale-in run: send the mix in a change of its own".into());
+        }
+        let nodes = {
+            let objects = live.objects.read().unwrap_or_else(|p| p.into_inner());
+            let described = Described { groups: vec![group.clone()], ..Default::default() };
+            let cluster = own_cluster(env).unwrap_or_default();
+            view::join(&env.config.name, cluster, &described, &objects, None).groups.pop().map(|g| g.nodes).unwrap_or_default()
+        };
+        let count = usize::try_from(now.desired - after.desired).unwrap_or_default();
+        let chosen = match scale_in::choose(&nodes, count, change.remove_nodes.as_deref()) {
+            Ok(c) => c,
+            Err(why) => return refuse(why),
+        };
+        let plan = ScaleInPlan { group: group.name.clone(), nodes: chosen, before: now, after };
+        let pods: u32 = plan.nodes.iter().map(|n| n.pods).sum();
+        let message = format!(
+            "{what}: desired {} → {} by a safe scale-in — drain {} ({pods} pod(s) on them, DaemonSet pods included), then \
+             terminate exactly their instances ({}) with a decrement of desired; sizes end at min {} / desired {} / max {}",
+            now.desired,
+            after.desired,
+            plan.node_names().join(", "),
+            plan.nodes.iter().map(|n| n.instance_id.as_str()).collect::<Vec<_>>().join(", "),
+            after.min,
+            after.desired,
+            after.max
+        );
+        let spec = |sizes| GroupSpec { sizes, mix: group.mix.as_ref().map(MixChange::of) };
+        let mut answer = GroupChanged {
+            kind: group.kind,
+            name: group.name.clone(),
+            dry_run: change.dry_run,
+            sizes_target: SizesTarget::Aws,
+            before: spec(now),
+            after: spec(after),
+            message,
+            warnings: Vec::new(),
+            scale_in: plan.nodes.clone(),
+            run: None,
+        };
+        if !change.dry_run {
+            answer.run = Some(lc.start_scale_in(env, &plan, who).await?);
+        }
+        Ok(answer)
     }
 
     /// Puts back what a change of AWS did (it could not be audited).

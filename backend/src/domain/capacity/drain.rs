@@ -6,7 +6,9 @@
 //! they are gone. DaemonSet pods, static pods and finished pods stay.
 //!
 //! [`preflight`] says beforehand what a drain would do and what could hold it
-//! up; [`Drainer`] performs the steps for the runner.
+//! up; [`Drainer`] performs the steps for the runner — of a drain, or of a
+//! safe scale-in (`scale_in.rs`: several nodes, then their instances
+//! terminated).
 //!
 //! [`RunAction::Drain`]: mezame_shared::power::RunAction::Drain
 
@@ -18,6 +20,8 @@ use mezame_shared::capacity::{DrainPreflight, DrainRequest};
 use mezame_shared::power::RunStarted;
 use serde_json::json;
 
+use super::scale_in::{self, ScaleInPlan};
+use crate::adapters::aws::Account;
 use crate::adapters::db::Db;
 use crate::adapters::kube::Cluster;
 use crate::adapters::kube::drain::{Budget, Eviction, NodePod};
@@ -36,9 +40,14 @@ pub enum DrainStep {
     Cordon,
     Evict,
     WaitGone,
+    /// A scale-in's last step (`scale_in::terminate`).
+    Terminate,
 }
 
+/// The steps of a drain.
 pub const STEPS: [DrainStep; 3] = [DrainStep::Cordon, DrainStep::Evict, DrainStep::WaitGone];
+/// The steps of a scale-in.
+pub const SCALE_IN_STEPS: [DrainStep; 4] = [DrainStep::Cordon, DrainStep::Evict, DrainStep::WaitGone, DrainStep::Terminate];
 
 impl DrainStep {
     pub fn name(self) -> &'static str {
@@ -46,19 +55,21 @@ impl DrainStep {
             DrainStep::Cordon => "cordon",
             DrainStep::Evict => "evict",
             DrainStep::WaitGone => "wait-gone",
+            DrainStep::Terminate => "terminate",
         }
     }
 
     pub fn title(self) -> &'static str {
         match self {
-            DrainStep::Cordon => "Cordon the node",
-            DrainStep::Evict => "Evict its pods (Eviction API, PodDisruptionBudgets honoured)",
-            DrainStep::WaitGone => "Wait until its pods are gone",
+            DrainStep::Cordon => "Cordon the node(s)",
+            DrainStep::Evict => "Evict their pods (Eviction API, PodDisruptionBudgets honoured)",
+            DrainStep::WaitGone => "Wait until their pods are gone",
+            DrainStep::Terminate => "Terminate their instances, decrementing desired",
         }
     }
 
     pub fn parse(name: &str) -> Option<DrainStep> {
-        STEPS.into_iter().find(|s| s.name() == name)
+        SCALE_IN_STEPS.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -175,10 +186,14 @@ pub async fn request(lc: &Arc<Lifecycle>, env: &Environment, node: &str, req: Dr
     Ok(Drained::Started(lc.start_drain(env, node, actor).await?))
 }
 
-/// Performs the steps of a drain run.
+/// Performs the steps of a drain run, or of a scale-in run.
 pub struct Drainer<'a> {
     pub cluster: &'a Cluster,
-    pub node: String,
+    /// The nodes drained together (all cordoned first, so that a pod evicted
+    /// from one is not rescheduled onto another).
+    pub nodes: Vec<String>,
+    /// A scale-in's AWS account and plan (its `terminate` step).
+    pub scale_in: Option<(&'a Account, ScaleInPlan)>,
     pub db: &'a Db,
     pub run_id: i64,
     pub timeout: Duration,
@@ -205,6 +220,10 @@ impl Performer for Drainer<'_> {
                     DrainStep::Cordon => self.cordon().await,
                     DrainStep::Evict => self.evict().await,
                     DrainStep::WaitGone => self.wait_gone().await,
+                    DrainStep::Terminate => match &self.scale_in {
+                        Some((aws, plan)) => scale_in::terminate(aws, plan).await,
+                        None => Err(StepError::fatal("a drain terminates no instance")),
+                    },
                 }
             })
             .await;
@@ -213,15 +232,25 @@ impl Performer for Drainer<'_> {
 }
 
 impl Drainer<'_> {
-    async fn cordon(&self) -> StepResult<Outcome> {
-        self.cluster.merge_patch(Kind::Node, None, &self.node, &json!({ "spec": { "unschedulable": true } })).await?;
-        Ok(Outcome::new(format!("{} cordoned: no new pod is scheduled on it", self.node), json!({ "node": self.node })))
+    /// The nodes, for people: `a, b`.
+    fn named(&self) -> String {
+        self.nodes.join(", ")
     }
 
-    /// The pods still to evict (not already being deleted).
+    async fn cordon(&self) -> StepResult<Outcome> {
+        for node in &self.nodes {
+            self.cluster.merge_patch(Kind::Node, None, node, &json!({ "spec": { "unschedulable": true } })).await?;
+        }
+        Ok(Outcome::new(format!("{} cordoned: no new pod is scheduled there", self.named()), json!({ "nodes": self.nodes })))
+    }
+
+    /// The pods still to evict (not already being deleted) of every node.
     async fn left(&self) -> StepResult<Vec<NodePod>> {
-        let pods = self.cluster.pods_on(&self.node).await?;
-        Ok(pods.into_iter().filter(|p| stays(p).is_none()).collect())
+        let mut out = Vec::new();
+        for node in &self.nodes {
+            out.extend(self.cluster.pods_on(node).await?.into_iter().filter(|p| stays(p).is_none()));
+        }
+        Ok(out)
     }
 
     async fn evict(&self) -> StepResult<Outcome> {
@@ -293,14 +322,14 @@ impl Drainer<'_> {
         loop {
             let left = self.left().await?;
             if left.is_empty() {
-                return Ok(Outcome::new(format!("no pod left on {} but DaemonSet and static ones", self.node), json!({})));
+                return Ok(Outcome::new(format!("no pod left on {} but DaemonSet and static ones", self.named()), json!({})));
             }
             if Instant::now() >= deadline {
                 let names: Vec<String> = left.iter().map(id).collect();
                 return Err(StepError::fatal(format!(
                     "{} pod(s) still on {} after {} s (terminating slowly?): {}; retry the run to wait again",
                     names.len(),
-                    self.node,
+                    self.named(),
                     self.timeout.as_secs(),
                     names.join(", ")
                 )));

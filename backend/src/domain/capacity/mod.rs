@@ -15,10 +15,14 @@
 //! - `nodes.rs`: cordoning and uncordoning a node.
 //! - `drain.rs`: draining a node — its preflight, and the steps of the drain
 //!   run (the lifecycle's runner drives it like a wake).
+//! - `scale_in.rs`: lowering an Auto Scaling group's desired safely — the
+//!   nodes chosen, drained (a drain's steps), then exactly their instances
+//!   terminated.
 
 pub mod change;
 pub mod drain;
 pub mod nodes;
+pub mod scale_in;
 pub mod view;
 
 use std::collections::HashMap;

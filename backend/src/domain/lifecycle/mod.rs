@@ -45,6 +45,7 @@ use crate::adapters::db::{Db, NewAuditEntry};
 use crate::adapters::seal::Keys;
 use crate::domain::DomainError;
 use crate::domain::capacity::drain;
+use crate::domain::capacity::scale_in::ScaleInPlan;
 use crate::domain::envs::{Environment, Environments};
 
 /// Shared behind an `Arc`: the database, the environments, the backup key,
@@ -250,8 +251,8 @@ impl Lifecycle {
     /// Starts a wake or a sleep of `environment` on behalf of `actor`: a
     /// person (the guard checked their role) or the scheduler.
     pub async fn start(self: &Arc<Self>, environment: &Environment, action: RunAction, actor: &str) -> Result<RunStarted, DomainError> {
-        if action == RunAction::Drain {
-            return Err(DomainError::Invalid("a drain names its node: start it with start_drain".into()));
+        if !action.is_power() {
+            return Err(DomainError::Invalid(format!("a {} run names what it acts on: start it with its own function", action.as_str())));
         }
         refuse_protected(environment, "is never woken or put to sleep by mezame")?;
         let env = environment.config.name.as_str();
@@ -261,14 +262,35 @@ impl Lifecycle {
             )));
         }
         let names: Vec<&str> = plan::steps(action).iter().map(|s| s.name()).collect();
-        self.launch(environment, action, None, actor, &names).await
+        self.launch(environment, action, Launch::default(), actor, &names).await
     }
 
     /// Starts a drain of `node` in `environment` (cordon, evict its pods,
     /// wait until they are gone), audited as `node.drain`.
     pub async fn start_drain(self: &Arc<Self>, environment: &Environment, node: &str, actor: &str) -> Result<RunStarted, DomainError> {
         let names: Vec<&str> = drain::STEPS.iter().map(|s| s.name()).collect();
-        self.launch(environment, RunAction::Drain, Some(node), actor, &names).await
+        let launch = Launch { target: Some(node.to_string()), after: Some(serde_json::json!({ "node": node })), ..Default::default() };
+        self.launch(environment, RunAction::Drain, launch, actor, &names).await
+    }
+
+    /// Starts a safe scale-in of an Auto Scaling group of `environment` as
+    /// `plan` says (drain its nodes, terminate their instances with a
+    /// decrement of desired), audited as `capacity.scale_in` (sizes and nodes
+    /// before → after).
+    pub async fn start_scale_in(
+        self: &Arc<Self>,
+        environment: &Environment,
+        plan: &ScaleInPlan,
+        actor: &str,
+    ) -> Result<RunStarted, DomainError> {
+        let names: Vec<&str> = drain::SCALE_IN_STEPS.iter().map(|s| s.name()).collect();
+        let launch = Launch {
+            target: Some(plan.target()),
+            params: Some(serde_json::to_string(plan).map_err(|e| DomainError::Invalid(format!("scale-in plan: {e}")))?),
+            before: Some(serde_json::json!({ "sizes": plan.before })),
+            after: Some(serde_json::json!({ "sizes": plan.after, "removed_nodes": plan.nodes })),
+        };
+        self.launch(environment, RunAction::ScaleIn, launch, actor, &names).await
     }
 
     /// Creates the run (one active run per environment), audits it, and drives it.
@@ -276,12 +298,12 @@ impl Lifecycle {
         self: &Arc<Self>,
         environment: &Environment,
         action: RunAction,
-        target: Option<&str>,
+        launch: Launch,
         actor: &str,
         names: &[&str],
     ) -> Result<RunStarted, DomainError> {
         let env = environment.config.name.as_str();
-        match self.db.create_run(env, action, target, actor, names).await? {
+        match self.db.create_run(env, action, (launch.target.as_deref(), launch.params.as_deref()), actor, names).await? {
             Ok(id) => {
                 if action == RunAction::Sleep {
                     // A sleep ends any "keep awake until".
@@ -289,11 +311,11 @@ impl Lifecycle {
                 }
                 let audited = match action {
                     RunAction::Drain => "node.drain".to_string(),
+                    RunAction::ScaleIn => "capacity.scale_in".to_string(),
                     _ => format!("power.{}", action.as_str()),
                 };
-                let after = target.map(|t| serde_json::json!({ "node": t }));
                 // An action that cannot be audited is not carried out.
-                if let Err(e) = self.audit(actor, &audited, env, Some(id), None, after, None).await {
+                if let Err(e) = self.audit(actor, &audited, env, Some(id), launch.before, launch.after, None).await {
                     let _ = self.db.abort_run(id, "not started: the audit log could not be written").await;
                     return Err(e);
                 }
@@ -329,7 +351,7 @@ impl Lifecycle {
         let run = self.run(id).await?;
         let env =
             self.envs.get(&run.env).ok_or_else(|| DomainError::NotFound(format!("environment {} is no longer configured", run.env)))?;
-        if run.action != RunAction::Drain {
+        if run.action.is_power() {
             refuse_protected(env, "is never woken or put to sleep by mezame")?;
         }
         if !matches!(run.state, RunState::Failed | RunState::Cancelled) {
@@ -417,12 +439,22 @@ fn refuse_protected(env: &Environment, what: &str) -> Result<(), DomainError> {
 fn titled(mut run: Run) -> Run {
     for s in &mut run.steps {
         let title = match run.action {
-            RunAction::Drain => drain::DrainStep::parse(&s.name).map(drain::DrainStep::title),
+            RunAction::Drain | RunAction::ScaleIn => drain::DrainStep::parse(&s.name).map(drain::DrainStep::title),
             RunAction::Wake | RunAction::Sleep => plan::Step::parse(&s.name).map(plan::Step::title),
         };
         s.title = title.unwrap_or_default().to_string();
     }
     run
+}
+
+/// What a run acts on (`target`, shown), needs to resume (`params`, JSON) and
+/// is audited with.
+#[derive(Default)]
+struct Launch {
+    target: Option<String>,
+    params: Option<String>,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
 }
 
 fn busy(env: &str, active: i64) -> DomainError {

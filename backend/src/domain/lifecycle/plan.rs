@@ -87,7 +87,7 @@ pub fn steps(action: RunAction) -> &'static [Step] {
     match action {
         RunAction::Sleep => &SLEEP,
         RunAction::Wake => &WAKE,
-        RunAction::Drain => &[],
+        RunAction::Drain | RunAction::ScaleIn => &[],
     }
 }
 

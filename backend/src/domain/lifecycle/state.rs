@@ -59,8 +59,8 @@ impl Lifecycle {
     pub async fn power(&self, env: &Environment, asker: Asker) -> Result<Power, DomainError> {
         let name = env.config.name.clone();
         let settings = self.settings(env).await?;
-        // The last wake or sleep (a drain is not a change of power), and whether it is the active run.
-        let last = self.db.runs(&name, 10).await?.into_iter().find(|r| r.action != RunAction::Drain);
+        // The last wake or sleep (a drain or a scale-in is not a change of power), and whether it is the active run.
+        let last = self.db.runs(&name, 10).await?.into_iter().find(|r| r.action.is_power());
         let active_run = self.db.active_run(&name).await?.filter(|id| last.as_ref().is_some_and(|r| r.id == *id));
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);

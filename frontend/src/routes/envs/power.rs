@@ -156,6 +156,7 @@ pub(crate) fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
             RunAction::Wake => "Wake".to_string(),
             RunAction::Sleep => "Sleep".to_string(),
             RunAction::Drain => format!("Drain of {}", run.target.clone().unwrap_or_default()),
+            RunAction::ScaleIn => format!("Scale-in of {}", run.target.clone().unwrap_or_default()),
         },
         run.id,
         match run.state {

@@ -106,14 +106,19 @@ impl Editing {
                 (None, Some(mix))
             }
         };
-        Ok(GroupChange { sizes, mix, dry_run, confirm })
+        Ok(GroupChange { sizes, mix, dry_run, confirm, remove_nodes: None })
     }
 
     /// What would happen: lines to show, and warnings.
     async fn preview(&self, env: String, v: Vec<String>) -> Result<(Vec<String>, Vec<String>), String> {
         if let Some((kind, name)) = self.group() {
             let c = api::change_group(env, kind, name, self.change(&v, true, None)?).await.map_err(|e| e.to_string())?;
-            return Ok((vec![c.message], c.warnings));
+            let mut lines = vec![c.message];
+            lines.extend(c.scale_in.iter().map(|n| {
+                let cordoned = if n.cordoned { ", cordoned already" } else { "" };
+                format!("drained, then terminated: {} ({}, {} pod(s){cordoned})", n.node, n.instance_id, n.pods)
+            }));
+            return Ok((lines, c.warnings));
         }
         match self {
             Editing::Sizes { .. } | Editing::Mix { .. } => unreachable!("a group change is previewed above"),
@@ -135,12 +140,15 @@ impl Editing {
         }
     }
 
-    /// Does it; what happened, and the run to follow (a drain).
+    /// Does it; what happened, and the run to follow (a drain, a scale-in).
     async fn apply(&self, env: String, v: Vec<String>, confirm: Option<String>) -> Result<(String, Option<i64>), String> {
         let failed = |e: api::ApiFailure| e.to_string();
         if let Some((kind, name)) = self.group() {
             let c = api::change_group(env, kind, name, self.change(&v, false, confirm)?).await.map_err(failed)?;
-            return Ok((c.message, None));
+            return Ok(match c.run {
+                Some(r) => (format!("scale-in run {} started: {}", r.id, c.message), Some(r.id)),
+                None => (c.message, None),
+            });
         }
         match self {
             Editing::Sizes { .. } | Editing::Mix { .. } => unreachable!("a group change is applied above"),

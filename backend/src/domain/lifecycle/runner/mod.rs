@@ -35,6 +35,7 @@ use super::ctx::Ctx;
 use crate::adapters::AdapterError;
 use crate::domain::DomainError;
 use crate::domain::capacity::drain::Drainer;
+use crate::domain::capacity::scale_in::ScaleInPlan;
 use lease::Held;
 
 /// How the driving ended.
@@ -136,21 +137,25 @@ async fn drive(lc: &Lifecycle, held: Held<'_>) -> Result<(RunState, Option<Strin
     let id = held.id;
     let gone = |what: String| Halt::Failed(DomainError::NotFound(what));
     let run = held.db.run(id).await?.ok_or_else(|| gone(format!("run {id} disappeared")))?;
+    let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
+    let cluster = env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
     match run.action {
         RunAction::Sleep | RunAction::Wake => {
-            let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
             let settings = lc.settings(env).await?.ok_or_else(|| gone(format!("environment {} has no power settings", run.env)))?;
-            let cluster =
-                env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
             let ctx = Ctx::new(env, cluster.clone(), settings, held.db, lc.keys.as_deref(), id);
             walk::walk(held, &run, &ctx).await
         }
-        RunAction::Drain => {
-            let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
-            let node = run.target.clone().ok_or_else(|| gone(format!("drain run {id} names no node")))?;
-            let cluster =
-                env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
-            let drainer = Drainer { cluster, node, db: held.db, run_id: id, timeout: lc.drain_timeout, waited: Default::default() };
+        RunAction::Drain | RunAction::ScaleIn => {
+            let (nodes, scale_in) = if run.action == RunAction::Drain {
+                (vec![run.target.clone().ok_or_else(|| gone(format!("drain run {id} names no node")))?], None)
+            } else {
+                let params = held.db.run_params(id).await?.ok_or_else(|| gone(format!("scale-in run {id} has no plan")))?;
+                let plan: ScaleInPlan =
+                    serde_json::from_str(&params).map_err(|e| gone(format!("scale-in run {id}: its plan cannot be read ({e})")))?;
+                (plan.node_names(), Some((env.aws(), plan)))
+            };
+            let drainer =
+                Drainer { cluster, nodes, scale_in, db: held.db, run_id: id, timeout: lc.drain_timeout, waited: Default::default() };
             walk::walk(held, &run, &drainer).await
         }
     }

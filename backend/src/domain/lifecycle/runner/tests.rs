@@ -91,7 +91,7 @@ impl Performer for Script {
 async fn setup(steps: &[&str], lease: Duration) -> (Script, i64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("db.sqlite").display())).await.unwrap();
-    let run = db.create_run("dev", RunAction::Sleep, None, "ada", steps).await.unwrap().unwrap();
+    let run = db.create_run("dev", RunAction::Sleep, (None, None), "ada", steps).await.unwrap().unwrap();
     let fence = claim(&db, RUNNER, run, lease).await.unwrap().expect("a new run is free to lease");
     (Script { db, run, flaky: AtomicU32::new(0), performed: Mutex::default() }, fence, dir)
 }

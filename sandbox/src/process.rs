@@ -92,12 +92,14 @@ pub fn reserve(ports: impl IntoIterator<Item = u16>) {
 /// A TCP port on 127.0.0.1 that can be bound now and that this process has
 /// not handed out before, chosen **below the kernel's ephemeral range**.
 ///
-/// The sandbox keeps its ports across restarts (`state.json`). A port from the
-/// ephemeral range (what binding port 0 gives) can be taken, while its process
-/// is down, by any outgoing connection on the machine; then the process that
-/// owns it crash-loops with "address already in use" (seen in CI: qa's
-/// argocd-repo-server, every Application Unknown for 600 s). Outgoing
-/// connections never use ports outside that range.
+/// Binding port 0 once per port, in a row, can be handed the same port twice
+/// (it was free again as soon as the probe socket closed): seen in CI, qa's
+/// argocd-repo-server got one port for gRPC and metrics and crash-looped with
+/// "address already in use" (every Application Unknown for 600 s). Hence the
+/// set of ports handed out. And the sandbox keeps its ports across restarts
+/// (`state.json`): a port from the ephemeral range can be taken, while its
+/// process is down, by any outgoing connection on the machine, whereas
+/// outgoing connections never use ports outside that range.
 pub fn free_port() -> Result<u16> {
     let low = ephemeral_low();
     let (first, last) = (low.saturating_sub(20_000).max(10_000), low.saturating_sub(1));

@@ -38,6 +38,7 @@ fn lint() -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     step("cargo clippy -D warnings (host crates, all targets; the UI for WASM)");
     run(cargo().args(["clippy", "--workspace", "--exclude", "mezame-frontend", "--all-targets", "--", "-D", "warnings"]))?;
+    tools::ensure_wasm_target()?;
     run(cargo().args(["clippy", "--package", "mezame-frontend", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]))?;
     Ok(())
 }

@@ -5,13 +5,11 @@
 //! before → after (`dry_run` stops there: the confirmation dialog), then done
 //! and audited; a change that cannot be audited is put back.
 
-use mezame_shared::audit::AuditOutcome;
-use mezame_shared::capacity::{GroupChange, GroupChanged, GroupSpec, MixChange, SPOT_STRATEGIES, Sizes, SizesTarget};
-use mezame_shared::power::GroupKind;
-
 use std::sync::Arc;
 
-use mezame_shared::capacity::Group;
+use mezame_shared::audit::AuditOutcome;
+use mezame_shared::capacity::{Group, GroupChange, GroupChanged, GroupSpec, MixChange, SPOT_STRATEGIES, Sizes, SizesTarget};
+use mezame_shared::power::GroupKind;
 
 use super::Capacities;
 use super::scale_in::{self, ScaleInPlan};

@@ -10,6 +10,7 @@ use crate::adapters::seal::Keys;
 use crate::config::Config;
 use crate::domain::auth::Auth;
 use crate::domain::capacity::Capacities;
+use crate::domain::capacity::prices::PriceTable;
 use crate::domain::envs::Environments;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::topology::Topologies;
@@ -51,7 +52,8 @@ impl App {
         auth.start_purger();
         let envs = Environments::new(&config.envs, Duration::from_millis(config.probe_timeout_ms)).await;
         let topologies = Topologies::start(&envs);
-        let capacities = Capacities::start(&envs, db.clone());
+        let prices = PriceTable::new(config.prices.on_demand.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let capacities = Capacities::start(&envs, db.clone(), prices);
         // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);

@@ -17,11 +17,16 @@ pub const MANAGER: &str = "mezame-sandbox";
 
 /// A client for the cluster of a kubeconfig file (its current context).
 pub async fn client(kubeconfig: &Path) -> Result<kube::Client> {
+    Ok(kube::Client::try_from(config(kubeconfig).await?)?)
+}
+
+/// The client configuration of a kubeconfig file (its current context).
+pub async fn config(kubeconfig: &Path) -> Result<kube::Config> {
     let file = Kubeconfig::read_from(kubeconfig).with_context(|| format!("reading {}", kubeconfig.display()))?;
     let mut config = kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await?;
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(60));
-    Ok(kube::Client::try_from(config)?)
+    Ok(config)
 }
 
 /// Applies YAML documents (server-side apply, forced), resolving each kind

@@ -17,6 +17,8 @@
 //! - [`config`]: mezame's configuration for this sandbox (`[[env]]` with power settings).
 //! - [`oidc`]: the OpenID provider (npm oidc-provider) and the seeded users, one per role.
 //! - [`ci`]: the platform's CI (commit, image tag rewrite, webhook).
+//! - [`interrupt`]: a spot interruption (or rebalance recommendation) of one
+//!   node, as AWS and aws-node-termination-handler play it.
 //! - [`up`]: `up`, `down`, `status`.
 //! - [`process`], [`kube`]: process and Kubernetes helpers.
 
@@ -27,6 +29,7 @@ pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod git;
+pub mod interrupt;
 pub mod kube;
 pub mod manifests;
 pub mod oidc;

@@ -83,6 +83,21 @@ enum Cmd {
         #[arg(long)]
         off: bool,
     },
+    /// An EC2 spot interruption of one node, as aws-node-termination-handler
+    /// plays it: event, taint and cordon, evictions (budgets honoured) for the
+    /// notice, then the instance terminated and replaced by its Auto Scaling group.
+    Interrupt {
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        node: String,
+        /// A rebalance recommendation instead: the event and the taint, nothing else.
+        #[arg(long)]
+        rebalance: bool,
+        /// Seconds the drain may take before the instance goes (AWS gives 120).
+        #[arg(long, default_value_t = 30)]
+        notice: u64,
+    },
     /// Run the sandbox controller of one environment (started by `up`).
     #[command(hide = true)]
     Controller {
@@ -121,12 +136,12 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
         Cmd::Down => up::down(&dir)?,
         Cmd::Status { json } => print_status(&dir, json)?,
         Cmd::Ci { ms, env, message } => {
-            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let state = loaded(&dir)?;
             let run = ci::run(&state, &ms, &env, message.as_deref()).await?;
             println!("{}", serde_json::to_string_pretty(&run)?);
         }
         Cmd::Apiserver { action, env } => {
-            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let state = loaded(&dir)?;
             state.env(&env)?;
             match action {
                 Power::Stop => mezame_sandbox::cluster::stop_apiserver(&state, &env)?,
@@ -138,15 +153,20 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
             }
         }
         Cmd::BootDelay { env, secs } => {
-            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let state = loaded(&dir)?;
             state.set_boot_delay(&env, secs)?;
             eprintln!("sandbox: new nodes of {env} join {} s after their instance starts", state.boot_delay(&env));
         }
         Cmd::AwsFaults { env, rate, status, off } => {
-            let state = State::load(&dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))?;
+            let state = loaded(&dir)?;
             let faults = if off { controller::faults::Faults::default() } else { controller::faults::Faults::new(rate, status)? };
             faults.save(&state, &env)?;
             eprintln!("sandbox: {env}: {}", faults.describe());
+        }
+        Cmd::Interrupt { env, node, rebalance, notice } => {
+            let state = loaded(&dir)?;
+            let report = mezame_sandbox::interrupt::interrupt(&state, &env, &node, rebalance, Duration::from_secs(notice)).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Cmd::Build => {
             tokio::task::spawn_blocking(mezame_sandbox::parts::ensure).await??;
@@ -158,6 +178,11 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The sandbox of `dir`, or an error saying there is none.
+fn loaded(dir: &std::path::Path) -> Result<State> {
+    State::load(dir)?.ok_or_else(|| anyhow::anyhow!("no sandbox in {}; run `mezame-sandbox up`", dir.display()))
 }
 
 fn print_status(dir: &std::path::Path, json: bool) -> Result<()> {

@@ -24,6 +24,112 @@ pub struct Capacity {
     /// Nodes that belong to no group found in AWS (e.g. Fargate, Karpenter, or a group of another cluster).
     pub other_nodes: Vec<NodeRow>,
     pub totals: Totals,
+    /// What the nodes cost, and what spot and the sleep schedule save.
+    #[serde(default)]
+    pub cost: EnvCost,
+    /// Per microservice with pods: where its ready replicas run (spot or
+    /// on-demand, zones, nodes) and the risks of that; flagged ones first.
+    #[serde(default)]
+    pub spot_risk: Vec<SpotRisk>,
+    /// Spot interruptions and rebalance recommendations of the cluster's
+    /// nodes, as aws-node-termination-handler marked them, newest first.
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
+}
+
+/// A node that aws-node-termination-handler tainted: a spot interruption
+/// notice (the instance goes in 2 minutes) or a rebalance recommendation
+/// (it is at elevated risk of one), with what ran on it then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Interruption {
+    /// When mezame saw the node tainted.
+    pub at: DateTime<Utc>,
+    pub kind: InterruptionKind,
+    pub node: String,
+    pub instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub zone: Option<String>,
+    /// The microservices with ready replicas on the node then.
+    pub hit: Vec<ReplicasHit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptionKind {
+    /// Taint `aws-node-termination-handler/spot-itn`.
+    SpotInterruption,
+    /// Taint `aws-node-termination-handler/rebalance-recommendation`.
+    RebalanceRecommendation,
+}
+
+/// What a microservice had on an interrupted node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplicasHit {
+    pub namespace: String,
+    pub name: String,
+    pub serving: bool,
+    /// Its ready replicas on the node, and in all, just before.
+    pub ready_here: u32,
+    pub ready_before: u32,
+    /// Every ready replica was there: an outage until they run again elsewhere.
+    pub lost_all: bool,
+}
+
+impl Interruption {
+    /// The spot capacity pool: instance type and zone.
+    pub fn pool(&self) -> String {
+        format!("{} in {}", self.instance_type.as_deref().unwrap_or("unknown type"), self.zone.as_deref().unwrap_or("unknown zone"))
+    }
+}
+
+/// Where one microservice's ready replicas run, and what that risks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpotRisk {
+    pub namespace: String,
+    pub name: String,
+    /// A Service sends it traffic.
+    pub serving: bool,
+    pub ready: u32,
+    /// Ready replicas by the capacity type of their node (EC2's lifecycle).
+    pub on_spot: u32,
+    pub on_demand: u32,
+    /// Ready replicas on a node whose capacity type nobody knows.
+    pub unknown: u32,
+    /// Zones and nodes of its ready replicas.
+    pub zones: Vec<String>,
+    pub nodes: Vec<String>,
+    /// A PodDisruptionBudget selects its pods.
+    pub has_pdb: bool,
+    pub flags: Vec<RiskFlag>,
+}
+
+/// A risk of where a microservice runs, and its fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskFlag {
+    pub kind: RiskKind,
+    /// What is at risk, in words.
+    pub message: String,
+    /// What to change.
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RiskKind {
+    /// A serving microservice whose ready replicas are all on spot.
+    AllOnSpot,
+    /// … all in one zone.
+    OneZone,
+    /// … all on one node.
+    OneNode,
+    /// On spot without a PodDisruptionBudget.
+    NoPdbOnSpot,
 }
 
 /// An EKS managed node group or a self-managed Auto Scaling group.
@@ -58,6 +164,9 @@ pub struct Group {
     pub warnings: Vec<String>,
     /// The sizes the next wake restores, when the environment's power settings list the group.
     pub awake: Option<Sizes>,
+    /// What its running instances (an Auto Scaling group) or nodes (EKS) cost.
+    #[serde(default)]
+    pub cost: Cost,
 }
 
 /// The on-demand/spot policy of an Auto Scaling group, as declared.
@@ -111,7 +220,7 @@ impl Sizes {
 }
 
 /// An EC2 instance of an Auto Scaling group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstanceRow {
     pub id: String,
@@ -124,6 +233,9 @@ pub struct InstanceRow {
     pub health: String,
     /// The Kubernetes node it became, once it joined.
     pub node: Option<String>,
+    /// USD per hour, when its price is known.
+    #[serde(default)]
+    pub hourly: Option<f64>,
 }
 
 /// A Kubernetes node.
@@ -144,6 +256,9 @@ pub struct NodeRow {
     pub cpu_allocatable_m: u64,
     pub memory_requested: u64,
     pub memory_allocatable: u64,
+    /// USD per hour, when its price is known.
+    #[serde(default)]
+    pub hourly: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -158,6 +273,64 @@ pub struct Totals {
     pub memory_requested_pct: f64,
     /// Nodes on spot, in percent of the nodes whose capacity type is known.
     pub spot_share_pct: f64,
+}
+
+/// A cost in USD.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Cost {
+    pub hourly: f64,
+    /// Hourly × 730 (AWS's month).
+    pub monthly: f64,
+    /// Some price in it is not the market's: spot priced at on-demand, a
+    /// region priced as another, an instance whose type has no price.
+    pub estimated: bool,
+    /// Why it is estimated, one reason per line.
+    pub notes: Vec<String>,
+}
+
+/// What an environment's nodes cost, and what spot and sleeping save.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvCost {
+    /// Every group's cost, and the nodes of no group whose price is known.
+    pub total: Cost,
+    /// What the instances on spot save per month against on-demand.
+    pub spot_saving_monthly: f64,
+    /// What the sleep schedule saves per month (the groups a sleep scales to
+    /// 0, priced at their awake sizes); `None` without a schedule.
+    pub sleep_saving_monthly: Option<f64>,
+    /// Hours per week the schedule keeps the environment asleep.
+    pub asleep_hours_per_week: Option<f64>,
+    pub prices: PriceBasis,
+}
+
+/// Where the prices come from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriceBasis {
+    /// The region the environment's instances are priced in.
+    pub region: String,
+    /// The on-demand table shipped with mezame: its source and date.
+    pub on_demand_source: String,
+    pub on_demand_as_of: String,
+    /// Instance types whose on-demand price the configuration sets (`[prices] on_demand`).
+    pub overridden: Vec<String>,
+    /// When EC2's spot price history was last read (`DescribeSpotPriceHistory`).
+    pub spot_described_at: Option<DateTime<Utc>>,
+    /// Why it could not be read, when it could not (spot is then priced at on-demand, estimated).
+    pub spot_error: Option<String>,
+}
+
+/// Hours in a month, as AWS bills them.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+impl Cost {
+    /// A cost of `hourly`, estimated for `notes` (none: a market price).
+    pub fn of(hourly: f64, notes: Vec<String>) -> Cost {
+        let hourly = (hourly * 10_000.0).round() / 10_000.0;
+        Cost { hourly, monthly: (hourly * HOURS_PER_MONTH * 100.0).round() / 100.0, estimated: !notes.is_empty(), notes }
+    }
 }
 
 impl NodeRow {

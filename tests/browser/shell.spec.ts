@@ -45,6 +45,18 @@ test.describe('with the sandbox', () => {
     await expect(spot.getByTestId('actual')).toHaveText(`running: 0 on-demand · ${spotNodes} spot`);
     for (const cell of await spot.getByTestId('capacity-type').all()) await expect(cell).toHaveText('spot');
     await expect(page.getByTestId('totals')).toContainText('nodes ready');
+    // What it costs: its t3.medium nodes at the shipped table's eu-west-1 price; spot at EC2's prices.
+    const systemNodes = labelled('eks.amazonaws.com/nodegroup=system');
+    await expect(system.getByTestId('group-cost')).toContainText(`costs $${(systemNodes * 0.0456).toFixed(4)}/h`);
+    await expect(system.getByTestId('node-price').first()).toHaveText('$0.0456/h');
+    await expect(spot.getByTestId('group-cost')).not.toContainText('estimated');
+    await expect(page.getByTestId('env-cost')).toContainText('a month');
+    await expect(page.getByTestId('spot-saving')).toContainText('spot saves $');
+    await expect(page.getByTestId('price-source')).toContainText('EC2 spot price history, read');
+    // Spot risk: dev's workloads prefer spot, so some are flagged, each flag with its fix.
+    await expect(page.getByTestId('spot-risk-summary')).toContainText('with ready replicas on spot');
+    await expect(page.getByTestId('risk-kind').first()).toContainText('fix:');
+    await expect(page.getByTestId('interruptions')).toBeVisible();
     await page.screenshot({ path: test.info().outputPath('nodegroups.png'), fullPage: true });
     expect(problems).toEqual([]);
   });

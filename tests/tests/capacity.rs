@@ -117,6 +117,90 @@ async fn dev_shows_its_managed_group_and_its_spot_asg_each_with_its_own_nodes_an
     let spot_nodes = asg.nodes.len() as f64;
     assert_eq!(c.totals.spot_share_pct, (spot_nodes * 1000.0 / nodes.len() as f64).round() / 10.0);
     assert_eq!(c.totals.ready as usize, nodes.len());
+
+    // What it costs: the managed group's nodes at the shipped table's on-demand
+    // price, the spot ASG's instances at EC2's (moto's) spot price in their zone.
+    let od = |t: &str| TABLE["regions"]["eu-west-1"][t].as_f64().unwrap_or_else(|| panic!("{t} in the shipped table"));
+    let want = system.nodes.iter().map(|n| od(n.instance_type.as_deref().unwrap())).sum::<f64>();
+    assert!(close(system.cost.hourly, want) && !system.cost.estimated, "{:?} vs {want}", system.cost);
+    assert!(close(system.cost.monthly, system.cost.hourly * 730.0), "{:?}", system.cost);
+    assert!(system.nodes.iter().all(|n| n.hourly == Some(od(ng.instance_type))), "{:?}", system.nodes);
+    let history = moto
+        .ec2
+        .describe_spot_price_history()
+        .set_instance_types(Some(spot.instance_types.iter().map(|t| (*t).into()).collect()))
+        .start_time(aws_sdk_ec2::primitives::DateTime::from(std::time::SystemTime::now()))
+        .send()
+        .await
+        .unwrap();
+    let spot_price = |t: &str, zone: &str| {
+        history
+            .spot_price_history()
+            .iter()
+            .find(|p| p.instance_type().map(|i| i.as_str()) == Some(t) && p.availability_zone() == Some(zone))
+            .and_then(|p| p.spot_price()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("moto prices {t} in {zone}"))
+    };
+    assert!(c.cost.prices.spot_error.is_none() && c.cost.prices.spot_described_at.is_some(), "{:?}", c.cost.prices);
+    let want = asg.instances.iter().map(|i| spot_price(&i.instance_type, &i.zone)).sum::<f64>();
+    assert!(close(asg.cost.hourly, want) && !asg.cost.estimated, "{:?} vs {want}", asg.cost);
+    assert!(asg.instances.iter().all(|i| i.hourly == Some(spot_price(&i.instance_type, &i.zone))), "{:?}", asg.instances);
+    assert!(close(c.cost.total.hourly, system.cost.hourly + asg.cost.hourly), "{:?}", c.cost);
+    let saving = asg.instances.iter().map(|i| od(&i.instance_type) - spot_price(&i.instance_type, &i.zone)).sum::<f64>() * 730.0;
+    assert!(saving > 0.0 && close(c.cost.spot_saving_monthly, saving), "{:?} vs {saving}", c.cost);
+    assert_eq!((c.cost.sleep_saving_monthly, c.cost.prices.region.as_str()), (None, "eu-west-1"), "no schedule in the sandbox's settings");
+
+    // Spot risk: each microservice's ready replicas as the API server places them, on spot as EC2 says.
+    let flagged = spot_risk_matches_the_cluster(&c, &pods, &kube("dev").await).await;
+    assert!(flagged > 0, "dev's workloads prefer spot: some are flagged");
+}
+
+/// Checks every microservice's spot risk against the cluster's Deployments
+/// and ready pods; answers how many are flagged.
+async fn spot_risk_matches_the_cluster(c: &Capacity, pods: &[Pod], client: &kube::Client) -> usize {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use mezame_shared::capacity::RiskKind;
+    let capacity_of: std::collections::HashMap<&str, Option<&str>> =
+        c.groups.iter().flat_map(|g| &g.nodes).map(|n| (n.name.as_str(), n.capacity_type.as_deref())).collect();
+    let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+    let ready_pods = |d: &Deployment| {
+        let want = d.spec.as_ref().and_then(|s| s.selector.match_labels.clone()).unwrap_or_default();
+        let ns = d.metadata.namespace.as_deref();
+        pods.iter()
+            .filter(move |p| p.metadata.namespace.as_deref() == ns && p.metadata.deletion_timestamp.is_none())
+            .filter(move |p| want.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
+            .filter(|p| {
+                let st = p.status.as_ref();
+                st.and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && st.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+            .collect::<Vec<String>>()
+    };
+    assert!(!c.spot_risk.is_empty(), "every microservice with pods is assessed");
+    for r in &c.spot_risk {
+        let d = deployments
+            .iter()
+            .find(|d| d.metadata.namespace.as_deref() == Some(r.namespace.as_str()) && d.metadata.name.as_deref() == Some(r.name.as_str()));
+        let on = ready_pods(d.unwrap_or_else(|| panic!("{}/{} is a Deployment", r.namespace, r.name)));
+        let spot = on.iter().filter(|n| capacity_of.get(n.as_str()).copied().flatten() == Some("spot")).count() as u32;
+        assert_eq!((r.ready, r.on_spot), (on.len() as u32, spot), "{r:?} vs pods on {on:?}");
+        assert_eq!(r.nodes, on.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>(), "{r:?}");
+        let has = |k: RiskKind| r.flags.iter().any(|f| f.kind == k);
+        assert_eq!(has(RiskKind::AllOnSpot), r.serving && r.ready > 0 && spot == r.ready, "{r:?}");
+        assert_eq!(has(RiskKind::OneNode), r.serving && r.nodes.len() == 1, "{r:?}");
+        assert_eq!(has(RiskKind::NoPdbOnSpot), spot > 0 && !r.has_pdb, "{r:?}");
+    }
+    c.spot_risk.iter().filter(|r| !r.flags.is_empty()).count()
+}
+
+/// The on-demand price table shipped with mezame.
+static TABLE: std::sync::LazyLock<serde_json::Value> =
+    std::sync::LazyLock::new(|| serde_json::from_str(include_str!("../../backend/data/ec2-on-demand.json")).unwrap());
+
+/// Equal, as rounded: hourly prices to 1/10,000 of a dollar, monthly figures to the cent.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < if b.abs() < 10.0 { 2e-4 } else { 0.01 }
 }
 
 #[tokio::test]
@@ -138,6 +222,10 @@ async fn prod_shows_its_on_demand_group_and_its_empty_spot_asg_and_an_unknown_en
     assert_eq!(spot.mix.as_ref().map(|m| m.on_demand_percent_above_base), Some(0));
     assert!(spot.warnings.is_empty(), "{:?}", spot.warnings);
     assert_eq!(c.groups.len(), 2);
+    // Production runs nothing on spot yet: no spot risk, whatever else is flagged.
+    let pods = Api::<Pod>::all(kube("prod").await).list(&ListParams::default()).await.unwrap().items;
+    spot_risk_matches_the_cluster(&c, &pods, &kube("prod").await).await;
+    assert!(c.spot_risk.iter().all(|r| r.on_spot == 0), "{:?}", c.spot_risk);
     let (status, body) = get_json(&server.url("/api/envs/staging/capacity")).await;
     assert_eq!(status, 404, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("prod"), "{body}");

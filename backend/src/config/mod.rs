@@ -97,12 +97,25 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Open event streams (topology, runs) per server.
     pub max_event_streams: usize,
+    /// Prices of the capacity view's cost (`[prices]`).
+    #[serde(default)]
+    pub prices: PricesConfig,
     /// The environments the panel controls, in display order.
     #[serde(default, rename = "env")]
     pub envs: Vec<EnvConfig>,
     /// Where the configuration was read from (not a key of the file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// `[prices]`: what mezame's shipped on-demand table does not know, or gets
+/// wrong for this organisation (a Savings Plan, a region not listed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesConfig {
+    /// Instance type → USD per hour on-demand, in every region (e.g. `"m5.large" = 0.096`).
+    #[serde(default)]
+    pub on_demand: std::collections::BTreeMap<String, f64>,
 }
 
 /// One environment: its cluster and its AWS account.
@@ -185,6 +198,7 @@ impl Default for Config {
             schedule_tick_ms: 20_000,
             run_lease_secs: 30,
             drain_timeout_secs: 300,
+            prices: PricesConfig::default(),
             envs: Vec::new(),
             source: None,
         }
@@ -288,6 +302,9 @@ impl Config {
         }
         if self.run_lease_secs < 3 {
             return Err(ConfigError::Rule("run_lease_secs must be ≥ 3 (it is renewed every third of it)".into()));
+        }
+        if let Some((t, p)) = self.prices.on_demand.iter().find(|(_, p)| !(p.is_finite() && **p > 0.0)) {
+            return Err(ConfigError::Rule(format!("[prices] on_demand: {t} = {p}: a price must be a number of USD per hour > 0")));
         }
         if self.drain_timeout_secs == 0 {
             return Err(ConfigError::Rule("drain_timeout_secs must be > 0".into()));

@@ -7,11 +7,20 @@ Run instead of `python -m moto.server` (same arguments):
   instances above the on-demand base that the policy makes spot as spot
   instances, spread over the overrides' instance types in order (moto launches
   every instance alike, on-demand, of the launch template's type).
+- DescribeSpotPriceHistory answers a spot market: per instance type and zone,
+  a fixed share (28-42 %, by type and zone) of the type's on-demand price in
+  eu-west-1, stamped now (moto answers 0.00001 of 2006 for every type).
+  Types the market does not list are not offered, as in AWS.
 """
+
+import datetime
+import zlib
 
 from moto import server
 from moto.autoscaling.models import FakeAutoScalingGroup
+from moto.core.responses import ActionResult
 from moto.ec2.models.instances import Instance
+from moto.ec2.responses.spot_instances import SpotInstances
 
 Instance.instance_lifecycle = property(lambda self: getattr(self, "lifecycle", None))
 
@@ -40,6 +49,45 @@ def _launch_mixed(self, count_needed, propagated_tags):
 
 
 FakeAutoScalingGroup.replace_autoscaling_group_instances = _launch_mixed
+
+# eu-west-1 on-demand, Linux, USD per hour: the sandbox's market's reference.
+ON_DEMAND = {
+    "t3.small": 0.0228,
+    "t3.medium": 0.0456,
+    "t3.large": 0.0912,
+    "t3a.large": 0.0816,
+    "t3.xlarge": 0.1824,
+    "m5.large": 0.107,
+    "m5a.large": 0.096,
+    "m5.xlarge": 0.214,
+    "m6i.large": 0.107,
+}
+
+
+def spot_price(instance_type, zone):
+    share = 0.28 + (zlib.crc32(f"{instance_type}/{zone}".encode()) % 15) / 100
+    return round(ON_DEMAND[instance_type] * share, 6)
+
+
+def _describe_spot_price_history(self):
+    types = self._get_param("InstanceTypes", [])
+    offered = self.ec2_backend.describe_spot_price_history(types, self._filters_from_querystring())
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    history = [
+        {
+            "InstanceType": o["InstanceType"],
+            "ProductDescription": "Linux/UNIX",
+            "SpotPrice": f"{spot_price(o['InstanceType'], o['Location']):.6f}",
+            "AvailabilityZone": o["Location"],
+            "Timestamp": now,
+        }
+        for o in offered
+        if o["InstanceType"] in ON_DEMAND
+    ]
+    return ActionResult({"SpotPriceHistory": history})
+
+
+SpotInstances.describe_spot_price_history = _describe_spot_price_history
 
 if __name__ == "__main__":
     server.main()

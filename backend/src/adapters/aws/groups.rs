@@ -154,6 +154,7 @@ fn managed_group(n: &aws_sdk_eks::types::Nodegroup) -> Group {
         nodes: Vec::new(),
         warnings: Vec::new(),
         awake: None,
+        cost: Default::default(),
     }
 }
 
@@ -177,6 +178,8 @@ fn asg_group(g: &AutoScalingGroup, ec2: &HashMap<String, Ec2Instance>) -> Group 
                 health: i.health_status().unwrap_or_default().to_string(),
                 // Set by the domain once a node with this instance id has joined.
                 node: None,
+                // Priced by the domain.
+                hourly: None,
                 id,
             })
         })
@@ -210,6 +213,7 @@ fn asg_group(g: &AutoScalingGroup, ec2: &HashMap<String, Ec2Instance>) -> Group 
         nodes: Vec::new(),
         warnings: Vec::new(),
         awake: None,
+        cost: Default::default(),
     }
 }
 

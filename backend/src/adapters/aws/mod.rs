@@ -4,6 +4,7 @@
 //! - [`capacity`]: EKS managed node groups and Auto Scaling groups (sizes);
 //! - [`groups`]: a cluster's node groups, Auto Scaling groups and their instances, described (the capacity view);
 //! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
+//! - [`spot`]: EC2's current spot prices per instance type and zone;
 //! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start;
 //! - [`cache`]: a short cache with single flight for describes on read paths.
 //!
@@ -15,10 +16,12 @@ mod capacity;
 mod databases;
 mod elb;
 mod groups;
+mod spot;
 
 pub use capacity::Sizes;
 pub use databases::Instance;
 pub use elb::LoadBalancer;
+pub use spot::SpotQuote;
 
 use std::time::Duration;
 

@@ -10,6 +10,12 @@
 //! at once.
 //!
 //! - `view.rs`: the join, pure (the actual mix, warnings, totals).
+//! - `prices.rs`: an instance's hourly price — on-demand from the shipped
+//!   table (or the configuration), spot from EC2's spot price history, read
+//!   in the background like the groups; `cost.rs`: the cost of groups and of
+//!   the environment, what spot and the sleep schedule save (pure).
+//! - `risk.rs`: spot risk per microservice (pure, from the topology's
+//!   microservices and the view's nodes).
 //! - `change.rs`: new sizes and spot mix of a group — checked, shown before →
 //!   after, done, audited.
 //! - `nodes.rs`: cordoning and uncordoning a node.
@@ -20,17 +26,22 @@
 //!   terminated.
 
 pub mod change;
+pub mod cost;
 pub mod drain;
+#[cfg(test)]
+mod fixtures;
 pub mod nodes;
+pub mod prices;
+pub mod risk;
 pub mod scale_in;
 pub mod view;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use mezame_shared::capacity::Capacity;
+use mezame_shared::capacity::{Capacity, NodeRow};
 use mezame_shared::power::PowerSettings;
 use tokio::sync::Notify;
 
@@ -38,6 +49,7 @@ use crate::adapters::db::Db;
 use crate::domain::envs::{Environment, Environments};
 use crate::domain::lifecycle::settings::own_cluster;
 use crate::domain::topology::Live;
+use prices::{PriceTable, SpotPrices};
 use view::Described;
 
 /// How often AWS is described when nothing asks sooner.
@@ -60,11 +72,13 @@ pub struct Capacities {
     by_env: HashMap<String, Arc<EnvCapacity>>,
     /// Where changes are audited.
     db: Db,
+    /// On-demand prices (the shipped table and the configuration's overrides).
+    prices: PriceTable,
 }
 
 impl Capacities {
     /// Starts one refresh task per environment. Must be called within a Tokio runtime.
-    pub fn start(envs: &Environments, db: Db) -> Capacities {
+    pub fn start(envs: &Environments, db: Db, prices: PriceTable) -> Capacities {
         let by_env = envs
             .iter()
             .map(|env| {
@@ -77,7 +91,7 @@ impl Capacities {
                 (env.config.name.clone(), cap)
             })
             .collect();
-        Capacities { by_env, db }
+        Capacities { by_env, db, prices }
     }
 
     /// Asks the environment's refresh task to describe AWS now.
@@ -98,8 +112,18 @@ impl Capacities {
         if cluster.is_none() {
             described.error = Some(format!("{name} names no EKS cluster ([env.aws] eks_cluster): its node groups cannot be described"));
         }
-        let objects = live.objects.read().unwrap_or_else(|p| p.into_inner());
-        view::join(name, cluster.as_deref().unwrap_or_default(), &described, &objects, settings)
+        let mut c = {
+            let objects = live.objects.read().unwrap_or_else(|p| p.into_inner());
+            view::join(name, cluster.as_deref().unwrap_or_default(), &described, &objects, settings)
+        };
+        let region = env.aws().region().unwrap_or_else(|| "(no region configured)".into());
+        cost::apply(&mut c, &cost::Pricing { table: &self.prices, spot: &described.spot, region: &region }, settings);
+        let nodes: HashMap<&str, &NodeRow> =
+            c.groups.iter().flat_map(|g| &g.nodes).chain(&c.other_nodes).map(|n| (n.name.as_str(), n)).collect();
+        let spot_risk = risk::assess(&live.feed.snapshot(), &nodes);
+        c.spot_risk = spot_risk;
+        c.interruptions = live.interruptions.list();
+        c
     }
 }
 
@@ -107,8 +131,8 @@ async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
     let Some(cluster) = cap.cluster.clone() else { return };
     loop {
         let previous = cap.described.load_full();
-        let next = match tokio::time::timeout(DESCRIBE_TIMEOUT, env.aws().describe_groups(&cluster)).await {
-            Ok(Ok(groups)) => Described { at: Some(chrono::Utc::now()), groups, error: None },
+        let mut next = match tokio::time::timeout(DESCRIBE_TIMEOUT, env.aws().describe_groups(&cluster)).await {
+            Ok(Ok(groups)) => Described { at: Some(chrono::Utc::now()), groups, error: None, spot: previous.spot.clone() },
             Ok(Err(e)) => Described { error: Some(e.to_string()), ..(*previous).clone() },
             Err(_) => Described {
                 error: Some(format!("AWS did not describe {cluster}'s groups within {} s", DESCRIBE_TIMEOUT.as_secs())),
@@ -118,10 +142,29 @@ async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
         if let Some(e) = &next.error {
             tracing::warn!(env = env.config.name, error = e, "cannot describe the node groups");
         }
+        let types = SpotPrices::types_of(&next.groups);
+        if next.spot.stale(&types, chrono::Utc::now()) {
+            next.spot = read_spot_prices(&env, types, &previous.spot).await;
+        }
         cap.described.store(Arc::new(next));
         tokio::select! {
             _ = tokio::time::sleep(REFRESH) => {}
             _ = cap.poke.notified() => {}
         }
     }
+}
+
+/// EC2's spot prices of `types`; on failure the last ones, with why.
+async fn read_spot_prices(env: &Environment, types: BTreeSet<String>, last: &SpotPrices) -> SpotPrices {
+    let asked: Vec<String> = types.iter().cloned().collect();
+    let error = match tokio::time::timeout(DESCRIBE_TIMEOUT, env.aws().spot_prices(&asked)).await {
+        Ok(Ok(quotes)) => {
+            let by_type_zone = quotes.into_iter().map(|q| ((q.instance_type, q.zone), q.hourly)).collect();
+            return SpotPrices { by_type_zone, at: Some(chrono::Utc::now()), error: None, asked: types };
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("EC2 did not answer DescribeSpotPriceHistory within {} s", DESCRIBE_TIMEOUT.as_secs()),
+    };
+    tracing::warn!(env = env.config.name, error, "cannot read the spot prices");
+    SpotPrices { error: Some(error), ..last.clone() }
 }

@@ -133,23 +133,11 @@ pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::capacity::fixtures::node_row;
 
     fn node(name: &str, cordoned: bool, ready: bool, pods: u32, age_secs: i64) -> NodeRow {
-        NodeRow {
-            name: name.into(),
-            ready,
-            cordoned,
-            created: Some(chrono::DateTime::from_timestamp(1_800_000_000 - age_secs, 0).unwrap()),
-            instance_type: None,
-            zone: None,
-            instance_id: Some(format!("i-{name}")),
-            capacity_type: None,
-            pods,
-            cpu_requested_m: 0,
-            cpu_allocatable_m: 0,
-            memory_requested: 0,
-            memory_allocatable: 0,
-        }
+        let created = Some(chrono::DateTime::from_timestamp(1_800_000_000 - age_secs, 0).unwrap());
+        NodeRow { ready, cordoned, created, pods, ..node_row(name) }
     }
 
     fn names(c: Vec<ScaleInNode>) -> Vec<String> {

@@ -20,6 +20,8 @@ pub struct Described {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     pub groups: Vec<Group>,
     pub error: Option<String>,
+    /// EC2's spot prices of the groups' instance types.
+    pub spot: super::prices::SpotPrices,
 }
 
 pub const SPOT: &str = "spot";
@@ -53,6 +55,8 @@ pub fn join(env: &str, cluster: &str, described: &Described, objects: &Objects, 
             cpu_allocatable_m: n.allocatable.cpu_m,
             memory_requested: used.memory,
             memory_allocatable: n.allocatable.memory,
+            // Priced by `cost::apply`.
+            hourly: None,
         }
     };
 
@@ -91,7 +95,15 @@ pub fn join(env: &str, cluster: &str, described: &Described, objects: &Objects, 
         groups,
         other_nodes,
         totals,
+        cost: Default::default(),
+        spot_risk: Vec::new(),
+        interruptions: Vec::new(),
     }
+}
+
+/// Whether an Auto Scaling group's instance in `state` (its lifecycle state) runs, or is about to.
+pub fn is_running(state: &str) -> bool {
+    matches!(state, "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed")
 }
 
 /// An Auto Scaling group's running instances by EC2 lifecycle; a managed
@@ -99,8 +111,7 @@ pub fn join(env: &str, cluster: &str, described: &Described, objects: &Objects, 
 fn actual_mix(g: &Group) -> ActualMix {
     match g.kind {
         GroupKind::Asg => {
-            let running =
-                g.instances.iter().filter(|i| matches!(i.state.as_str(), "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed"));
+            let running = g.instances.iter().filter(|i| is_running(&i.state));
             let spot = running.clone().filter(|i| i.lifecycle == SPOT).count() as u32;
             ActualMix { spot, on_demand: running.count() as u32 - spot }
         }

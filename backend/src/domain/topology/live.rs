@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::build::build;
 use super::feed::Feed;
+use super::interruptions::Interruptions;
 use super::store::Objects;
 use crate::adapters::kube::watch::{self, Update};
 use crate::domain::envs::{Environment, Environments};
@@ -44,6 +45,9 @@ pub struct Live {
     pub feed: Feed,
     /// How long the last rebuilds took.
     pub rebuilds: RebuildTimes,
+    /// Nodes interrupted (spot) or recommended for rebalance, noticed as the
+    /// rebuild thread applies the watch's updates.
+    pub interruptions: Interruptions,
 }
 
 /// The durations of the last rebuilds of one environment (for the bench and
@@ -95,6 +99,7 @@ impl Topologies {
                     objects: RwLock::new(Objects::default()),
                     feed: Feed::new(empty(&env.config.name)),
                     rebuilds: RebuildTimes::default(),
+                    interruptions: Interruptions::default(),
                 });
                 tokio::spawn(run(env.clone(), live.clone()));
                 (env.config.name.clone(), live)
@@ -203,9 +208,12 @@ fn fold(live: Arc<Live>, mut rx: mpsc::Receiver<Update>) {
     while let Some(first) = rx.blocking_recv() {
         std::thread::sleep(window);
         let changed = {
+            // What was published from the cache as it is: what ran where before these updates.
+            let before = live.feed.snapshot();
             let mut o = live.objects.write().unwrap_or_else(|p| p.into_inner());
-            let mut changed = o.apply(first);
-            while let Ok(update) = rx.try_recv() {
+            let mut changed = false;
+            for update in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                live.interruptions.notice(&o, &update, &before);
                 changed |= o.apply(update);
             }
             changed

@@ -8,13 +8,18 @@
 //! - [`hpa`]: an HPA explained, formula filled in.
 //! - [`feed`]: the published snapshot and the deltas for the SSE stream.
 //! - [`detail`]: one microservice in depth (rollout history, events).
+//! - [`interruptions`]: nodes aws-node-termination-handler taints (spot
+//!   interruptions, rebalance recommendations), noticed in the watch, with what ran there.
 
 pub mod ambassador;
 pub mod audit;
 pub mod build;
 pub mod detail;
 pub mod feed;
+#[cfg(test)]
+pub mod fixtures;
 pub mod hpa;
+pub mod interruptions;
 pub mod live;
 pub mod store;
 

@@ -94,6 +94,11 @@ impl Objects {
         self.by_kind.get(&kind).into_iter().flat_map(|m| m.values())
     }
 
+    /// The object of `kind` keyed `namespace/name` (`name` for a cluster-scoped one).
+    pub fn get(&self, kind: Kind, key: &str) -> Option<&Object> {
+        self.by_kind.get(&kind)?.get(key)
+    }
+
     pub fn count(&self, kind: Kind) -> usize {
         self.by_kind.get(&kind).map_or(0, |m| m.len())
     }

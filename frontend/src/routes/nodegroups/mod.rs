@@ -1,11 +1,16 @@
 //! Node groups: the environment's EKS managed node groups and Auto Scaling
 //! groups, their sizes, the declared vs the actual on-demand/spot mix, and
-//! the Kubernetes nodes under each with their requests vs allocatable.
+//! the Kubernetes nodes under each with their requests vs allocatable, and
+//! what they cost ([`cost`]), the spot risk of each microservice ([`risk`]),
+//! and the spot interruptions seen ([`interruptions`]).
 //! Re-read every few seconds (the server answers from its caches). Operators
 //! change sizes, an Auto Scaling group's spot mix, and cordon nodes through
 //! [`change::ChangeDialog`].
 
 mod change;
+mod cost;
+mod interruptions;
+mod risk;
 
 use std::time::Duration;
 
@@ -19,6 +24,9 @@ use crate::components::refresh::refresh_while;
 use crate::routes::envs::live_run::use_live_run;
 use crate::routes::envs::power::RunView;
 use change::{ChangeDialog, Editing, Ending};
+use cost::{EnvCostBar, GroupCost, per_hour};
+use interruptions::InterruptionsCard;
+use risk::SpotRiskCard;
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -111,9 +119,12 @@ fn page(c: Capacity, acts: Acts) -> impl IntoView {
         {described}
         {(!c.nodes_synced).then(|| view! { <p class="loading">"The cluster's nodes are still being listed…"</p> })}
         <TotalsBar t=c.totals.clone()/>
+        <EnvCostBar c=c.cost.clone()/>
         {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
         {c.groups.into_iter().map(|g| view! { <GroupCard g acts/> }).collect_view()}
         {others}
+        <SpotRiskCard risks=c.spot_risk/>
+        <InterruptionsCard interruptions=c.interruptions/>
     }
 }
 
@@ -160,7 +171,7 @@ fn GroupCard(g: Group, acts: Acts) -> impl IntoView {
             <details class="instances">
                 <summary>{format!("{} EC2 instances", g.instances.len())}</summary>
                 <table>
-                    <thead><tr><th>"instance"</th><th>"type"</th><th>"zone"</th><th>"lifecycle"</th><th>"state"</th><th>"node"</th></tr></thead>
+                    <thead><tr><th>"instance"</th><th>"type"</th><th>"zone"</th><th>"lifecycle"</th><th>"state"</th><th>"price"</th><th>"node"</th></tr></thead>
                     <tbody>
                         {g.instances.iter().map(|i| view! {
                             <tr data-instance=i.id.clone()>
@@ -169,6 +180,7 @@ fn GroupCard(g: Group, acts: Acts) -> impl IntoView {
                                 <td>{i.zone.clone()}</td>
                                 <td>{i.lifecycle.clone()}</td>
                                 <td>{format!("{} · {}", i.state, i.health)}</td>
+                                <td data-testid="instance-price">{per_hour(i.hourly)}</td>
                                 <td>{i.node.clone().unwrap_or_else(|| "—".into())}</td>
                             </tr>
                         }).collect_view()}
@@ -210,6 +222,7 @@ fn GroupCard(g: Group, acts: Acts) -> impl IntoView {
             {actions}
             {awake}
             {mix}
+            <GroupCost c=g.cost.clone()/>
             <p class="small" data-testid="actual">{format!("running: {} on-demand · {} spot", g.actual.on_demand, g.actual.spot)}</p>
             {(!g.taints.is_empty()).then(|| view! { <p class="small muted">{format!("taints: {}", g.taints.join(", "))}</p> })}
             {(!g.warnings.is_empty()).then(|| view! {
@@ -231,7 +244,7 @@ fn Nodes(nodes: Vec<NodeRow>, acts: Acts) -> impl IntoView {
     view! {
         <table class="nodes">
             <thead>
-                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th><th></th></tr>
+                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"price"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th><th></th></tr>
             </thead>
             <tbody>
                 {nodes.into_iter().map(|n| {
@@ -248,6 +261,7 @@ fn Nodes(nodes: Vec<NodeRow>, acts: Acts) -> impl IntoView {
                             <td>{n.instance_type.clone().unwrap_or_default()}</td>
                             <td>{n.zone.clone().unwrap_or_default()}</td>
                             <td data-testid="capacity-type">{n.capacity_type.clone().unwrap_or_else(|| "?".into())}</td>
+                            <td data-testid="node-price">{per_hour(n.hourly)}</td>
                             <td>{n.pods}</td>
                             <td><Bar pct=n.cpu_pct() label=format!("{}m / {}m", n.cpu_requested_m, n.cpu_allocatable_m)/></td>
                             <td><Bar pct=n.memory_pct() label=format!("{} / {}", gib(n.memory_requested), gib(n.memory_allocatable))/></td>

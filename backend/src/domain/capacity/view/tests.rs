@@ -1,7 +1,7 @@
 //! The join on objects made by the real converters from Kubernetes JSON.
 
 use k8s_openapi::api::core::v1 as core;
-use mezame_shared::capacity::{Group, InstanceRow, Mix, Sizes};
+use mezame_shared::capacity::{Mix, Sizes};
 use mezame_shared::power::{CapacityGroup, GroupKind, PowerSettings};
 use serde_json::json;
 
@@ -9,6 +9,7 @@ use super::*;
 use crate::adapters::kube::convert;
 use crate::adapters::kube::objects::{Kind, Object};
 use crate::adapters::kube::watch::{Change, Update};
+use crate::domain::capacity::fixtures::{group, instance};
 
 fn node(name: &str, labels: serde_json::Value, provider: Option<&str>, unschedulable: bool) -> Object {
     let n: core::Node = serde_json::from_value(json!({
@@ -41,41 +42,6 @@ fn objects(nodes: Vec<Object>, pods: Vec<Object>) -> Objects {
     o
 }
 
-fn group(kind: GroupKind, name: &str) -> Group {
-    Group {
-        kind,
-        name: name.into(),
-        status: if kind == GroupKind::Nodegroup { "ACTIVE" } else { "Active" }.into(),
-        capacity_type: if kind == GroupKind::Nodegroup { "ON_DEMAND" } else { "MIXED" }.into(),
-        instance_types: vec![],
-        ami_type: None,
-        min: 0,
-        desired: 2,
-        max: 4,
-        health: vec![],
-        labels: Default::default(),
-        taints: vec![],
-        mix: None,
-        instances: vec![],
-        actual: Default::default(),
-        nodes: vec![],
-        warnings: vec![],
-        awake: None,
-    }
-}
-
-fn instance(id: &str, lifecycle: &str) -> InstanceRow {
-    InstanceRow {
-        id: id.into(),
-        instance_type: "t3.large".into(),
-        zone: "eu-west-1a".into(),
-        lifecycle: lifecycle.into(),
-        state: "InService".into(),
-        health: "Healthy".into(),
-        node: None,
-    }
-}
-
 fn mix(pct: i32, types: &[&str]) -> Mix {
     Mix {
         on_demand_base: 0,
@@ -92,7 +58,7 @@ fn nodes_join_their_group_by_label_or_instance_id_with_their_pods_and_the_ec2_li
     let mut spot = group(GroupKind::Asg, "platform-dev-spot");
     spot.mix = Some(mix(0, &["t3.large", "t3a.large", "m5.large"]));
     spot.instances = vec![instance("i-0aaa", "spot"), instance("i-0bbb", "on-demand")];
-    let described = Described { at: None, groups: vec![group(GroupKind::Nodegroup, "system"), spot], error: None };
+    let described = Described { groups: vec![group(GroupKind::Nodegroup, "system"), spot], ..Default::default() };
     let o = objects(
         vec![
             node("sys-1", json!({"eks.amazonaws.com/nodegroup": "system", "eks.amazonaws.com/capacityType": "ON_DEMAND"}), None, false),

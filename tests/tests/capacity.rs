@@ -440,6 +440,13 @@ async fn scale_in_one(server: &Server, moto: &mezame_sandbox::aws::Aws, name: &s
     assert_eq!((g.min_size().unwrap(), g.desired_capacity().unwrap(), g.max_size().unwrap()), (min, desired, max));
     assert!(!g.instances().iter().any(|i| i.instance_id() == Some(chosen.instance_id.as_str())), "exactly that instance left the group");
     assert!(g.mixed_instances_policy().is_some(), "the mix kept");
+    // The run's end has AWS described again at once, not at the next 30 s tick.
+    eventually("the page's sizes follow the run's end", std::time::Duration::from_secs(5), || async {
+        let c = capacity(server, "dev").await;
+        let g = group(&c, GroupKind::Asg, name);
+        ((g.min, g.desired, g.max) == (min, desired, max) && !g.instances.iter().any(|i| i.id == chosen.instance_id)).then_some(())
+    })
+    .await;
     let client = kube("dev").await;
     eventually("the chosen node leaves the cluster", MINUTE, || async {
         Api::<Node>::all(client.clone()).get_opt(&chosen.node).await.ok()?.is_none().then_some(())

@@ -23,6 +23,9 @@ pub struct Environment {
     cluster: OnceCell<kube::Cluster>,
     aws: aws::Account,
     timeout: Duration,
+    /// Poked when mezame changed the environment's AWS resources (a change of
+    /// a group, the end of a run): its node groups are described again at once.
+    pub aws_changed: tokio::sync::Notify,
 }
 
 /// All configured environments, in configuration order.
@@ -39,6 +42,7 @@ impl Environments {
                 config: config.clone(),
                 cluster: OnceCell::new(),
                 timeout,
+                aws_changed: tokio::sync::Notify::new(),
             }));
         }
         Environments { list }

@@ -43,7 +43,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use mezame_shared::capacity::{Capacity, NodeRow};
 use mezame_shared::power::PowerSettings;
-use tokio::sync::Notify;
 
 use crate::adapters::db::Db;
 use crate::domain::envs::{Environment, Environments};
@@ -63,8 +62,8 @@ struct EnvCapacity {
     cluster: Option<String>,
     /// Written only by the environment's refresh task.
     described: ArcSwap<Described>,
-    /// Wakes the refresh task before its next tick (after a change).
-    poke: Notify,
+    /// Its `aws_changed` wakes the refresh task before its next tick.
+    env: Arc<Environment>,
 }
 
 /// The capacity of every environment.
@@ -85,7 +84,7 @@ impl Capacities {
                 let cap = Arc::new(EnvCapacity {
                     cluster: own_cluster(env).map(str::to_string),
                     described: ArcSwap::from_pointee(Described::default()),
-                    poke: Notify::new(),
+                    env: env.clone(),
                 });
                 tokio::spawn(refresh_loop(env.clone(), cap.clone()));
                 (env.config.name.clone(), cap)
@@ -97,7 +96,7 @@ impl Capacities {
     /// Asks the environment's refresh task to describe AWS now.
     pub fn refresh(&self, env: &str) {
         if let Some(c) = self.by_env.get(env) {
-            c.poke.notify_one();
+            c.env.aws_changed.notify_one();
         }
     }
 
@@ -149,7 +148,7 @@ async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
         cap.described.store(Arc::new(next));
         tokio::select! {
             _ = tokio::time::sleep(REFRESH) => {}
-            _ = cap.poke.notified() => {}
+            _ = env.aws_changed.notified() => {}
         }
     }
 }

@@ -28,7 +28,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures::FutureExt;
-use mezame_shared::power::{RunAction, RunState};
+use mezame_shared::power::{Run, RunAction, RunState};
 
 use super::Lifecycle;
 use super::ctx::Ctx;
@@ -36,6 +36,7 @@ use crate::adapters::AdapterError;
 use crate::domain::DomainError;
 use crate::domain::capacity::drain::Drainer;
 use crate::domain::capacity::scale_in::ScaleInPlan;
+use crate::domain::envs::Environment;
 use lease::Held;
 
 /// How the driving ended.
@@ -132,18 +133,25 @@ async fn finish(held: Held<'_>, state: RunState, message: Option<&str>) {
     }
 }
 
-/// Reads the run and walks it with the performer of its kind.
+/// Reads the run and walks it with the performer of its kind; then has the
+/// environment's AWS described again (every kind of run changes it).
 async fn drive(lc: &Lifecycle, held: Held<'_>) -> Result<(RunState, Option<String>), Halt> {
     let id = held.id;
-    let gone = |what: String| Halt::Failed(DomainError::NotFound(what));
     let run = held.db.run(id).await?.ok_or_else(|| gone(format!("run {id} disappeared")))?;
     let env = lc.envs.get(&run.env).ok_or_else(|| gone(format!("environment {} is no longer configured", run.env)))?;
+    let walked = walk_run(lc, held, &run, env).await;
+    env.aws_changed.notify_one();
+    walked
+}
+
+async fn walk_run(lc: &Lifecycle, held: Held<'_>, run: &Run, env: &Environment) -> Result<(RunState, Option<String>), Halt> {
+    let id = held.id;
     let cluster = env.cluster().await.map_err(|e| DomainError::Unavailable(format!("cannot reach the cluster of {}: {e}", run.env)))?;
     match run.action {
         RunAction::Sleep | RunAction::Wake => {
             let settings = lc.settings(env).await?.ok_or_else(|| gone(format!("environment {} has no power settings", run.env)))?;
             let ctx = Ctx::new(env, cluster.clone(), settings, held.db, lc.keys.as_deref(), id);
-            walk::walk(held, &run, &ctx).await
+            walk::walk(held, run, &ctx).await
         }
         RunAction::Drain | RunAction::ScaleIn => {
             let (nodes, scale_in) = if run.action == RunAction::Drain {
@@ -156,9 +164,14 @@ async fn drive(lc: &Lifecycle, held: Held<'_>) -> Result<(RunState, Option<Strin
             };
             let drainer =
                 Drainer { cluster, nodes, scale_in, db: held.db, run_id: id, timeout: lc.drain_timeout, waited: Default::default() };
-            walk::walk(held, &run, &drainer).await
+            walk::walk(held, run, &drainer).await
         }
     }
+}
+
+/// The run cannot be driven: something it names is gone.
+fn gone(what: String) -> Halt {
+    Halt::Failed(DomainError::NotFound(what))
 }
 
 #[cfg(test)]

@@ -115,6 +115,11 @@ impl Microservice {
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+
+    /// A Service or a route sends it traffic.
+    pub fn serving(&self) -> bool {
+        !self.services.is_empty() || !self.routes.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

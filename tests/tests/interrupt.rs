@@ -9,23 +9,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::api::{Api, ListParams};
+use mezame_e2e::capacity::{capacity, ready_pod};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
-use mezame_e2e::{Server, eventually, get_json, kube, sandbox_env_toml};
+use mezame_e2e::{Server, eventually, kube, sandbox_env_toml};
 use mezame_sandbox::platform::{APP_NAMESPACE, env_spec};
-use mezame_shared::capacity::{Capacity, InterruptionKind, RiskKind};
-
-async fn capacity(server: &Server) -> Capacity {
-    let (status, body) = get_json(&server.url("/api/envs/dev/capacity")).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_value(body).expect("a Capacity")
-}
-
-fn ready(p: &Pod) -> bool {
-    let s = p.status.as_ref();
-    p.metadata.deletion_timestamp.is_none()
-        && s.and_then(|s| s.phase.as_deref()) == Some("Running")
-        && s.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
+use mezame_shared::capacity::{InterruptionKind, RiskKind};
 
 /// The Deployment of a pod: its ReplicaSet's name without the pod-template-hash.
 fn deployment_of(p: &Pod) -> Option<(String, String)> {
@@ -42,7 +30,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     let client = kube("dev").await;
     let spot_asg = env_spec("dev").unwrap().spot_asg_name().unwrap();
     let before = eventually("dev's capacity described, with its spot risk", 2 * MINUTE, || async {
-        let c = capacity(&server).await;
+        let c = capacity(&server, "dev").await;
         (c.described_at.is_some() && c.nodes_synced && !c.spot_risk.is_empty()).then_some(c)
     })
     .await;
@@ -53,7 +41,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     let mut total: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut by_node: BTreeMap<String, BTreeMap<(String, String), u32>> = BTreeMap::new();
     // The microservices: the platform's Deployments (system namespaces and the gateway are not).
-    for p in pods.iter().filter(|p| ready(p) && p.metadata.namespace.as_deref() == Some(APP_NAMESPACE)) {
+    for p in pods.iter().filter(|p| ready_pod(p) && p.metadata.namespace.as_deref() == Some(APP_NAMESPACE)) {
         let (Some(ms), Some(node)) = (deployment_of(p), p.spec.as_ref().and_then(|s| s.node_name.clone())) else { continue };
         *total.entry(ms.clone()).or_default() += 1;
         *by_node.entry(node).or_default().entry(ms).or_default() += 1;
@@ -79,7 +67,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
 
     // mezame saw the node tainted, with what ran there just before.
     let seen = eventually("the interruption on the Node groups API", MINUTE, || async {
-        capacity(&server).await.interruptions.into_iter().find(|i| i.node == node && i.kind == InterruptionKind::SpotInterruption)
+        capacity(&server, "dev").await.interruptions.into_iter().find(|i| i.node == node && i.kind == InterruptionKind::SpotInterruption)
     })
     .await;
     assert_eq!(seen.instance_id.as_deref(), Some(report.instance_id.as_str()));
@@ -108,7 +96,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     // The node leaves, the replacement joins, and dev is whole again.
     let nodes = Api::<Node>::all(client.clone());
     eventually("the interrupted node gone and the group's nodes back", 2 * MINUTE, || async {
-        let c = capacity(&server).await;
+        let c = capacity(&server, "dev").await;
         let g = c.groups.iter().find(|g| g.name == spot_asg)?;
         let back = nodes.get_opt(&node).await.ok()?.is_none() && g.nodes.len() == spot.desired as usize && g.nodes.iter().all(|n| n.ready);
         back.then_some(())

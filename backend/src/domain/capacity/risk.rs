@@ -39,7 +39,7 @@ fn one(m: &Microservice, nodes: &HashMap<&str, &NodeRow>) -> SpotRisk {
         on_nodes.insert(node.to_string());
     }
     let ready = on_spot + on_demand + unknown;
-    let serving = !m.services.is_empty() || !m.routes.is_empty();
+    let serving = m.serving();
     let has_pdb = !m.findings.iter().any(|f| f.check == Check::DisruptionBudget);
     let mut flags = Vec::new();
     let all = |n: u32| if n == 1 { "its only ready replica runs".to_string() } else { format!("all {n} ready replicas run") };

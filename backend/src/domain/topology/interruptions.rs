@@ -86,7 +86,7 @@ fn interruption(kind: InterruptionKind, n: &k::Node, before: &Topology) -> Inter
             (here > 0).then(|| ReplicasHit {
                 namespace: m.namespace.clone(),
                 name: m.name.clone(),
-                serving: !m.services.is_empty() || !m.routes.is_empty(),
+                serving: m.serving(),
                 ready_here: here,
                 ready_before: ready.len() as u32,
                 lost_all: here == ready.len() as u32,

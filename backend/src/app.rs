@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::domain::auth::Auth;
 use crate::domain::capacity::Capacities;
 use crate::domain::capacity::prices::PriceTable;
+use crate::domain::deploys::Deploys;
 use crate::domain::envs::Environments;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::topology::Topologies;
@@ -28,6 +29,8 @@ pub struct App {
     pub topologies: Arc<Topologies>,
     /// Node groups and their nodes (AWS described in the background).
     pub capacities: Arc<Capacities>,
+    /// The deploy index (git mirrors indexed in the background); none without `[git] manifests`.
+    pub deploys: Option<Arc<Deploys>>,
     /// Wake and sleep runs (and their runner tasks).
     pub lifecycle: Arc<Lifecycle>,
     /// Sign-in, tokens and roles.
@@ -57,6 +60,8 @@ impl App {
         // Parsed once, here: a key that is not base64 of 32 bytes stops the start.
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
+        let topologies = Arc::new(topologies);
+        let deploys = Deploys::start(&config.git, config.git_mirrors(), db.clone(), topologies.clone());
         let lifecycle = Lifecycle::new(
             db.clone(),
             runner_db,
@@ -76,7 +81,8 @@ impl App {
             config: Arc::new(config),
             db,
             envs,
-            topologies: Arc::new(topologies),
+            topologies,
+            deploys,
             capacities: Arc::new(capacities),
             lifecycle,
             auth,

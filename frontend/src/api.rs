@@ -149,6 +149,12 @@ pub async fn drain_node(env: String, node: String, confirm: Option<String>) -> R
     post(&format!("/api/envs/{}/nodes/{}/drain", encode(&env), encode(&node)), &DrainRequest { dry_run: false, confirm }).await
 }
 
+/// The environment's deploys with their chains, newest first (of one microservice when `ms` is not empty).
+pub async fn get_deploys(env: String, ms: String) -> Result<mezame_shared::deploys::DeployList, ApiFailure> {
+    let filter = if ms.is_empty() { String::new() } else { format!("&ms={}", encode(&ms)) };
+    get(&format!("/api/envs/{}/deploys?limit=200{filter}", encode(&env))).await
+}
+
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
     get(&format!("/api/envs/{}/cronjobs", encode(&env))).await
 }

@@ -23,7 +23,7 @@ use api::{EnvsResource, MeResource};
 use components::header::{Banner, Header};
 use components::signin::SignedOut;
 use routes::lazy;
-use routes::{envs::Environments, not_built::NotBuilt, not_found::NotFound};
+use routes::{envs::Environments, not_found::NotFound};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -42,10 +42,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("topology") view={Lazy::<lazy::Topology>::new()}/>
                     <Route path=(StaticSegment("services"), ParamSegment("name")) view={Lazy::<lazy::Service>::new()}/>
                     <Route path=StaticSegment("nodegroups") view={Lazy::<lazy::NodeGroups>::new()}/>
-                    <Route
-                        path=StaticSegment("deploys")
-                        view=|| view! { <NotBuilt title="Deploys" what="what got deployed where and when: Argo CD history joined with the manifest and app repositories"/> }
-                    />
+                    <Route path=StaticSegment("deploys") view={Lazy::<lazy::Deploys>::new()}/>
                     <Route path=StaticSegment("jobs") view={Lazy::<lazy::Jobs>::new()}/>
                     <Route path=StaticSegment("tokens") view={Lazy::<lazy::Tokens>::new()}/>
                     <Route path=StaticSegment("signed-out") view=SignedOut/>

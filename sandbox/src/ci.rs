@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::git::Repo;
 use crate::platform::{AUTHORS, CI_BOT, env_spec, microservice};
-use crate::repos::{deploy_message, rewrite_ms};
+use crate::repos::{AppCommit, deploy_message, rewrite_ms};
 use crate::state::State;
 
 /// What a CI run produced.
@@ -53,14 +53,16 @@ pub async fn run(state: &State, ms: &str, env: &str, message: Option<&str>) -> R
     let message = message.unwrap_or("feat: small improvement");
     changelog.push_str(&format!("- {message} ({})\n", now.format("%Y-%m-%d %H:%M:%S")));
     app.write("CHANGELOG.md", &changelog)?;
-    let app_commit = app.commit(message, author, author, None)?;
+    let sha = app.commit(message, author, author, Some(now))?;
+    let commit = AppCommit { sha: sha.clone(), subject: message.to_string(), author, at: now, repo: app.url() };
+    let app_commit = sha;
     // 2. CI builds the image and rewrites the manifests' image tag.
     let manifests = Repo::open(&layout.manifests())?;
     manifests.checkout("master")?;
     if rewrite_ms(&manifests, spec, ms, &app_commit)? == 0 {
         bail!("no image of {ms} found in {env}'s manifests");
     }
-    let manifest_commit = manifests.commit(&deploy_message(ms, env, &app_commit), CI_BOT, CI_BOT, None)?;
+    let manifest_commit = manifests.commit(&deploy_message(ms, env, &commit), CI_BOT, CI_BOT, None)?;
     // 3. The webhook: Argo CD refreshes the Application now instead of in 3 minutes.
     let client = crate::kube::client(&state.cluster_kubeconfig(&es.name)).await?;
     let apps: Api<DynamicObject> = Api::namespaced_with(client, "argocd", &application_resource());

@@ -41,6 +41,17 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
     out
 }
 
+/// `[git]`: the sandbox's manifest and app repositories, fetched every few
+/// seconds (local mirrors of local repositories: a fetch costs milliseconds).
+pub fn git_toml(state: &State) -> String {
+    let layout = state.repos();
+    format!(
+        "\n[git]\nmanifests = \"file://{manifests}\"\napps = \"file://{apps}/{{ms}}\"\nexternal = [\"ambassador\"]\nfetch_interval_secs = 3\n",
+        manifests = layout.manifests().display(),
+        apps = layout.root.join("apps").display(),
+    )
+}
+
 /// The sandbox's backup key (base64 of 32 random bytes), made on first use
 /// and kept in `<dir>/backup.key` so backups stay readable across `up`s.
 pub fn backup_key(dir: &std::path::Path) -> anyhow::Result<String> {

@@ -67,9 +67,21 @@ struct Deploy {
     at: DateTime<Utc>,
     env: &'static str,
     ms: &'static str,
-    commit: String,
+    commit: AppCommit,
     /// Who merged it (prod); CI deploys dev and qa by itself.
     merged_by: Option<Person>,
+}
+
+/// The app commit an image is built from, as CI describes it in the manifest
+/// commit's trailers.
+#[derive(Debug, Clone)]
+pub struct AppCommit {
+    pub sha: String,
+    pub subject: String,
+    pub author: Person,
+    pub at: DateTime<Utc>,
+    /// The app repository's URL.
+    pub repo: String,
 }
 
 /// Creates every repository with its history, unless they already exist.
@@ -123,14 +135,15 @@ fn seed_app(
     for (rel, content) in app_files(ms) {
         repo.write(&rel, &content)?;
     }
-    let mut t = start + Duration::hours(rng.below(48) as i64);
+    let mut t = start + Duration::hours(rng.below(24) as i64);
     let founder = rng.author();
     let first = repo.commit("Initial commit", founder, founder, Some(t))?;
     repo.branch("development")?;
     repo.checkout("development")?;
     let mut deploys = Vec::new();
     let mut changelog = String::from("# Changelog\n");
-    let commits = 4 + rng.below(3);
+    // More than Argo CD's 10 history entries of dev deploys for every microservice.
+    let commits = 11 + rng.below(4);
     let span = (now - Duration::hours(6) - t).num_minutes().max(60);
     let step = span / (commits as i64 + 1);
     let mut release = 0;
@@ -140,7 +153,8 @@ fn seed_app(
         let change = CHANGES[rng.below(CHANGES.len() as u64) as usize];
         changelog.push_str(&format!("- {change}\n"));
         repo.write("CHANGELOG.md", &changelog)?;
-        let commit = repo.commit(change, author, author, Some(t))?;
+        let sha = repo.commit(change, author, author, Some(t))?;
+        let commit = AppCommit { sha, subject: change.to_string(), author, at: t, repo: repo.url() };
         deploys.push(Deploy { at: t + Duration::minutes(3), env: "dev", ms: ms.name, commit, merged_by: None });
         // Every second change is released: merged to master, deployed to qa, then prod.
         if k % 2 == 1 {
@@ -148,7 +162,9 @@ fn seed_app(
             repo.checkout("master")?;
             let releaser = rng.author();
             let merge_at = t + Duration::hours(2);
-            let merged = repo.merge("development", &format!("Release {}.{release}.0", 1 + (rng.below(2))), releaser, Some(merge_at))?;
+            let subject = format!("Release {}.{release}.0", 1 + (rng.below(2)));
+            let sha = repo.merge("development", &subject, releaser, Some(merge_at))?;
+            let merged = AppCommit { sha, subject, author: releaser, at: merge_at, repo: repo.url() };
             repo.checkout("development")?;
             deploys.push(Deploy { at: merge_at + Duration::minutes(3), env: "qa", ms: ms.name, commit: merged.clone(), merged_by: None });
             let approver = rng.author();
@@ -190,18 +206,19 @@ fn seed_manifests(path: &Path, initial: &[(&'static Microservice, String)], depl
         }
     }
     let platform_team = AUTHORS[0];
-    repo.commit("Initial manifests for dev, qa and prod", platform_team, platform_team, Some(start))?;
+    // After every app's first commit (within 24 h of the start), which it names; before any deploy (days later).
+    repo.commit("Initial manifests for dev, qa and prod", platform_team, platform_team, Some(start + Duration::hours(24)))?;
     for d in deploys {
         let env = env_spec(d.env).expect("seeded envs exist");
         match d.merged_by {
             None => {
-                rewrite_ms(&repo, env, d.ms, &d.commit)?;
+                rewrite_ms(&repo, env, d.ms, &d.commit.sha)?;
                 repo.commit(&deploy_message(d.ms, env.name, &d.commit), CI_BOT, CI_BOT, Some(d.at))?;
             }
             Some(approver) => {
-                let branch = format!("deploy/{}/{}-{}", env.name, d.ms, &d.commit[..7]);
+                let branch = format!("deploy/{}/{}-{}", env.name, d.ms, &d.commit.sha[..7]);
                 repo.git(&["checkout", "--quiet", "-b", &branch])?;
-                rewrite_ms(&repo, env, d.ms, &d.commit)?;
+                rewrite_ms(&repo, env, d.ms, &d.commit.sha)?;
                 repo.commit(&deploy_message(d.ms, env.name, &d.commit), CI_BOT, CI_BOT, Some(d.at - Duration::hours(1)))?;
                 repo.checkout("master")?;
                 repo.merge(&branch, &format!("Merge {branch}: deploy {} to {}", d.ms, env.name), approver, Some(d.at))?;
@@ -212,9 +229,24 @@ fn seed_manifests(path: &Path, initial: &[(&'static Microservice, String)], depl
     Ok(())
 }
 
-/// The commit message CI uses for a deploy.
-pub fn deploy_message(ms: &str, env: &str, commit: &str) -> String {
-    format!("ci({ms}): deploy {} to {env}", &commit[..7.min(commit.len())])
+/// The commit message CI uses for a deploy, with the app commit in Argo CD's
+/// `Argocd-reference-commit-*` trailers (read into its revision metadata since 3.1).
+pub fn deploy_message(ms: &str, env: &str, c: &AppCommit) -> String {
+    format!(
+        "ci({ms}): deploy {short} to {env}\n\n\
+         Argocd-reference-commit-sha: {sha}\n\
+         Argocd-reference-commit-author: {name} <{email}>\n\
+         Argocd-reference-commit-date: {date}\n\
+         Argocd-reference-commit-subject: {subject}\n\
+         Argocd-reference-commit-repourl: {repo}\n",
+        short = &c.sha[..7.min(c.sha.len())],
+        sha = c.sha,
+        name = c.author.0,
+        email = c.author.1,
+        date = c.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        subject = c.subject,
+        repo = c.repo,
+    )
 }
 
 /// Rewrites every image tag of `ms` in `env` to `tag` (the CI `sed`); returns

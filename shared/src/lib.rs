@@ -15,12 +15,14 @@
 //! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
 //! - [`power`]: waking and putting environments to sleep: settings, state, runs and steps.
 //! - [`auth`]: roles, who is signed in, API tokens and sessions.
+//! - [`deploys`]: deploys as chains: app commit → image → manifest commit → Argo CD sync → rollout.
 //! - [`capacity`]: node groups and Auto Scaling groups, their nodes, the on-demand/spot mix.
 
 pub mod audit;
 pub mod auth;
 pub mod capacity;
 pub mod cronjobs;
+pub mod deploys;
 pub mod envs;
 pub mod error;
 pub mod meta;

@@ -2,6 +2,8 @@
 // the navigation works, the Environments page shows the sandbox's
 // environments, and the browser sees no console error and no failed request.
 import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, watch } from './server';
 
 test.describe('with the sandbox', () => {
@@ -12,9 +14,15 @@ test.describe('with the sandbox', () => {
 
   test('navigate to Environments and see every environment', async ({ page }) => {
     const problems = watch(page);
-    await page.goto(mezame.url + '/deploys');
+    // Deploys (of dev, the first environment): its newest manifest commit is there.
+    const k8s = join(process.env.MEZAME_SANDBOX_DIR!, 'git', 'k8s');
+    const newest = execFileSync('git', ['-C', k8s, 'log', '--first-parent', '-1', '--format=%H', 'master', '--', 'dev/manifests']).toString().trim();
+    await page.goto(mezame.url + '/deploys'); // dev, the first environment
     await expect(page.getByRole('heading', { name: 'Deploys' })).toBeVisible();
-    await expect(page.getByText('Not built yet.')).toBeVisible();
+    const row = page.locator(`[data-testid="deploy"][data-manifest="${newest}"]`);
+    await expect(row).toBeVisible({ timeout: 60_000 });
+    await expect(row).toContainText(newest.slice(0, 7));
+    await expect(page.getByTestId('deploys-index')).toContainText('commits indexed');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Environments' }).click();
     await expect(page).toHaveURL(/\/envs$/);
     await expect(page.getByRole('heading', { name: 'Environments', level: 1 })).toBeVisible();

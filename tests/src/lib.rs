@@ -251,6 +251,11 @@ where
     }
 }
 
+/// The `[git]` table of mezame's configuration: the sandbox's repositories.
+pub fn sandbox_git_toml() -> String {
+    mezame_sandbox::config::git_toml(&sandbox())
+}
+
 /// The `[[env]]` block of mezame's configuration for one sandbox environment.
 pub fn sandbox_env_toml(env: &str) -> String {
     let state = sandbox();

@@ -44,6 +44,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/envs"),
         ("GET", "/api/envs/{env}/capacity"),
         ("GET", "/api/envs/{env}/cronjobs"),
+        ("GET", "/api/envs/{env}/deploys"),
         ("GET", "/api/envs/{env}/power"),
         ("GET", "/api/envs/{env}/runs"),
         ("GET", "/api/envs/{env}/services/{name}"),

@@ -24,6 +24,9 @@ pub enum AdapterError {
     /// The identity provider (or the load balancer's key server) could not be asked.
     #[error("identity provider: {0}")]
     Oidc(String),
+    /// A git command failed (the repository named, its URL without credentials).
+    #[error("git: {0}")]
+    Git(String),
     /// A credential was checked and refused (bad signature, expired, another audience...).
     #[error("{0}")]
     Rejected(String),

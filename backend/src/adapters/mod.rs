@@ -3,6 +3,7 @@
 //! - [`kube`]: a Kubernetes API server, through the `kube` crate and a kubeconfig context.
 //! - [`aws`]: an AWS account, through the AWS SDK for Rust (or moto in the sandbox).
 //! - [`db`]: the panel's own database (SQLite or PostgreSQL), through sqlx.
+//! - [`git`]: git repositories, through local mirrors kept with the `git` command.
 //! - [`oidc`]: an OpenID Connect issuer (discovery, keys, code exchange, ID
 //!   token verification) and the AWS load balancer's signed identity header.
 //! - [`seal`]: encryption at rest of backed-up Secrets (key rotation).
@@ -15,6 +16,7 @@
 pub mod aws;
 pub mod db;
 mod error;
+pub mod git;
 pub mod kube;
 pub mod oidc;
 pub mod seal;

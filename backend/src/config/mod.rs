@@ -6,6 +6,7 @@
 //! `Debug` is redacted.
 
 pub mod auth;
+pub mod git;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,9 @@ pub struct Config {
     /// Prices of the capacity view's cost (`[prices]`).
     #[serde(default)]
     pub prices: PricesConfig,
+    /// The repositories of the delivery flow (`[git]`): the deploys page.
+    #[serde(default)]
+    pub git: git::GitConfig,
     /// The environments the panel controls, in display order.
     #[serde(default, rename = "env")]
     pub envs: Vec<EnvConfig>,
@@ -199,6 +203,7 @@ impl Default for Config {
             run_lease_secs: 30,
             drain_timeout_secs: 300,
             prices: PricesConfig::default(),
+            git: git::GitConfig::default(),
             envs: Vec::new(),
             source: None,
         }
@@ -250,6 +255,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.git.validate()?;
         let mut seen = std::collections::HashSet::new();
         for env in &self.envs {
             if !is_dns_label(&env.name) {
@@ -373,6 +379,24 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 }
 
 /// Expands a leading `~/` to `$HOME/`.
+impl Config {
+    /// Where the git mirrors are kept: `[git] mirrors`, else `git/` next to a
+    /// SQLite database file, else `~/.cache/mezame/git`.
+    pub fn git_mirrors(&self) -> PathBuf {
+        if let Some(d) = &self.git.mirrors {
+            return expand_home(&d.display().to_string());
+        }
+        let db = &self.database.0;
+        if !db.contains("://")
+            && !db.starts_with("sqlite:")
+            && let Some(dir) = expand_home(db).parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            return dir.join("git");
+        }
+        expand_home("~/.cache/mezame/git")
+    }
+}
+
 pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),

@@ -4,6 +4,7 @@
 //! - [`envs`]: the configured environments and their reachability.
 //! - [`audit`]: reading the audit log.
 //! - [`capacity`]: node groups, Auto Scaling groups and their nodes (AWS described in the background).
+//! - [`deploys`]: the chain app commit → image → manifest commit → Argo CD sync → rollout (git indexed in the background).
 //! - [`topology`]: the live topology of each environment (watch cache, model, feed).
 //! - [`cronjobs`]: CronJobs, their runs, running one by hand.
 //! - [`lifecycle`]: waking environments and putting them to sleep (runs, steps, settings, state).
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod capacity;
 pub mod closing;
 pub mod cronjobs;
+pub mod deploys;
 pub mod envs;
 mod error;
 pub mod lifecycle;

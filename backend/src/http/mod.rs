@@ -50,6 +50,7 @@ use handlers::*;
         (name = "auth", description = "Sign-in, who am I, API tokens and sessions"),
         (name = "envs", description = "Environments and their reachability"),
         (name = "topology", description = "What runs where: the live topology of an environment"),
+        (name = "deploys", description = "Deploys as chains: app commit → image → manifest commit → Argo CD sync → rollout"),
         (name = "capacity", description = "Node groups, Auto Scaling groups and their nodes: sizes, the on-demand/spot mix"),
         (name = "jobs", description = "CronJobs and their runs"),
         (name = "power", description = "Waking environments and putting them to sleep"),
@@ -129,6 +130,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Read, routes!(get_topology::get_topology))
         .add(Read, routes!(get_topology_events::get_topology_events))
         .add(Read, routes!(get_capacity::get_capacity))
+        .add(Read, routes!(get_deploy_list::get_deploy_list))
         .add(Operate, routes!(patch_capacity_group::patch_capacity_group))
         .add(Operate, routes!(post_node_cordon::post_node_cordon))
         .add(Operate, routes!(post_node_uncordon::post_node_uncordon))

@@ -6,7 +6,10 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{audit::Audit, jobs::JobsPage, nodegroups::NodeGroupsPage, service::ServicePage, tokens::TokensPage, topology::TopologyPage};
+use super::{
+    audit::Audit, deploys::DeploysPage, jobs::JobsPage, nodegroups::NodeGroupsPage, service::ServicePage, tokens::TokensPage,
+    topology::TopologyPage,
+};
 
 pub struct Topology;
 
@@ -41,6 +44,18 @@ impl LazyRoute for NodeGroups {
     }
     fn view(_this: Self) -> AnyView {
         view! { <NodeGroupsPage/> }.into_any()
+    }
+}
+
+pub struct Deploys;
+
+#[lazy_route]
+impl LazyRoute for Deploys {
+    fn data() -> Self {
+        Deploys
+    }
+    fn view(_this: Self) -> AnyView {
+        view! { <DeploysPage/> }.into_any()
     }
 }
 

@@ -1,11 +1,11 @@
 //! One file per page.
 
 pub mod audit;
+pub mod deploys;
 pub mod envs;
 pub mod jobs;
 pub mod lazy;
 pub mod nodegroups;
-pub mod not_built;
 pub mod not_found;
 pub mod service;
 pub mod tokens;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod deploys;
 mod power;
 
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, AuditScope, NewAuditEntry};
 pub use auth::{LoginRow, SessionRow, TokenRow};
+pub use deploys::{DeployRow, RepoIndex, SyncRow};
 pub use power::{RestorePoint, StepUpdate};
 
 use super::AdapterError;

@@ -62,7 +62,7 @@ fn annotation<'a>(m: &'a meta::ObjectMeta, key: &str) -> Option<&'a String> {
 }
 
 fn condition(kind: &str, status: &str, reason: Option<&String>, message: Option<&String>) -> Condition {
-    Condition { kind: kind.to_string(), status: status.to_string(), reason: reason.cloned(), message: message.cloned() }
+    Condition { kind: kind.to_string(), status: status.to_string(), reason: reason.cloned(), message: message.cloned(), updated: None }
 }
 
 pub fn ingress(i: &networking::Ingress) -> Ingress {
@@ -194,7 +194,10 @@ pub fn deployment(d: &apps::Deployment) -> Deployment {
             .and_then(|s| s.conditions.as_ref())
             .into_iter()
             .flatten()
-            .map(|c| condition(&c.type_, &c.status, c.reason.as_ref(), c.message.as_ref()))
+            .map(|c| Condition {
+                updated: c.last_update_time.as_ref().and_then(time),
+                ..condition(&c.type_, &c.status, c.reason.as_ref(), c.message.as_ref())
+            })
             .collect(),
     }
 }
@@ -428,7 +431,24 @@ pub fn application(o: &DynamicObject) -> Application {
                 (s("kind"), s("namespace"), s("name"))
             })
             .collect(),
+        path: str_at(&o.data["spec"], &["source", "path"]).map(str::to_string),
+        history: status["history"].as_array().into_iter().flatten().filter_map(sync_record).collect(),
+        operation: status["operationState"]["phase"]
+            .as_str()
+            .map(|p| (p.to_string(), str_at(status, &["operationState", "message"]).unwrap_or_default().to_string())),
     }
+}
+
+fn sync_record(h: &Value) -> Option<SyncRecord> {
+    let at = |k: &str| h[k].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+    let by = &h["initiatedBy"];
+    Some(SyncRecord {
+        id: h["id"].as_i64()?,
+        revision: h["revision"].as_str()?.to_string(),
+        deployed_at: at("deployedAt")?,
+        started_at: at("deployStartedAt"),
+        initiated_by: (by["automated"].as_bool() != Some(true)).then(|| by["username"].as_str().map(str::to_string)).flatten(),
+    })
 }
 
 #[cfg(test)]

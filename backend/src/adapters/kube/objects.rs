@@ -209,6 +209,8 @@ pub struct Condition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
+    /// A Deployment's condition's `lastUpdateTime` (when a rollout completed).
+    pub updated: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -335,6 +337,23 @@ pub struct Application {
     pub self_heal: bool,
     /// `(kind, namespace, name)` of the resources it manages.
     pub resources: Vec<(String, String, String)>,
+    /// `spec.source.path`: the directory of the manifest repository it deploys.
+    pub path: Option<String>,
+    /// `status.history`: the last syncs (Argo CD keeps `revisionHistoryLimit`, 10).
+    pub history: Vec<SyncRecord>,
+    /// `status.operationState`: the last sync operation's phase and message.
+    pub operation: Option<(String, String)>,
+}
+
+/// One entry of an Application's `status.history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRecord {
+    pub id: i64,
+    pub revision: String,
+    pub deployed_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// `initiatedBy.username`; none when automated.
+    pub initiated_by: Option<String>,
 }
 
 /// Any watched object.

@@ -112,6 +112,10 @@ impl Topologies {
         self.by_env.get(env)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Live>> {
+        self.by_env.values()
+    }
+
     /// Puts the watch cache's node counts into `statuses` (the probe's are a
     /// moment old; the cache is what every page shows), where it is synced.
     pub fn overlay_node_counts(&self, statuses: &mut [EnvStatus]) {

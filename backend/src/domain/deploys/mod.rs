@@ -1,0 +1,242 @@
+//! Deploys: what got deployed where and when, as the chain app commit →
+//! image → manifest commit → Argo CD sync → rollout.
+//!
+//! A task keeps local mirrors of the manifest repository and the app
+//! repositories fetched (every `fetch_interval_secs`, and when poked) and
+//! indexes what is new into the database, one pass at a time: the deployed
+//! branch's first-parent line and the deploys on it (`index.rs`), every app
+//! commit. The same pass records the Argo CD sync history entries the watch
+//! cache holds (Argo CD keeps 10 and loses them with the Application). A
+//! request reads one page of deploys from the database and joins it with the
+//! cache (`chain.rs`, pure) — it never walks git history.
+//!
+//! - `index.rs`: which commits are deploys (an `image:` retagged under
+//!   `{env}/manifests/{ms}`), pure.
+//! - `chain.rs`: the join, pure.
+//! - `observe.rs`: the cache's Applications, their syncs and Deployments, as the join needs them.
+
+pub mod chain;
+pub mod index;
+mod observe;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use mezame_shared::deploys::{DeployList, IndexState};
+use tokio::sync::Notify;
+
+use crate::adapters::AdapterError;
+use crate::adapters::db::{Db, RepoIndex};
+use crate::adapters::git::{GitAuth, Mirror};
+use crate::config::git::GitConfig;
+use crate::domain::DomainError;
+use crate::domain::topology::Topologies;
+
+/// The manifest repository's name in the index.
+const MANIFESTS: &str = "manifests";
+
+/// The deploy index and its background task (state handle shared by requests).
+pub struct Deploys {
+    config: GitConfig,
+    db: Db,
+    manifests: Mirror,
+    mirrors: PathBuf,
+    auth: GitAuth,
+    /// What the last pass did; read by every `GET`.
+    state: Mutex<PassState>,
+    /// Wakes the task before its interval (a webhook, a promote).
+    poke: Notify,
+}
+
+#[derive(Default)]
+struct PassState {
+    indexed_at: Option<DateTime<Utc>>,
+    errors: Vec<String>,
+    commits: u64,
+}
+
+impl Deploys {
+    /// Starts indexing, unless no manifest repository is configured.
+    pub fn start(config: &GitConfig, mirrors: PathBuf, db: Db, topologies: Arc<Topologies>) -> Option<Arc<Deploys>> {
+        let url = config.manifests.clone()?;
+        let auth = GitAuth {
+            token: config.token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty()),
+            ssh_key: config.ssh_key.clone(),
+        };
+        let deploys = Arc::new(Deploys {
+            manifests: Mirror::new(&url, &mirrors.join("manifests.git"), auth.clone()),
+            config: config.clone(),
+            db,
+            mirrors,
+            auth,
+            state: Mutex::new(PassState::default()),
+            poke: Notify::new(),
+        });
+        tokio::spawn(deploys.clone().run(topologies));
+        Some(deploys)
+    }
+
+    /// Asks for a fetch and index now.
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    async fn run(self: Arc<Self>, topologies: Arc<Topologies>) {
+        let every = Duration::from_secs(self.config.fetch_interval_secs);
+        let mut next_fetch = Instant::now();
+        let mut passes = 0u64;
+        let mut recorded = std::collections::HashSet::new();
+        loop {
+            if Instant::now() >= next_fetch {
+                let t = Instant::now();
+                let errors = self.pass(passes).await;
+                tracing::debug!(took_ms = t.elapsed().as_millis() as u64, errors = errors.len(), "deploy index pass");
+                for e in &errors {
+                    tracing::warn!(error = %e, "deploy index");
+                }
+                let commits = self.db.commit_count().await.ok();
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                s.indexed_at = Some(Utc::now());
+                s.errors = errors;
+                s.commits = commits.unwrap_or(s.commits);
+                passes += 1;
+                next_fetch = Instant::now() + every;
+            }
+            // The syncs in the cache are recorded more often than git is fetched (the new ones).
+            let new: Vec<_> = observe::syncs(&topologies).into_iter().filter(|s| !recorded.contains(&s.key())).collect();
+            match self.db.record_syncs(&new).await {
+                Ok(()) => recorded.extend(new.iter().map(|s| s.key())),
+                Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
+            }
+            if tokio::time::timeout(SYNC_EVERY, self.poke.notified()).await.is_ok() {
+                next_fetch = Instant::now();
+            }
+        }
+    }
+
+    /// One pass over git: the manifest repository, then the app repositories
+    /// of the microservices it just deployed (all of them on the first pass
+    /// and every [`APPS_EVERY`] passes). Each repository fails alone (and is
+    /// said); what the others indexed is kept.
+    async fn pass(&self, n: u64) -> Vec<String> {
+        let mut errors = Vec::new();
+        let deployed = match self.index_manifests().await {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e.to_string());
+                BTreeSet::new()
+            }
+        };
+        let services = if n.is_multiple_of(APPS_EVERY) { self.db.deployed_microservices().await.unwrap_or_default() } else { deployed };
+        for ms in &services {
+            if let Some(url) = self.config.app_url(ms)
+                && let Err(e) = self.index_app(ms, &url).await
+            {
+                errors.push(e.to_string());
+            }
+        }
+        errors
+    }
+
+    /// Indexes what is new on the manifest repository; returns the
+    /// microservices it found new deploys of.
+    async fn index_manifests(&self) -> Result<BTreeSet<String>, AdapterError> {
+        self.manifests.fetch().await?;
+        let branch = &self.config.branch;
+        let Some(tip) = self.manifests.resolve(&format!("refs/heads/{branch}")).await? else {
+            return Err(AdapterError::Git(format!("the manifest repository has no branch {branch}")));
+        };
+        let mut last = self.db.manifest_line_tip().await?;
+        if let Some((sha, _)) = &last {
+            if *sha == tip {
+                return Ok(BTreeSet::new());
+            }
+            if !self.manifests.is_ancestor(sha, &tip).await? {
+                tracing::warn!(branch, "the deployed branch was rewritten: indexing it again");
+                self.db.reset_manifest_line().await?;
+                last = None;
+            }
+        }
+        let known: Vec<String> = self.db.git_refs(MANIFESTS).await?.into_iter().map(|(_, s)| s).collect();
+        let branches = self.manifests.branches().await?;
+        let tips: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
+        let commits = self.manifests.commits(&tips, &known).await?;
+        let pathspec = self.config.path.replace("{env}", "*").replace("{ms}", "*");
+        let line = self.manifests.first_parent_changes(&tip, last.as_ref().map(|(s, _)| s.as_str()), &pathspec).await?;
+        let first = last.map_or(0, |(_, seq)| seq + 1);
+        let at: HashMap<&str, DateTime<Utc>> = commits.iter().map(|c| (c.sha.as_str(), c.committed_at)).collect();
+        let mut seqs = Vec::with_capacity(line.len());
+        let mut rows = Vec::new();
+        for (k, (sha, files)) in line.iter().enumerate() {
+            let seq = first + k as i64;
+            seqs.push((sha.clone(), seq));
+            if !files.is_empty() {
+                let when = at.get(sha.as_str()).copied().unwrap_or_else(Utc::now);
+                rows.extend(index::deploys_of(&self.config.path, sha, seq, when, files));
+            }
+        }
+        self.db.index_repo(&RepoIndex { repo: MANIFESTS, commits: &commits, refs: &branches, line: &seqs, deploys: &rows }).await?;
+        Ok(rows.into_iter().map(|r| r.ms).collect())
+    }
+
+    async fn index_app(&self, ms: &str, url: &str) -> Result<(), AdapterError> {
+        let mirror = Mirror::new(url, &self.mirrors.join("apps").join(format!("{ms}.git")), self.auth.clone());
+        mirror.fetch().await?;
+        let repo = format!("app:{ms}");
+        let known: Vec<String> = self.db.git_refs(&repo).await?.into_iter().map(|(_, s)| s).collect();
+        let branches = mirror.branches().await?;
+        let tips: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
+        if tips.iter().all(|t| known.contains(t)) && tips.len() == known.len() {
+            return Ok(());
+        }
+        let commits = mirror.commits(&tips, &known).await?;
+        self.db.index_repo(&RepoIndex { repo: &repo, commits: &commits, refs: &branches, line: &[], deploys: &[] }).await
+    }
+
+    /// A page of `env`'s deploys (of one microservice if `ms`), newest first, with their chains.
+    pub async fn list(&self, env: &str, topologies: &Topologies, ms: Option<&str>, limit: u32) -> Result<DeployList, DomainError> {
+        let rows = self.db.deploys(env, ms, limit).await?;
+        let services: BTreeSet<&str> = rows.iter().map(|r| r.ms.as_str()).collect();
+        // The rows' manifest commits, and the branches merges brought.
+        let mut commits: HashMap<String, _> = self
+            .db
+            .commits(MANIFESTS, &rows.iter().map(|r| r.sha.clone()).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|c| (c.sha.clone(), c))
+            .collect();
+        let merged: Vec<String> = commits.values().filter_map(|c| c.parents.get(1).cloned()).collect();
+        commits.extend(self.db.commits(MANIFESTS, &merged).await?.into_iter().map(|c| (c.sha.clone(), c)));
+        let mut app_commits = HashMap::new();
+        for s in &services {
+            let tags: Vec<String> = rows.iter().filter(|r| r.ms == *s).map(|r| r.tag.clone()).collect();
+            for c in self.db.commits(&format!("app:{s}"), &tags).await? {
+                app_commits.insert((s.to_string(), c.sha.clone()), c);
+            }
+        }
+        let paths: Vec<String> = services.iter().map(|s| self.config.ms_path(env, s)).collect();
+        let syncs = self.db.syncs(env, &paths).await?;
+        let apps = observe::apps(topologies, env, &self.config, &services);
+        let deploys = chain::chains(&chain::Inputs {
+            pattern: &self.config.path,
+            rows: &rows,
+            manifest_commits: &commits,
+            app_commits: &app_commits,
+            syncs: &syncs,
+            apps: &apps,
+        });
+        let index = {
+            let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            IndexState { indexed_at: s.indexed_at, commits: s.commits, errors: s.errors.clone() }
+        };
+        Ok(DeployList { env: env.to_string(), deploys, index })
+    }
+}
+
+/// How often the syncs the cache holds are recorded.
+const SYNC_EVERY: Duration = Duration::from_secs(2);
+/// Every this many passes, every app repository is fetched (else only those just deployed).
+const APPS_EVERY: u64 = 10;

@@ -1,0 +1,122 @@
+//! Deploys: the chain a change goes through — app commit → image tag →
+//! manifest commit → Argo CD sync → rollout — one row per manifest change of
+//! a microservice in an environment.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Answer of `GET /api/envs/{env}/deploys`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployList {
+    pub env: String,
+    pub deploys: Vec<Deploy>,
+    /// The repositories as last read: when, and what failed (the last index is kept).
+    pub index: IndexState,
+}
+
+/// How current the index of the repositories is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IndexState {
+    /// When the repositories were last fetched and indexed (none yet: still indexing).
+    pub indexed_at: Option<DateTime<Utc>>,
+    /// Commits indexed so far, all repositories.
+    pub commits: u64,
+    /// Why the last fetch or index failed, per repository.
+    pub errors: Vec<String>,
+}
+
+/// One deploy: a manifest commit that changed a microservice's image in an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deploy {
+    pub env: String,
+    pub ms: String,
+    /// The image tag the manifests now name.
+    pub tag: String,
+    /// The tag before (none: the microservice's first manifests).
+    pub previous_tag: Option<String>,
+    /// The app commit the image was built from (from the manifest commit's
+    /// `Argocd-reference-commit-*` trailers, else the tag taken as a commit).
+    pub app: Option<AppCommit>,
+    pub manifest: ManifestCommit,
+    /// The first Argo CD sync whose revision contains the manifest commit.
+    pub sync: Option<SyncLink>,
+    /// The ReplicaSet running that image, when it is the one rolled out.
+    pub rollout: Option<RolloutLink>,
+    /// Why the chain stops where it does ("not synced: auto-sync is off", …); none when complete.
+    pub waiting: Option<String>,
+    /// App commit → the last link reached, in seconds.
+    pub lead_time_secs: Option<i64>,
+    /// Synced before the sync history mezame observed (Argo CD keeps 10
+    /// entries and loses them with the Application): known from the manifest
+    /// repository only.
+    pub before_observed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppCommit {
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+    pub at: DateTime<Utc>,
+    /// Where it was read: the trailers of the manifest commit, or the app repository.
+    pub source: LinkSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSource {
+    Trailers,
+    AppRepo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestCommit {
+    /// The commit on the deployed branch (a merge, when a person merged it).
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+    pub at: DateTime<Utc>,
+    /// The files of the microservice it changed.
+    pub files: Vec<String>,
+    /// Who merged it, when it came from a branch (prod's manual merge).
+    pub merged_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncLink {
+    /// Argo CD's history id (restarts when the Application is re-created).
+    pub id: i64,
+    pub revision: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: DateTime<Utc>,
+    /// Who started it (none: automated).
+    pub initiated_by: Option<String>,
+    /// Other manifest commits of this microservice the same sync picked up.
+    pub also_deployed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutLink {
+    pub replica_set: String,
+    /// `deployment.kubernetes.io/revision`.
+    pub revision: i64,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The Deployment runs this image now (else a later deploy replaced it).
+    pub current: bool,
+    /// All replicas of the Deployment updated and available (when current).
+    pub complete: bool,
+    /// When it completed (the Deployment's `NewReplicaSetAvailable`), when current and complete.
+    pub completed_at: Option<DateTime<Utc>>,
+    pub ready: i32,
+    pub replicas: i32,
+    /// The Deployment's condition when it is stuck (`ProgressDeadlineExceeded`).
+    pub problem: Option<String>,
+}

@@ -1,0 +1,181 @@
+//! Deploys against the sandbox's real repositories and real Argo CD: the
+//! seeded weeks of history appear with their links, more than Argo CD's 10
+//! per microservice; a `ci` run becomes a chain that completes once rolled
+//! out; without auto-sync the chain stops at the manifest commit and says why.
+//! The tests run one at a time (they move dev's Applications).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use kube::api::{Patch, PatchParams};
+use mezame_e2e::cluster::*;
+use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
+use mezame_shared::deploys::{Deploy, DeployList, LinkSource};
+use serde_json::json;
+
+fn server() -> Server {
+    Server::start(&format!("{}{}", sandbox_git_toml(), sandbox_env_toml("dev")))
+}
+
+async fn deploys(server: &Server, query: &str) -> DeployList {
+    let (status, body) = get_json(&server.url(&format!("/api/envs/dev/deploys?{query}"))).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).expect("a DeployList")
+}
+
+/// `git` in one of the sandbox's repositories.
+fn git(repo: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git").arg("-C").arg(repo).args(args).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The page once a first pass indexed the repositories (as they were when it began).
+async fn indexed(server: &Server, query: &str) -> DeployList {
+    eventually("the repositories indexed", 2 * MINUTE, || async {
+        let page = deploys(server, query).await;
+        page.index.indexed_at.is_some().then_some(page)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_seeded_history_shows_every_deploy_with_its_links() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = server();
+    let ms = "pricing-service";
+    let page = indexed(&server, &format!("ms={ms}&limit=500")).await;
+    assert!(page.index.errors.is_empty(), "{:?}", page.index.errors);
+    let state = sandbox();
+    let k8s = state.repos().manifests();
+    // The truth: every first-parent commit of master that rewrote the microservice's dev image.
+    let truth: Vec<String> = git(&k8s, &["log", "--first-parent", "--format=%H", "master", "--", &format!("dev/manifests/{ms}")])
+        .lines()
+        .filter(|sha| {
+            let diff = git(&k8s, &["show", "--format=", "-U0", sha, "--", &format!("dev/manifests/{ms}")]);
+            diff.lines().any(|l| l.starts_with('+') && !l.starts_with("+++") && l.contains("image:"))
+        })
+        .map(str::to_string)
+        .collect();
+    let shown: Vec<String> = page.deploys.iter().map(|d| d.manifest.sha.clone()).collect();
+    assert_eq!(shown, truth, "every deploy of {ms} to dev, newest first");
+    assert!(shown.len() > 10, "more than Argo CD's 10 history entries: {}", shown.len());
+    let app_repo = state.repos().app(ms);
+    for d in &page.deploys {
+        assert_eq!((d.env.as_str(), d.ms.as_str()), ("dev", ms));
+        let app = d.app.as_ref().unwrap_or_else(|| panic!("{} has its app commit", d.manifest.sha));
+        // CI's commits carry the trailers; the first manifests, written by hand, do not.
+        let first = d.previous_tag.is_none();
+        assert_eq!(app.source, if first { LinkSource::AppRepo } else { LinkSource::Trailers }, "{}", d.manifest.sha);
+        assert_eq!(app.sha, d.tag, "the tag is the app commit");
+        let (subject, author, at) = {
+            let f = git(&app_repo, &["show", "-s", "--format=%s%x1f%an%x1f%at", &app.sha]);
+            let v: Vec<&str> = f.split('\u{1f}').collect();
+            (v[0].to_string(), v[1].to_string(), v[2].parse::<i64>().unwrap())
+        };
+        assert_eq!(
+            (app.subject.as_str(), app.author.as_str(), app.at.timestamp()),
+            (subject.as_str(), author.as_str(), at),
+            "{}",
+            d.manifest.sha
+        );
+        let committed: i64 = git(&k8s, &["show", "-s", "--format=%ct", &d.manifest.sha]).parse().unwrap();
+        assert_eq!(d.manifest.at.timestamp(), committed);
+        assert!(d.manifest.files.iter().all(|f| f.starts_with(&format!("dev/manifests/{ms}/"))), "{:?}", d.manifest.files);
+        assert!(app.at <= d.manifest.at, "{}: built before deployed", d.manifest.sha);
+    }
+    // What runs now: its chain is complete — synced by Argo CD, rolled out.
+    let now = &page.deploys[0];
+    let sync = now.sync.as_ref().expect("the running deploy's sync");
+    assert_eq!(git(&k8s, &["merge-base", "--is-ancestor", &now.manifest.sha, &sync.revision]), "");
+    let rollout = now.rollout.as_ref().expect("the running deploy's rollout");
+    assert!(rollout.current && rollout.complete, "{rollout:?}");
+    assert_eq!(now.waiting, None);
+    assert!(now.lead_time_secs.is_some_and(|s| s > 0));
+    // Each older one was either synced in the history Argo CD still holds, or
+    // before it — and says so; none waits. Argo CD keeps at most 10.
+    for d in &page.deploys[1..] {
+        assert!(d.waiting.is_none() && (d.sync.is_some() != d.before_observed), "{d:#?}");
+    }
+    let observed = page.deploys.iter().filter(|d| d.sync.is_some()).count();
+    assert!((1..=10).contains(&observed), "{observed} deploys with a sync");
+    // Every microservice of dev has its deploys.
+    let all = deploys(&server, "limit=500").await;
+    let per: BTreeMap<&str, usize> = all.deploys.iter().fold(BTreeMap::new(), |mut m, d| {
+        *m.entry(d.ms.as_str()).or_default() += 1;
+        m
+    });
+    for m in &mezame_sandbox::platform::MICROSERVICES {
+        assert!(per.get(m.name).is_some_and(|n| *n > 10), "{}: {per:?}", m.name);
+    }
+    assert_eq!(per.get("ambassador"), Some(&1), "the gateway's first manifests, without an app commit");
+    assert!(all.deploys.iter().filter(|d| d.ms == "ambassador").all(|d| d.app.is_none()));
+    assert!(all.index.commits > 17 * 11, "app and manifest commits indexed: {}", all.index.commits);
+}
+
+/// The chain of `ms`'s deploy of `manifest` once it satisfies `done`.
+async fn chain_of(server: &Server, ms: &str, manifest: &str, what: &str, done: impl Fn(&Deploy) -> bool) -> Deploy {
+    eventually(what, 3 * MINUTE, || async {
+        let page = deploys(server, &format!("ms={ms}&limit=5")).await;
+        page.deploys.into_iter().find(|d| d.manifest.sha == manifest).filter(|d| done(d))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_ci_run_becomes_a_chain_that_completes_and_one_without_auto_sync_says_why() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = server();
+    indexed(&server, "limit=1").await;
+    let state = sandbox();
+    let ms = "stock-level";
+    let run = mezame_sandbox::ci::run(&state, ms, "dev", Some("feat: stock levels per warehouse")).await.unwrap();
+    let d =
+        chain_of(&server, ms, &run.manifest_commit, "the ci run's chain rolled out", |d| d.rollout.as_ref().is_some_and(|r| r.complete))
+            .await;
+    let app = d.app.as_ref().unwrap();
+    assert_eq!((app.sha.as_str(), app.subject.as_str()), (run.app_commit.as_str(), "feat: stock levels per warehouse"));
+    assert_eq!(d.tag, run.app_commit);
+    let sync = d.sync.as_ref().expect("synced");
+    assert!(sync.finished_at >= d.manifest.at, "{sync:?} after {:?}", d.manifest.at);
+    let rollout = d.rollout.as_ref().unwrap();
+    assert!(rollout.current && rollout.completed_at.is_some_and(|t| t >= sync.finished_at - chrono::Duration::seconds(1)), "{rollout:?}");
+    assert_eq!(d.waiting, None);
+    assert!(d.lead_time_secs.is_some_and(|s| (0..600).contains(&s)), "{:?}", d.lead_time_secs);
+
+    // Without auto-sync, the next change stops at the manifest commit, and says why.
+    let client = kube("dev").await;
+    let apps = apps(&client);
+    let policy = apps.get(ms).await.unwrap().data["spec"]["syncPolicy"]["automated"].clone();
+    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}}))).await.unwrap();
+    let run = mezame_sandbox::ci::run(&state, ms, "dev", Some("fix: release reserved stock")).await.unwrap();
+    let d = chain_of(&server, ms, &run.manifest_commit, "the chain stopped at the manifest commit", |d| d.waiting.is_some()).await;
+    assert_eq!(d.waiting.as_deref(), Some("manifest changed, not synced: auto-sync is off"));
+    assert!(d.sync.is_none() && d.rollout.is_none() && !d.before_observed);
+    // Auto-sync back: the same chain completes.
+    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": policy}}}))).await.unwrap();
+    chain_of(&server, ms, &run.manifest_commit, "the chain completes once auto-sync is back", |d| {
+        d.rollout.as_ref().is_some_and(|r| r.complete) && d.waiting.is_none()
+    })
+    .await;
+    settled("dev").await;
+}
+
+#[tokio::test]
+async fn bad_queries_are_refused() {
+    let server = server();
+    for (q, status) in [("limit=0", 400), ("limit=501", 400), ("nope=1", 400)] {
+        let (s, body) = get_json(&server.url(&format!("/api/envs/dev/deploys?{q}"))).await;
+        assert_eq!(s, status, "{q}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    let (s, body) = get_json(&server.url("/api/envs/nowhere/deploys")).await;
+    assert_eq!(s, 404, "{body}");
+    // Without [git], the page says what to configure.
+    let bare = Server::start(&sandbox_env_toml("dev"));
+    let (s, body) = get_json(&bare.url("/api/envs/dev/deploys")).await;
+    assert_eq!(s, 404, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("[git] manifests"), "{body}");
+}

@@ -91,6 +91,13 @@ impl App {
 }
 
 impl App {
+    /// The deploy index, or the 404 that says what to configure.
+    pub fn deploys(&self) -> Result<&Arc<Deploys>, crate::domain::DomainError> {
+        self.deploys
+            .as_ref()
+            .ok_or_else(|| crate::domain::DomainError::NotFound("no manifest repository is configured: set [git] manifests".into()))
+    }
+
     /// Becomes true when the server shuts down.
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.closing.subscribe()

@@ -155,6 +155,11 @@ pub async fn get_deploys(env: String, ms: String) -> Result<mezame_shared::deplo
     get(&format!("/api/envs/{}/deploys?limit=200{filter}", encode(&env))).await
 }
 
+/// What runs where, and what promoting `from` → `to` would ship (server defaults when empty).
+pub async fn get_versions() -> Result<mezame_shared::deploys::VersionMatrix, ApiFailure> {
+    get("/api/versions").await
+}
+
 pub async fn get_cronjobs(env: String) -> Result<CronJobList, ApiFailure> {
     get(&format!("/api/envs/{}/cronjobs", encode(&env))).await
 }

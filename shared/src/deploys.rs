@@ -120,3 +120,50 @@ pub struct RolloutLink {
     /// The Deployment's condition when it is stuck (`ProgressDeadlineExceeded`).
     pub problem: Option<String>,
 }
+
+/// Answer of `GET /api/versions`: what runs where — microservices × environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionMatrix {
+    /// The environments shown (those the caller may read), in configuration order.
+    pub envs: Vec<String>,
+    /// The promotion the `pending` commits are of: from this environment…
+    pub from: String,
+    /// …to this one.
+    pub to: String,
+    pub rows: Vec<VersionRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionRow {
+    pub ms: String,
+    /// One per environment of `envs`, in that order.
+    pub cells: Vec<VersionCell>,
+    /// App commits running in `from` and not in `to`, newest first: the
+    /// release notes of the next promotion.
+    pub pending: Vec<CommitRef>,
+    /// `to` runs an image `from` never ran (no deploy of that tag there).
+    pub to_never_ran_in_from: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionCell {
+    pub env: String,
+    /// The tag its Deployment runs (none: not deployed there, or not seen).
+    pub tag: Option<String>,
+    /// That tag's app commit, when the app repository has it.
+    pub commit: Option<CommitRef>,
+    /// The manifests name another tag than what runs (not synced or not rolled out yet).
+    pub manifest_tag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommitRef {
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+    pub at: DateTime<Utc>,
+}

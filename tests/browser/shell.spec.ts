@@ -23,6 +23,10 @@ test.describe('with the sandbox', () => {
     await expect(row).toBeVisible({ timeout: 60_000 });
     await expect(row).toContainText(newest.slice(0, 7));
     await expect(page.getByTestId('deploys-index')).toContainText('commits indexed');
+    // What runs where: a row per microservice, dev's tag of one as the cluster says.
+    const tag = kubectl('dev', 'get', 'deployment', 'pricing-service', '-n', 'platform', '-o', 'jsonpath={.spec.template.spec.containers[0].image}').split(':').pop()!;
+    await expect(page.locator('[data-testid="version-row"][data-ms="pricing-service"] td[data-env="dev"]')).toContainText(tag.slice(0, 7));
+    await page.screenshot({ path: test.info().outputPath('deploys.png'), fullPage: true });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Environments' }).click();
     await expect(page).toHaveURL(/\/envs$/);
     await expect(page.getByRole('heading', { name: 'Environments', level: 1 })).toBeVisible();

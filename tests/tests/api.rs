@@ -58,6 +58,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/sessions"),
         ("GET", "/api/tokens"),
         ("GET", "/api/version"),
+        ("GET", "/api/versions"),
         ("GET", "/auth/callback"),
         ("GET", "/auth/login"),
         ("GET", "/metrics"),

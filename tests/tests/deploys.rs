@@ -4,13 +4,13 @@
 //! out; without auto-sync the chain stops at the manifest commit and says why.
 //! The tests run one at a time (they move dev's Applications).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use kube::api::{Patch, PatchParams};
 use mezame_e2e::cluster::*;
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
-use mezame_shared::deploys::{Deploy, DeployList, LinkSource};
+use mezame_shared::deploys::{Deploy, DeployList, LinkSource, VersionMatrix};
 use serde_json::json;
 
 fn server() -> Server {
@@ -178,4 +178,58 @@ async fn bad_queries_are_refused() {
     let (s, body) = get_json(&bare.url("/api/envs/dev/deploys")).await;
     assert_eq!(s, 404, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("[git] manifests"), "{body}");
+}
+
+/// The tag `ms`'s Deployment runs in `env`, as the cluster says.
+async fn running_tag(env: &str, ms: &str) -> String {
+    let client = kube(env).await;
+    let d: k8s_openapi::api::apps::v1::Deployment =
+        kube::Api::namespaced(client, mezame_sandbox::platform::APP_NAMESPACE).get(ms).await.unwrap();
+    let image = d.spec.unwrap().template.spec.unwrap().containers[0].image.clone().unwrap();
+    image.rsplit_once(':').unwrap().1.to_string()
+}
+
+#[tokio::test]
+async fn what_runs_where_and_what_a_promotion_would_ship() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = Server::start(&format!("{}{}{}", sandbox_git_toml(), sandbox_env_toml("dev"), sandbox_env_toml("prod")));
+    indexed(&server, "limit=1").await;
+    let (status, body) = get_json(&server.url("/api/versions")).await;
+    assert_eq!(status, 200, "{body}");
+    let m: VersionMatrix = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        (m.envs.clone(), m.from.as_str(), m.to.as_str()),
+        (vec!["dev".to_string(), "prod".to_string()], "dev", "prod"),
+        "prod, protected, is the default target"
+    );
+    let state = sandbox();
+    let k8s = state.repos().manifests();
+    let mut checked = 0;
+    for row in m.rows.iter().filter(|r| r.ms != "ambassador") {
+        let (dev, prod) = (running_tag("dev", &row.ms).await, running_tag("prod", &row.ms).await);
+        let cell = |env: &str| row.cells.iter().find(|c| c.env == env).unwrap();
+        assert_eq!(cell("dev").tag.as_deref(), Some(dev.as_str()), "{}", row.ms);
+        assert_eq!(cell("prod").tag.as_deref(), Some(prod.as_str()), "{}", row.ms);
+        let app = state.repos().app(&row.ms);
+        let subject = git(&app, &["show", "-s", "--format=%s", &dev]);
+        assert_eq!(cell("dev").commit.as_ref().map(|c| c.subject.as_str()), Some(subject.as_str()));
+        // The release notes: git's own `prod..dev`.
+        let truth: BTreeSet<String> = git(&app, &["rev-list", &format!("{prod}..{dev}")]).lines().map(str::to_string).collect();
+        let shown: BTreeSet<String> = row.pending.iter().map(|c| c.sha.clone()).collect();
+        assert_eq!(shown, truth, "{}: {prod}..{dev}", row.ms);
+        // prod runs a release merge commit, which dev never deployed (dev deploys `development`).
+        let in_dev = !git(
+            &k8s,
+            &["log", "--first-parent", "--format=%H", &format!("-S:{prod}"), "master", "--", &format!("dev/manifests/{}", row.ms)],
+        )
+        .is_empty();
+        assert_eq!(row.to_never_ran_in_from, !in_dev, "{}", row.ms);
+        checked += 1;
+    }
+    assert_eq!(checked, 17);
+    for (q, want) in [("from=nowhere", 404), ("from=dev&to=dev", 400), ("to=qa", 404)] {
+        let (s, body) = get_json(&server.url(&format!("/api/versions?{q}"))).await;
+        assert_eq!(s, want, "{q}: {body}");
+    }
 }

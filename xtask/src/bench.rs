@@ -31,6 +31,13 @@ enum Which {
     /// A sleep and a wake of dev: each run's total time, time waiting on AWS
     /// and the cluster, and the orchestration overhead (target ≤ 2 s per run).
     Power,
+    /// The deploy index: 17 app repositories and a manifest repository written
+    /// by `git fast-import`, the first index in one pass, a restart, GET p99.
+    /// Arguments after `--`: --app-commits N (10000) --deploys M (10000) --clients C (10) --requests R (1000).
+    Deploys {
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
 }
 
 pub fn run_bench(args: Args) -> Result<()> {
@@ -48,6 +55,10 @@ pub fn run_bench(args: Args) -> Result<()> {
         Which::Topology { args } => {
             step("bench topology");
             run(Command::new(bin.join("bench-topology")).args(args).env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
+        }
+        Which::Deploys { args } => {
+            step("bench deploys");
+            run(Command::new(bin.join("bench-deploys")).args(args).env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
         }
         Which::Power => {
             step("bench power");

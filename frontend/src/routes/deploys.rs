@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use mezame_shared::deploys::{Deploy, DeployList, LinkSource};
+use mezame_shared::deploys::{Deploy, DeployList, LinkSource, VersionMatrix, VersionRow};
 
 use crate::api;
 use crate::components::nav::env_or_first;
@@ -28,7 +28,16 @@ pub fn DeploysPage() -> impl IntoView {
             }
         }
     });
-    refresh_while(|| true, REFRESH, move || list.refetch(), || ());
+    let versions = LocalResource::new(api::get_versions);
+    refresh_while(
+        || true,
+        REFRESH,
+        move || {
+            list.refetch();
+            versions.refetch();
+        },
+        || (),
+    );
     view! {
         <section class="deploys">
             <div class="page-title">
@@ -40,6 +49,15 @@ pub fn DeploysPage() -> impl IntoView {
                         on:change=move |ev| ms.set(event_target_value(&ev).trim().to_string())/>
                 </label>
             </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match versions.await {
+                        Ok(m) => matrix(m).into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <h2>"Deploy history"</h2>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -50,6 +68,47 @@ pub fn DeploysPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// What runs where: a row per microservice, a column per environment, and
+/// what promoting `from` → `to` would ship.
+fn matrix(m: VersionMatrix) -> impl IntoView {
+    let (from, to) = (m.from.clone(), m.to.clone());
+    view! {
+        <h2>"What runs where"</h2>
+        <table class="deploys-table" data-testid="versions">
+            <thead><tr>
+                <th>"Microservice"</th>
+                {m.envs.iter().map(|e| view! { <th>{e.clone()}</th> }).collect_view()}
+                <th>{format!("{from} ahead of {to}")}</th>
+            </tr></thead>
+            <tbody>{m.rows.into_iter().map(|r| version_row(r, from.clone())).collect_view()}</tbody>
+        </table>
+    }
+}
+
+fn version_row(r: VersionRow, from: String) -> impl IntoView {
+    let pending = r.pending.len();
+    let oldest = r.pending.last().map(|c| c.at);
+    let notes: Vec<String> = r.pending.iter().map(|c| format!("{} {} — {}", short(&c.sha), c.subject, c.author)).collect();
+    let flag = r.to_never_ran_in_from.then(|| format!("runs an image that never ran in {from}"));
+    view! {
+        <tr data-testid="version-row" data-ms=r.ms.clone()>
+            <td><strong>{r.ms.clone()}</strong></td>
+            {r.cells.into_iter().map(|c| view! {
+                <td data-env=c.env.clone()>
+                    {c.tag.as_deref().map(|t| view! { <code>{short(t)}</code> })}
+                    {c.commit.map(|a| view! { <div class="small muted" title=a.subject.clone()>{format!("{} · {}", a.author, when(&a.at))}</div> })}
+                    {c.manifest_tag.map(|t| view! { <div class="badge warn" title="the manifests name another tag: not synced or not rolled out yet">{format!("→ {}", short(&t))}</div> })}
+                </td>
+            }).collect_view()}
+            <td>
+                {if pending == 0 { "—".to_string() } else { format!("{pending} commit(s), oldest {}", oldest.map(|t| when(&t)).unwrap_or_default()) }}
+                {(!notes.is_empty()).then(|| view! { <details><summary class="small">"release notes"</summary><ul class="small">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul></details> })}
+                {flag.map(|f| view! { <div class="badge warn">{f}</div> })}
+            </td>
+        </tr>
     }
 }
 

@@ -207,32 +207,39 @@ impl Db {
             .collect())
     }
 
+    /// Commits by sha in any repository whose name starts with `prefix`, with that name.
+    pub async fn commits_by_sha(&self, prefix: &str, shas: &[String]) -> Result<Vec<(String, Commit)>, AdapterError> {
+        let mut out = Vec::new();
+        for chunk in shas.chunks(200) {
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT {COMMIT_COLUMNS}, repo FROM git_commits WHERE sha IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q.bind(s);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let repo: String = r.get(8);
+                if repo.starts_with(prefix) {
+                    out.push((repo, commit_row(&r)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Commits of `repo` by sha (those indexed).
     pub async fn commits(&self, repo: &str, shas: &[String]) -> Result<Vec<Commit>, AdapterError> {
         let mut out = Vec::new();
         // Bounded statement size whatever the page holds.
         for chunk in shas.chunks(200) {
             let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "SELECT sha, parents, author, authored_ms, committer, committed_ms, subject, trailers_json \
-                 FROM git_commits WHERE repo = $1 AND sha IN ({list})"
-            );
+            let sql = format!("SELECT {COMMIT_COLUMNS} FROM git_commits WHERE repo = $1 AND sha IN ({list})");
             let mut q = sqlx::query(&sql).bind(repo);
             for s in chunk {
                 q = q.bind(s);
             }
             for r in q.fetch_all(self.pool()).await? {
-                out.push(Commit {
-                    sha: r.get(0),
-                    parents: r.get::<String, _>(1).split_whitespace().map(str::to_string).collect(),
-                    author: r.get(2),
-                    authored_at: time(r.get(3)),
-                    committer: r.get(4),
-                    committed_at: time(r.get(5)),
-                    subject: r.get(6),
-                    trailers: serde_json::from_str(&r.get::<String, _>(7))
-                        .map_err(|e| AdapterError::Corrupt(format!("git_commits.trailers_json: {e}")))?,
-                });
+                out.push(commit_row(&r)?);
             }
         }
         Ok(out)
@@ -244,11 +251,55 @@ impl Db {
         Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
     }
 
+    /// Every commit of `repo` indexed (to hold its graph in memory).
+    pub async fn all_commits(&self, repo: &str) -> Result<Vec<Commit>, AdapterError> {
+        let sql = format!("SELECT {COMMIT_COLUMNS} FROM git_commits WHERE repo = $1");
+        sqlx::query(&sql).bind(repo).fetch_all(self.pool()).await?.iter().map(commit_row).collect()
+    }
+
+    /// The newest deploy of each microservice in `env`.
+    pub async fn latest_deploys(&self, env: &str) -> Result<Vec<DeployRow>, AdapterError> {
+        let sql = "SELECT sha, env, ms, seq, tag, previous_tag, files_json, at_ms FROM deploys \
+                   WHERE env = $1 AND seq IN (SELECT MAX(seq) FROM deploys WHERE env = $1 GROUP BY ms)";
+        sqlx::query(sql).bind(env).fetch_all(self.pool()).await?.iter().map(deploy_row).collect()
+    }
+
+    /// Which of these tags were ever deployed in `env`, as `(ms, tag)`.
+    pub async fn ever_deployed(&self, env: &str, tags: &[String]) -> Result<std::collections::BTreeSet<(String, String)>, AdapterError> {
+        let mut out = std::collections::BTreeSet::new();
+        for chunk in tags.chunks(200) {
+            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT DISTINCT ms, tag FROM deploys WHERE env = $1 AND tag IN ({list})");
+            let mut q = sqlx::query(&sql).bind(env);
+            for t in chunk {
+                q = q.bind(t);
+            }
+            out.extend(q.fetch_all(self.pool()).await?.iter().map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))));
+        }
+        Ok(out)
+    }
+
     /// How many commits are indexed, all repositories.
     pub async fn commit_count(&self) -> Result<u64, AdapterError> {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM git_commits").fetch_one(self.pool()).await?.get(0);
         Ok(n.max(0) as u64)
     }
+}
+
+const COMMIT_COLUMNS: &str = "sha, parents, author, authored_ms, committer, committed_ms, subject, trailers_json";
+
+fn commit_row(r: &AnyRow) -> Result<Commit, AdapterError> {
+    Ok(Commit {
+        sha: r.get(0),
+        parents: r.get::<String, _>(1).split_whitespace().map(str::to_string).collect(),
+        author: r.get(2),
+        authored_at: time(r.get(3)),
+        committer: r.get(4),
+        committed_at: time(r.get(5)),
+        subject: r.get(6),
+        trailers: serde_json::from_str(&r.get::<String, _>(7))
+            .map_err(|e| AdapterError::Corrupt(format!("git_commits.trailers_json: {e}")))?,
+    })
 }
 
 fn deploy_row(r: &AnyRow) -> Result<DeployRow, AdapterError> {

@@ -237,7 +237,7 @@ fn from_trailers(c: &Commit) -> Option<AppCommit> {
 }
 
 /// `Name <email>` → `Name`.
-fn name(person: &str) -> String {
+pub(super) fn name(person: &str) -> String {
     person.split(" <").next().unwrap_or(person).trim().to_string()
 }
 

@@ -50,6 +50,11 @@ fn pick<'a>(images: &[&'a str], ms: &str) -> Option<&'a str> {
     images.iter().find(|i| i.rsplit('/').next().is_some_and(|n| n.contains(ms))).or(images.first()).copied()
 }
 
+/// The tag of the microservice's own image among a pod template's.
+pub fn own_tag<'a>(images: &[&'a str], ms: &str) -> Option<&'a str> {
+    pick(images, ms).and_then(tag_of)
+}
+
 /// The deploys one commit of the deployed line makes.
 pub fn deploys_of(pattern: &str, sha: &str, seq: i64, at: DateTime<Utc>, files: &[FileChange]) -> Vec<DeployRow> {
     // (env, ms) → (images added, images removed, files).

@@ -14,10 +14,12 @@
 //!   `{env}/manifests/{ms}`), pure.
 //! - `chain.rs`: the join, pure.
 //! - `observe.rs`: the cache's Applications, their syncs and Deployments, as the join needs them.
+//! - `versions.rs`: what runs where, and the app commits a promotion would ship.
 
 pub mod chain;
 pub mod index;
 mod observe;
+pub mod versions;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -49,6 +51,10 @@ pub struct Deploys {
     state: Mutex<PassState>,
     /// Wakes the task before its interval (a webhook, a promote).
     poke: Notify,
+    /// App repositories' commit graphs, loaded on first use, dropped when re-indexed.
+    graphs: Mutex<HashMap<String, Arc<versions::Graph>>>,
+    /// Held while a graph is loaded from the database.
+    loading: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -74,6 +80,8 @@ impl Deploys {
             auth,
             state: Mutex::new(PassState::default()),
             poke: Notify::new(),
+            graphs: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(deploys.clone().run(topologies));
         Some(deploys)
@@ -193,7 +201,9 @@ impl Deploys {
             return Ok(());
         }
         let commits = mirror.commits(&tips, &known).await?;
-        self.db.index_repo(&RepoIndex { repo: &repo, commits: &commits, refs: &branches, line: &[], deploys: &[] }).await
+        self.db.index_repo(&RepoIndex { repo: &repo, commits: &commits, refs: &branches, line: &[], deploys: &[] }).await?;
+        self.forget_graph(&repo);
+        Ok(())
     }
 
     /// A page of `env`'s deploys (of one microservice if `ms`), newest first, with their chains.
@@ -209,14 +219,18 @@ impl Deploys {
             .map(|c| (c.sha.clone(), c))
             .collect();
         let merged: Vec<String> = commits.values().filter_map(|c| c.parents.get(1).cloned()).collect();
-        commits.extend(self.db.commits(MANIFESTS, &merged).await?.into_iter().map(|c| (c.sha.clone(), c)));
-        let mut app_commits = HashMap::new();
-        for s in &services {
-            let tags: Vec<String> = rows.iter().filter(|r| r.ms == *s).map(|r| r.tag.clone()).collect();
-            for c in self.db.commits(&format!("app:{s}"), &tags).await? {
-                app_commits.insert((s.to_string(), c.sha.clone()), c);
-            }
+        if !merged.is_empty() {
+            commits.extend(self.db.commits(MANIFESTS, &merged).await?.into_iter().map(|c| (c.sha.clone(), c)));
         }
+        // The tags as app commits, one query for every repository.
+        let tags: Vec<String> = rows.iter().map(|r| r.tag.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let app_commits: HashMap<(String, String), _> = self
+            .db
+            .commits_by_sha("app:", &tags)
+            .await?
+            .into_iter()
+            .map(|(repo, c)| ((repo.trim_start_matches("app:").to_string(), c.sha.clone()), c))
+            .collect();
         let paths: Vec<String> = services.iter().map(|s| self.config.ms_path(env, s)).collect();
         let syncs = self.db.syncs(env, &paths).await?;
         let apps = observe::apps(topologies, env, &self.config, &services);

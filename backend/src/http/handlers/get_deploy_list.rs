@@ -40,9 +40,7 @@ pub struct DeploysQuery {
     )
 )]
 pub async fn get_deploy_list(State(app): State<App>, env: EnvPath, Query(q): Query<DeploysQuery>) -> Result<Json<DeployList>, ApiError> {
-    let Some(deploys) = &app.deploys else {
-        return Err(DomainError::NotFound("no manifest repository is configured: set [git] manifests".into()).into());
-    };
+    let deploys = app.deploys()?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(DomainError::Invalid(format!("limit must be between 1 and {MAX_LIMIT}, got {limit}")).into());

@@ -25,6 +25,7 @@ pub mod get_token_list;
 pub mod get_topology;
 pub mod get_topology_events;
 pub mod get_version;
+pub mod get_version_matrix;
 pub mod patch_capacity_group;
 pub mod post_cronjob_run;
 pub mod post_env_sleep;

@@ -23,6 +23,7 @@ pub mod versions;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,7 +56,21 @@ pub struct Deploys {
     graphs: Mutex<HashMap<String, Arc<versions::Graph>>>,
     /// Held while a graph is loaded from the database.
     loading: tokio::sync::Mutex<()>,
+    /// Bumped whenever what a page shows may have changed in the database or
+    /// the index's state (a pass ended, syncs were recorded).
+    generation: AtomicU64,
+    /// Pages answered, by (env, ms, limit), with the generation and the
+    /// environment's topology revision they were made at: a page polled by
+    /// many viewers is joined once per change, not once per request.
+    pages: Mutex<HashMap<PageKey, Page>>,
 }
+
+type PageKey = (String, Option<String>, u32);
+/// (generation, topology revision, the page).
+type Page = (u64, u64, Arc<DeployList>);
+
+/// At most this many pages are kept; beyond, all are dropped.
+const PAGES: usize = 256;
 
 #[derive(Default)]
 struct PassState {
@@ -82,6 +97,8 @@ impl Deploys {
             poke: Notify::new(),
             graphs: Mutex::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+            pages: Mutex::new(HashMap::new()),
         });
         tokio::spawn(deploys.clone().run(topologies));
         Some(deploys)
@@ -110,13 +127,18 @@ impl Deploys {
                 s.indexed_at = Some(Utc::now());
                 s.errors = errors;
                 s.commits = commits.unwrap_or(s.commits);
+                self.generation.fetch_add(1, Ordering::Relaxed);
                 passes += 1;
                 next_fetch = Instant::now() + every;
             }
             // The syncs in the cache are recorded more often than git is fetched (the new ones).
             let new: Vec<_> = observe::syncs(&topologies).into_iter().filter(|s| !recorded.contains(&s.key())).collect();
             match self.db.record_syncs(&new).await {
-                Ok(()) => recorded.extend(new.iter().map(|s| s.key())),
+                Ok(()) if new.is_empty() => {}
+                Ok(()) => {
+                    recorded.extend(new.iter().map(|s| s.key()));
+                    self.generation.fetch_add(1, Ordering::Relaxed);
+                }
                 Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
             }
             if tokio::time::timeout(SYNC_EVERY, self.poke.notified()).await.is_ok() {
@@ -208,6 +230,25 @@ impl Deploys {
 
     /// A page of `env`'s deploys (of one microservice if `ms`), newest first, with their chains.
     pub async fn list(&self, env: &str, topologies: &Topologies, ms: Option<&str>, limit: u32) -> Result<DeployList, DomainError> {
+        // Read before the page is made: a change meanwhile makes the next request join again.
+        let generation = self.generation.load(Ordering::Relaxed);
+        let revision = topologies.get(env).map_or(0, |l| l.feed.snapshot().revision);
+        let key: PageKey = (env.to_string(), ms.map(str::to_string), limit);
+        if let Some((g, r, page)) = self.pages.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && (*g, *r) == (generation, revision)
+        {
+            return Ok(DeployList::clone(page));
+        }
+        let page = self.join(env, topologies, ms, limit).await?;
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if pages.len() >= PAGES {
+            pages.clear();
+        }
+        pages.insert(key, (generation, revision, Arc::new(page.clone())));
+        Ok(page)
+    }
+
+    async fn join(&self, env: &str, topologies: &Topologies, ms: Option<&str>, limit: u32) -> Result<DeployList, DomainError> {
         let rows = self.db.deploys(env, ms, limit).await?;
         let services: BTreeSet<&str> = rows.iter().map(|r| r.ms.as_str()).collect();
         // The rows' manifest commits, and the branches merges brought.

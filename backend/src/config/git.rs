@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
+use super::{Config, ConfigError, expand_home};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -88,6 +88,24 @@ impl GitConfig {
     /// The app repository of `ms` (none for an external one).
     pub fn app_url(&self, ms: &str) -> Option<String> {
         self.apps.as_ref().filter(|_| !self.external.iter().any(|e| e == ms)).map(|a| a.replace("{ms}", ms))
+    }
+}
+
+impl Config {
+    /// Where the git mirrors are kept: `[git] mirrors`, else `git/` next to a
+    /// SQLite database file, else `~/.cache/mezame/git`.
+    pub fn git_mirrors(&self) -> PathBuf {
+        if let Some(d) = &self.git.mirrors {
+            return expand_home(&d.display().to_string());
+        }
+        let db = &self.database.0;
+        if !db.contains("://")
+            && !db.starts_with("sqlite:")
+            && let Some(dir) = expand_home(db).parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            return dir.join("git");
+        }
+        expand_home("~/.cache/mezame/git")
     }
 }
 

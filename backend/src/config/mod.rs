@@ -379,24 +379,6 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 }
 
 /// Expands a leading `~/` to `$HOME/`.
-impl Config {
-    /// Where the git mirrors are kept: `[git] mirrors`, else `git/` next to a
-    /// SQLite database file, else `~/.cache/mezame/git`.
-    pub fn git_mirrors(&self) -> PathBuf {
-        if let Some(d) = &self.git.mirrors {
-            return expand_home(&d.display().to_string());
-        }
-        let db = &self.database.0;
-        if !db.contains("://")
-            && !db.starts_with("sqlite:")
-            && let Some(dir) = expand_home(db).parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            return dir.join("git");
-        }
-        expand_home("~/.cache/mezame/git")
-    }
-}
-
 pub fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),

@@ -180,7 +180,7 @@ impl Db {
         if paths.is_empty() {
             return Ok(vec![]);
         }
-        let list = (0..paths.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let list = placeholders(paths.len(), 2);
         let sql = format!(
             "SELECT s.env, s.app, s.path, s.revision, s.finished_ms, s.history_id, s.started_ms, s.initiated_by, l.seq \
              FROM argocd_syncs s LEFT JOIN manifest_line l ON l.sha = s.revision WHERE s.env = $1 AND s.path IN ({list}) \
@@ -211,7 +211,7 @@ impl Db {
     pub async fn commits_by_sha(&self, prefix: &str, shas: &[String]) -> Result<Vec<(String, Commit)>, AdapterError> {
         let mut out = Vec::new();
         for chunk in shas.chunks(200) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect::<Vec<_>>().join(", ");
+            let list = placeholders(chunk.len(), 1);
             let sql = format!("SELECT {COMMIT_COLUMNS}, repo FROM git_commits WHERE sha IN ({list})");
             let mut q = sqlx::query(&sql);
             for s in chunk {
@@ -232,7 +232,7 @@ impl Db {
         let mut out = Vec::new();
         // Bounded statement size whatever the page holds.
         for chunk in shas.chunks(200) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = placeholders(chunk.len(), 2);
             let sql = format!("SELECT {COMMIT_COLUMNS} FROM git_commits WHERE repo = $1 AND sha IN ({list})");
             let mut q = sqlx::query(&sql).bind(repo);
             for s in chunk {
@@ -268,7 +268,7 @@ impl Db {
     pub async fn ever_deployed(&self, env: &str, tags: &[String]) -> Result<std::collections::BTreeSet<(String, String)>, AdapterError> {
         let mut out = std::collections::BTreeSet::new();
         for chunk in tags.chunks(200) {
-            let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+            let list = placeholders(chunk.len(), 2);
             let sql = format!("SELECT DISTINCT ms, tag FROM deploys WHERE env = $1 AND tag IN ({list})");
             let mut q = sqlx::query(&sql).bind(env);
             for t in chunk {
@@ -284,6 +284,11 @@ impl Db {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM git_commits").fetch_one(self.pool()).await?.get(0);
         Ok(n.max(0) as u64)
     }
+}
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 const COMMIT_COLUMNS: &str = "sha, parents, author, authored_ms, committer, committed_ms, subject, trailers_json";

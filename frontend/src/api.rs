@@ -6,6 +6,7 @@ use mezame_shared::audit::AuditPage;
 use mezame_shared::auth::{Confirm, LoggedOut, Me, NewToken, SessionList, TokenCreated, TokenList};
 use mezame_shared::capacity::{DrainPreflight, DrainRequest, GroupChange, GroupChanged, NodeCordon};
 use mezame_shared::cronjobs::{CronJobList, JobCreated};
+use mezame_shared::deploys::{DeployChange, PromoteRequest, RollbackRequest};
 use mezame_shared::envs::EnvList;
 use mezame_shared::error::ErrorBody;
 use mezame_shared::power::{GroupKind, KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
@@ -153,6 +154,22 @@ pub async fn drain_node(env: String, node: String, confirm: Option<String>) -> R
 pub async fn get_deploys(env: String, ms: String) -> Result<mezame_shared::deploys::DeployList, ApiFailure> {
     let filter = if ms.is_empty() { String::new() } else { format!("&ms={}", encode(&ms)) };
     get(&format!("/api/envs/{}/deploys?limit=200{filter}", encode(&env))).await
+}
+
+/// Promotes `ms` into `env` (or, with `dry_run`, says what would change).
+pub async fn promote(env: String, ms: String, req: PromoteRequest) -> Result<DeployChange, ApiFailure> {
+    post(&format!("/api/envs/{}/deploys/{}/promote", encode(&env), encode(&ms)), &req).await
+}
+
+/// Rolls `ms` back in `env` to an earlier deploy's tag.
+pub async fn rollback(env: String, ms: String, req: RollbackRequest) -> Result<DeployChange, ApiFailure> {
+    post(&format!("/api/envs/{}/deploys/{}/rollback", encode(&env), encode(&ms)), &req).await
+}
+
+/// Lifts the freeze a rollback left on `ms` in `env`.
+pub async fn unfreeze(env: String, ms: String, confirm: Option<String>) -> Result<(), ApiFailure> {
+    let path = format!("/api/envs/{}/deploys/{}/freeze", encode(&env), encode(&ms));
+    with_body(gloo_net::http::Method::DELETE, &path, to_json(&Confirm { confirm })?).await.map(|_| ())
 }
 
 /// What runs where, and what promoting `from` → `to` would ship (server defaults when empty).

@@ -1,7 +1,7 @@
 //! The `[[env]]` tables of mezame's configuration that point it at this
 //! sandbox, with each environment's power settings (what wakes and sleeps).
 
-use crate::platform::{APP_NAMESPACE, EnvSpec, GATEWAY_NAMESPACE, REGION};
+use crate::platform::{APP_NAMESPACE, ENVS, EnvSpec, GATEWAY_NAMESPACE, REGION};
 use crate::state::{State, context_name};
 
 /// `[[env]]`, `[env.kubernetes]`, `[env.aws]` and, unless protected, `[env.power]`.
@@ -43,12 +43,16 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
 
 /// `[git]`: the sandbox's manifest and app repositories, fetched every few
 /// seconds (local mirrors of local repositories: a fetch costs milliseconds).
-pub fn git_toml(state: &State) -> String {
+/// Promotions and rollbacks into the unprotected ones of `envs` (those mezame
+/// is configured with) are committed straight to master.
+pub fn git_toml(state: &State, envs: &[&str]) -> String {
     let layout = state.repos();
+    let direct: Vec<String> = ENVS.iter().filter(|e| !e.protected && envs.contains(&e.name)).map(|e| format!("\"{}\"", e.name)).collect();
     format!(
-        "\n[git]\nmanifests = \"file://{manifests}\"\napps = \"file://{apps}/{{ms}}\"\nexternal = [\"ambassador\"]\nfetch_interval_secs = 3\n",
+        "\n[git]\nmanifests = \"file://{manifests}\"\napps = \"file://{apps}/{{ms}}\"\nexternal = [\"ambassador\"]\nfetch_interval_secs = 3\ndirect = [{direct}]\n",
         manifests = layout.manifests().display(),
         apps = layout.root.join("apps").display(),
+        direct = direct.join(", "),
     )
 }
 

@@ -86,9 +86,16 @@ pub struct AppCommit {
 
 /// Creates every repository with its history, unless they already exist.
 pub fn ensure(layout: &Layout) -> Result<()> {
-    if layout.manifests().join(".git").is_dir() {
-        return Ok(());
+    if !layout.manifests().join(".git").is_dir() {
+        seed(layout)?;
     }
+    // What mezame pushes to master (a promotion or rollback into dev or qa) lands
+    // in the work tree CI commits in, as a push to a hosted repository would.
+    Repo::open(&layout.manifests())?.git(&["config", "receive.denyCurrentBranch", "updateInstead"])?;
+    Ok(())
+}
+
+fn seed(layout: &Layout) -> Result<()> {
     let _ = std::fs::remove_dir_all(&layout.root);
     let now = Utc::now();
     let start = now - Duration::days(42);

@@ -250,7 +250,8 @@ fn write_mezame_config(state: &State) -> Result<()> {
         let envs: Vec<&str> = ENVS.iter().map(|e| e.name).filter(|e| state.envs.contains_key(*e)).collect();
         out.push_str(&crate::oidc::Identities::ensure(state)?.auth_toml(oidc, &envs));
     }
-    out.push_str(&crate::config::git_toml(state));
+    let envs: Vec<&str> = state.envs.keys().map(String::as_str).collect();
+    out.push_str(&crate::config::git_toml(state, &envs));
     for env in ENVS.iter().filter(|e| state.envs.contains_key(e.name)) {
         out.push_str(&crate::config::env_toml(state, env));
     }

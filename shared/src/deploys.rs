@@ -13,6 +13,12 @@ pub struct DeployList {
     pub deploys: Vec<Deploy>,
     /// The repositories as last read: when, and what failed (the last index is kept).
     pub index: IndexState,
+    /// Promotions and rollbacks made through mezame on a branch, not merged yet.
+    #[serde(default)]
+    pub pending: Vec<DeployChange>,
+    /// Microservices whose promotions into this environment are frozen (after a rollback).
+    #[serde(default)]
+    pub freezes: Vec<Freeze>,
 }
 
 /// How current the index of the repositories is.
@@ -86,6 +92,23 @@ pub struct ManifestCommit {
     pub files: Vec<String>,
     /// Who merged it, when it came from a branch (prod's manual merge).
     pub merged_by: Option<String>,
+    /// A promotion or rollback made through mezame (from the commit's `Mezame-*` trailers).
+    #[serde(default)]
+    pub action: Option<ManifestAction>,
+}
+
+/// What a manifest commit made through mezame did, as its trailers say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManifestAction {
+    /// `promote` or `rollback`.
+    pub kind: ChangeKind,
+    /// Who asked for it in mezame.
+    pub by: String,
+    /// A promotion's source environment.
+    pub from: Option<String>,
+    /// A rollback's reason, as typed.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,5 +188,112 @@ pub struct CommitRef {
     pub sha: String,
     pub subject: String,
     pub author: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A change of the manifests made through mezame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Promote,
+    Rollback,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Promote => "promote",
+            ChangeKind::Rollback => "rollback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        [ChangeKind::Promote, ChangeKind::Rollback].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Body of `POST /api/envs/{env}/deploys/{ms}/promote`: the tag that runs in
+/// `from` goes to `{env}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    pub from: String,
+    /// Only say what would change (the lines, the commits it ships); nothing is written.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Promote although a rollback froze promotions of this microservice here (lifts the freeze).
+    #[serde(default)]
+    pub unfreeze: bool,
+    /// In a protected environment: its name, typed by the person.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// Body of `POST /api/envs/{env}/deploys/{ms}/rollback`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// The manifest commit of the earlier deploy whose tag comes back (a deploy of this microservice here).
+    pub to_deploy: String,
+    /// Why (required; kept in the commit, the freeze and the audit log).
+    pub reason: String,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// One `image:` line a change rewrites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LineChange {
+    pub path: String,
+    /// 1-based.
+    pub line: usize,
+    pub before: String,
+    pub after: String,
+}
+
+/// A promotion or rollback: what it changes, and where it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployChange {
+    pub kind: ChangeKind,
+    pub env: String,
+    pub ms: String,
+    /// The tag the environment's manifests name after the change.
+    pub tag: String,
+    /// The tag they named before.
+    pub previous_tag: Option<String>,
+    /// A promotion's source environment.
+    pub from: Option<String>,
+    pub reason: Option<String>,
+    pub lines: Vec<LineChange>,
+    /// The app commits it ships (a promotion's release notes; a rollback's: those it takes away), newest first.
+    pub commits: Vec<CommitRef>,
+    /// The manifest commit (none for a dry run).
+    pub commit: Option<String>,
+    /// The branch it was pushed to: the deployed branch itself (a direct
+    /// commit), or a new branch left for a person to merge.
+    pub branch: Option<String>,
+    /// True when the change waits for a person to merge `branch`.
+    pub needs_merge: bool,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Promotions of a microservice into an environment stopped by a rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Freeze {
+    pub env: String,
+    pub ms: String,
+    /// The tag rolled back to.
+    pub tag: String,
+    pub reason: String,
+    pub by: String,
     pub at: DateTime<Utc>,
 }

@@ -251,9 +251,10 @@ where
     }
 }
 
-/// The `[git]` table of mezame's configuration: the sandbox's repositories.
-pub fn sandbox_git_toml() -> String {
-    mezame_sandbox::config::git_toml(&sandbox())
+/// The `[git]` table of mezame's configuration: the sandbox's repositories
+/// (`envs`: the environments the server is given).
+pub fn sandbox_git_toml(envs: &[&str]) -> String {
+    mezame_sandbox::config::git_toml(&sandbox(), envs)
 }
 
 /// The `[[env]]` block of mezame's configuration for one sandbox environment.

@@ -35,6 +35,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         paths.iter().flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), p.clone()))).collect();
     listed.sort();
     let expected = [
+        ("DELETE", "/api/envs/{env}/deploys/{ms}/freeze"),
         ("DELETE", "/api/sessions/{id}"),
         ("DELETE", "/api/tokens/{id}"),
         ("GET", "/api/audit"),
@@ -65,6 +66,8 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("PATCH", "/api/envs/{env}/capacity/{kind}/{name}"),
         ("POST", "/api/debug/echo"),
         ("POST", "/api/envs/{env}/cronjobs/{namespace}/{name}/run"),
+        ("POST", "/api/envs/{env}/deploys/{ms}/promote"),
+        ("POST", "/api/envs/{env}/deploys/{ms}/rollback"),
         ("POST", "/api/envs/{env}/nodes/{node}/cordon"),
         ("POST", "/api/envs/{env}/nodes/{node}/drain"),
         ("POST", "/api/envs/{env}/nodes/{node}/uncordon"),

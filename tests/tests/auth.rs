@@ -262,6 +262,7 @@ fn fill(path: &str) -> String {
         .replace("{namespace}", "platform")
         .replace("{name}", "mail-notification")
         .replace("{id}", "999999")
+        .replace("{ms}", "order-service")
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use mezame_shared::deploys::{Deploy, DeployList, LinkSource, VersionMatrix};
 use serde_json::json;
 
 fn server() -> Server {
-    Server::start(&format!("{}{}", sandbox_git_toml(), sandbox_env_toml("dev")))
+    Server::start(&format!("{}{}", sandbox_git_toml(&["dev"]), sandbox_env_toml("dev")))
 }
 
 async fn deploys(server: &Server, query: &str) -> DeployList {
@@ -193,7 +193,7 @@ async fn running_tag(env: &str, ms: &str) -> String {
 async fn what_runs_where_and_what_a_promotion_would_ship() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
-    let server = Server::start(&format!("{}{}{}", sandbox_git_toml(), sandbox_env_toml("dev"), sandbox_env_toml("prod")));
+    let server = Server::start(&format!("{}{}{}", sandbox_git_toml(&["dev", "prod"]), sandbox_env_toml("dev"), sandbox_env_toml("prod")));
     indexed(&server, "limit=1").await;
     let (status, body) = get_json(&server.url("/api/versions")).await;
     assert_eq!(status, 200, "{body}");

@@ -180,3 +180,113 @@ async fn sqlite_runs_and_leases() {
 async fn postgres_runs_and_leases() {
     runs_and_leases(&fresh_postgres().await).await;
 }
+
+/// The deploy index and mezame's own changes on either backend: a pass
+/// written whole, the queries a page and the matrix make, the syncs joined
+/// with the line, a pushed change pending until merged, a freeze set, read
+/// and lifted once.
+async fn deploy_tables(url: &str) {
+    use chrono::{DateTime, Utc};
+    use mezame::adapters::db::{DeployRow, RepoIndex, SyncRow};
+    use mezame::adapters::git::Commit;
+    use mezame_shared::deploys::{ChangeKind, DeployChange, Freeze};
+    let db = Db::connect(url).await.unwrap();
+    let at = |min: i64| DateTime::<Utc>::from_timestamp(1_780_000_000 + min * 60, 0).unwrap();
+    let commit = |sha: &str, parent: Option<&str>, min: i64| Commit {
+        sha: sha.into(),
+        parents: parent.into_iter().map(str::to_string).collect(),
+        author: "Aiko Tanaka <aiko@example.com>".into(),
+        authored_at: at(min),
+        committer: "ci <ci@example.com>".into(),
+        committed_at: at(min),
+        subject: format!("deploy {sha}"),
+        trailers: vec![("Argocd-reference-commit-sha".into(), format!("app{sha}"))],
+    };
+    let commits = vec![commit("aaa1", None, 0), commit("bbb2", Some("aaa1"), 1), commit("ccc3", Some("bbb2"), 2)];
+    let deploy = |sha: &str, seq: i64, tag: &str, prev: Option<&str>| DeployRow {
+        sha: sha.into(),
+        env: "dev".into(),
+        ms: "orders".into(),
+        seq,
+        tag: tag.into(),
+        previous_tag: prev.map(str::to_string),
+        files: vec!["dev/manifests/orders/deployment.yaml".into()],
+        at: at(seq),
+    };
+    let deploys = vec![deploy("aaa1", 0, "t1", None), deploy("ccc3", 2, "t2", Some("t1"))];
+    let line: Vec<(String, i64)> = vec![("aaa1".into(), 0), ("bbb2".into(), 1), ("ccc3".into(), 2)];
+    let refs = vec![("master".to_string(), "ccc3".to_string())];
+    let pass = RepoIndex { repo: "manifests", commits: &commits, refs: &refs, line: &line, deploys: &deploys };
+    db.index_repo(&pass).await.unwrap();
+    db.index_repo(&pass).await.expect("a pass done again changes nothing");
+    assert_eq!(db.manifest_line_tip().await.unwrap(), Some(("ccc3".to_string(), 2)));
+    assert_eq!(db.git_refs("manifests").await.unwrap(), refs);
+    assert_eq!(db.commit_count().await.unwrap(), 3);
+    assert_eq!(db.deploys("dev", None, 10).await.unwrap(), vec![deploys[1].clone(), deploys[0].clone()], "newest first");
+    assert_eq!(db.deploys("dev", Some("orders"), 1).await.unwrap(), vec![deploys[1].clone()]);
+    assert_eq!(db.latest_deploys("dev").await.unwrap(), vec![deploys[1].clone()]);
+    assert_eq!(db.deploys_at("dev", "orders", "ccc").await.unwrap(), vec![deploys[1].clone()], "a sha prefix");
+    assert!(db.deploys_at("dev", "orders", "c%").await.unwrap().is_empty(), "no LIKE wildcard gets through");
+    let ever = db.ever_deployed("dev", &["t1".into(), "t9".into()]).await.unwrap();
+    assert_eq!(ever.into_iter().collect::<Vec<_>>(), vec![("orders".to_string(), "t1".to_string())]);
+    let read = db.commits("manifests", &["bbb2".into()]).await.unwrap();
+    assert_eq!(read, vec![commits[1].clone()], "a commit reads back whole, trailers included");
+    let sync = SyncRow {
+        env: "dev".into(),
+        app: "orders".into(),
+        path: "dev/manifests/orders".into(),
+        revision: "bbb2".into(),
+        finished: at(3),
+        history_id: 7,
+        started: Some(at(3)),
+        initiated_by: None,
+        seq: None,
+    };
+    db.record_syncs(std::slice::from_ref(&sync)).await.unwrap();
+    db.record_syncs(std::slice::from_ref(&sync)).await.expect("recorded twice, kept once");
+    let syncs = db.syncs("dev", &["dev/manifests/orders".into()]).await.unwrap();
+    assert_eq!(syncs, vec![SyncRow { seq: Some(1), ..sync }], "the revision's place on the line");
+
+    let change = DeployChange {
+        kind: ChangeKind::Promote,
+        env: "prod".into(),
+        ms: "orders".into(),
+        tag: "t2".into(),
+        previous_tag: Some("t1".into()),
+        from: Some("dev".into()),
+        reason: None,
+        lines: vec![],
+        commits: vec![],
+        commit: Some("ddd4".into()),
+        branch: Some("mezame/promote/prod/orders-t2".into()),
+        needs_merge: true,
+        by: "ada".into(),
+        at: at(4),
+    };
+    db.record_change("ddd4", &change, false).await.unwrap();
+    db.record_change("ddd4", &change, false).await.expect("recorded twice, kept once");
+    assert_eq!(db.pending_changes(Some("prod")).await.unwrap(), vec![change.clone()]);
+    assert!(db.pending_changes(Some("dev")).await.unwrap().is_empty());
+    db.change_merged("ddd4", at(5).timestamp_millis()).await.unwrap();
+    assert!(db.pending_changes(None).await.unwrap().is_empty(), "merged: no longer waiting");
+    let freeze = Freeze { env: "dev".into(), ms: "orders".into(), tag: "t1".into(), reason: "500s".into(), by: "omar".into(), at: at(6) };
+    db.put_freeze(&freeze).await.unwrap();
+    let again = Freeze { reason: "still 500s".into(), ..freeze.clone() };
+    db.put_freeze(&again).await.expect("a second rollback replaces the freeze");
+    assert_eq!(db.freeze("dev", "orders").await.unwrap(), Some(again.clone()));
+    assert_eq!(db.freezes("dev").await.unwrap(), vec![again]);
+    assert!(db.lift_freeze("dev", "orders").await.unwrap());
+    assert!(!db.lift_freeze("dev", "orders").await.unwrap(), "lifted once");
+    assert_eq!(db.freeze("dev", "orders").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_deploy_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    deploy_tables(&dir.path().join("mezame.db").display().to_string()).await;
+}
+
+#[tokio::test]
+async fn postgres_deploy_tables() {
+    deploy_tables(&fresh_postgres().await).await;
+}

@@ -34,6 +34,13 @@ pub struct GitConfig {
     pub token_env: Option<String>,
     /// Path of an SSH private key for `ssh://` and `git@` URLs.
     pub ssh_key: Option<PathBuf>,
+    /// Environments whose promotions and rollbacks mezame commits straight to
+    /// `branch`; every other environment's go on a new branch for a person to
+    /// merge. A protected environment may not be listed (its changes are
+    /// merged by a person, deliberately).
+    pub direct: Vec<String>,
+    /// Who commits what mezame writes (`Name <email>`); the author is the person who asked.
+    pub committer: String,
 }
 
 impl Default for GitConfig {
@@ -48,6 +55,8 @@ impl Default for GitConfig {
             fetch_interval_secs: 60,
             token_env: None,
             ssh_key: None,
+            direct: Vec::new(),
+            committer: "mezame <mezame@localhost>".into(),
         }
     }
 }
@@ -73,6 +82,9 @@ impl GitConfig {
             if userinfo(url).is_some_and(|u| u.contains(':')) {
                 return rule(format!("{} holds a password in its URL: name an environment variable in token_env instead", redact(url)));
             }
+        }
+        if !self.committer.ends_with('>') || !self.committer.contains(" <") {
+            return rule(format!("committer {:?} must read `Name <email>`", self.committer));
         }
         if self.branch.is_empty() || self.branch.starts_with('-') {
             return rule(format!("branch {:?} is not a branch name", self.branch));

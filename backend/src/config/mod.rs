@@ -256,6 +256,17 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.git.validate()?;
+        for name in &self.git.direct {
+            match self.envs.iter().find(|e| &e.name == name) {
+                None => return Err(ConfigError::Rule(format!("[git] direct names {name:?}, which is not a configured environment"))),
+                Some(e) if e.protected => {
+                    return Err(ConfigError::Rule(format!(
+                        "[git] direct names {name:?}, a protected environment: its changes go on a branch for a person to merge"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for env in &self.envs {
             if !is_dns_label(&env.name) {

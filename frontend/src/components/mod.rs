@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod apply;
 pub mod graph;
 pub mod header;
 pub mod live;

@@ -307,7 +307,7 @@ fn commit_row(r: &AnyRow) -> Result<Commit, AdapterError> {
     })
 }
 
-fn deploy_row(r: &AnyRow) -> Result<DeployRow, AdapterError> {
+pub(super) fn deploy_row(r: &AnyRow) -> Result<DeployRow, AdapterError> {
     Ok(DeployRow {
         sha: r.get(0),
         env: r.get(1),

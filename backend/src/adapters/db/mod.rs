@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod changes;
 mod deploys;
 mod power;
 

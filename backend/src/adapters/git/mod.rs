@@ -11,6 +11,7 @@
 //! never on the command line (visible in `ps`) and never in an error.
 
 mod log;
+mod write;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use base64::Engine;
 use tokio::process::Command;
 
 pub use log::{Commit, FileChange, parse_changes, parse_commits};
+pub use write::{Edit, Identity, Pushed};
 
 use super::AdapterError;
 
@@ -152,16 +154,26 @@ impl Mirror {
     }
 
     async fn git(&self, args: &[&str]) -> Result<String, AdapterError> {
+        self.git_env(args, &[]).await
+    }
+
+    /// Runs git on the mirror with more environment variables.
+    async fn git_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String, AdapterError> {
         let dir = self.dir.display().to_string();
         let mut all = vec!["--git-dir", dir.as_str()];
         all.extend_from_slice(args);
-        self.run(Some(args), &all).await
+        self.run_env(Some(args), &all, env).await
+    }
+
+    async fn run(&self, shown: Option<&[&str]>, args: &[&str]) -> Result<String, AdapterError> {
+        self.run_env(shown, args, &[]).await
     }
 
     /// Runs git; `shown` is what an error names (never the URL's secrets).
-    async fn run(&self, shown: Option<&[&str]>, args: &[&str]) -> Result<String, AdapterError> {
+    async fn run_env(&self, shown: Option<&[&str]>, args: &[&str], env: &[(&str, &str)]) -> Result<String, AdapterError> {
         let mut cmd = Command::new("git");
         cmd.args(args)
+            .envs(env.iter().copied())
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_ASKPASS", "true")
             .env_remove("GIT_DIR")

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use mezame_shared::deploys::{AppCommit, Deploy, LinkSource, ManifestCommit, RolloutLink, SyncLink};
+use mezame_shared::deploys::{AppCommit, ChangeKind, Deploy, LinkSource, ManifestAction, ManifestCommit, RolloutLink, SyncLink};
 
 use super::index::{env_ms_of, tag_of};
 use crate::adapters::db::{DeployRow, SyncRow};
@@ -139,6 +139,7 @@ fn chain(i: &Inputs, d: &DeployRow, sync: Option<&SyncRow>, also_deployed: Vec<S
         at: d.at,
         files: d.files.clone(),
         merged_by: branch_tip.and(mc).map(|c| name(&c.author)),
+        action: described.and_then(action_of),
     };
     let app = described.and_then(from_trailers).or_else(|| {
         i.app_commits.get(&(d.ms.clone(), d.tag.clone())).map(|c| AppCommit {
@@ -233,6 +234,16 @@ fn from_trailers(c: &Commit) -> Option<AppCommit> {
         author: c.trailer("Argocd-reference-commit-author").map(name).unwrap_or_default(),
         at,
         source: LinkSource::Trailers,
+    })
+}
+
+/// A change made through mezame, as its `Mezame-*` trailers say.
+fn action_of(c: &Commit) -> Option<ManifestAction> {
+    Some(ManifestAction {
+        kind: ChangeKind::parse(c.trailer("Mezame-Action")?)?,
+        by: c.trailer("Mezame-By").unwrap_or_default().to_string(),
+        from: c.trailer("Mezame-From").map(str::to_string),
+        reason: c.trailer("Mezame-Reason").map(str::to_string),
     })
 }
 

@@ -15,10 +15,15 @@
 //! - `chain.rs`: the join, pure.
 //! - `observe.rs`: the cache's Applications, their syncs and Deployments, as the join needs them.
 //! - `versions.rs`: what runs where, and the app commits a promotion would ship.
+//! - `change.rs`: promote and roll back — one manifest commit, pushed (directly,
+//!   or on a branch for a person to merge), audited; a rollback's freeze.
+//!   `rewrite.rs` (pure): the `image:` lines that commit rewrites.
 
 pub mod chain;
+mod change;
 pub mod index;
 mod observe;
+pub mod rewrite;
 pub mod versions;
 
 use std::collections::{BTreeSet, HashMap};
@@ -63,11 +68,22 @@ pub struct Deploys {
     /// environment's topology revision they were made at: a page polled by
     /// many viewers is joined once per change, not once per request.
     pages: Mutex<HashMap<PageKey, Page>>,
+    /// Matrices answered, by (environments, from, to), with the generation
+    /// and the environments' topology revisions they were made at.
+    matrices: Mutex<HashMap<MatrixKey, Matrix>>,
+    /// Held while a change is written to the manifest repository: one at a
+    /// time per process (replicas are kept apart by the remote refusing a push
+    /// that is not a fast-forward).
+    writing: tokio::sync::Mutex<()>,
 }
 
 type PageKey = (String, Option<String>, u32);
 /// (generation, topology revision, the page).
 type Page = (u64, u64, Arc<DeployList>);
+
+type MatrixKey = (Vec<String>, String, String);
+/// (generation, each environment's topology revision, the matrix).
+type Matrix = (u64, Vec<u64>, Arc<mezame_shared::deploys::VersionMatrix>);
 
 /// At most this many pages are kept; beyond, all are dropped.
 const PAGES: usize = 256;
@@ -99,6 +115,8 @@ impl Deploys {
             loading: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             pages: Mutex::new(HashMap::new()),
+            matrices: Mutex::new(HashMap::new()),
+            writing: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(deploys.clone().run(topologies));
         Some(deploys)
@@ -107,6 +125,11 @@ impl Deploys {
     /// Asks for a fetch and index now.
     pub fn poke(&self) {
         self.poke.notify_one();
+    }
+
+    /// Says that what a page shows changed (a freeze set or lifted).
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
     async fn run(self: Arc<Self>, topologies: Arc<Topologies>) {
@@ -160,6 +183,9 @@ impl Deploys {
                 BTreeSet::new()
             }
         };
+        if let Err(e) = self.mark_merged().await {
+            errors.push(e.to_string());
+        }
         let services = if n.is_multiple_of(APPS_EVERY) { self.db.deployed_microservices().await.unwrap_or_default() } else { deployed };
         for ms in &services {
             if let Some(url) = self.config.app_url(ms)
@@ -210,6 +236,27 @@ impl Deploys {
         }
         self.db.index_repo(&RepoIndex { repo: MANIFESTS, commits: &commits, refs: &branches, line: &seqs, deploys: &rows }).await?;
         Ok(rows.into_iter().map(|r| r.ms).collect())
+    }
+
+    /// Marks the changes mezame pushed on a branch that reached the deployed branch.
+    async fn mark_merged(&self) -> Result<(), AdapterError> {
+        let pending = self.db.pending_changes(None).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let Some(tip) = self.manifests.resolve(&format!("refs/heads/{}", self.config.branch)).await? else { return Ok(()) };
+        for c in pending {
+            let Some(sha) = &c.commit else { continue };
+            // Merged — or its branch deleted without a merge: no longer waiting either way.
+            let gone = match &c.branch {
+                Some(b) => self.manifests.resolve(&format!("refs/heads/{b}")).await?.is_none(),
+                None => false,
+            };
+            if gone || self.manifests.is_ancestor(sha, &tip).await.unwrap_or(false) {
+                self.db.change_merged(sha, Utc::now().timestamp_millis()).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn index_app(&self, ms: &str, url: &str) -> Result<(), AdapterError> {
@@ -287,7 +334,9 @@ impl Deploys {
             let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             IndexState { indexed_at: s.indexed_at, commits: s.commits, errors: s.errors.clone() }
         };
-        Ok(DeployList { env: env.to_string(), deploys, index })
+        let pending = self.db.pending_changes(Some(env)).await?.into_iter().filter(|c| ms.is_none_or(|m| m == c.ms)).collect();
+        let freezes = self.db.freezes(env).await?.into_iter().filter(|f| ms.is_none_or(|m| m == f.ms)).collect();
+        Ok(DeployList { env: env.to_string(), deploys, index, pending, freezes })
     }
 }
 

@@ -49,6 +49,15 @@ pub fn apps(topologies: &Topologies, env: &str, config: &GitConfig, services: &B
         .collect()
 }
 
+/// The Application (namespace, name) whose source path is the directory `dir`.
+pub fn application_at(topologies: &Topologies, env: &str, dir: &str) -> Option<(String, String)> {
+    let live = topologies.get(env)?;
+    let o = live.objects.read().unwrap_or_else(|p| p.into_inner());
+    o.applications()
+        .find(|a| a.path.as_deref().is_some_and(|p| p.trim_end_matches('/') == dir.trim_end_matches('/')))
+        .map(|a| (a.meta.namespace.clone(), a.meta.name.clone()))
+}
+
 fn state(o: &Objects, a: &k::Application) -> AppState {
     let deployment = a
         .resources

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use mezame_shared::deploys::{CommitRef, VersionCell, VersionMatrix, VersionRow};
 
@@ -52,13 +53,13 @@ impl Graph {
     }
 }
 
-fn commit_ref(c: &Commit) -> CommitRef {
+pub(super) fn commit_ref(c: &Commit) -> CommitRef {
     CommitRef { sha: c.sha.clone(), subject: c.subject.clone(), author: super::chain::name(&c.author), at: c.authored_at }
 }
 
 impl Deploys {
     /// The graph of `ms`'s app repository (loaded from the index on first use).
-    async fn graph(&self, ms: &str) -> Result<Arc<Graph>, DomainError> {
+    pub(super) async fn graph(&self, ms: &str) -> Result<Arc<Graph>, DomainError> {
         let repo = format!("app:{ms}");
         let cached = || self.graphs.lock().unwrap_or_else(|p| p.into_inner()).get(&repo).cloned();
         if let Some(g) = cached() {
@@ -79,8 +80,30 @@ impl Deploys {
         self.graphs.lock().unwrap_or_else(|p| p.into_inner()).remove(repo);
     }
 
-    /// The matrix of `envs` (in order), with what promoting `from` → `to` would ship.
+    /// The matrix of `envs` (in order), with what promoting `from` → `to` would
+    /// ship: made once per change (of the index, or of an environment's
+    /// topology), not once per request.
     pub async fn versions(&self, topologies: &Topologies, envs: &[String], from: &str, to: &str) -> Result<VersionMatrix, DomainError> {
+        // Read before the matrix is made: a change meanwhile makes the next request compute again.
+        let generation = self.generation.load(Ordering::Relaxed);
+        let revisions: Vec<u64> = envs.iter().map(|e| topologies.get(e).map_or(0, |l| l.feed.snapshot().revision)).collect();
+        let key = (envs.to_vec(), from.to_string(), to.to_string());
+        if let Some((g, r, m)) = self.matrices.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && *g == generation
+            && *r == revisions
+        {
+            return Ok(VersionMatrix::clone(m));
+        }
+        let matrix = self.make_versions(topologies, envs, from, to).await?;
+        let mut cache = self.matrices.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= super::PAGES {
+            cache.clear();
+        }
+        cache.insert(key, (generation, revisions, Arc::new(matrix.clone())));
+        Ok(matrix)
+    }
+
+    async fn make_versions(&self, topologies: &Topologies, envs: &[String], from: &str, to: &str) -> Result<VersionMatrix, DomainError> {
         let services = self.db.deployed_microservices().await?;
         let names: BTreeSet<&str> = services.iter().map(String::as_str).collect();
         // Per environment: what each microservice runs, and what its manifests say.

@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the handlers themselves.
 
 pub mod debug;
+pub mod delete_deploy_freeze;
 pub mod delete_session;
 pub mod delete_token;
 pub mod get_audit;
@@ -28,6 +29,8 @@ pub mod get_version;
 pub mod get_version_matrix;
 pub mod patch_capacity_group;
 pub mod post_cronjob_run;
+pub mod post_deploy_promote;
+pub mod post_deploy_rollback;
 pub mod post_env_sleep;
 pub mod post_env_wake;
 pub mod post_logout;

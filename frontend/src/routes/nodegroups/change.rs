@@ -13,6 +13,7 @@ use mezame_shared::capacity::{GroupChange, MixChange, SPOT_STRATEGIES, Sizes};
 use mezame_shared::power::GroupKind;
 
 use crate::api;
+use crate::components::apply::ApplyBar;
 use crate::components::nav::protected;
 
 /// What is being changed.
@@ -236,7 +237,9 @@ fn Dialog(env: String, editing: Editing, end: Ending) -> impl IntoView {
     let title = editing.with_value(Editing::title);
     let label = title.clone();
     let has_fields = editing.with_value(|e| !e.fields().is_empty());
-    let may_apply = move || !apply.pending().get() && matches!(preview.get(), Some(Ok(_))) && (!is_protected.get() || typed.get() == env);
+    let may_apply = Signal::derive(move || {
+        !apply.pending().get() && matches!(preview.get(), Some(Ok(_))) && (!is_protected.get() || typed.get() == env)
+    });
     view! {
         <div class="confirm change" role="dialog" aria-label=label data-testid="change-dialog">
             <h3>{title}</h3>
@@ -253,14 +256,8 @@ fn Dialog(env: String, editing: Editing, end: Ending) -> impl IntoView {
                 }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
-            {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || is_protected.get().then(|| view! {
-                <label class="confirm-type">"This environment is protected: type its name to confirm "
-                    <input data-testid="confirm-env" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev))/>
-                </label>
-            })}
-            <button class="primary" data-testid="apply" disabled=move || !may_apply() on:click=move |_| { apply.dispatch(()); }>"Apply"</button>
-            <button class="secondary" on:click=move |_| end.editing.set(None)>"Cancel"</button>
+            <ApplyBar failed is_protected typed may_apply apply=Callback::new(move |_| { apply.dispatch(()); })
+                cancel=Callback::new(move |_| end.editing.set(None))/>
         </div>
     }
 }

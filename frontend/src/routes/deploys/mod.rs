@@ -1,12 +1,17 @@
 //! Deploys: per environment, newest first, each deploy's chain — app commit →
 //! image tag → manifest commit → Argo CD sync → rollout — with the lead time
 //! and, where a chain stops, why. Re-read every few seconds, so a CI run
-//! appears and fills in without a reload.
+//! appears and fills in without a reload. Promote (from the matrix), roll
+//! back (from a deploy of the history) and lift a freeze go through
+//! `change.rs`'s dialog.
+
+mod change;
 
 use std::time::Duration;
 
+use change::{Ask, ChangeDialog};
 use leptos::prelude::*;
-use mezame_shared::deploys::{Deploy, DeployList, LinkSource, VersionMatrix, VersionRow};
+use mezame_shared::deploys::{Deploy, DeployChange, DeployList, Freeze, LinkSource, VersionMatrix, VersionRow};
 
 use crate::api;
 use crate::components::nav::env_or_first;
@@ -29,6 +34,8 @@ pub fn DeploysPage() -> impl IntoView {
         }
     });
     let versions = LocalResource::new(api::get_versions);
+    let asking = RwSignal::new(None::<Ask>);
+    let done = RwSignal::new(None::<String>);
     refresh_while(
         || true,
         REFRESH,
@@ -49,10 +56,12 @@ pub fn DeploysPage() -> impl IntoView {
                         on:change=move |ev| ms.set(event_target_value(&ev).trim().to_string())/>
                 </label>
             </div>
+            {move || done.get().map(|m| view! { <p class="notice" role="status" data-testid="deploy-done">{m}</p> })}
+            <ChangeDialog asking done/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match versions.await {
-                        Ok(m) => matrix(m).into_any(),
+                        Ok(m) => matrix(m, asking).into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -63,7 +72,7 @@ pub fn DeploysPage() -> impl IntoView {
                     match list.await {
                         None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(l)) => table(l).into_any(),
+                        Some(Ok(l)) => table(l, asking, done).into_any(),
                     }
                 })}
             </Transition>
@@ -73,7 +82,7 @@ pub fn DeploysPage() -> impl IntoView {
 
 /// What runs where: a row per microservice, a column per environment, and
 /// what promoting `from` → `to` would ship.
-fn matrix(m: VersionMatrix) -> impl IntoView {
+fn matrix(m: VersionMatrix, asking: RwSignal<Option<Ask>>) -> impl IntoView {
     let (from, to) = (m.from.clone(), m.to.clone());
     view! {
         <h2>"What runs where"</h2>
@@ -83,13 +92,19 @@ fn matrix(m: VersionMatrix) -> impl IntoView {
                 {m.envs.iter().map(|e| view! { <th>{e.clone()}</th> }).collect_view()}
                 <th>{format!("{from} ahead of {to}")}</th>
             </tr></thead>
-            <tbody>{m.rows.into_iter().map(|r| version_row(r, from.clone())).collect_view()}</tbody>
+            <tbody>{m.rows.into_iter().map(|r| version_row(r, (from.clone(), to.clone()), asking)).collect_view()}</tbody>
         </table>
     }
 }
 
-fn version_row(r: VersionRow, from: String) -> impl IntoView {
+fn version_row(r: VersionRow, (from, to): (String, String), asking: RwSignal<Option<Ask>>) -> impl IntoView {
     let pending = r.pending.len();
+    // Offered when `from` runs app commits `to` does not (a tag that would take commits away is a rollback).
+    let promotable = pending > 0;
+    let ask = Ask::Promote { ms: r.ms.clone(), from: from.clone(), to: to.clone() };
+    let promote = promotable.then(|| {
+        view! { <button class="secondary small" data-testid="promote" on:click=move |_| asking.set(Some(ask.clone()))>{format!("Promote to {to}")}</button> }
+    });
     let oldest = r.pending.last().map(|c| c.at);
     let notes: Vec<String> = r.pending.iter().map(|c| format!("{} {} — {}", short(&c.sha), c.subject, c.author)).collect();
     let flag = r.to_never_ran_in_from.then(|| format!("runs an image that never ran in {from}"));
@@ -107,20 +122,67 @@ fn version_row(r: VersionRow, from: String) -> impl IntoView {
                 {if pending == 0 { "—".to_string() } else { format!("{pending} commit(s), oldest {}", oldest.map(|t| when(&t)).unwrap_or_default()) }}
                 {(!notes.is_empty()).then(|| view! { <details><summary class="small">"release notes"</summary><ul class="small">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul></details> })}
                 {flag.map(|f| view! { <div class="badge warn">{f}</div> })}
+                {promote}
             </td>
         </tr>
     }
 }
 
-fn table(l: DeployList) -> impl IntoView {
+/// Changes waiting on a person's merge, and frozen promotions (with Lift).
+fn waiting(pending: Vec<DeployChange>, freezes: Vec<Freeze>, done: RwSignal<Option<String>>) -> impl IntoView {
+    let pending = pending
+        .into_iter()
+        .map(|c| {
+            let text = format!(
+                "{} {} → {} by {}: branch {}, waiting for a person to merge it",
+                c.kind.as_str(),
+                c.ms,
+                short(&c.tag),
+                c.by,
+                c.branch.clone().unwrap_or_default()
+            );
+            view! { <li data-testid="deploy-pending">{text}</li> }
+        })
+        .collect_view();
+    let freezes = freezes.into_iter().map(|f| freeze(f, done)).collect_view();
+    view! { <ul class="deploy-waiting">{pending}{freezes}</ul> }
+}
+
+fn freeze(f: Freeze, done: RwSignal<Option<String>>) -> impl IntoView {
+    let text = format!("promotions of {} frozen since {} by {} (rolled back to {}): {}", f.ms, when(&f.at), f.by, short(&f.tag), f.reason);
+    let lift = Action::new_local(move |_: &()| {
+        let (env, ms) = (f.env.clone(), f.ms.clone());
+        async move {
+            let said = match api::unfreeze(env, ms.clone(), None).await {
+                Ok(()) => format!("promotions of {ms} are no longer frozen"),
+                Err(e) => e.to_string(),
+            };
+            done.set(Some(said));
+        }
+    });
+    view! {
+        <li data-testid="deploy-freeze">{text}" "
+            <button class="secondary small" data-testid="unfreeze" on:click=move |_| { lift.dispatch(()); }>"Lift the freeze"</button>
+        </li>
+    }
+}
+
+fn table(l: DeployList, asking: RwSignal<Option<Ask>>, done: RwSignal<Option<String>>) -> impl IntoView {
+    // The tag each microservice's newest deploy set: an older deploy with another tag can be rolled back to.
+    let mut newest = std::collections::HashMap::new();
+    for d in &l.deploys {
+        newest.entry(d.ms.clone()).or_insert_with(|| d.tag.clone());
+    }
     let index = match (l.index.indexed_at, l.index.errors.is_empty()) {
         (None, _) => "indexing the repositories…".to_string(),
         (Some(t), true) => format!("{} commits indexed · repositories read {}", l.index.commits, fmt(&t, "%H:%M:%S UTC")),
         (Some(t), false) => format!("repositories read {} with errors: {}", fmt(&t, "%H:%M:%S UTC"), l.index.errors.join("; ")),
     };
     let failed = !l.index.errors.is_empty();
+    let waits = waiting(l.pending, l.freezes, done);
     view! {
         <p class=if failed { "error small" } else { "small muted" } data-testid="deploys-index">{index}</p>
+        {waits}
         {if l.deploys.is_empty() {
             view! { <p class="empty">"No deploys found in the manifest repository for this environment."</p> }.into_any()
         } else {
@@ -128,9 +190,13 @@ fn table(l: DeployList) -> impl IntoView {
                 <table class="deploys-table">
                     <thead><tr>
                         <th>"Microservice"</th><th>"App commit"</th><th>"Image tag"</th><th>"Manifest commit"</th>
-                        <th>"Argo CD sync"</th><th>"Rollout"</th><th>"Lead time"</th>
+                        <th>"Argo CD sync"</th><th>"Rollout"</th><th>"Lead time"</th><th></th>
                     </tr></thead>
-                    <tbody>{l.deploys.into_iter().map(row).collect_view()}</tbody>
+                    <tbody>{l.deploys.into_iter().map(|d| {
+                        let back = (newest.get(&d.ms) != Some(&d.tag))
+                            .then(|| Ask::Rollback { env: d.env.clone(), ms: d.ms.clone(), to_deploy: d.manifest.sha.clone(), tag: d.tag.clone() });
+                        row(d, back, asking)
+                    }).collect_view()}</tbody>
                 </table>
             }.into_any()
         }}
@@ -154,7 +220,18 @@ fn duration(secs: i64) -> String {
     }
 }
 
-fn row(d: Deploy) -> impl IntoView {
+fn row(d: Deploy, back: Option<Ask>, asking: RwSignal<Option<Ask>>) -> impl IntoView {
+    let rollback = back.map(|ask| view! {
+        <button class="secondary small" data-testid="rollback" on:click=move |_| asking.set(Some(ask.clone()))>"Roll back to this"</button>
+    });
+    let action = d.manifest.action.clone().map(|a| {
+        let text = match (&a.reason, &a.from) {
+            (Some(r), _) => format!("{} by {}: {r}", a.kind.as_str(), a.by),
+            (None, Some(f)) => format!("{} from {f} by {}", a.kind.as_str(), a.by),
+            (None, None) => format!("{} by {}", a.kind.as_str(), a.by),
+        };
+        view! { <div class="badge" data-testid="deploy-action">{text}</div> }
+    });
     let app = d.app.clone().map(|a| {
         let from = match a.source {
             LinkSource::Trailers => "from the manifest commit's trailers",
@@ -170,6 +247,7 @@ fn row(d: Deploy) -> impl IntoView {
     let manifest = view! {
         <code title=m.files.join("\n")>{short(&m.sha)}</code>" "{m.subject.clone()}
         <div class="small muted">{format!("{} · {}{merged}", m.author, when(&m.at))}</div>
+        {action}
     };
     let sync = match (&d.sync, d.before_observed) {
         (Some(s), _) => {
@@ -202,6 +280,7 @@ fn row(d: Deploy) -> impl IntoView {
                 {d.lead_time_secs.map(duration)}
                 {waiting.map(|w| view! { <div class="badge warn" data-testid="deploy-waiting">{w}</div> })}
             </td>
+            <td>{rollback}</td>
         </tr>
     }
 }

@@ -1,0 +1,246 @@
+//! Promote and roll back against the sandbox's real manifest repository and
+//! real Argo CD: a promotion into prod is exactly one commit on a new branch,
+//! changing only that microservice's prod image lines, master untouched; every
+//! refused request (another role, a forged cross-site request, no confirmation,
+//! bad input) leaves the repository as it was; a rollback in dev sticks under
+//! auto-sync with self-heal, shows in the chain with its reason and freezes
+//! promotions until lifted. One at a time (they move dev's Applications).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use mezame_e2e::cluster::*;
+use mezame_e2e::{ADMIN, OPERATOR, Server, VIEWER, client_as, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
+use mezame_shared::deploys::{ChangeKind, DeployChange, DeployList};
+use serde_json::{Value, json};
+
+fn server() -> Server {
+    Server::start(&format!("{}{}{}", sandbox_git_toml(&["dev", "prod"]), sandbox_env_toml("dev"), sandbox_env_toml("prod")))
+}
+
+fn git(args: &[&str]) -> String {
+    let repo = sandbox().repos().manifests();
+    let out = Command::new("git").arg("-C").arg(&repo).args(args).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The manifest repository as a person would check it: every branch's commit, and a clean work tree.
+fn repo_state() -> (String, String) {
+    (git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads"]), git(&["status", "--porcelain"]))
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn page(server: &Server, env: &str, ms: &str) -> DeployList {
+    let (s, body) = get_json(&server.url(&format!("/api/envs/{env}/deploys?ms={ms}&limit=20"))).await;
+    assert_eq!(s, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn indexed(server: &Server, ms: &str) -> DeployList {
+    eventually("the repositories indexed", 2 * MINUTE, || async {
+        let p = page(server, "dev", ms).await;
+        p.index.indexed_at.is_some().then_some(p)
+    })
+    .await
+}
+
+/// The tag `ms`'s Deployment runs in `env`.
+async fn running_tag(env: &str, ms: &str) -> String {
+    let d: k8s_openapi::api::apps::v1::Deployment =
+        kube::Api::namespaced(kube(env).await, mezame_sandbox::platform::APP_NAMESPACE).get(ms).await.unwrap();
+    let image = d.spec.unwrap().template.spec.unwrap().containers[0].image.clone().unwrap();
+    image.rsplit_once(':').unwrap().1.to_string()
+}
+
+async fn audit_actions(server: &Server) -> Vec<(String, String, String)> {
+    let (_, audit) = get_json(&server.url("/api/audit")).await;
+    audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["actor"].as_str().unwrap().to_string(),
+                e["env"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_promotion_to_prod_is_one_commit_on_a_new_branch_and_refusals_change_nothing() {
+    let _lock = LOCK.lock().await;
+    let server = server();
+    let ms = "pricing-service";
+    indexed(&server, ms).await;
+    let (dev, prod) = (running_tag("dev", ms).await, running_tag("prod", ms).await);
+    assert_ne!(dev, prod, "dev runs a newer {ms} than prod in the seeded sandbox");
+    let before = repo_state();
+    assert_eq!(before.1, "", "the manifest repository's work tree is clean to begin with");
+    let url = server.url(&format!("/api/envs/prod/deploys/{ms}/promote"));
+    let body = json!({"from": "dev", "confirm": "prod"});
+
+    // Refused: the wrong people, a forged request, no confirmation, bad input.
+    let refusals: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        ("anonymous", mezame_e2e::anonymous().post(&url).json(&body), 401),
+        ("a viewer", client_as(VIEWER).post(&url).json(&body), 403),
+        ("an operator in protected prod", client_as(OPERATOR).post(&url).json(&body), 403),
+        ("a forged bearer", client_as("mzm_forged_0000000000000000000000").post(&url).json(&body), 401),
+        ("a cross-site page", client_as(ADMIN).post(&url).header("origin", "https://evil.example").json(&body), 403),
+        (
+            "a cross-site form",
+            client_as(ADMIN).post(&url).header("content-type", "application/x-www-form-urlencoded").body("from=dev&confirm=prod"),
+            415,
+        ),
+        ("prod not confirmed", client_as(ADMIN).post(&url).json(&json!({"from": "dev"})), 400),
+        ("from = to", client_as(ADMIN).post(&url).json(&json!({"from": "prod", "confirm": "prod"})), 400),
+        ("an unknown source", client_as(ADMIN).post(&url).json(&json!({"from": "staging", "confirm": "prod"})), 404),
+        ("an unknown field", client_as(ADMIN).post(&url).json(&json!({"from": "dev", "confirm": "prod", "force": true})), 422),
+        ("an unknown microservice", client_as(ADMIN).post(server.url("/api/envs/prod/deploys/no-such-service/promote")).json(&body), 404),
+        ("an unknown environment", client_as(ADMIN).post(server.url(&format!("/api/envs/staging/deploys/{ms}/promote"))).json(&body), 404),
+    ];
+    for (who, req, want) in refusals {
+        let (s, answer) = send(req).await;
+        assert_eq!(s, want, "{who}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{who} is told why: {answer}");
+        assert_eq!(repo_state(), before, "{who}: the repository is unchanged");
+    }
+    assert!(audit_actions(&server).await.is_empty(), "nothing was done, nothing audited");
+
+    // A dry run says what would change and writes nothing.
+    let (s, answer) = send(client_as(ADMIN).post(&url).json(&json!({"from": "dev", "dry_run": true}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let dry: DeployChange = serde_json::from_value(answer).unwrap();
+    assert_eq!((dry.tag.as_str(), dry.previous_tag.as_deref(), dry.commit.as_ref()), (dev.as_str(), Some(prod.as_str()), None));
+    assert!(!dry.lines.is_empty() && dry.lines.iter().all(|l| l.path.starts_with(&format!("prod/manifests/{ms}/"))), "{:?}", dry.lines);
+    let app_repo = sandbox().repos().app(ms);
+    let truth: BTreeSet<String> = String::from_utf8(
+        Command::new("git").arg("-C").arg(&app_repo).args(["rev-list", &format!("{prod}..{dev}")]).output().unwrap().stdout,
+    )
+    .unwrap()
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(dry.commits.iter().map(|c| c.sha.clone()).collect::<BTreeSet<_>>(), truth, "the release notes: git's prod..dev");
+    assert_eq!(repo_state(), before, "a dry run writes nothing");
+
+    // The promotion: one commit on a new branch; master untouched.
+    let (s, answer) = send(client_as(ADMIN).post(&url).json(&body)).await;
+    assert_eq!(s, 200, "{answer}");
+    let done: DeployChange = serde_json::from_value(answer).unwrap();
+    let (commit, branch) = (done.commit.clone().unwrap(), done.branch.clone().unwrap());
+    assert!(done.needs_merge && branch.starts_with(&format!("mezame/promote/prod/{ms}-")), "{done:?}");
+    let master = git(&["rev-parse", "master"]);
+    assert_eq!(before.0.lines().find(|l| l.starts_with("refs/heads/master ")), Some(format!("refs/heads/master {master}").as_str()));
+    assert_eq!(git(&["rev-list", &format!("master..{branch}")]), commit, "exactly one commit on the branch");
+    assert_eq!(git(&["rev-parse", &format!("{commit}^")]), master, "made on master's tip");
+    let files = git(&["diff", "--name-only", &master, &commit]);
+    assert!(files.lines().all(|f| f.starts_with(&format!("prod/manifests/{ms}/"))), "only {ms}'s prod manifests: {files}");
+    let diff = git(&["diff", "-U0", &master, &commit]);
+    let changed: Vec<&str> =
+        diff.lines().filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---")).collect();
+    assert!(!changed.is_empty());
+    for l in &changed {
+        let want = if l.starts_with('-') { &prod } else { &dev };
+        assert!(l.contains("image:") && l.ends_with(&format!("/{ms}-prod:{want}")), "only image tags change: {l}");
+    }
+    assert_eq!(git(&["show", "-s", "--format=%(trailers:key=Argocd-reference-commit-sha,valueonly)", &commit]), dev);
+    assert_eq!(git(&["show", "-s", "--format=%(trailers:key=Mezame-By,valueonly)", &commit]), "e2e-admin");
+    assert_eq!(repo_state().1, "", "the work tree stays clean");
+    assert!(audit_actions(&server).await.contains(&("deploy.promote".into(), "e2e-admin".into(), "prod".into())));
+    // The deploys page shows it waiting for a person's merge; deleting the branch ends the wait.
+    let waiting = page(&server, "prod", ms).await;
+    assert_eq!(waiting.pending.iter().map(|p| p.commit.clone().unwrap()).collect::<Vec<_>>(), vec![commit.clone()]);
+    git(&["branch", "-D", &branch]);
+    eventually("the deleted branch no longer waits", MINUTE, || async { page(&server, "prod", ms).await.pending.is_empty().then_some(()) })
+        .await;
+    assert_eq!(repo_state(), before);
+}
+
+#[tokio::test]
+async fn a_rollback_in_dev_sticks_under_self_heal_shows_why_and_freezes_promotions() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server = server();
+    let ms = "billing-service";
+    let history = indexed(&server, ms).await;
+    let (current, earlier) = (&history.deploys[0], &history.deploys[1]);
+    assert_eq!(running_tag("dev", ms).await, current.tag, "dev runs its newest deploy");
+    let url = server.url(&format!("/api/envs/dev/deploys/{ms}/rollback"));
+    let before = repo_state();
+    for (why, body, want) in [
+        ("no reason", json!({"to_deploy": earlier.manifest.sha, "reason": "  "}), 400),
+        ("not a sha", json!({"to_deploy": "HEAD~1", "reason": "x"}), 400),
+        ("no such deploy", json!({"to_deploy": "0000000", "reason": "x"}), 404),
+        ("the tag it runs", json!({"to_deploy": current.manifest.sha, "reason": "x"}), 409),
+    ] {
+        let (s, answer) = send(client_as(OPERATOR).post(&url).json(&body)).await;
+        assert_eq!(s, want, "{why}: {answer}");
+        assert_eq!(repo_state(), before, "{why}: the repository is unchanged");
+    }
+    let (s, _) = send(client_as(VIEWER).post(&url).json(&json!({"to_deploy": earlier.manifest.sha, "reason": "x"}))).await;
+    assert_eq!(s, 403);
+
+    // An operator rolls dev back: a commit on master, which Argo CD deploys and self-heal keeps.
+    let reason = "checkout 500s since the last deploy";
+    let (s, answer) = send(client_as(OPERATOR).post(&url).json(&json!({"to_deploy": earlier.manifest.sha, "reason": reason}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let rb: DeployChange = serde_json::from_value(answer).unwrap();
+    let commit = rb.commit.clone().unwrap();
+    assert_eq!((rb.branch.as_deref(), rb.needs_merge, rb.tag.as_str()), (Some("master"), false, earlier.tag.as_str()));
+    assert_eq!(git(&["rev-parse", "master"]), commit, "committed straight to dev's branch");
+    assert_eq!(repo_state().1, "", "the work tree follows master, clean");
+    eventually("dev runs the earlier tag", 3 * MINUTE, || async { (running_tag("dev", ms).await == earlier.tag).then_some(()) }).await;
+    // Self-heal and a refresh re-apply git: the rollback stays.
+    let apps = apps(&kube("dev").await);
+    let refresh = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}});
+    apps.patch(ms, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(refresh)).await.unwrap();
+    eventually("Argo CD synced the rollback commit", 2 * MINUTE, || async {
+        let a = apps.get(ms).await.unwrap();
+        (a.data["status"]["sync"]["revision"] == commit.as_str() && a.data["status"]["sync"]["status"] == "Synced").then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(running_tag("dev", ms).await, earlier.tag, "the rollback survives auto-sync and self-heal");
+
+    // The chain shows it as a rollback, with the reason typed; promotions are frozen.
+    let chain = eventually("the rollback's chain rolled out", 3 * MINUTE, || async {
+        let p = page(&server, "dev", ms).await;
+        p.deploys.into_iter().find(|d| d.manifest.sha == commit && d.rollout.as_ref().is_some_and(|r| r.complete))
+    })
+    .await;
+    let action = chain.manifest.action.expect("marked as made through mezame");
+    assert_eq!((action.kind, action.by.as_str(), action.reason.as_deref()), (ChangeKind::Rollback, "e2e-operator", Some(reason)));
+    let frozen = page(&server, "dev", ms).await.freezes;
+    assert_eq!(frozen.iter().map(|f| (f.ms.as_str(), f.reason.as_str())).collect::<Vec<_>>(), vec![(ms, reason)]);
+    let promote = server.url(&format!("/api/envs/dev/deploys/{ms}/promote"));
+    let head = repo_state();
+    let (s, answer) = send(client_as(OPERATOR).post(&promote).json(&json!({"from": "prod"}))).await;
+    assert_eq!(s, 409, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("frozen"), "{answer}");
+    assert_eq!(repo_state(), head);
+    let freeze = server.url(&format!("/api/envs/dev/deploys/{ms}/freeze"));
+    assert_eq!(send(client_as(VIEWER).delete(&freeze).json(&json!({}))).await.0, 403);
+    let (s, answer) = send(client_as(OPERATOR).delete(&freeze).json(&json!({}))).await;
+    assert_eq!(s, 200, "{answer}");
+    assert_eq!(send(client_as(OPERATOR).delete(&freeze).json(&json!({}))).await.0, 404, "lifted once");
+    let actions = audit_actions(&server).await;
+    for action in ["deploy.rollback", "deploy.unfreeze"] {
+        assert!(actions.contains(&(action.into(), "e2e-operator".into(), "dev".into())), "{action}: {actions:?}");
+    }
+
+    // Back to where it was: roll forward to the newest deploy, and lift that freeze too.
+    let (s, answer) =
+        send(client_as(OPERATOR).post(&url).json(&json!({"to_deploy": current.manifest.sha, "reason": "fixed: back to the newest"}))).await;
+    assert_eq!(s, 200, "{answer}");
+    assert_eq!(send(client_as(OPERATOR).delete(&freeze).json(&json!({}))).await.0, 200);
+    eventually("dev runs the newest tag again", 3 * MINUTE, || async { (running_tag("dev", ms).await == current.tag).then_some(()) }).await;
+    settled("dev").await;
+}

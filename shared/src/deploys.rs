@@ -297,3 +297,11 @@ pub struct Freeze {
     pub by: String,
     pub at: DateTime<Utc>,
 }
+
+/// Answer of `POST /api/hooks/git`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HookAccepted {
+    /// True when a fetch and index of the repositories was asked for (a `ping` asks none).
+    pub fetching: bool,
+}

@@ -122,6 +122,11 @@ impl Server {
     /// Starts the release binary with `config` (TOML; a `database` key is added
     /// if absent, and [`test_auth_toml`] if it has no `auth`), on a port the OS picks.
     pub fn start(config: &str) -> Server {
+        Self::start_with_env(config, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (a secret named by reference in `config`).
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut text = config.to_string();
         if !text.contains("database") {
@@ -133,7 +138,7 @@ impl Server {
         let file = dir.path().join("mezame.toml");
         std::fs::write(&file, text).unwrap();
         let mut cmd = Command::new(mezame_bin());
-        cmd.arg("serve").arg("--config").arg(&file);
+        cmd.arg("serve").arg("--config").arg(&file).envs(env.iter().copied());
         Self::spawn(cmd, dir)
     }
 

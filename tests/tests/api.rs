@@ -73,6 +73,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("POST", "/api/envs/{env}/nodes/{node}/uncordon"),
         ("POST", "/api/envs/{env}/sleep"),
         ("POST", "/api/envs/{env}/wake"),
+        ("POST", "/api/hooks/git"),
         ("POST", "/api/runs/{id}/cancel"),
         ("POST", "/api/runs/{id}/retry"),
         ("POST", "/api/tokens"),

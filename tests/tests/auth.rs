@@ -288,6 +288,14 @@ async fn every_route_declares_a_permission_and_mutations_refuse_anonymous_and_vi
                 assert!(m == Method::GET, "{method} {path}: a public mutation");
                 continue;
             }
+            if perm == "signed" {
+                // No sign-in, a signature instead: unsigned, anyone is refused (here webhooks are off: 404).
+                for c in [&anonymous, &viewer] {
+                    let (s, body) = status(send(c)).await;
+                    assert!(s == 401 || s == 404, "unsigned {method} {path}: {body}");
+                }
+                continue;
+            }
             let (s, body) = status(send(&anonymous)).await;
             assert_eq!(s, 401, "anonymous {method} {path}: {body}");
             assert!(body["error"]["message"].as_str().unwrap().contains("Bearer"), "says how to sign in: {body}");

@@ -233,3 +233,56 @@ async fn what_runs_where_and_what_a_promotion_would_ship() {
         assert_eq!(s, want, "{q}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothing() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    const SECRET: &str = "e2e-webhook-secret";
+    // Fetched once an hour: only the webhook can bring the new commit in.
+    let git = sandbox_git_toml(&["dev"])
+        .replace("fetch_interval_secs = 3\n", "fetch_interval_secs = 3600\nwebhook_secret_env = \"MEZAME_E2E_HOOK_SECRET\"\n");
+    assert!(git.contains("3600"), "{git}");
+    let server = Server::start_with_env(&format!("{git}{}", sandbox_env_toml("dev")), &[("MEZAME_E2E_HOOK_SECRET", SECRET)]);
+    indexed(&server, "limit=1").await;
+    let ms = "auth-service";
+    let run = mezame_sandbox::ci::run(&sandbox(), ms, "dev", Some("feat: sessions per device")).await.unwrap();
+    let hook = server.url("/api/hooks/git");
+    let body = json!({"ref": "refs/heads/master", "after": run.manifest_commit}).to_string();
+    let send = |signature: Option<String>, event: &str| {
+        let mut r = mezame_e2e::anonymous()
+            .post(&hook)
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .body(body.clone());
+        if let Some(s) = signature {
+            r = r.header("x-hub-signature-256", s);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let signed = mezame::adapters::secrets::webhook_signature(SECRET.as_bytes(), body.as_bytes());
+    let forged = mezame::adapters::secrets::webhook_signature(b"a guess", body.as_bytes());
+    for (why, signature) in [("unsigned", None), ("signed with another secret", Some(forged))] {
+        let (s, answer) = send(signature, "push").await;
+        assert_eq!(s, 401, "{why}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("X-Hub-Signature-256"), "{answer}");
+    }
+    let (s, answer) = send(Some(signed.clone()), "ping").await;
+    assert_eq!((s, answer["fetching"].as_bool()), (200, Some(false)), "{answer}");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let listed = |page: &DeployList| page.deploys.iter().any(|d| d.manifest.sha == run.manifest_commit);
+    assert!(!listed(&deploys(&server, &format!("ms={ms}&limit=5")).await), "refused hooks and a ping fetch nothing");
+    let (s, answer) = send(Some(signed), "push").await;
+    assert_eq!((s, answer["fetching"].as_bool()), (202, Some(true)), "{answer}");
+    let t = std::time::Instant::now();
+    eventually("the pushed commit indexed", 30 * std::time::Duration::from_secs(1), || async {
+        listed(&deploys(&server, &format!("ms={ms}&limit=5")).await).then_some(())
+    })
+    .await;
+    println!("webhook → deploy listed: {} ms", t.elapsed().as_millis());
+    chain_of(&server, ms, &run.manifest_commit, "the chain completes", |d| d.rollout.as_ref().is_some_and(|r| r.complete)).await;
+    settled("dev").await;
+}

@@ -41,6 +41,9 @@ pub struct GitConfig {
     pub direct: Vec<String>,
     /// Who commits what mezame writes (`Name <email>`); the author is the person who asked.
     pub committer: String,
+    /// The name of an environment variable holding the secret push webhooks
+    /// are signed with (`X-Hub-Signature-256`); none: `POST /api/hooks/git` is off.
+    pub webhook_secret_env: Option<String>,
 }
 
 impl Default for GitConfig {
@@ -57,6 +60,7 @@ impl Default for GitConfig {
             ssh_key: None,
             direct: Vec::new(),
             committer: "mezame <mezame@localhost>".into(),
+            webhook_secret_env: None,
         }
     }
 }

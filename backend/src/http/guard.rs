@@ -111,7 +111,8 @@ pub async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Resp
     if let Err(e) = browser_safety(&g.app, &parts.method, &parts.headers) {
         return e.into_response();
     }
-    if perm != Perm::Public {
+    // A signed route's handler checks the signature before anything else.
+    if !matches!(perm, Perm::Public | Perm::Signed) {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         let cookie = cookies::get(&parts.headers, cookies::SESSION);
         let who = match g.app.auth.authenticate(&credentials(&parts.headers, cookie.as_deref(), peer)).await {

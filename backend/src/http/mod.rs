@@ -43,7 +43,7 @@ use handlers::*;
         description = "Control panel for microservice platforms on AWS EKS delivered by GitOps. \
             Every operation but health and sign-in needs a signed-in session (cookie) or `Authorization: Bearer <API token>`; \
             each operation's `x-mezame-permission` says what it needs (read: viewer, operate: operator — admin in a protected \
-            environment, configure: admin). Mutations need `Content-Type: application/json`."
+            environment, configure: admin; signed: no sign-in, an HMAC signature of the body instead). Mutations need `Content-Type: application/json`."
     ),
     tags(
         (name = "meta", description = "The server itself"),
@@ -97,7 +97,7 @@ impl Api {
                 let Some(op) = op.as_mut() else { continue };
                 self.table.insert((method, path.clone()), perm);
                 op.extensions.get_or_insert_with(Default::default).insert("x-mezame-permission".into(), perm.as_str().into());
-                if perm != Perm::Public {
+                if !matches!(perm, Perm::Public | Perm::Signed) {
                     op.security = Some(vec![
                         SecurityRequirement::new("bearer", Vec::<String>::new()),
                         SecurityRequirement::new("session", Vec::<String>::new()),
@@ -135,6 +135,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Operate, routes!(post_deploy_promote::post_deploy_promote))
         .add(Operate, routes!(post_deploy_rollback::post_deploy_rollback))
         .add(Operate, routes!(delete_deploy_freeze::delete_deploy_freeze))
+        .add(Signed, routes!(post_git_hook::post_git_hook))
         .add(Operate, routes!(patch_capacity_group::patch_capacity_group))
         .add(Operate, routes!(post_node_cordon::post_node_cordon))
         .add(Operate, routes!(post_node_uncordon::post_node_uncordon))

@@ -12,6 +12,9 @@ use super::principal::Principal;
 pub enum Perm {
     /// Anyone, signed in or not: health, sign-in.
     Public,
+    /// No sign-in: the request proves its sender by a signature the handler
+    /// checks before anything else (a repository's push webhook, HMAC).
+    Signed,
     /// Anyone signed in: who am I, one's own tokens and sessions.
     SignedIn,
     /// Reads of an environment (viewer).
@@ -27,6 +30,7 @@ impl Perm {
     pub fn as_str(self) -> &'static str {
         match self {
             Perm::Public => "public",
+            Perm::Signed => "signed",
             Perm::SignedIn => "signed-in",
             Perm::Read => "read",
             Perm::Operate => "operate",
@@ -37,7 +41,7 @@ impl Perm {
     /// The role it needs in an environment (protected or not).
     pub fn role(self, protected: bool) -> Option<Role> {
         match self {
-            Perm::Public | Perm::SignedIn => None,
+            Perm::Public | Perm::Signed | Perm::SignedIn => None,
             Perm::Read => Some(Role::Viewer),
             Perm::Operate if protected => Some(Role::Admin),
             Perm::Operate => Some(Role::Operator),
@@ -67,7 +71,7 @@ pub const SIGN_IN: &str =
 
 /// Decides whether `who` (`None`: nobody signed in) may do `perm` in `scope`.
 pub fn authorize(access: &Access, who: Option<&Principal>, perm: Perm, scope: Scope<'_>) -> Result<(), Denied> {
-    if perm == Perm::Public {
+    if matches!(perm, Perm::Public | Perm::Signed) {
         return Ok(());
     }
     let Some(who) = who else {

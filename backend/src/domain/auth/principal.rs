@@ -55,6 +55,11 @@ impl Principal {
         Principal::person("anonymous", Vec::new(), Via::NoAuth)
     }
 
+    /// Of `envs`, those this caller has a role in (may read), in order.
+    pub fn readable<'a>(&self, access: &Access, envs: impl Iterator<Item = &'a str>) -> Vec<String> {
+        envs.filter(|e| self.role_in(access, e).is_some()).map(str::to_string).collect()
+    }
+
     /// The role in `env`.
     pub fn role_in(&self, access: &Access, env: &str) -> Option<Role> {
         if self.via == Via::NoAuth {

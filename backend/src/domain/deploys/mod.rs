@@ -53,6 +53,8 @@ pub struct Deploys {
     manifests: Mirror,
     mirrors: PathBuf,
     auth: GitAuth,
+    /// The secret push webhooks are signed with (none: webhooks are off).
+    webhook_secret: Option<String>,
     /// What the last pass did; read by every `GET`.
     state: Mutex<PassState>,
     /// Wakes the task before its interval (a webhook, a promote).
@@ -109,6 +111,7 @@ impl Deploys {
             db,
             mirrors,
             auth,
+            webhook_secret: config.webhook_secret_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|s| !s.is_empty()),
             state: Mutex::new(PassState::default()),
             poke: Notify::new(),
             graphs: Mutex::new(HashMap::new()),
@@ -125,6 +128,22 @@ impl Deploys {
     /// Asks for a fetch and index now.
     pub fn poke(&self) {
         self.poke.notify_one();
+    }
+
+    /// Checks a push webhook's signature (`sha256=…` of the body under the secret).
+    pub fn check_hook(&self, body: &[u8], signature: Option<&str>) -> Result<(), DomainError> {
+        let Some(secret) = &self.webhook_secret else {
+            let why = match &self.config.webhook_secret_env {
+                Some(v) => format!("webhooks are off: the variable {v} ([git] webhook_secret_env) is not set"),
+                None => "webhooks are off: set [git] webhook_secret_env to the name of a variable holding the secret".into(),
+            };
+            return Err(DomainError::NotFound(why));
+        };
+        match signature {
+            Some(s) if crate::adapters::secrets::hmac_sha256_signed(secret.as_bytes(), body, s) => Ok(()),
+            Some(_) => Err(DomainError::Unauthenticated("X-Hub-Signature-256 is not the body's signature under the webhook secret".into())),
+            None => Err(DomainError::Unauthenticated("no X-Hub-Signature-256: the webhook must be signed with its secret".into())),
+        }
     }
 
     /// Says that what a page shows changed (a freeze set or lifted).
@@ -155,7 +174,11 @@ impl Deploys {
                 next_fetch = Instant::now() + every;
             }
             // The syncs in the cache are recorded more often than git is fetched (the new ones).
-            let new: Vec<_> = observe::syncs(&topologies).into_iter().filter(|s| !recorded.contains(&s.key())).collect();
+            // `recorded` keeps only what the cache still holds: it stays as small as the cache.
+            let seen = observe::syncs(&topologies);
+            let held: std::collections::HashSet<_> = seen.iter().map(|s| s.key()).collect();
+            recorded.retain(|k| held.contains(k));
+            let new: Vec<_> = seen.into_iter().filter(|s| !recorded.contains(&s.key())).collect();
             match self.db.record_syncs(&new).await {
                 Ok(()) if new.is_empty() => {}
                 Ok(()) => {

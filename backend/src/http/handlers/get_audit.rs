@@ -36,9 +36,7 @@ pub struct AuditQuery {
 )]
 pub async fn get_audit(State(app): State<App>, Caller(who): Caller, Query(q): Query<AuditQuery>) -> Result<Json<AuditPage>, ApiError> {
     let names: Vec<&str> = app.envs.names().collect();
-    let scope = (!who.is_admin_everywhere(&app.auth.access, &names)).then(|| AuditScope {
-        envs: names.iter().filter(|e| who.role_in(&app.auth.access, e).is_some()).map(|e| e.to_string()).collect(),
-        actor: who.name.clone(),
-    });
+    let scope = (!who.is_admin_everywhere(&app.auth.access, &names))
+        .then(|| AuditScope { envs: who.readable(&app.auth.access, names.iter().copied()), actor: who.name.clone() });
     Ok(Json(domain::audit::page(&app.db, q.env, q.before, q.limit, scope).await?))
 }

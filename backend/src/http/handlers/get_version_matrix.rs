@@ -41,7 +41,7 @@ pub async fn get_version_matrix(
     Query(q): Query<VersionsQuery>,
 ) -> Result<Json<VersionMatrix>, ApiError> {
     let deploys = app.deploys()?;
-    let envs: Vec<String> = app.envs.names().filter(|e| who.role_in(&app.auth.access, e).is_some()).map(str::to_string).collect();
+    let envs = who.readable(&app.auth.access, app.envs.names());
     let known = |name: Option<String>, default: Option<&String>, what: &str| -> Result<String, ApiError> {
         match name {
             Some(n) if envs.contains(&n) => Ok(n),

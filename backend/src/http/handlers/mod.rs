@@ -33,6 +33,7 @@ pub mod post_deploy_promote;
 pub mod post_deploy_rollback;
 pub mod post_env_sleep;
 pub mod post_env_wake;
+pub mod post_git_hook;
 pub mod post_logout;
 pub mod post_node_cordon;
 pub mod post_node_drain;

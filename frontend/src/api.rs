@@ -172,6 +172,11 @@ pub async fn unfreeze(env: String, ms: String, confirm: Option<String>) -> Resul
     with_body(gloo_net::http::Method::DELETE, &path, to_json(&Confirm { confirm })?).await.map(|_| ())
 }
 
+/// What changed between two deploys of `ms` in `env`.
+pub async fn get_diff(env: String, ms: String, from: String, to: String) -> Result<mezame_shared::deploys::DeployDiff, ApiFailure> {
+    get(&format!("/api/envs/{}/deploys/{}/diff?from={}&to={}", encode(&env), encode(&ms), encode(&from), encode(&to))).await
+}
+
 /// What runs where, and what promoting `from` → `to` would ship (server defaults when empty).
 pub async fn get_versions() -> Result<mezame_shared::deploys::VersionMatrix, ApiFailure> {
     get("/api/versions").await

@@ -305,3 +305,38 @@ pub struct HookAccepted {
     /// True when a fetch and index of the repositories was asked for (a `ping` asks none).
     pub fetching: bool,
 }
+
+/// Answer of `GET /api/envs/{env}/deploys/{ms}/diff`: what changed between two deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployDiff {
+    pub env: String,
+    pub ms: String,
+    pub from: DiffEnd,
+    pub to: DiffEnd,
+    /// `to` is older than `from`: the commits are those going back takes away.
+    pub backwards: bool,
+    /// The app commits between the two tags, newest first (none for an external image).
+    pub commits: Vec<CommitRef>,
+    /// The manifest diff of the microservice's directory, per file.
+    pub files: Vec<FileDiff>,
+    /// The diff was longer than the answer keeps (the files after the cut are left out).
+    pub truncated: bool,
+}
+
+/// One side of a diff: a deploy's manifest commit and its tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiffEnd {
+    pub sha: String,
+    pub tag: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A file's unified diff (`git diff -U3`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileDiff {
+    pub path: String,
+    pub patch: String,
+}

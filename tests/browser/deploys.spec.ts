@@ -26,6 +26,10 @@ test.describe('as an operator in dev', () => {
     await page.getByTestId('deploys-ms').fill(ms);
     await page.getByTestId('deploys-ms').press('Enter');
     await expect(page.locator(`[data-testid="deploy"][data-manifest="${newest}"]`)).toBeVisible({ timeout: 60_000 });
+    // What the newest deploy changed: its app commits and the manifest diff.
+    await page.locator(`[data-testid="deploy"][data-manifest="${newest}"]`).getByTestId('changes').click();
+    await expect(page.getByTestId('deploy-diff')).toContainText('app commit(s)');
+    await expect(page.getByTestId('deploy-diff').locator('pre.patch').first()).toContainText('image:');
     await page.locator('[data-testid="deploy"]').nth(1).getByTestId('rollback').click();
     const dialog = page.getByTestId('deploy-dialog');
     await expect(dialog.getByTestId('apply')).toBeDisabled();

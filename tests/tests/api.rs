@@ -46,6 +46,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/envs/{env}/capacity"),
         ("GET", "/api/envs/{env}/cronjobs"),
         ("GET", "/api/envs/{env}/deploys"),
+        ("GET", "/api/envs/{env}/deploys/{ms}/diff"),
         ("GET", "/api/envs/{env}/power"),
         ("GET", "/api/envs/{env}/runs"),
         ("GET", "/api/envs/{env}/services/{name}"),

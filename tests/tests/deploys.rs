@@ -10,7 +10,7 @@ use std::process::Command;
 use kube::api::{Patch, PatchParams};
 use mezame_e2e::cluster::*;
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
-use mezame_shared::deploys::{Deploy, DeployList, LinkSource, VersionMatrix};
+use mezame_shared::deploys::{Deploy, DeployDiff, DeployList, LinkSource, VersionMatrix};
 use serde_json::json;
 
 fn server() -> Server {
@@ -285,4 +285,38 @@ async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothi
     println!("webhook → deploy listed: {} ms", t.elapsed().as_millis());
     chain_of(&server, ms, &run.manifest_commit, "the chain completes", |d| d.rollout.as_ref().is_some_and(|r| r.complete)).await;
     settled("dev").await;
+}
+
+#[tokio::test]
+async fn the_diff_between_two_deploys_is_gits() {
+    let server = server();
+    let ms = "pricing-service";
+    let page = indexed(&server, &format!("ms={ms}&limit=10")).await;
+    let (old, new) = (&page.deploys[3], &page.deploys[0]);
+    let url = |from: &str, to: &str| server.url(&format!("/api/envs/dev/deploys/{ms}/diff?from={from}&to={to}"));
+    let (s, body) = get_json(&url(&old.manifest.sha[..10], &new.manifest.sha)).await;
+    assert_eq!(s, 200, "{body}");
+    let diff: DeployDiff = serde_json::from_value(body).unwrap();
+    assert_eq!((diff.from.tag.as_str(), diff.to.tag.as_str(), diff.backwards), (old.tag.as_str(), new.tag.as_str(), false));
+    let state = sandbox();
+    let app = state.repos().app(ms);
+    let truth: BTreeSet<String> = git(&app, &["rev-list", &format!("{}..{}", old.tag, new.tag)]).lines().map(str::to_string).collect();
+    assert_eq!(diff.commits.iter().map(|c| c.sha.clone()).collect::<BTreeSet<_>>(), truth, "the app commits: git's old..new");
+    let k8s = state.repos().manifests();
+    let dir = format!("dev/manifests/{ms}");
+    let patch = git(&k8s, &["diff", "--no-color", "--no-renames", "-U3", &old.manifest.sha, &new.manifest.sha, "--", &dir]);
+    let joined: String = diff.files.iter().map(|f| f.patch.as_str()).collect();
+    assert_eq!(joined.trim_end(), patch, "the manifest diff: git's own, cut per file");
+    let names = git(&k8s, &["diff", "--name-only", &old.manifest.sha, &new.manifest.sha, "--", &dir]);
+    assert_eq!(diff.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), names.lines().collect::<Vec<_>>());
+    assert!(joined.contains(&format!(":{}", new.tag)) && !diff.truncated);
+    // Backwards: the same commits, taken away.
+    let (_, body) = get_json(&url(&new.manifest.sha, &old.manifest.sha)).await;
+    let back: DeployDiff = serde_json::from_value(body).unwrap();
+    assert!(back.backwards);
+    assert_eq!(back.commits, diff.commits);
+    for (from, to, want) in [("zz", "zz", 400), ("0000000", &*new.manifest.sha, 404), (&*old.manifest.sha, "12", 400)] {
+        let (s, body) = get_json(&url(from, to)).await;
+        assert_eq!(s, want, "{from}..{to}: {body}");
+    }
 }

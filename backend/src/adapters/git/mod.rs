@@ -144,6 +144,12 @@ impl Mirror {
         Ok(line.lines().map(|sha| (sha.to_string(), by_sha.remove(sha).unwrap_or_default())).collect())
     }
 
+    /// The unified diff of the directory `dir` between the trees of two commits
+    /// (bounded: two trees, one directory — no history is walked).
+    pub async fn diff(&self, a: &str, b: &str, dir: &str) -> Result<String, AdapterError> {
+        self.git(&["diff", "--no-color", "--no-ext-diff", "--no-renames", "-U3", a, b, "--", dir]).await
+    }
+
     /// Whether `ancestor` is an ancestor of (or is) `of`.
     pub async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool, AdapterError> {
         match self.git(&["merge-base", "--is-ancestor", ancestor, of]).await {

@@ -18,9 +18,11 @@
 //! - `change.rs`: promote and roll back — one manifest commit, pushed (directly,
 //!   or on a branch for a person to merge), audited; a rollback's freeze.
 //!   `rewrite.rs` (pure): the `image:` lines that commit rewrites.
+//! - `diff.rs`: what changed between two deploys (app commits, manifest diff).
 
 pub mod chain;
 mod change;
+mod diff;
 pub mod index;
 mod observe;
 pub mod rewrite;

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use mezame_shared::deploys::{DeployChange, PromoteRequest, RollbackRequest};
 
+use super::short;
 use crate::api;
 use crate::components::apply::ApplyBar;
 use crate::components::nav::protected;
@@ -44,10 +45,6 @@ impl Ask {
             }
         }
     }
-}
-
-fn short(sha: &str) -> String {
-    sha.chars().take(8).collect()
 }
 
 /// What a change did, in words.

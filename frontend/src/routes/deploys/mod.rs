@@ -6,10 +6,12 @@
 //! `change.rs`'s dialog.
 
 mod change;
+mod diff;
 
 use std::time::Duration;
 
 use change::{Ask, ChangeDialog};
+use diff::{Compare, DiffPanel};
 use leptos::prelude::*;
 use mezame_shared::deploys::{Deploy, DeployChange, DeployList, Freeze, LinkSource, VersionMatrix, VersionRow};
 
@@ -36,6 +38,7 @@ pub fn DeploysPage() -> impl IntoView {
     let versions = LocalResource::new(api::get_versions);
     let asking = RwSignal::new(None::<Ask>);
     let done = RwSignal::new(None::<String>);
+    let comparing = RwSignal::new(None::<Compare>);
     refresh_while(
         || true,
         REFRESH,
@@ -58,6 +61,7 @@ pub fn DeploysPage() -> impl IntoView {
             </div>
             {move || done.get().map(|m| view! { <p class="notice" role="status" data-testid="deploy-done">{m}</p> })}
             <ChangeDialog asking done/>
+            <DiffPanel comparing/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match versions.await {
@@ -72,7 +76,7 @@ pub fn DeploysPage() -> impl IntoView {
                     match list.await {
                         None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(l)) => table(l, asking, done).into_any(),
+                        Some(Ok(l)) => table(l, (asking, comparing), done).into_any(),
                     }
                 })}
             </Transition>
@@ -167,7 +171,18 @@ fn freeze(f: Freeze, done: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-fn table(l: DeployList, asking: RwSignal<Option<Ask>>, done: RwSignal<Option<String>>) -> impl IntoView {
+fn table(
+    l: DeployList,
+    (asking, comparing): (RwSignal<Option<Ask>>, RwSignal<Option<Compare>>),
+    done: RwSignal<Option<String>>,
+) -> impl IntoView {
+    // Each deploy's next older one of the same microservice in the list: what "Changes" compares with.
+    let older: Vec<Option<String>> = l
+        .deploys
+        .iter()
+        .enumerate()
+        .map(|(i, d)| l.deploys[i + 1..].iter().find(|o| o.ms == d.ms).map(|o| o.manifest.sha.clone()))
+        .collect();
     // The tag each microservice's newest deploy set: an older deploy with another tag can be rolled back to.
     let mut newest = std::collections::HashMap::new();
     for d in &l.deploys {
@@ -192,10 +207,11 @@ fn table(l: DeployList, asking: RwSignal<Option<Ask>>, done: RwSignal<Option<Str
                         <th>"Microservice"</th><th>"App commit"</th><th>"Image tag"</th><th>"Manifest commit"</th>
                         <th>"Argo CD sync"</th><th>"Rollout"</th><th>"Lead time"</th><th></th>
                     </tr></thead>
-                    <tbody>{l.deploys.into_iter().map(|d| {
+                    <tbody>{l.deploys.into_iter().zip(older).map(|(d, older)| {
                         let back = (newest.get(&d.ms) != Some(&d.tag))
                             .then(|| Ask::Rollback { env: d.env.clone(), ms: d.ms.clone(), to_deploy: d.manifest.sha.clone(), tag: d.tag.clone() });
-                        row(d, back, asking)
+                        let compare = older.map(|o| (d.env.clone(), d.ms.clone(), o, d.manifest.sha.clone()));
+                        row(d, (back, compare), (asking, comparing))
                     }).collect_view()}</tbody>
                 </table>
             }.into_any()
@@ -203,6 +219,7 @@ fn table(l: DeployList, asking: RwSignal<Option<Ask>>, done: RwSignal<Option<Str
     }
 }
 
+/// A sha or tag as shown: its first 7 characters.
 fn short(sha: &str) -> String {
     sha.chars().take(7).collect()
 }
@@ -220,7 +237,16 @@ fn duration(secs: i64) -> String {
     }
 }
 
-fn row(d: Deploy, back: Option<Ask>, asking: RwSignal<Option<Ask>>) -> impl IntoView {
+fn row(
+    d: Deploy,
+    (back, compare): (Option<Ask>, Option<Compare>),
+    (asking, comparing): (RwSignal<Option<Ask>>, RwSignal<Option<Compare>>),
+) -> impl IntoView {
+    let changes = compare.map(|c| {
+        view! {
+            <button class="secondary small" data-testid="changes" on:click=move |_| comparing.set(Some(c.clone()))>"Changes"</button>
+        }
+    });
     let rollback = back.map(|ask| view! {
         <button class="secondary small" data-testid="rollback" on:click=move |_| asking.set(Some(ask.clone()))>"Roll back to this"</button>
     });
@@ -280,7 +306,7 @@ fn row(d: Deploy, back: Option<Ask>, asking: RwSignal<Option<Ask>>) -> impl Into
                 {d.lead_time_secs.map(duration)}
                 {waiting.map(|w| view! { <div class="badge warn" data-testid="deploy-waiting">{w}</div> })}
             </td>
-            <td>{rollback}</td>
+            <td>{changes}{rollback}</td>
         </tr>
     }
 }

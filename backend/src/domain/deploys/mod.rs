@@ -75,9 +75,10 @@ pub struct Deploys {
     /// Matrices answered, by (environments, from, to), with the generation
     /// and the environments' topology revisions they were made at.
     matrices: Mutex<HashMap<MatrixKey, Matrix>>,
-    /// Held while a change is written to the manifest repository: one at a
-    /// time per process (replicas are kept apart by the remote refusing a push
-    /// that is not a fast-forward).
+    /// Held while the manifest mirror is fetched or a change is written to
+    /// it: one git writer at a time on the mirror per process (two fetches at
+    /// once fail on ref locks; replicas are kept apart by the remote refusing
+    /// a push that is not a fast-forward).
     writing: tokio::sync::Mutex<()>,
 }
 
@@ -225,7 +226,10 @@ impl Deploys {
     /// Indexes what is new on the manifest repository; returns the
     /// microservices it found new deploys of.
     async fn index_manifests(&self) -> Result<BTreeSet<String>, AdapterError> {
-        self.manifests.fetch().await?;
+        {
+            let _mirror = self.writing.lock().await;
+            self.manifests.fetch().await?;
+        }
         let branch = &self.config.branch;
         let Some(tip) = self.manifests.resolve(&format!("refs/heads/{branch}")).await? else {
             return Err(AdapterError::Git(format!("the manifest repository has no branch {branch}")));

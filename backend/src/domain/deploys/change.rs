@@ -119,19 +119,10 @@ impl Deploys {
         if reason.chars().count() > REASON_MAX {
             return Err(DomainError::Invalid(format!("the reason is longer than {REASON_MAX} characters")));
         }
-        let sha = req.to_deploy.trim();
-        if sha.len() < 7 || sha.len() > 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(DomainError::Invalid(format!("to_deploy {sha:?} is not a commit sha (at least 7 hexadecimal digits)")));
-        }
         if !req.dry_run {
             env.confirmed(req.confirm.as_deref())?;
         }
-        let found = self.db.deploys_at(name, ms, sha).await?;
-        let target = match found.as_slice() {
-            [] => return Err(DomainError::NotFound(format!("no deploy of {ms} in {name} at manifest commit {sha}: see its deploys"))),
-            [one] => one,
-            _ => return Err(DomainError::Invalid(format!("{sha} names more than one deploy of {ms} in {name}: give more digits"))),
-        };
+        let target = self.one_deploy(name, ms, req.to_deploy.trim(), "to_deploy").await?;
         let draft = Draft {
             kind: ChangeKind::Rollback,
             env,
@@ -252,7 +243,7 @@ impl Deploys {
             let target = if direct { branch.clone() } else { new_branch(&d) };
             let message = self.message(&d, &change).await?;
             let author = identity_of(d.by);
-            let committer = Identity::parse(&self.config.committer).unwrap_or_else(|| identity_of("mezame"));
+            let committer = self.committer();
             let sha = self.manifests.commit_on(&tip, &r.edits, &message, &author, &committer).await?;
             match self.manifests.push(&sha, &target).await? {
                 Pushed::Done => {}
@@ -386,7 +377,7 @@ impl Deploys {
                 .iter()
                 .filter_map(|e| before.iter().find(|(p, _)| *p == e.path).map(|(p, old)| Edit { path: p.clone(), content: old.clone() }))
                 .collect();
-            let committer = Identity::parse(&self.config.committer).unwrap_or_else(|| identity_of("mezame"));
+            let committer = self.committer();
             let revert = self
                 .manifests
                 .commit_on(&sha, &put_back, &format!("revert {}: it could not be audited", short(&sha)), &committer, &committer)
@@ -399,6 +390,13 @@ impl Deploys {
 
 fn unavailable(e: crate::adapters::AdapterError) -> DomainError {
     DomainError::Unavailable(format!("the manifest repository cannot be fetched: {e}"))
+}
+
+impl Deploys {
+    /// `[git] committer` (its form is checked when the configuration is read).
+    fn committer(&self) -> Identity {
+        Identity::parse(&self.config.committer).unwrap_or_else(|| identity_of("mezame"))
+    }
 }
 
 /// `Argocd-reference-commit-*`: the app commit, as CI writes it for Argo CD.

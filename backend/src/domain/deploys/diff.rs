@@ -34,7 +34,8 @@ impl Deploys {
         Ok(DeployDiff { env: env.into(), ms: ms.into(), from: end(&a), to: end(&b), backwards, commits, files, truncated })
     }
 
-    async fn one_deploy(&self, env: &str, ms: &str, sha: &str, what: &str) -> Result<DeployRow, DomainError> {
+    /// The one deploy of `ms` in `env` at manifest commit `sha` (or a prefix of at least 7 digits).
+    pub(super) async fn one_deploy(&self, env: &str, ms: &str, sha: &str, what: &str) -> Result<DeployRow, DomainError> {
         if sha.len() < 7 || sha.len() > 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(DomainError::Invalid(format!("{what} {sha:?} is not a commit sha (at least 7 hexadecimal digits)")));
         }

@@ -177,6 +177,11 @@ pub async fn get_diff(env: String, ms: String, from: String, to: String) -> Resu
     get(&format!("/api/envs/{}/deploys/{}/diff?from={}&to={}", encode(&env), encode(&ms), encode(&from), encode(&to))).await
 }
 
+/// DORA's four keys of `ms` in `env` over `window` (`7d`, `30d`, `90d`).
+pub async fn get_dora(env: String, ms: String, window: String) -> Result<mezame_shared::dora::Dora, ApiFailure> {
+    get(&format!("/api/envs/{}/deploys/{}/dora?window={}", encode(&env), encode(&ms), encode(&window))).await
+}
+
 /// What runs where, and what promoting `from` → `to` would ship (server defaults when empty).
 pub async fn get_versions() -> Result<mezame_shared::deploys::VersionMatrix, ApiFailure> {
     get("/api/versions").await

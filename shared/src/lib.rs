@@ -23,6 +23,7 @@ pub mod auth;
 pub mod capacity;
 pub mod cronjobs;
 pub mod deploys;
+pub mod dora;
 pub mod envs;
 pub mod error;
 pub mod meta;

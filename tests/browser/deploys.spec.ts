@@ -44,6 +44,9 @@ test.describe('as an operator in dev', () => {
     await expect(row.getByTestId('deploy-action')).toContainText(`rollback by `, { timeout: 60_000 });
     await expect(row.getByTestId('deploy-action')).toContainText(reason);
     await expect(page.getByTestId('deploy-freeze')).toContainText(reason);
+    // DORA counts the deploy the rollback undid as failed.
+    await expect(page.getByTestId('dora-failure')).toContainText(/[1-9]\d* failed/, { timeout: 30_000 });
+    await expect(page.getByTestId('dora-daily').locator('rect.failed[height]:not([height="0"])')).not.toHaveCount(0);
     await page.screenshot({ path: test.info().outputPath('rollback.png'), fullPage: true });
     await page.getByTestId('unfreeze').click();
     await expect(page.getByTestId('deploy-done')).toContainText('no longer frozen');

@@ -11,7 +11,8 @@ use std::process::Command;
 
 use mezame_e2e::cluster::*;
 use mezame_e2e::{ADMIN, OPERATOR, Server, VIEWER, client_as, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
-use mezame_shared::deploys::{ChangeKind, DeployChange, DeployList};
+use mezame_shared::deploys::{ChangeKind, Deploy, DeployChange, DeployList};
+use mezame_shared::dora::Dora;
 use serde_json::{Value, json};
 
 fn server() -> Server {
@@ -218,6 +219,7 @@ async fn a_rollback_in_dev_sticks_under_self_heal_shows_why_and_freezes_promotio
     .await;
     let action = chain.manifest.action.expect("marked as made through mezame");
     assert_eq!((action.kind, action.by.as_str(), action.reason.as_deref()), (ChangeKind::Rollback, "e2e-operator", Some(reason)));
+    dora_is_what_git_and_argo_cd_say(&server, ms, &commit).await;
     let frozen = page(&server, "dev", ms).await.freezes;
     assert_eq!(frozen.iter().map(|f| (f.ms.as_str(), f.reason.as_str())).collect::<Vec<_>>(), vec![(ms, reason)]);
     let promote = server.url(&format!("/api/envs/dev/deploys/{ms}/promote"));
@@ -243,4 +245,95 @@ async fn a_rollback_in_dev_sticks_under_self_heal_shows_why_and_freezes_promotio
     assert_eq!(send(client_as(OPERATOR).delete(&freeze).json(&json!({}))).await.0, 200);
     eventually("dev runs the newest tag again", 3 * MINUTE, || async { (running_tag("dev", ms).await == current.tag).then_some(()) }).await;
     settled("dev").await;
+}
+
+/// `ms`'s DORA figures in dev over 7 days, recomputed here: which commits are
+/// deploys, their tags and which were rolled back or reverted from git; the
+/// app commits each shipped from its app repository; when each ran from the
+/// chains, whose syncs are checked against Argo CD's own history.
+async fn dora_is_what_git_and_argo_cd_say(server: &Server, ms: &str, rollback: &str) {
+    let (s, body) = get_json(&server.url(&format!("/api/envs/dev/deploys/{ms}/dora?window=7d"))).await;
+    assert_eq!(s, 200, "{body}");
+    let dora: Dora = serde_json::from_value(body).unwrap();
+    let (s, _) = get_json(&server.url(&format!("/api/envs/dev/deploys/{ms}/dora?window=8d"))).await;
+    assert_eq!(s, 400, "only 7d, 30d, 90d");
+    // The deploys, oldest first, from git: (manifest commit, time, previous tag, tag, Mezame-Action).
+    let dir = format!("dev/manifests/{ms}");
+    let mut line: Vec<(String, i64, Option<String>, String, String)> = git(&["log", "--first-parent", "--format=%H", "master", "--", &dir])
+        .lines()
+        .filter_map(|sha| {
+            let diff = git(&["show", "--format=", "-U0", sha, "--", &dir]);
+            let tag_of = |sign: char| {
+                diff.lines()
+                    .find(|l| {
+                        l.starts_with(sign) && !l.starts_with("+++") && !l.starts_with("---") && l.contains("image:") && l.contains(ms)
+                    })
+                    .map(|l| l.trim_end().rsplit_once(':').unwrap().1.to_string())
+            };
+            let tag = tag_of('+')?;
+            let at: i64 = git(&["show", "-s", "--format=%ct", sha]).parse().unwrap();
+            let action = git(&["show", "-s", "--format=%(trailers:key=Mezame-Action,valueonly)", sha]);
+            Some((sha.to_string(), at, tag_of('-'), tag, action))
+        })
+        .collect();
+    line.reverse();
+    let since = dora.since.timestamp();
+    let in_window: Vec<usize> = (0..line.len()).filter(|&k| line[k].1 >= since).collect();
+    assert_eq!(
+        dora.points.iter().map(|p| p.manifest.as_str()).collect::<Vec<_>>(),
+        in_window.iter().map(|&k| line[k].0.as_str()).collect::<Vec<_>>(),
+        "the window's deploys, oldest first"
+    );
+    assert_eq!(dora.points.last().map(|p| p.manifest.as_str()), Some(rollback));
+    let failed_by_git: Vec<bool> =
+        in_window.iter().map(|&k| line.get(k + 1).is_some_and(|n| n.4 == "rollback" || Some(&n.3) == line[k].2.as_ref())).collect();
+    assert_eq!(dora.points.iter().map(|p| p.failure.is_some()).collect::<Vec<_>>(), failed_by_git);
+    let failed = failed_by_git.iter().filter(|f| **f).count() as u32;
+    assert!(failed >= 1, "the deploy the rollback undid failed");
+    assert_eq!(dora.points[dora.points.len() - 2].failure.as_deref(), Some("rolled back"));
+    assert_eq!((dora.deploys, dora.failed), (in_window.len() as u32, failed));
+    assert_eq!(dora.change_failure_rate, Some(f64::from(failed) / in_window.len() as f64));
+    // When each ran: the chain's rollout or sync; every sync as Argo CD's history has it.
+    let (_, list) = get_json(&server.url(&format!("/api/envs/dev/deploys?ms={ms}&limit=500"))).await;
+    let chains: Vec<Deploy> = serde_json::from_value(list["deploys"].clone()).unwrap();
+    let app = apps(&kube("dev").await).get(ms).await.unwrap();
+    let history = app.data["status"]["history"].as_array().unwrap();
+    for c in chains.iter().filter(|c| c.sync.is_some()) {
+        let s = c.sync.as_ref().unwrap();
+        if let Some(h) = history.iter().find(|h| h["id"].as_i64() == Some(s.id)) {
+            assert_eq!(h["deployedAt"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap(), s.finished_at);
+        }
+    }
+    let reached = |sha: &str| {
+        let c = chains.iter().find(|c| c.manifest.sha == sha).unwrap();
+        c.rollout.as_ref().and_then(|r| r.completed_at).or(c.sync.as_ref().map(|s| s.finished_at)).map(|t| t.timestamp())
+    };
+    // The lead times: every app commit each deploy shipped (git rev-list previous..tag).
+    let repo = sandbox().repos().app(ms);
+    let mut leads = Vec::new();
+    for &k in &in_window {
+        let (sha, _, prev, tag, _) = &line[k];
+        let Some(ran) = reached(sha) else { continue };
+        let range = prev.as_ref().map_or_else(|| format!("{tag}^!"), |p| format!("{p}..{tag}"));
+        let out = Command::new("git").arg("-C").arg(&repo).args(["log", "--format=%at", &range]).output().unwrap();
+        leads.extend(String::from_utf8(out.stdout).unwrap().lines().map(|at| ran - at.parse::<i64>().unwrap()));
+    }
+    leads.sort_unstable();
+    let median = match leads.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(leads[n / 2]),
+        n => Some((leads[n / 2 - 1] + leads[n / 2]) / 2),
+    };
+    assert_eq!((dora.lead_time.commits as usize, dora.lead_time.median_secs), (leads.len(), median));
+    eprintln!(
+        "dora of {ms} in dev, 7d: {} deploys, {} failed, {} app commits timed (median {:?} s), {} not timed",
+        dora.deploys,
+        dora.failed,
+        leads.len(),
+        median,
+        dora.lead_time.unmeasured
+    );
+    // The failed deploy recovered when the rollback ran.
+    let before = &dora.points[dora.points.len() - 2];
+    assert_eq!(before.recovered_secs, reached(rollback).zip(reached(&before.manifest)).map(|(r, b)| r - b));
 }

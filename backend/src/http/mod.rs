@@ -132,6 +132,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Read, routes!(get_capacity::get_capacity))
         .add(Read, routes!(get_deploy_list::get_deploy_list))
         .add(Read, routes!(get_deploy_diff::get_deploy_diff))
+        .add(Read, routes!(get_deploy_dora::get_deploy_dora))
         .add(Read, routes!(get_version_matrix::get_version_matrix))
         .add(Operate, routes!(post_deploy_promote::post_deploy_promote))
         .add(Operate, routes!(post_deploy_rollback::post_deploy_rollback))

@@ -171,7 +171,7 @@ impl Deploys {
         audit::record(&self.db, entry).await
     }
 
-    async fn known_microservice(&self, ms: &str) -> Result<(), DomainError> {
+    pub(super) async fn known_microservice(&self, ms: &str) -> Result<(), DomainError> {
         if self.db.deployed_microservices().await?.contains(ms) {
             return Ok(());
         }

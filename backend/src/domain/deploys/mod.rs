@@ -19,16 +19,19 @@
 //!   or on a branch for a person to merge), audited; a rollback's freeze.
 //!   `rewrite.rs` (pure): the `image:` lines that commit rewrites.
 //! - `diff.rs`: what changed between two deploys (app commits, manifest diff).
+//! - `dora.rs`: DORA's four keys of one microservice in one environment, from
+//!   the chains (`figures` is pure).
 
 pub mod chain;
 mod change;
 mod diff;
+pub mod dora;
 pub mod index;
 mod observe;
 pub mod rewrite;
 pub mod versions;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -158,7 +161,7 @@ impl Deploys {
         let every = Duration::from_secs(self.config.fetch_interval_secs);
         let mut next_fetch = Instant::now();
         let mut passes = 0u64;
-        let mut recorded = std::collections::HashSet::new();
+        let mut recorded = HashSet::new();
         loop {
             if Instant::now() >= next_fetch {
                 let t = Instant::now();
@@ -167,6 +170,12 @@ impl Deploys {
                 for e in &errors {
                     tracing::warn!(error = %e, "deploy index");
                 }
+                // A page says "indexed" once the syncs the watch caches hold are
+                // recorded too: the first waits (a while at most) for the caches.
+                if passes == 0 {
+                    caches_synced(&topologies).await;
+                }
+                self.record_syncs(&topologies, &mut recorded).await;
                 let commits = self.db.commit_count().await.ok();
                 let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 s.indexed_at = Some(Utc::now());
@@ -175,24 +184,30 @@ impl Deploys {
                 self.generation.fetch_add(1, Ordering::Relaxed);
                 passes += 1;
                 next_fetch = Instant::now() + every;
-            }
-            // The syncs in the cache are recorded more often than git is fetched (the new ones).
-            // `recorded` keeps only what the cache still holds: it stays as small as the cache.
-            let seen = observe::syncs(&topologies);
-            let held: std::collections::HashSet<_> = seen.iter().map(|s| s.key()).collect();
-            recorded.retain(|k| held.contains(k));
-            let new: Vec<_> = seen.into_iter().filter(|s| !recorded.contains(&s.key())).collect();
-            match self.db.record_syncs(&new).await {
-                Ok(()) if new.is_empty() => {}
-                Ok(()) => {
-                    recorded.extend(new.iter().map(|s| s.key()));
-                    self.generation.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
+            } else {
+                self.record_syncs(&topologies, &mut recorded).await;
             }
             if tokio::time::timeout(SYNC_EVERY, self.poke.notified()).await.is_ok() {
                 next_fetch = Instant::now();
             }
+        }
+    }
+
+    /// Records the syncs in the watch caches not recorded yet (more often than
+    /// git is fetched). `recorded` keeps only what the caches still hold: it
+    /// stays as small as they are.
+    async fn record_syncs(&self, topologies: &Topologies, recorded: &mut HashSet<(String, String, String, DateTime<Utc>)>) {
+        let seen = observe::syncs(topologies);
+        let held: HashSet<_> = seen.iter().map(|s| s.key()).collect();
+        recorded.retain(|k| held.contains(k));
+        let new: Vec<_> = seen.into_iter().filter(|s| !recorded.contains(&s.key())).collect();
+        match self.db.record_syncs(&new).await {
+            Ok(()) if new.is_empty() => {}
+            Ok(()) => {
+                recorded.extend(new.iter().map(|s| s.key()));
+                self.generation.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
         }
     }
 
@@ -371,5 +386,17 @@ impl Deploys {
 
 /// How often the syncs the cache holds are recorded.
 const SYNC_EVERY: Duration = Duration::from_secs(2);
+/// How long the first pass waits for the watch caches' first lists (an
+/// environment down is not waited for longer: its syncs come when it is back).
+const CACHES_WAIT: Duration = Duration::from_secs(30);
 /// Every this many passes, every app repository is fetched (else only those just deployed).
 const APPS_EVERY: u64 = 10;
+
+/// Waits until every environment's watch cache has listed what it watches,
+/// [`CACHES_WAIT`] at most.
+async fn caches_synced(topologies: &Topologies) {
+    let until = Instant::now() + CACHES_WAIT;
+    while Instant::now() < until && !topologies.iter().all(|l| l.objects.read().unwrap_or_else(|p| p.into_inner()).source().synced) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -10,6 +10,7 @@ pub mod get_callback;
 pub mod get_capacity;
 pub mod get_cronjob_list;
 pub mod get_deploy_diff;
+pub mod get_deploy_dora;
 pub mod get_deploy_list;
 pub mod get_env_list;
 pub mod get_health;

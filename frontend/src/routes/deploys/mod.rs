@@ -7,11 +7,13 @@
 
 mod change;
 mod diff;
+mod dora;
 
 use std::time::Duration;
 
 use change::{Ask, ChangeDialog};
 use diff::{Compare, DiffPanel};
+use dora::DoraPanel;
 use leptos::prelude::*;
 use mezame_shared::deploys::{Deploy, DeployChange, DeployList, Freeze, LinkSource, VersionMatrix, VersionRow};
 
@@ -62,6 +64,7 @@ pub fn DeploysPage() -> impl IntoView {
             {move || done.get().map(|m| view! { <p class="notice" role="status" data-testid="deploy-done">{m}</p> })}
             <ChangeDialog asking done/>
             <DiffPanel comparing/>
+            <DoraPanel env ms/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match versions.await {
@@ -228,7 +231,7 @@ fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     fmt(t, "%Y-%m-%d %H:%M")
 }
 
-fn duration(secs: i64) -> String {
+pub(crate) fn duration(secs: i64) -> String {
     match secs {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),

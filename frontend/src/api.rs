@@ -166,6 +166,11 @@ pub async fn rollback(env: String, ms: String, req: RollbackRequest) -> Result<D
     post(&format!("/api/envs/{}/deploys/{}/rollback", encode(&env), encode(&ms)), &req).await
 }
 
+/// Moves `ms`'s pods in `env` to spot or back (a manifest commit).
+pub async fn place(env: String, ms: String, req: mezame_shared::deploys::PlacementRequest) -> Result<DeployChange, ApiFailure> {
+    post(&format!("/api/envs/{}/capacity/placement/{}", encode(&env), encode(&ms)), &req).await
+}
+
 /// Lifts the freeze a rollback left on `ms` in `env`.
 pub async fn unfreeze(env: String, ms: String, confirm: Option<String>) -> Result<(), ApiFailure> {
     let path = format!("/api/envs/{}/deploys/{}/freeze", encode(&env), encode(&ms));

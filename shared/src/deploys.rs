@@ -198,6 +198,10 @@ pub struct CommitRef {
 pub enum ChangeKind {
     Promote,
     Rollback,
+    /// A microservice moved to spot: its pods tolerate and prefer the spot nodes.
+    Spot,
+    /// Back to on-demand: mezame's spot placement taken out.
+    OnDemand,
 }
 
 impl ChangeKind {
@@ -205,11 +209,18 @@ impl ChangeKind {
         match self {
             ChangeKind::Promote => "promote",
             ChangeKind::Rollback => "rollback",
+            ChangeKind::Spot => "spot",
+            ChangeKind::OnDemand => "on_demand",
         }
     }
 
     pub fn parse(s: &str) -> Option<ChangeKind> {
-        [ChangeKind::Promote, ChangeKind::Rollback].into_iter().find(|k| k.as_str() == s)
+        [ChangeKind::Promote, ChangeKind::Rollback, ChangeKind::Spot, ChangeKind::OnDemand].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A move to spot or back (not a new tag).
+    pub fn is_placement(self) -> bool {
+        matches!(self, ChangeKind::Spot | ChangeKind::OnDemand)
     }
 }
 
@@ -246,7 +257,21 @@ pub struct RollbackRequest {
     pub confirm: Option<String>,
 }
 
-/// One `image:` line a change rewrites.
+/// Body of `POST /api/envs/{env}/capacity/placement/{ms}`: move a
+/// microservice's pods to spot (`spot: true`) or back to on-demand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlacementRequest {
+    pub spot: bool,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// One line a change rewrites (an `image:` line; for a placement, the pod
+/// spec's `spec:` line and the block under it added or taken out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineChange {

@@ -81,4 +81,29 @@ test.describe('as an admin', () => {
     expect(problems).toEqual([]);
     git('branch', '-D', branch);
   });
+
+  test('move a microservice to spot in prod from the Node groups page: the diff first, then a branch', async ({ page }) => {
+    const problems = watch(page, [409]);
+    const master = git('rev-parse', 'master');
+    await page.goto(mezame.url + '/nodegroups?env=prod');
+    await page.getByTestId('placement-ms').selectOption('order-service');
+    await page.getByTestId('to-spot').click();
+    const dialog = page.getByTestId('deploy-dialog');
+    await expect(dialog.getByTestId('review-result')).toContainText('+ tolerations:');
+    await expect(dialog.getByTestId('review-result')).toContainText('prod/manifests/order-service/');
+    await expect(dialog.getByTestId('apply')).toBeDisabled();
+    await dialog.getByTestId('confirm-env').fill('prod');
+    await dialog.getByTestId('apply').click();
+    const done = page.getByTestId('placement-done');
+    await expect(done).toContainText('may run on spot in prod');
+    await expect(done).toContainText('waiting for a person to merge it');
+    const branch = (await done.textContent())!.match(/branch (mezame\/spot\/prod\/order-service-\S+),/)![1];
+    expect(git('rev-parse', 'master')).toBe(master);
+    expect(git('diff', '--name-only', 'master', branch)).toMatch(/^prod\/manifests\/order-service\/[^\n]*deployment[^\n]*$/);
+    // Back to on-demand: nothing to change on master, said in the dialog.
+    await page.getByTestId('to-on-demand').click();
+    await expect(page.getByTestId('deploy-dialog').getByRole('alert').first()).toContainText('runs on on-demand nodes already');
+    expect(problems).toEqual([]);
+    git('branch', '-D', branch);
+  });
 });

@@ -4,7 +4,9 @@
 //! refused request (another role, a forged cross-site request, no confirmation,
 //! bad input) leaves the repository as it was; a rollback in dev sticks under
 //! auto-sync with self-heal, shows in the chain with its reason and freezes
-//! promotions until lifted. One at a time (they move dev's Applications).
+//! promotions until lifted; moving a microservice to spot in prod is a commit
+//! on a branch that Argo CD applies once merged, and back restores the file
+//! byte for byte. One at a time (they move dev's and prod's Applications).
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -336,4 +338,119 @@ async fn dora_is_what_git_and_argo_cd_say(server: &Server, ms: &str, rollback: &
     // The failed deploy recovered when the rollback ran.
     let before = &dora.points[dora.points.len() - 2];
     assert_eq!(before.recovered_secs, reached(rollback).zip(reached(&before.manifest)).map(|(r, b)| r - b));
+}
+
+/// The pod template's tolerations of `ms`'s Deployment in `env`, as the API server has them.
+async fn tolerations(env: &str, ms: &str) -> Vec<String> {
+    let d: k8s_openapi::api::apps::v1::Deployment =
+        kube::Api::namespaced(kube(env).await, mezame_sandbox::platform::APP_NAMESPACE).get(ms).await.unwrap();
+    d.spec.unwrap().template.spec.unwrap().tolerations.unwrap_or_default().into_iter().filter_map(|t| t.key).collect()
+}
+
+/// Merges `branch` into master in the repository's work tree, as a person
+/// would, and has Argo CD in `env` sync `ms`'s Application to it.
+async fn merge_and_sync(env: &str, ms: &str, branch: &str) {
+    git(&["-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "merge", "--no-ff", "-q", "-m", &format!("merge {branch}"), branch]);
+    let head = git(&["rev-parse", "master"]);
+    let apps = apps(&kube(env).await);
+    let refresh = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}});
+    apps.patch(ms, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(refresh)).await.unwrap();
+    eventually(&format!("Argo CD in {env} synced {branch}"), 3 * MINUTE, || async {
+        let a = apps.get(ms).await.unwrap();
+        (a.data["status"]["sync"]["revision"] == head.as_str() && a.data["status"]["sync"]["status"] == "Synced").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn prod_moves_a_microservice_to_spot_on_a_branch_argo_cd_applies_and_back_byte_for_byte() {
+    let _lock = LOCK.lock().await;
+    settled("prod").await;
+    let server = server();
+    let ms = "inventory-service";
+    indexed(&server, ms).await;
+    let url = server.url(&format!("/api/envs/prod/capacity/placement/{ms}"));
+    let spot_key = "node.kubernetes.io/lifecycle";
+    assert!(!tolerations("prod", ms).await.contains(&spot_key.to_string()), "prod does not tolerate spot in the seeded sandbox");
+    let before = repo_state();
+    let to_spot = json!({"spot": true, "confirm": "prod"});
+    let refusals: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        ("a viewer", client_as(VIEWER).post(&url).json(&to_spot), 403),
+        ("an operator in protected prod", client_as(OPERATOR).post(&url).json(&to_spot), 403),
+        ("a cross-site page", client_as(ADMIN).post(&url).header("origin", "https://evil.example").json(&to_spot), 403),
+        ("prod not confirmed", client_as(ADMIN).post(&url).json(&json!({"spot": true})), 400),
+        ("an unknown field", client_as(ADMIN).post(&url).json(&json!({"spot": true, "confirm": "prod", "now": true})), 422),
+        ("already on-demand", client_as(ADMIN).post(&url).json(&json!({"spot": false, "confirm": "prod"})), 409),
+        ("an unknown microservice", client_as(ADMIN).post(server.url("/api/envs/prod/capacity/placement/nope")).json(&to_spot), 404),
+        // dev's seeded manifests tolerate spot already, written by hand.
+        (
+            "dev already on spot",
+            client_as(OPERATOR).post(server.url(&format!("/api/envs/dev/capacity/placement/{ms}"))).json(&json!({"spot": true})),
+            409,
+        ),
+        (
+            "dev's own toleration",
+            client_as(OPERATOR).post(server.url(&format!("/api/envs/dev/capacity/placement/{ms}"))).json(&json!({"spot": false})),
+            422,
+        ),
+    ];
+    for (who, req, want) in refusals {
+        let (s, answer) = send(req).await;
+        assert_eq!(s, want, "{who}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "{who} is told why: {answer}");
+        assert_eq!(repo_state(), before, "{who}: the repository is unchanged");
+    }
+
+    // The dry run shows the block; applying it is one commit on a new branch, master untouched.
+    let (s, answer) = send(client_as(ADMIN).post(&url).json(&json!({"spot": true, "dry_run": true}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let dry: DeployChange = serde_json::from_value(answer).unwrap();
+    assert_eq!((dry.kind, dry.commit.as_ref()), (ChangeKind::Spot, None));
+    assert!(
+        dry.lines.iter().all(|l| l.after.contains(&format!("key: {spot_key}")) && l.path.starts_with(&format!("prod/manifests/{ms}/")))
+    );
+    assert_eq!(repo_state(), before, "a dry run writes nothing");
+    let (s, answer) = send(client_as(ADMIN).post(&url).json(&to_spot)).await;
+    assert_eq!(s, 200, "{answer}");
+    let moved: DeployChange = serde_json::from_value(answer).unwrap();
+    let branch = moved.branch.clone().unwrap();
+    assert!(moved.needs_merge && branch.starts_with(&format!("mezame/spot/prod/{ms}-")), "{moved:?}");
+    assert_eq!(
+        git(&["rev-parse", "master"]),
+        before.0.lines().find(|l| l.starts_with("refs/heads/master ")).unwrap()[18..],
+        "master untouched"
+    );
+    let files = git(&["diff", "--numstat", "master", &branch]);
+    let (added, removed, path) = {
+        let v: Vec<&str> = files.split('\t').collect();
+        assert_eq!(files.lines().count(), 1, "one file: {files}");
+        (v[0].parse::<u32>().unwrap(), v[1].parse::<u32>().unwrap(), v[2].to_string())
+    };
+    assert!(path.starts_with(&format!("prod/manifests/{ms}/")) && path.contains("deployment") && added > 10 && removed == 0, "{files}");
+    let original = git(&["show", &format!("master:{path}")]);
+    assert!(audit_actions(&server).await.contains(&("capacity.spot".into(), "e2e-admin".into(), "prod".into())));
+
+    // A person merges it; Argo CD applies it to the Deployment.
+    merge_and_sync("prod", ms, &branch).await;
+    eventually("prod's Deployment tolerates spot", 2 * MINUTE, || async {
+        tolerations("prod", ms).await.contains(&spot_key.to_string()).then_some(())
+    })
+    .await;
+    eventually("the merged change no longer waits", MINUTE, || async { page(&server, "prod", ms).await.pending.is_empty().then_some(()) })
+        .await;
+
+    // Back to on-demand: the file as it was, byte for byte, and Argo CD takes the toleration away.
+    let (s, answer) = send(client_as(ADMIN).post(&url).json(&json!({"spot": false, "confirm": "prod"}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let back: DeployChange = serde_json::from_value(answer).unwrap();
+    let back_branch = back.branch.unwrap();
+    assert_eq!(git(&["show", &format!("{back_branch}:{path}")]), original);
+    merge_and_sync("prod", ms, &back_branch).await;
+    eventually("prod's Deployment no longer tolerates spot", 2 * MINUTE, || async {
+        (!tolerations("prod", ms).await.contains(&spot_key.to_string())).then_some(())
+    })
+    .await;
+    git(&["branch", "-D", &branch, &back_branch]);
+    assert_eq!(repo_state().1, "", "the work tree is clean");
+    settled("prod").await;
 }

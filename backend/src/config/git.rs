@@ -44,6 +44,21 @@ pub struct GitConfig {
     /// The name of an environment variable holding the secret push webhooks
     /// are signed with (`X-Hub-Signature-256`); none: `POST /api/hooks/git` is off.
     pub webhook_secret_env: Option<String>,
+    /// The taint of the spot nodes (`key=value:Effect`): a microservice moved
+    /// to spot tolerates it.
+    pub spot_taint: String,
+    /// The label of the spot nodes (`key=value`): a microservice moved to spot prefers it.
+    pub spot_label: String,
+}
+
+/// The spot nodes as a move to spot writes them: `[git] spot_taint` and `spot_label`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpotNodes {
+    pub taint_key: String,
+    pub taint_value: String,
+    pub taint_effect: String,
+    pub label_key: String,
+    pub label_value: String,
 }
 
 impl Default for GitConfig {
@@ -61,6 +76,8 @@ impl Default for GitConfig {
             direct: Vec::new(),
             committer: "mezame <mezame@localhost>".into(),
             webhook_secret_env: None,
+            spot_taint: "node.kubernetes.io/lifecycle=spot:NoSchedule".into(),
+            spot_label: "node.kubernetes.io/lifecycle=spot".into(),
         }
     }
 }
@@ -93,7 +110,29 @@ impl GitConfig {
         if self.branch.is_empty() || self.branch.starts_with('-') {
             return rule(format!("branch {:?} is not a branch name", self.branch));
         }
+        if self.spot_nodes().is_none() {
+            return rule(format!(
+                "spot_taint {:?} must read key=value:NoSchedule (or PreferNoSchedule, NoExecute) and spot_label {:?} key=value",
+                self.spot_taint, self.spot_label
+            ));
+        }
         Ok(())
+    }
+
+    /// `spot_taint` and `spot_label`, read (none if either is malformed).
+    pub fn spot_nodes(&self) -> Option<SpotNodes> {
+        let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        let (taint, effect) = self.spot_taint.split_once(':')?;
+        let (taint_key, taint_value) = taint.split_once('=')?;
+        let (label_key, label_value) = self.spot_label.split_once('=')?;
+        let all = [taint_key, taint_value, label_key, label_value];
+        (all.iter().all(|w| word(w)) && ["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect)).then(|| SpotNodes {
+            taint_key: taint_key.into(),
+            taint_value: taint_value.into(),
+            taint_effect: effect.into(),
+            label_key: label_key.into(),
+            label_value: label_value.into(),
+        })
     }
 
     /// The directory of `ms`'s manifests in `env`.
@@ -162,6 +201,9 @@ mod tests {
         assert!(bad(GitConfig { apps: Some("https://git.example/app.git".into()), ..Default::default() }).contains("{ms}"));
         let leaked = bad(GitConfig { manifests: Some("https://bot:hunter2@git.example/k8s.git".into()), ..Default::default() });
         assert!(leaked.contains("token_env") && !leaked.contains("hunter2"), "{leaked}");
+        assert_eq!(ok.spot_nodes().unwrap().taint_effect, "NoSchedule");
+        assert!(bad(GitConfig { spot_taint: "spot:Sometimes".into(), ..Default::default() }).contains("spot_taint"));
+        assert!(bad(GitConfig { spot_label: "a=b: x".into(), ..Default::default() }).contains("spot_label"));
     }
 
     #[test]

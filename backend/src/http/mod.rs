@@ -139,6 +139,7 @@ fn api(debug_routes: bool) -> Api {
         .add(Operate, routes!(delete_deploy_freeze::delete_deploy_freeze))
         .add(Signed, routes!(post_git_hook::post_git_hook))
         .add(Operate, routes!(patch_capacity_group::patch_capacity_group))
+        .add(Operate, routes!(post_capacity_placement::post_capacity_placement))
         .add(Operate, routes!(post_node_cordon::post_node_cordon))
         .add(Operate, routes!(post_node_uncordon::post_node_uncordon))
         .add(Operate, routes!(post_node_drain::post_node_drain))

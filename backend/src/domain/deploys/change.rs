@@ -1,6 +1,7 @@
 //! Promote and roll back: one manifest commit that rewrites only one
 //! microservice's `image:` tag in one environment's directory
-//! (`rewrite.rs`), pushed with the git CLI from the mirror. Into an
+//! (`rewrite.rs`) — or, for a move to spot or back (`spot.rs`), its pod
+//! template's placement (`placement.rs`) —, pushed with the git CLI from the mirror. Into an
 //! environment `[git] direct` lists, the commit goes straight onto the deployed
 //! branch (a push the remote refuses because it moved on is made again on its
 //! new tip); into any other — prod, deliberately — onto a new branch left for
@@ -19,6 +20,7 @@ use mezame_shared::deploys::{ChangeKind, DeployChange, Freeze, PromoteRequest, R
 use serde_json::json;
 
 use super::index::own_tag;
+use super::placement::{Refused, place};
 use super::rewrite::{Rewrite, rewrite};
 use super::versions::commit_ref;
 use super::{Deploys, observe};
@@ -38,16 +40,16 @@ const NOTES: usize = 30;
 const REASON_MAX: usize = 500;
 
 /// What is being written, before the repository is read.
-struct Draft<'a> {
-    kind: ChangeKind,
-    env: &'a Environment,
-    topologies: &'a Topologies,
-    ms: &'a str,
-    tag: String,
-    from: Option<String>,
-    reason: Option<String>,
-    by: &'a str,
-    dry_run: bool,
+pub(super) struct Draft<'a> {
+    pub(super) kind: ChangeKind,
+    pub(super) env: &'a Environment,
+    pub(super) topologies: &'a Topologies,
+    pub(super) ms: &'a str,
+    pub(super) tag: String,
+    pub(super) from: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) by: &'a str,
+    pub(super) dry_run: bool,
 }
 
 impl Deploys {
@@ -179,7 +181,7 @@ impl Deploys {
     }
 
     /// The tag `ms` runs in `env` (its Deployment's), else the one its manifests name.
-    async fn running_tag(&self, topologies: &Topologies, env: &str, ms: &str) -> Result<String, DomainError> {
+    pub(super) async fn running_tag(&self, topologies: &Topologies, env: &str, ms: &str) -> Result<String, DomainError> {
         if topologies.get(env).is_none() {
             return Err(DomainError::NotFound(format!("no environment {env:?} to promote from")));
         }
@@ -207,7 +209,7 @@ impl Deploys {
 
     /// Reads the environment's manifests, rewrites them, and (unless a dry
     /// run) commits, pushes, audits and records.
-    async fn write(&self, d: Draft<'_>) -> Result<DeployChange, DomainError> {
+    pub(super) async fn write(&self, d: Draft<'_>) -> Result<DeployChange, DomainError> {
         let _one = self.writing.lock().await;
         let env = d.env.config.name.as_str();
         let dir = self.config.ms_path(env, d.ms);
@@ -226,16 +228,7 @@ impl Deploys {
             if files.is_empty() {
                 return Err(DomainError::NotFound(format!("no manifests of {} in {env} ({dir}/ on {branch})", d.ms)));
             }
-            let r = rewrite(&files, d.ms, &d.tag);
-            if r.images == 0 {
-                return Err(DomainError::Unprocessable(format!("no image: line of {} under {dir}/ names its own image with a tag", d.ms)));
-            }
-            if r.edits.is_empty() {
-                return Err(DomainError::Conflict {
-                    message: format!("nothing to change: {env}'s manifests of {} already name {}", d.ms, d.tag),
-                    run_id: None,
-                });
-            }
+            let r = self.edit(&d, &dir, &files)?;
             let mut change = self.describe(&d, &r).await?;
             if d.dry_run {
                 return Ok(change);
@@ -271,6 +264,30 @@ impl Deploys {
             }
             return Ok(change);
         }
+    }
+
+    /// The edit a change makes to the directory's files; refused when there is nothing to change.
+    fn edit(&self, d: &Draft<'_>, dir: &str, files: &[(String, String)]) -> Result<Rewrite, DomainError> {
+        let env = d.env.config.name.as_str();
+        if d.kind.is_placement() {
+            let spot =
+                self.config.spot_nodes().ok_or_else(|| DomainError::Unavailable("[git] spot_taint or spot_label is malformed".into()))?;
+            return place(files, &spot, d.kind == ChangeKind::Spot).map_err(|r| match r {
+                Refused::Nothing(m) => DomainError::Conflict { message: format!("nothing to change: {m}"), run_id: None },
+                Refused::Unsupported(m) => DomainError::Unprocessable(format!("{} in {env}: {m}", d.ms)),
+            });
+        }
+        let r = rewrite(files, d.ms, &d.tag);
+        if r.images == 0 {
+            return Err(DomainError::Unprocessable(format!("no image: line of {} under {dir}/ names its own image with a tag", d.ms)));
+        }
+        if r.edits.is_empty() {
+            return Err(DomainError::Conflict {
+                message: format!("nothing to change: {env}'s manifests of {} already name {}", d.ms, d.tag),
+                run_id: None,
+            });
+        }
+        Ok(r)
     }
 
     /// Asks Argo CD to read git now (as the repository's webhook would) instead
@@ -329,6 +346,11 @@ impl Deploys {
             ChangeKind::Rollback => {
                 format!("rollback({}): {env} back to {}\n\nReason: {}\n\n", d.ms, short(&d.tag), c.reason.as_deref().unwrap_or(""))
             }
+            ChangeKind::Spot => format!(
+                "spot({}): {env} may run on spot nodes\n\nIts pods tolerate the spot nodes' taint and prefer them; they stay schedulable on on-demand nodes.\n\n",
+                d.ms
+            ),
+            ChangeKind::OnDemand => format!("spot({}): {env} back to on-demand nodes\n\nmezame's spot placement taken out.\n\n", d.ms),
         };
         if !c.commits.is_empty() {
             let what = if d.kind == ChangeKind::Promote { "ships" } else { "takes back" };
@@ -338,7 +360,7 @@ impl Deploys {
             }
             m.push('\n');
         }
-        let app = match self.config.app_url(d.ms) {
+        let app = match self.config.app_url(d.ms).filter(|_| !d.kind.is_placement()) {
             Some(url) => self.graph(d.ms).await?.get(&d.tag).map(|c| (url, c.clone())),
             None => None,
         };
@@ -357,13 +379,21 @@ impl Deploys {
 
     /// Audits a pushed change; if the entry cannot be written, takes it back.
     async fn audit_change(&self, c: &DeployChange, edits: &[Edit], before: &[(String, String)]) -> Result<(), DomainError> {
+        let (action, was_json, is_json) = if c.kind.is_placement() {
+            let (was, is) = if c.kind == ChangeKind::Spot { ("on_demand", "spot") } else { ("spot", "on_demand") };
+            let after = json!({ "placement": is, "commit": c.commit, "branch": c.branch, "needs_merge": c.needs_merge });
+            (format!("capacity.{}", c.kind.as_str()), json!({ "placement": was }), after)
+        } else {
+            let after = json!({ "tag": c.tag, "commit": c.commit, "branch": c.branch, "from": c.from, "needs_merge": c.needs_merge });
+            (format!("deploy.{}", c.kind.as_str()), json!({ "tag": c.previous_tag }), after)
+        };
         let entry = NewAuditEntry {
             actor: c.by.clone(),
-            action: format!("deploy.{}", c.kind.as_str()),
+            action,
             env: Some(c.env.clone()),
             target: Some(format!("ms/{}", c.ms)),
-            before: Some(json!({ "tag": c.previous_tag })),
-            after: Some(json!({ "tag": c.tag, "commit": c.commit, "branch": c.branch, "from": c.from, "needs_merge": c.needs_merge })),
+            before: Some(was_json),
+            after: Some(is_json),
             outcome: AuditOutcome::Ok,
             message: c.reason.clone(),
         };
@@ -422,7 +452,8 @@ fn short(sha: &str) -> &str {
 
 /// The branch a change waits on: `mezame/<kind>/<env>/<ms>-<tag>-<time>`.
 fn new_branch(d: &Draft<'_>) -> String {
-    format!("mezame/{}/{}/{}-{}-{}", d.kind.as_str(), d.env.config.name, d.ms, short(&d.tag), Utc::now().format("%Y%m%d%H%M%S"))
+    let tag = if d.kind.is_placement() || d.tag.is_empty() { String::new() } else { format!("{}-", short(&d.tag)) };
+    format!("mezame/{}/{}/{}-{tag}{}", d.kind.as_str(), d.env.config.name, d.ms, Utc::now().format("%Y%m%d%H%M%S"))
 }
 
 /// The author of a commit mezame makes for a person: their name, and their address if the name is one.

@@ -18,6 +18,9 @@
 //! - `change.rs`: promote and roll back — one manifest commit, pushed (directly,
 //!   or on a branch for a person to merge), audited; a rollback's freeze.
 //!   `rewrite.rs` (pure): the `image:` lines that commit rewrites.
+//! - `spot.rs`: move a microservice to spot or back — a commit through
+//!   `change.rs` whose edit is `placement.rs`'s (pure): a marked block
+//!   tolerating and preferring the spot nodes in each Deployment's pod template.
 //! - `diff.rs`: what changed between two deploys (app commits, manifest diff).
 //! - `dora.rs`: DORA's four keys of one microservice in one environment, from
 //!   the chains (`figures` is pure).
@@ -28,7 +31,9 @@ mod diff;
 pub mod dora;
 pub mod index;
 mod observe;
+pub mod placement;
 pub mod rewrite;
+mod spot;
 pub mod versions;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

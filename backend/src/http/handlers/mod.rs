@@ -30,6 +30,7 @@ pub mod get_topology_events;
 pub mod get_version;
 pub mod get_version_matrix;
 pub mod patch_capacity_group;
+pub mod post_capacity_placement;
 pub mod post_cronjob_run;
 pub mod post_deploy_promote;
 pub mod post_deploy_rollback;

@@ -1,11 +1,12 @@
-//! Promote, roll back, lift a freeze: the server's dry run is shown first
-//! (the `image:` lines it rewrites, the app commits it ships or takes back),
+//! Promote, roll back, move to spot or back (asked from the Node groups
+//! page): the server's dry run is shown first (the lines it rewrites, the app
+//! commits it ships or takes back),
 //! then applied when confirmed — the environment's name typed where it is
 //! protected. The answer says where the commit went: the deployed branch, or
 //! a new branch waiting for a person's merge.
 
 use leptos::prelude::*;
-use mezame_shared::deploys::{DeployChange, PromoteRequest, RollbackRequest};
+use mezame_shared::deploys::{ChangeKind, DeployChange, LineChange, PlacementRequest, PromoteRequest, RollbackRequest};
 
 use super::short;
 use crate::api;
@@ -17,13 +18,14 @@ use crate::components::nav::protected;
 pub enum Ask {
     Promote { ms: String, from: String, to: String },
     Rollback { env: String, ms: String, to_deploy: String, tag: String },
+    Placement { env: String, ms: String, spot: bool },
 }
 
 impl Ask {
     fn env(&self) -> String {
         match self {
             Ask::Promote { to, .. } => to.clone(),
-            Ask::Rollback { env, .. } => env.clone(),
+            Ask::Rollback { env, .. } | Ask::Placement { env, .. } => env.clone(),
         }
     }
 
@@ -31,6 +33,8 @@ impl Ask {
         match self {
             Ask::Promote { ms, from, to } => format!("Promote {ms} from {from} to {to}"),
             Ask::Rollback { env, ms, tag, .. } => format!("Roll {ms} back to {} in {env}", short(tag)),
+            Ask::Placement { env, ms, spot: true } => format!("Move {ms} to spot nodes in {env}"),
+            Ask::Placement { env, ms, spot: false } => format!("Move {ms} back to on-demand nodes in {env}"),
         }
     }
 
@@ -43,18 +47,33 @@ impl Ask {
             Ask::Rollback { env, ms, to_deploy, .. } => {
                 api::rollback(env, ms, RollbackRequest { to_deploy, reason, dry_run, confirm }).await.map_err(failed)
             }
+            Ask::Placement { env, ms, spot } => api::place(env, ms, PlacementRequest { spot, dry_run, confirm }).await.map_err(failed),
         }
     }
 }
 
 /// What a change did, in words.
 pub fn done_message(c: &DeployChange) -> String {
-    let what = format!("{} {} → {} in {}", c.kind.as_str(), c.ms, short(&c.tag), c.env);
+    let what = match c.kind {
+        ChangeKind::Spot => format!("{} may run on spot in {}", c.ms, c.env),
+        ChangeKind::OnDemand => format!("{} back to on-demand in {}", c.ms, c.env),
+        _ => format!("{} {} → {} in {}", c.kind.as_str(), c.ms, short(&c.tag), c.env),
+    };
     match (&c.commit, &c.branch, c.needs_merge) {
         (Some(sha), Some(b), true) => format!("{what}: commit {} pushed on branch {b}, waiting for a person to merge it", short(sha)),
         (Some(sha), Some(b), false) => format!("{what}: commit {} on {b}; Argo CD was asked to sync", short(sha)),
         _ => what,
     }
+}
+
+/// A line change as a diff: the lines both sides start with, then what goes and what comes.
+fn patch(l: &LineChange) -> String {
+    let (before, after): (Vec<&str>, Vec<&str>) = (l.before.lines().collect(), l.after.lines().collect());
+    let same = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
+    let kept = before[..same].iter().map(|x| format!("  {x}"));
+    let gone = before[same..].iter().map(|x| format!("- {x}"));
+    let come = after[same..].iter().map(|x| format!("+ {x}"));
+    kept.chain(gone).chain(come).collect::<Vec<_>>().join("\n")
 }
 
 /// The dialog of `asking` (none: closed); `done` gets what happened.
@@ -113,9 +132,11 @@ fn Dialog(ask: Ask, asking: RwSignal<Option<Ask>>, done: RwSignal<Option<String>
             {move || preview.get().map(|p| match p {
                 Ok(c) => view! {
                     <div class="review" data-testid="review-result">
-                        <p>{format!("{} → {}", c.previous_tag.as_deref().map(short).unwrap_or_else(|| "?".into()), short(&c.tag))}</p>
-                        <ul class="small">{c.lines.iter().map(|l| view! { <li><code>{format!("{}:{}", l.path, l.line)}</code>" "{l.after.trim().to_string()}</li> }).collect_view()}</ul>
-                        <p class="small">{format!("{} app commit(s)", c.commits.len())}</p>
+                        {(!c.kind.is_placement()).then(|| view! {
+                            <p>{format!("{} → {}", c.previous_tag.as_deref().map(short).unwrap_or_else(|| "?".into()), short(&c.tag))}</p>
+                        })}
+                        {c.lines.iter().map(|l| view! { <div class="small"><code>{format!("{}:{}", l.path, l.line)}</code><pre class="patch">{patch(l)}</pre></div> }).collect_view()}
+                        {(!c.kind.is_placement()).then(|| view! { <p class="small">{format!("{} app commit(s)", c.commits.len())}</p> })}
                         <ul class="small">{c.commits.iter().take(20).map(|x| view! { <li>{format!("{} {} — {}", short(&x.sha), x.subject, x.author)}</li> }).collect_view()}</ul>
                     </div>
                 }.into_any(),

@@ -5,7 +5,7 @@
 //! back (from a deploy of the history) and lift a freeze go through
 //! `change.rs`'s dialog.
 
-mod change;
+pub(crate) mod change;
 mod diff;
 mod dora;
 

@@ -2,7 +2,8 @@
 //! groups, their sizes, the declared vs the actual on-demand/spot mix, and
 //! the Kubernetes nodes under each with their requests vs allocatable, and
 //! what they cost ([`cost`]), the spot risk of each microservice ([`risk`]),
-//! and the spot interruptions seen ([`interruptions`]).
+//! and the spot interruptions seen ([`interruptions`]); a microservice is
+//! moved to spot or back through the deploys page's change dialog ([`placement`]).
 //! Re-read every few seconds (the server answers from its caches). Operators
 //! change sizes, an Auto Scaling group's spot mix, and cordon nodes through
 //! [`change::ChangeDialog`].
@@ -10,6 +11,7 @@
 mod change;
 mod cost;
 mod interruptions;
+mod placement;
 mod risk;
 
 use std::time::Duration;
@@ -21,11 +23,13 @@ use mezame_shared::power::GroupKind;
 use crate::api;
 use crate::components::nav::{env_or_first, may_act};
 use crate::components::refresh::refresh_while;
+use crate::routes::deploys::change::{Ask, ChangeDialog as PlaceDialog};
 use crate::routes::envs::live_run::use_live_run;
 use crate::routes::envs::power::RunView;
 use change::{ChangeDialog, Editing, Ending};
 use cost::{EnvCostBar, GroupCost, per_hour};
 use interruptions::InterruptionsCard;
+use placement::PlacementCard;
 use risk::SpotRiskCard;
 
 const REFRESH: Duration = Duration::from_secs(5);
@@ -44,6 +48,8 @@ pub fn NodeGroupsPage() -> impl IntoView {
     });
     refresh_while(|| true, REFRESH, move || capacity.refetch(), || ());
     let editing = RwSignal::new(None::<Editing>);
+    let placing = RwSignal::new(None::<Ask>);
+    let placed = RwSignal::new(None::<String>);
     // The drain run started here, followed live; `reopen` follows a retried one again.
     let run_id = RwSignal::new(None::<i64>);
     let reopen = RwSignal::new(0u32);
@@ -57,6 +63,8 @@ pub fn NodeGroupsPage() -> impl IntoView {
         // Another environment: whatever was being changed is not there.
         env.track();
         editing.set(None);
+        placing.set(None);
+        placed.set(None);
         outcome.set(None);
         run_id.set(None);
     });
@@ -71,6 +79,8 @@ pub fn NodeGroupsPage() -> impl IntoView {
                 Ok(r) => view! { <div class="card" data-testid="drain-run"><RunView run=r reopen/></div> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
+            <PlaceDialog asking=placing done=placed/>
+            {move || placed.get().map(|m| view! { <p class="ok" role="status" data-testid="placement-done">{m}</p> })}
             {move || outcome.get().map(|r| match r {
                 Ok(m) => view! { <p class="ok" data-testid="change-outcome">{m}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
@@ -81,7 +91,7 @@ pub fn NodeGroupsPage() -> impl IntoView {
                         None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                         Some(Ok(c)) => {
-                            let acts = Acts { may: may_act(c.env.clone()), editing };
+                            let acts = Acts { may: may_act(c.env.clone()), editing, placing };
                             page(c, acts).into_any()
                         }
                     }
@@ -96,6 +106,7 @@ pub fn NodeGroupsPage() -> impl IntoView {
 struct Acts {
     may: Signal<bool>,
     editing: RwSignal<Option<Editing>>,
+    placing: RwSignal<Option<Ask>>,
 }
 
 fn page(c: Capacity, acts: Acts) -> impl IntoView {
@@ -123,6 +134,7 @@ fn page(c: Capacity, acts: Acts) -> impl IntoView {
         {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
         {c.groups.into_iter().map(|g| view! { <GroupCard g acts/> }).collect_view()}
         {others}
+        <PlacementCard env=c.env.clone() risks=c.spot_risk.clone() acts/>
         <SpotRiskCard risks=c.spot_risk/>
         <InterruptionsCard interruptions=c.interruptions/>
     }

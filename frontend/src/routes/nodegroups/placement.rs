@@ -1,0 +1,38 @@
+//! Move a microservice to spot or back: pick it, see the manifest change the
+//! server would commit (the deploys page's change dialog, its dry run first),
+//! apply it — a commit in the manifest repository (on a branch for a person
+//! to merge where the environment is not committed to directly).
+
+use leptos::prelude::*;
+use mezame_shared::capacity::SpotRisk;
+
+use super::Acts;
+use crate::routes::deploys::change::Ask;
+
+#[component]
+pub fn PlacementCard(env: String, risks: Vec<SpotRisk>, acts: Acts) -> impl IntoView {
+    let mut names: Vec<(String, String)> =
+        risks.iter().map(|r| (r.name.clone(), format!("{} — ready on spot {} / on-demand {}", r.name, r.on_spot, r.on_demand))).collect();
+    names.sort();
+    let picked = RwSignal::new(names.first().map(|(n, _)| n.clone()).unwrap_or_default());
+    let ask = move |spot: bool| {
+        let env = env.clone();
+        move |_| acts.placing.set(Some(Ask::Placement { env: env.clone(), ms: picked.get_untracked(), spot }))
+    };
+    let (to_spot, back) = (ask(true), ask(false));
+    view! {
+        <div class="card group" data-testid="placement">
+            <h2>"Move to spot or back"</h2>
+            <p class="small muted">"A manifest commit: the pods tolerate the spot nodes' taint and prefer them (they stay schedulable on on-demand nodes), or that is taken out again. Argo CD rolls it out."</p>
+            <label>"Microservice "
+                <select data-testid="placement-ms" on:change=move |ev| picked.set(event_target_value(&ev))>
+                    {names.into_iter().map(|(n, label)| view! { <option value=n>{label}</option> }).collect_view()}
+                </select>
+            </label>
+            " "
+            <button class="secondary small" data-testid="to-spot" disabled=move || !acts.may.get() on:click=to_spot>"Move to spot…"</button>
+            " "
+            <button class="secondary small" data-testid="to-on-demand" disabled=move || !acts.may.get() on:click=back>"Back to on-demand…"</button>
+        </div>
+    }
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::power::GroupKind;
+pub use crate::spot::{RiskFlag, RiskKind, SpotMove, SpotRisk};
 
 /// Answer of `GET /api/envs/{env}/capacity`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,10 @@ pub struct Capacity {
     /// on-demand, zones, nodes) and the risks of that; flagged ones first.
     #[serde(default)]
     pub spot_risk: Vec<SpotRisk>,
+    /// Per microservice with replicas on on-demand nodes: whether it is ready
+    /// for spot, and what moving it would save.
+    #[serde(default)]
+    pub spot_moves: Vec<SpotMove>,
     /// Spot interruptions and rebalance recommendations of the cluster's
     /// nodes, as aws-node-termination-handler marked them, newest first.
     #[serde(default)]
@@ -83,53 +88,6 @@ impl Interruption {
     pub fn pool(&self) -> String {
         format!("{} in {}", self.instance_type.as_deref().unwrap_or("unknown type"), self.zone.as_deref().unwrap_or("unknown zone"))
     }
-}
-
-/// Where one microservice's ready replicas run, and what that risks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SpotRisk {
-    pub namespace: String,
-    pub name: String,
-    /// A Service sends it traffic.
-    pub serving: bool,
-    pub ready: u32,
-    /// Ready replicas by the capacity type of their node (EC2's lifecycle).
-    pub on_spot: u32,
-    pub on_demand: u32,
-    /// Ready replicas on a node whose capacity type nobody knows.
-    pub unknown: u32,
-    /// Zones and nodes of its ready replicas.
-    pub zones: Vec<String>,
-    pub nodes: Vec<String>,
-    /// A PodDisruptionBudget selects its pods.
-    pub has_pdb: bool,
-    pub flags: Vec<RiskFlag>,
-}
-
-/// A risk of where a microservice runs, and its fix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RiskFlag {
-    pub kind: RiskKind,
-    /// What is at risk, in words.
-    pub message: String,
-    /// What to change.
-    pub fix: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RiskKind {
-    /// A serving microservice whose ready replicas are all on spot.
-    AllOnSpot,
-    /// … all in one zone.
-    OneZone,
-    /// … all on one node.
-    OneNode,
-    /// On spot without a PodDisruptionBudget.
-    NoPdbOnSpot,
 }
 
 /// An EKS managed node group or a self-managed Auto Scaling group.
@@ -297,6 +255,10 @@ pub struct EnvCost {
     pub total: Cost,
     /// What the instances on spot save per month against on-demand.
     pub spot_saving_monthly: f64,
+    /// What moving every spot-ready microservice's on-demand replicas to spot
+    /// would save per month (see [`SpotMove`]).
+    #[serde(default)]
+    pub spot_ready_saving_monthly: f64,
     /// What the sleep schedule saves per month (the groups a sleep scales to
     /// 0, priced at their awake sizes); `None` without a schedule.
     pub sleep_saving_monthly: Option<f64>,

@@ -28,6 +28,7 @@ pub mod envs;
 pub mod error;
 pub mod meta;
 pub mod power;
+pub mod spot;
 pub mod topology;
 
 /// Derives `utoipa::ToSchema` only when the `openapi` feature is on.

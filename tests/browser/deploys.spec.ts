@@ -86,6 +86,7 @@ test.describe('as an admin', () => {
     const problems = watch(page, [409]);
     const master = git('rev-parse', 'master');
     await page.goto(mezame.url + '/nodegroups?env=prod');
+    await expect(page.getByTestId('spot-ready-saving')).toContainText(/spot-ready microservice\(s\) to spot would save \$\d+\.\d\d\/month/);
     await page.getByTestId('placement-ms').selectOption('order-service');
     await page.getByTestId('to-spot').click();
     const dialog = page.getByTestId('deploy-dialog');

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
-use mezame_shared::capacity::{Capacity, Group, RiskKind};
+use mezame_shared::capacity::{Capacity, Group, NodeRow, RiskKind};
 use mezame_shared::power::GroupKind;
 
 use crate::cluster::MINUTE;
@@ -56,21 +56,92 @@ pub fn ready_pod(p: &Pod) -> bool {
         && s.and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// The ready pods `d` selects.
+fn ready_pods_of<'a>(d: &Deployment, pods: &'a [Pod]) -> Vec<&'a Pod> {
+    let want = d.spec.as_ref().and_then(|s| s.selector.match_labels.clone()).unwrap_or_default();
+    let ns = d.metadata.namespace.as_deref();
+    pods.iter()
+        .filter(|p| p.metadata.namespace.as_deref() == ns && ready_pod(p))
+        .filter(|p| want.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
+        .collect()
+}
+
+/// `100m`, `2`, `256Mi`, `1Gi`, `1000` as a number (millicores with `milli`, else bytes or cores).
+fn quantity(q: &str, milli: bool) -> f64 {
+    let units = [("Ki", 1024f64), ("Mi", 1024f64.powi(2)), ("Gi", 1024f64.powi(3)), ("m", 0.001)];
+    let (n, scale) = units.iter().find_map(|(u, f)| q.strip_suffix(u).map(|n| (n, *f))).unwrap_or((q, 1.0));
+    n.parse::<f64>().unwrap() * scale * if milli { 1000.0 } else { 1.0 }
+}
+
+/// Checks each microservice's spot move — ready for spot, and its saving
+/// recomputed from its ready pods' requests (the API server's), the shipped
+/// on-demand table and EC2's (moto's) spot prices; answers how many are ready.
+pub async fn spot_moves_are_priced(c: &Capacity, pods: &[Pod], client: &kube::Client, ec2: &aws_sdk_ec2::Client) -> usize {
+    let nodes: HashMap<&str, &NodeRow> =
+        c.groups.iter().flat_map(|g| &g.nodes).chain(&c.other_nodes).map(|n| (n.name.as_str(), n)).collect();
+    let types: BTreeSet<String> = nodes.values().filter_map(|n| n.instance_type.clone()).collect();
+    let history = ec2
+        .describe_spot_price_history()
+        .set_instance_types(Some(types.iter().map(|t| t.as_str().into()).collect()))
+        .start_time(aws_sdk_ec2::primitives::DateTime::from(std::time::SystemTime::now()))
+        .send()
+        .await
+        .unwrap();
+    let spot = |t: &str, z: &str| {
+        history
+            .spot_price_history()
+            .iter()
+            .find(|p| p.instance_type().map(|i| i.as_str()) == Some(t) && p.availability_zone() == Some(z))
+            .and_then(|p| p.spot_price()?.parse::<f64>().ok())
+    };
+    let od = |t: &str| TABLE["regions"][c.cost.prices.region.as_str()][t].as_f64();
+    let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+    let mut total = 0.0;
+    for m in &c.spot_moves {
+        let r =
+            c.spot_risk.iter().find(|r| (&r.namespace, &r.name) == (&m.namespace, &m.name)).expect("a move of an assessed microservice");
+        assert_eq!(m.on_demand, r.on_demand);
+        assert!(m.on_demand > 0, "{m:?}");
+        assert_eq!(m.ready_for_spot, r.ready >= 2 && r.nodes.len() >= 2 && r.zones.len() >= 2 && r.has_pdb, "{m:?} {r:?}");
+        let d = deployments
+            .iter()
+            .find(|d| d.metadata.namespace.as_deref() == Some(&m.namespace) && d.metadata.name.as_deref() == Some(&m.name));
+        let mut hourly = 0.0;
+        for p in ready_pods_of(d.expect("a Deployment"), pods) {
+            let n = nodes[p.spec.as_ref().unwrap().node_name.as_deref().unwrap()];
+            if n.capacity_type.as_deref() != Some("on-demand") {
+                continue;
+            }
+            let (mut cpu, mut mem) = (0.0, 0.0);
+            for ct in &p.spec.as_ref().unwrap().containers {
+                let req = ct.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
+                cpu += req.get("cpu").map_or(0.0, |q| quantity(&q.0, true));
+                mem += req.get("memory").map_or(0.0, |q| quantity(&q.0, false));
+            }
+            let part = (cpu / n.cpu_allocatable_m as f64).max(mem / n.memory_allocatable as f64);
+            let (t, z) = (n.instance_type.as_deref().unwrap(), n.zone.as_deref().unwrap());
+            if let (Some(o), Some(s)) = (od(t), spot(t, z)) {
+                hourly += part * (o - s).max(0.0);
+            }
+        }
+        let want = (hourly * 730.0 * 100.0).round() / 100.0;
+        assert!(close(m.saving_monthly, want), "{m:?} vs {want}");
+        if m.ready_for_spot {
+            total += m.saving_monthly;
+        }
+    }
+    assert!(close(c.cost.spot_ready_saving_monthly, total), "{} vs {total}", c.cost.spot_ready_saving_monthly);
+    c.spot_moves.iter().filter(|m| m.ready_for_spot).count()
+}
+
 /// Checks every microservice's spot risk against the cluster's Deployments
 /// and ready pods; answers how many are flagged.
 pub async fn spot_risk_matches_the_cluster(c: &Capacity, pods: &[Pod], client: &kube::Client) -> usize {
     let capacity_of: HashMap<&str, Option<&str>> =
         c.groups.iter().flat_map(|g| &g.nodes).map(|n| (n.name.as_str(), n.capacity_type.as_deref())).collect();
     let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
-    let ready_pods = |d: &Deployment| {
-        let want = d.spec.as_ref().and_then(|s| s.selector.match_labels.clone()).unwrap_or_default();
-        let ns = d.metadata.namespace.as_deref();
-        pods.iter()
-            .filter(move |p| p.metadata.namespace.as_deref() == ns && ready_pod(p))
-            .filter(move |p| want.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
-            .filter_map(|p| p.spec.as_ref()?.node_name.clone())
-            .collect::<Vec<String>>()
-    };
+    let ready_pods =
+        |d: &Deployment| ready_pods_of(d, pods).into_iter().filter_map(|p| p.spec.as_ref()?.node_name.clone()).collect::<Vec<String>>();
     assert!(!c.spot_risk.is_empty(), "every microservice with pods is assessed");
     for r in &c.spot_risk {
         let d = deployments

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
-use mezame_e2e::capacity::{TABLE, asg_in_moto, capacity, close, described, group, spot_risk_matches_the_cluster};
+use mezame_e2e::capacity::{TABLE, asg_in_moto, capacity, close, described, group, spot_moves_are_priced, spot_risk_matches_the_cluster};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
 use mezame_e2e::{OPERATOR, Server, VIEWER, anonymous, client, client_as, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::env_spec;
@@ -152,6 +152,9 @@ async fn prod_shows_its_on_demand_group_and_its_empty_spot_asg_and_an_unknown_en
     let pods = Api::<Pod>::all(kube("prod").await).list(&ListParams::default()).await.unwrap().items;
     spot_risk_matches_the_cluster(&c, &pods, &kube("prod").await).await;
     assert!(c.spot_risk.iter().all(|r| r.on_spot == 0), "{:?}", c.spot_risk);
+    // What moving each microservice to spot would save: ready ones first, priced from the pods' requests.
+    let ready = spot_moves_are_priced(&c, &pods, &kube("prod").await, &aws("prod").await.ec2).await;
+    assert!(ready > 0 && c.cost.spot_ready_saving_monthly > 0.0, "some of prod is ready for spot: {:?}", c.spot_moves);
     let (status, body) = get_json(&server.url("/api/envs/staging/capacity")).await;
     assert_eq!(status, 404, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("prod"), "{body}");

@@ -143,6 +143,8 @@ pub fn apply(c: &mut Capacity, p: &Pricing<'_>, settings: Option<&PowerSettings>
     c.cost = EnvCost {
         total: Cost::of(env.hourly, env.notes.into_iter().collect()),
         spot_saving_monthly: round2(env.spot_saving * HOURS_PER_MONTH),
+        // Filled by `moves::assess`.
+        spot_ready_saving_monthly: 0.0,
         sleep_saving_monthly: sleep_saving,
         asleep_hours_per_week: asleep,
         prices: PriceBasis {

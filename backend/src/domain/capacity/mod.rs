@@ -30,6 +30,7 @@ pub mod cost;
 pub mod drain;
 #[cfg(test)]
 mod fixtures;
+pub mod moves;
 pub mod nodes;
 pub mod prices;
 pub mod risk;
@@ -111,16 +112,24 @@ impl Capacities {
         if cluster.is_none() {
             described.error = Some(format!("{name} names no EKS cluster ([env.aws] eks_cluster): its node groups cannot be described"));
         }
-        let mut c = {
+        let (mut c, requests) = {
             let objects = live.objects.read().unwrap_or_else(|p| p.into_inner());
-            view::join(name, cluster.as_deref().unwrap_or_default(), &described, &objects, settings)
+            let requests: moves::PodRequests =
+                objects.pods().map(|p| ((p.meta.namespace.clone(), p.meta.name.clone()), p.requests)).collect();
+            (view::join(name, cluster.as_deref().unwrap_or_default(), &described, &objects, settings), requests)
         };
         let region = env.aws().region().unwrap_or_else(|| "(no region configured)".into());
-        cost::apply(&mut c, &cost::Pricing { table: &self.prices, spot: &described.spot, region: &region }, settings);
+        let pricing = cost::Pricing { table: &self.prices, spot: &described.spot, region: &region };
+        cost::apply(&mut c, &pricing, settings);
         let nodes: HashMap<&str, &NodeRow> =
             c.groups.iter().flat_map(|g| &g.nodes).chain(&c.other_nodes).map(|n| (n.name.as_str(), n)).collect();
-        let spot_risk = risk::assess(&live.feed.snapshot(), &nodes);
+        let topology = live.feed.snapshot();
+        let spot_risk = risk::assess(&topology, &nodes);
+        let spot_moves = moves::assess(&topology, &spot_risk, &requests, &nodes, &pricing);
+        c.cost.spot_ready_saving_monthly =
+            (spot_moves.iter().filter(|m| m.ready_for_spot).map(|m| m.saving_monthly).sum::<f64>() * 100.0).round() / 100.0;
         c.spot_risk = spot_risk;
+        c.spot_moves = spot_moves;
         c.interruptions = live.interruptions.list();
         c
     }

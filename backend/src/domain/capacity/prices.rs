@@ -70,15 +70,13 @@ impl SpotPrices {
         self.error.is_some() || self.at.is_none_or(|at| now - at > SPOT_REFRESH) || !types.is_subset(&self.asked)
     }
 
-    /// The instance types of `groups` that run, or may run, on spot.
+    /// The instance types of `groups`: those on spot are priced at EC2's spot
+    /// price, and the on-demand ones too — what moving a microservice to spot saves.
     pub fn types_of(groups: &[Group]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for g in groups {
-            let may_spot = g.mix.as_ref().is_some_and(|m| m.on_demand_percent_above_base < 100) || g.capacity_type == "SPOT";
-            if may_spot {
-                out.extend(g.instance_types.iter().cloned());
-            }
-            out.extend(g.instances.iter().filter(|i| i.lifecycle == SPOT).map(|i| i.instance_type.clone()));
+            out.extend(g.instance_types.iter().cloned());
+            out.extend(g.instances.iter().map(|i| i.instance_type.clone()));
         }
         out
     }

@@ -97,6 +97,7 @@ pub fn join(env: &str, cluster: &str, described: &Described, objects: &Objects, 
         totals,
         cost: Default::default(),
         spot_risk: Vec::new(),
+        spot_moves: Vec::new(),
         interruptions: Vec::new(),
     }
 }

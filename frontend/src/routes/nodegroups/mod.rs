@@ -134,7 +134,7 @@ fn page(c: Capacity, acts: Acts) -> impl IntoView {
         {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
         {c.groups.into_iter().map(|g| view! { <GroupCard g acts/> }).collect_view()}
         {others}
-        <PlacementCard env=c.env.clone() risks=c.spot_risk.clone() acts/>
+        <PlacementCard env=c.env.clone() risks=c.spot_risk.clone() moves=c.spot_moves.clone() saving=c.cost.spot_ready_saving_monthly acts/>
         <SpotRiskCard risks=c.spot_risk/>
         <InterruptionsCard interruptions=c.interruptions/>
     }

@@ -33,6 +33,7 @@ fn capacity(groups: Vec<Group>, other_nodes: Vec<NodeRow>) -> Capacity {
         totals: Totals::default(),
         cost: Default::default(),
         spot_risk: vec![],
+        spot_moves: vec![],
         interruptions: vec![],
     }
 }

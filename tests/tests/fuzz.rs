@@ -1,6 +1,6 @@
 //! The API fuzzed by schemathesis (PyPI, installed by `cargo xtask test`) from
 //! its own OpenAPI document, as an operator (an API token), against the test
-//! sandbox's qa: no answer is a 5xx, and no refused request (4xx) changed
+//! sandbox's qa with its repositories (`[git]`: the deploys routes, qa committed to directly): no answer is a 5xx, and no refused request (4xx) changed
 //! anything — every audit entry and every Job created matches a request that
 //! was answered 2xx. Bounded (`--max-examples`) to fit the test command.
 //!
@@ -11,7 +11,7 @@ use std::process::Command;
 
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, ListParams};
-use mezame_e2e::{OPERATOR, Server, kube, required_env, sandbox_env_toml};
+use mezame_e2e::{OPERATOR, Server, kube, required_env, sandbox_env_toml, sandbox_git_toml};
 use serde_json::Value;
 
 /// The route pattern of a concrete path, as in the OpenAPI document.
@@ -44,6 +44,10 @@ fn route_of(action: &str) -> (&'static str, &'static str) {
         "token.create" => ("POST", "/api/tokens"),
         "token.revoke" => ("DELETE", "/api/tokens/{id}"),
         "session.revoke" => ("DELETE", "/api/sessions/{id}"),
+        "deploy.promote" => ("POST", "/api/envs/{env}/deploys/{ms}/promote"),
+        "deploy.rollback" => ("POST", "/api/envs/{env}/deploys/{ms}/rollback"),
+        "deploy.unfreeze" => ("DELETE", "/api/envs/{env}/deploys/{ms}/freeze"),
+        "capacity.spot" | "capacity.on_demand" => ("POST", "/api/envs/{env}/capacity/placement/{ms}"),
         other => panic!("an audited action this test does not know: {other}"),
     }
 }
@@ -52,7 +56,7 @@ fn route_of(action: &str) -> (&'static str, &'static str) {
 #[ignore = "run by `cargo xtask test` after the others: it may put qa to sleep"]
 async fn schemathesis_finds_no_5xx_and_no_change_from_a_refused_request() {
     let st = required_env("MEZAME_SCHEMATHESIS");
-    let server = Server::start(&sandbox_env_toml("qa"));
+    let server = Server::start(&format!("{}{}", sandbox_git_toml(&["qa"]), sandbox_env_toml("qa")));
     let (_, doc) = mezame_e2e::get_json(&server.url("/api/openapi.json")).await;
     let jobs: Api<Job> = Api::all(kube("qa").await);
     let manual = |l: &Vec<Job>| {

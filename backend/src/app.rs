@@ -61,6 +61,7 @@ impl App {
         let keys = Keys::parse(config.backup_keys.iter().map(|k| k.expose())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let envs = Arc::new(envs);
         let topologies = Arc::new(topologies);
+        tokio::spawn(crate::domain::topology::interruptions::keep(topologies.clone(), db.clone()));
         let deploys = Deploys::start(&config.git, config.git_mirrors(), db.clone(), topologies.clone());
         let lifecycle = Lifecycle::new(
             db.clone(),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use mezame_sandbox::state::State;
 
+pub mod bench;
 pub mod capacity;
 pub mod cluster;
 pub mod runs;

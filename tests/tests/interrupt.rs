@@ -26,7 +26,7 @@ fn deployment_of(p: &Pod) -> Option<(String, String)> {
 async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_spot_risk_predicted() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
-    let server = Server::start(&sandbox_env_toml("dev"));
+    let mut server = Server::start(&sandbox_env_toml("dev"));
     let client = kube("dev").await;
     let spot_asg = env_spec("dev").unwrap().spot_asg_name().unwrap();
     let before = eventually("dev's capacity described, with its spot risk", 2 * MINUTE, || async {
@@ -79,6 +79,15 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
         let r = before.spot_risk.iter().find(|r| r.namespace == h.namespace && r.name == h.name).expect("assessed before");
         assert!(r.flags.iter().any(|f| f.kind == RiskKind::OneNode), "{r:?}");
     }
+
+    // Kept across a restart (saved within a second; a kill -9 loses nothing saved).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    server.kill_and_restart();
+    let kept = eventually("the interruption after a restart", MINUTE, || async {
+        capacity(&server, "dev").await.interruptions.into_iter().find(|i| i.node == node && i.kind == InterruptionKind::SpotInterruption)
+    })
+    .await;
+    assert_eq!(kept, seen, "the same interruption, as it was noticed");
 
     // As aws-node-termination-handler does it: the event on the Node, the taint; then AWS replaces the instance.
     let events = Api::<Event>::namespaced(client.clone(), "default")

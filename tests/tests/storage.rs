@@ -290,3 +290,48 @@ async fn sqlite_deploy_tables() {
 async fn postgres_deploy_tables() {
     deploy_tables(&fresh_postgres().await).await;
 }
+
+/// Node interruptions on either backend: saved once per (env, node, kind)
+/// whoever writes it again, read back oldest first, the newest `limit`.
+async fn interruption_table(url: &str) {
+    use chrono::{DateTime, Utc};
+    use mezame_shared::capacity::{Interruption, InterruptionKind, ReplicasHit};
+    let db = Db::connect(url).await.unwrap();
+    let at = |s: i64| DateTime::<Utc>::from_timestamp(1_780_000_000 + s, 0).unwrap();
+    let one = |node: &str, kind: InterruptionKind, s: i64| Interruption {
+        at: at(s),
+        kind,
+        node: node.into(),
+        instance_id: Some(format!("i-{node}")),
+        instance_type: Some("m5.large".into()),
+        zone: Some("eu-west-1a".into()),
+        hit: vec![ReplicasHit {
+            namespace: "platform".into(),
+            name: "orders".into(),
+            serving: true,
+            ready_here: 2,
+            ready_before: 2,
+            lost_all: true,
+        }],
+    };
+    let first = vec![one("n1", InterruptionKind::RebalanceRecommendation, 0), one("n1", InterruptionKind::SpotInterruption, 5)];
+    db.save_interruptions("dev", &first).await.unwrap();
+    // Another replica noticed the same one a moment later, and a new one.
+    let again = vec![one("n1", InterruptionKind::SpotInterruption, 6), one("n2", InterruptionKind::SpotInterruption, 9)];
+    db.save_interruptions("dev", &again).await.unwrap();
+    let all = db.interruptions("dev", 10).await.unwrap();
+    assert_eq!(all, vec![first[0].clone(), first[1].clone(), again[1].clone()], "the first write wins, oldest first");
+    assert_eq!(db.interruptions("dev", 2).await.unwrap(), all[1..].to_vec(), "the newest 2");
+    assert!(db.interruptions("qa", 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_interruption_table() {
+    let dir = tempfile::tempdir().unwrap();
+    interruption_table(&dir.path().join("mezame.db").display().to_string()).await;
+}
+
+#[tokio::test]
+async fn postgres_interruption_table() {
+    interruption_table(&fresh_postgres().await).await;
+}

@@ -28,6 +28,13 @@ enum Which {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The Node groups view at scale: GET …/capacity p50/p99 (worst of 3
+    /// rounds) under concurrent clients, RSS.
+    /// Arguments after `--`: --nodes N (1000) --pods M (30000) --services S (500) --clients C (10) --requests R (1000).
+    Capacity {
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// A sleep and a wake of dev: each run's total time, time waiting on AWS
     /// and the cluster, and the orchestration overhead (target ≤ 2 s per run).
     Power,
@@ -55,6 +62,10 @@ pub fn run_bench(args: Args) -> Result<()> {
         Which::Topology { args } => {
             step("bench topology");
             run(Command::new(bin.join("bench-topology")).args(args).env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
+        }
+        Which::Capacity { args } => {
+            step("bench capacity");
+            run(Command::new(bin.join("bench-capacity")).args(args).env("MEZAME_BIN", bin.join("mezame")).env("MEZAME_SANDBOX_DIR", &dir))
         }
         Which::Deploys { args } => {
             step("bench deploys");

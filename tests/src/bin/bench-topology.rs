@@ -20,18 +20,15 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams};
+use mezame_e2e::bench::{NS, cleanup, load, rss_mib, say, seed};
 use mezame_e2e::signin::{sandbox_auth_toml, sign_in, user};
 use mezame_e2e::sse::Sse;
 use mezame_e2e::{Server, kube, sandbox_env_toml};
 use mezame_shared::topology::{Topology, TopologyDelta};
 use serde_json::json;
 
-const NS: &str = "bench";
-const MANAGER: &str = "mezame-bench";
 const PODS_PER_NODE: usize = 220;
 
 struct Args {
@@ -67,16 +64,12 @@ fn args() -> Args {
     a
 }
 
-fn say(m: &str) {
-    eprintln!("bench: {m}");
-}
-
 #[tokio::main]
 async fn main() {
     let a = args();
     let client = kube(&a.env).await;
     let started = Instant::now();
-    seed(&client, &a).await;
+    seed(&client, a.services, a.pods, PODS_PER_NODE).await;
     say(&format!("seeded {} microservices and {} pods in {:.0} s", a.services, a.pods, started.elapsed().as_secs_f64()));
 
     // The panel with sign-in (the sandbox's provider, its users' API tokens),
@@ -277,98 +270,6 @@ async fn rebuild_times(server: &Server, env: &str) -> (u64, f64, f64) {
     (e["count"].as_u64().unwrap(), e["p50_ms"].as_f64().unwrap(), e["p99_ms"].as_f64().unwrap())
 }
 
-async fn seed(client: &kube::Client, a: &Args) {
-    let pp = PatchParams::apply(MANAGER).force();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces.patch(NS, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))).await.unwrap();
-    let nodes: Api<Node> = Api::all(client.clone());
-    let count = a.pods.div_ceil(PODS_PER_NODE) + 1;
-    for i in 0..count {
-        let name = format!("bench-node-{i:04}");
-        let zone = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i % 3];
-        let node = json!({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
-                "labels": {"kubernetes.io/hostname": name, "mezame.dev/bench": "true", "eks.amazonaws.com/nodegroup": "bench",
-                    "eks.amazonaws.com/capacityType": "ON_DEMAND", "node.kubernetes.io/instance-type": "m5.8xlarge",
-                    "topology.kubernetes.io/zone": zone}},
-            "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": PODS_PER_NODE.to_string()},
-                "capacity": {"cpu": "32", "memory": "128Gi", "pods": PODS_PER_NODE.to_string()}},
-        });
-        nodes.patch(&name, &pp, &Patch::Apply(node)).await.unwrap();
-    }
-    say(&format!("{count} kwok nodes of {PODS_PER_NODE} pods"));
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    let services: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), NS, &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&()));
-    let mappings: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &mezame::adapters::kube::watch::mapping_resource());
-    let per = a.pods / a.services;
-    let extra = a.pods % a.services;
-    futures::stream::iter(0..a.services)
-        .map(|i| {
-            let (deployments, services, mappings, pp) = (deployments.clone(), services.clone(), mappings.clone(), pp.clone());
-            async move {
-                let name = format!("ms-{i:04}");
-                let replicas = per + usize::from(i < extra);
-                deployments.patch(&name, &pp, &Patch::Apply(deployment(&name, replicas))).await.unwrap();
-                services.patch(&name, &pp, &Patch::Apply(json!({
-                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
-                    "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
-                }))).await.unwrap();
-                mappings
-                    .patch(
-                        &name,
-                        &pp,
-                        &Patch::Apply(json!({
-                            "apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping", "metadata": {"name": name, "namespace": NS},
-                            "spec": {"prefix": format!("/{name}/"), "service": format!("{name}.{NS}:80")},
-                        })),
-                    )
-                    .await
-                    .unwrap();
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
-    // Counted from the pods themselves: at 30,000 pods the Deployments'
-    // readyReplicas lag the pods by many minutes (the controller-manager's
-    // client rate limit), and the panel shows pods, not Deployment status.
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let deadline = Duration::from_secs((a.pods as u64 / 8).max(1800));
-    let t = Instant::now();
-    loop {
-        let running = pods.list_metadata(&ListParams::default().fields("status.phase=Running")).await.unwrap().items.len();
-        if running >= a.pods {
-            break;
-        }
-        say(&format!("{running}/{} pods running ({:.0} s)", a.pods, t.elapsed().as_secs_f64()));
-        assert!(t.elapsed() < deadline, "pods did not start within {} s", deadline.as_secs());
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    }
-}
-
-fn deployment(name: &str, replicas: usize) -> serde_json::Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "nodeSelector": {"mezame.dev/bench": "true"},
-                    "containers": [{"name": "app", "image": format!("bench.example/{name}:v1"),
-                        "ports": [{"name": "http", "containerPort": 8080}],
-                        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
-                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}],
-                },
-            },
-        },
-    })
-}
-
 /// Waits until the panel at `url` has every seeded pod.
 async fn eventually_synced(http: &reqwest::Client, url: &str, pods: usize) {
     let t0 = Instant::now();
@@ -381,37 +282,6 @@ async fn eventually_synced(http: &reqwest::Client, url: &str, pods: usize) {
         assert!(t0.elapsed() < Duration::from_secs(600), "the panel's cache did not reach {pods} pods (has {have})");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// p50 and p99 in ms of GETs by `clients` concurrent clients (gzip accepted,
-/// as a browser does), and the response sizes.
-async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize) -> (f64, f64, usize, usize) {
-    let plain = http.get(url).send().await.unwrap().bytes().await.unwrap().len();
-    let gz = http.get(url).header("accept-encoding", "gzip").send().await.unwrap().bytes().await.unwrap().len();
-    let per = requests.div_ceil(clients);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let http = http.clone();
-        let url = url.to_string();
-        tasks.push(tokio::spawn(async move {
-            let mut times = Vec::with_capacity(per);
-            for _ in 0..per {
-                let t = Instant::now();
-                let r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
-                assert!(r.status().is_success());
-                r.bytes().await.unwrap();
-                times.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            times
-        }));
-    }
-    let mut all: Vec<f64> = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_by(f64::total_cmp);
-    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    (q(0.50), q(0.99), plain, gz)
 }
 
 /// Median of 5 rounds of the four lists a dashboard makes on every refresh, concurrently.
@@ -432,16 +302,6 @@ async fn raw_list(client: &kube::Client) -> f64 {
     }
     rounds.sort_by(f64::total_cmp);
     rounds[2]
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// Deletes `rounds` pods one at a time and times each until a delta without it arrives.
@@ -473,12 +333,4 @@ async fn sse_latency(server: &Server, http: &reqwest::Client, client: &kube::Cli
     }
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], times[times.len() - 1])
-}
-
-async fn cleanup(client: &kube::Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let _ = namespaces.delete(NS, &DeleteParams::default()).await;
-    let nodes: Api<Node> = Api::all(client.clone());
-    let _ = nodes.delete_collection(&DeleteParams::default(), &ListParams::default().labels("mezame.dev/bench=true")).await;
-    say("removed the bench namespace and nodes");
 }

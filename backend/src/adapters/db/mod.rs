@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod changes;
 mod deploys;
+mod interruptions;
 mod power;
 
 use std::str::FromStr;

@@ -38,7 +38,7 @@ pub mod scale_in;
 pub mod view;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -65,6 +65,18 @@ struct EnvCapacity {
     described: ArcSwap<Described>,
     /// Its `aws_changed` wakes the refresh task before its next tick.
     env: Arc<Environment>,
+    /// The last view made, and what it was made from: kept until the watch
+    /// cache, AWS's description or the power settings move.
+    view: Mutex<Option<(ViewKey, Arc<Capacity>)>>,
+}
+
+/// What a view is made from: the watch cache's generation, the description
+/// read (the same one: each refresh stores a new one; held, so never another
+/// at its address), the power settings.
+type ViewKey = (u64, Arc<Described>, Option<PowerSettings>);
+
+fn same(a: &ViewKey, b: &ViewKey) -> bool {
+    a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1) && a.2 == b.2
 }
 
 /// The capacity of every environment.
@@ -86,6 +98,7 @@ impl Capacities {
                     cluster: own_cluster(env).map(str::to_string),
                     described: ArcSwap::from_pointee(Described::default()),
                     env: env.clone(),
+                    view: Mutex::new(None),
                 });
                 tokio::spawn(refresh_loop(env.clone(), cap.clone()));
                 (env.config.name.clone(), cap)
@@ -102,13 +115,42 @@ impl Capacities {
     }
 
     /// The environment's capacity: the last AWS description joined with the
-    /// live nodes and pods; `settings` give the awake sizes of groups.
+    /// live nodes and pods; `settings` give the awake sizes of groups. Made
+    /// once per change of what it is made from (it costs O(pods)), then
+    /// answered from that; the interruptions are always the latest.
     pub fn view(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Capacity {
-        let name = env.config.name.as_str();
-        let cap = self.by_env.get(name);
+        let cap = self.by_env.get(env.config.name.as_str());
         let described = cap.map(|c| c.described.load_full()).unwrap_or_default();
-        let cluster = cap.and_then(|c| c.cluster.clone());
-        let mut described = (*described).clone();
+        let key: ViewKey = {
+            let generation = live.objects.read().unwrap_or_else(|p| p.into_inner()).generation();
+            (generation, described.clone(), settings.cloned())
+        };
+        let cached = cap.and_then(|c| c.view.lock().unwrap_or_else(|p| p.into_inner()).clone()).filter(|(k, _)| same(k, &key));
+        let made = match cached {
+            Some((_, v)) => v,
+            None => {
+                let v = Arc::new(self.make_view(env, live, settings, &described, cap.and_then(|c| c.cluster.clone())));
+                if let Some(c) = cap {
+                    *c.view.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, v.clone()));
+                }
+                v
+            }
+        };
+        let mut c = Capacity::clone(&made);
+        c.interruptions = live.interruptions.list();
+        c
+    }
+
+    fn make_view(
+        &self,
+        env: &Environment,
+        live: &Live,
+        settings: Option<&PowerSettings>,
+        described: &Described,
+        cluster: Option<String>,
+    ) -> Capacity {
+        let name = env.config.name.as_str();
+        let mut described = described.clone();
         if cluster.is_none() {
             described.error = Some(format!("{name} names no EKS cluster ([env.aws] eks_cluster): its node groups cannot be described"));
         }
@@ -130,7 +172,6 @@ impl Capacities {
             (spot_moves.iter().filter(|m| m.ready_for_spot).map(|m| m.saving_monthly).sum::<f64>() * 100.0).round() / 100.0;
         c.spot_risk = spot_risk;
         c.spot_moves = spot_moves;
-        c.interruptions = live.interruptions.list();
         c
     }
 }

@@ -6,18 +6,23 @@
 //! with what ran there then: each microservice's ready replicas on the node,
 //! and whether those were all it had (an outage until they run elsewhere).
 //!
-//! Kept in memory, the last [`KEPT`]; every replica of mezame watches the
-//! same nodes and records the same interruptions. A node already tainted
-//! when mezame first lists it is not recorded: what ran there is not known.
+//! Kept in memory, the last [`KEPT`], and in the database ([`keep`]: saved
+//! within a second, read back at start); every replica of mezame watches the
+//! same nodes and records the same interruptions (the first write wins). A
+//! node already tainted when mezame first lists it is not recorded: what ran
+//! there is not known.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::Utc;
 use mezame_shared::capacity::{Interruption, InterruptionKind, ReplicasHit};
 use mezame_shared::topology::Topology;
 
+use super::Topologies;
 use super::store::Objects;
+use crate::adapters::db::Db;
 use crate::adapters::kube::objects::{self as k, Kind, Object};
 use crate::adapters::kube::watch::{Change, Update};
 
@@ -27,8 +32,15 @@ pub const REBALANCE_TAINT: &str = "aws-node-termination-handler/rebalance-recomm
 /// How many are kept.
 pub const KEPT: usize = 500;
 
+/// How often the interruptions noticed are saved.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
-pub struct Interruptions(Mutex<VecDeque<Interruption>>);
+pub struct Interruptions {
+    kept: Mutex<VecDeque<Interruption>>,
+    /// Noticed and not saved yet.
+    unsaved: Mutex<Vec<Interruption>>,
+}
 
 impl Interruptions {
     /// Records the interruptions `update` starts: nodes that gain a handler's
@@ -57,7 +69,8 @@ impl Interruptions {
 
     fn record(&self, i: Interruption) {
         tracing::info!(node = i.node, kind = ?i.kind, lost_all = i.hit.iter().filter(|h| h.lost_all).count(), "node interruption noticed");
-        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        self.unsaved.lock().unwrap_or_else(|p| p.into_inner()).push(i.clone());
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         if kept.len() == KEPT {
             kept.pop_front();
         }
@@ -66,7 +79,43 @@ impl Interruptions {
 
     /// Newest first.
     pub fn list(&self) -> Vec<Interruption> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().cloned().collect()
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().cloned().collect()
+    }
+
+    /// Puts `saved` (oldest first, read at start) before what was noticed
+    /// since, skipping those held already, keeping the newest [`KEPT`].
+    fn restore(&self, saved: Vec<Interruption>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<Interruption> =
+            saved.into_iter().filter(|s| !kept.iter().any(|k| (&k.node, k.kind) == (&s.node, s.kind))).collect();
+        all.extend(kept.drain(..));
+        all.sort_by_key(|i| i.at);
+        let skip = all.len().saturating_sub(KEPT);
+        kept.extend(all.into_iter().skip(skip));
+    }
+}
+
+/// Reads each environment's saved interruptions back, then saves what is
+/// noticed, every [`SAVE_EVERY`]; a failed save is tried again.
+pub async fn keep(topologies: Arc<Topologies>, db: Db) {
+    for live in topologies.iter() {
+        match db.interruptions(&live.env, KEPT as i64).await {
+            Ok(saved) => live.interruptions.restore(saved),
+            Err(e) => tracing::warn!(env = live.env, error = %e, "reading the saved node interruptions"),
+        }
+    }
+    loop {
+        for live in topologies.iter() {
+            let new = std::mem::take(&mut *live.interruptions.unsaved.lock().unwrap_or_else(|p| p.into_inner()));
+            if new.is_empty() {
+                continue;
+            }
+            if let Err(e) = db.save_interruptions(&live.env, &new).await {
+                tracing::warn!(env = live.env, error = %e, "saving node interruptions (tried again)");
+                live.interruptions.unsaved.lock().unwrap_or_else(|p| p.into_inner()).extend(new);
+            }
+        }
+        tokio::time::sleep(SAVE_EVERY).await;
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Objects {
     failures: BTreeMap<Kind, Failure>,
     /// Set when the cluster itself cannot be reached (no client at all).
     connect_error: Option<String>,
+    /// Counts the changes applied: views made from the cache are kept until it moves.
+    generation: u64,
 }
 
 macro_rules! accessor {
@@ -37,7 +39,11 @@ impl Objects {
         let kind = update.kind;
         self.connect_error = None;
         let mut changed = match update.change {
-            Change::Failed(f) => return self.failures.insert(kind, f.clone()).as_ref() != Some(&f),
+            Change::Failed(f) => {
+                let changed = self.failures.insert(kind, f.clone()).as_ref() != Some(&f);
+                self.generation += u64::from(changed);
+                return changed;
+            }
             Change::Reset(list) => {
                 self.listed.insert(kind, true);
                 let fresh: BTreeMap<String, Object> = list.into_iter().map(|o| (o.meta().key(), o)).collect();
@@ -59,13 +65,20 @@ impl Objects {
             Change::Delete(o) => self.by_kind.entry(kind).or_default().remove(&o.meta().key()).is_some(),
         };
         changed |= self.failures.remove(&kind).is_some();
+        self.generation += u64::from(changed);
         changed
+    }
+
+    /// How many changes were applied so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The cluster could not be reached at all (e.g. an unreadable kubeconfig).
     pub fn set_connect_error(&mut self, message: String) -> bool {
         let changed = self.connect_error.as_ref() != Some(&message);
         self.connect_error = Some(message);
+        self.generation += u64::from(changed);
         changed
     }
 

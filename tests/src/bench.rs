@@ -1,0 +1,165 @@
+//! What the benchmarks share: seeding one environment of a sandbox with
+//! microservices and pods on kwok nodes, GET latency under concurrent
+//! clients, the server's RSS, and cleaning up.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::json;
+
+/// The namespace the microservices are seeded in (their nodes are labelled `mezame.dev/bench=true`).
+pub const NS: &str = "bench";
+const MANAGER: &str = "mezame-bench";
+
+pub fn say(m: &str) {
+    eprintln!("bench: {m}");
+}
+
+/// Seeds `microservices` microservices (Deployment, headless Service, Mapping) with
+/// `pod_count` pods in all on kwok nodes of `per_node` pods each (32 CPU, 128 GiB,
+/// on-demand m5.8xlarge in three zones), and waits until every pod runs.
+pub async fn seed(client: &kube::Client, microservices: usize, pod_count: usize, per_node: usize) {
+    let pp = PatchParams::apply(MANAGER).force();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.patch(NS, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))).await.unwrap();
+    let nodes: Api<Node> = Api::all(client.clone());
+    let count = pod_count.div_ceil(per_node) + 1;
+    for i in 0..count {
+        let name = format!("bench-node-{i:04}");
+        let zone = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i % 3];
+        let node = json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake"},
+                "labels": {"kubernetes.io/hostname": name, "mezame.dev/bench": "true", "eks.amazonaws.com/nodegroup": "bench",
+                    "eks.amazonaws.com/capacityType": "ON_DEMAND", "node.kubernetes.io/instance-type": "m5.8xlarge",
+                    "topology.kubernetes.io/zone": zone}},
+            "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": per_node.to_string()},
+                "capacity": {"cpu": "32", "memory": "128Gi", "pods": per_node.to_string()}},
+        });
+        nodes.patch(&name, &pp, &Patch::Apply(node)).await.unwrap();
+    }
+    say(&format!("{count} kwok nodes of {per_node} pods"));
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    let services: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), NS, &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&()));
+    let mappings: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &mezame::adapters::kube::watch::mapping_resource());
+    let per = pod_count / microservices;
+    let extra = pod_count % microservices;
+    futures::stream::iter(0..microservices)
+        .map(|i| {
+            let (deployments, services, mappings, pp) = (deployments.clone(), services.clone(), mappings.clone(), pp.clone());
+            async move {
+                let name = format!("ms-{i:04}");
+                let replicas = per + usize::from(i < extra);
+                deployments.patch(&name, &pp, &Patch::Apply(deployment(&name, replicas))).await.unwrap();
+                services.patch(&name, &pp, &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS},
+                    "spec": {"clusterIP": "None", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+                }))).await.unwrap();
+                mappings
+                    .patch(
+                        &name,
+                        &pp,
+                        &Patch::Apply(json!({
+                            "apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping", "metadata": {"name": name, "namespace": NS},
+                            "spec": {"prefix": format!("/{name}/"), "service": format!("{name}.{NS}:80")},
+                        })),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    // Counted from the pods themselves: at 30,000 pods the Deployments'
+    // readyReplicas lag the pods by many minutes (the controller-manager's
+    // client rate limit), and the panel shows pods, not Deployment status.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let deadline = Duration::from_secs((pod_count as u64 / 8).max(1800));
+    let t = Instant::now();
+    loop {
+        let running = pods.list_metadata(&ListParams::default().fields("status.phase=Running")).await.unwrap().items.len();
+        if running >= pod_count {
+            break;
+        }
+        say(&format!("{running}/{pod_count} pods running ({:.0} s)", t.elapsed().as_secs_f64()));
+        assert!(t.elapsed() < deadline, "pods did not start within {} s", deadline.as_secs());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}
+
+fn deployment(name: &str, replicas: usize) -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "nodeSelector": {"mezame.dev/bench": "true"},
+                    "containers": [{"name": "app", "image": format!("bench.example/{name}:v1"),
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}],
+                },
+            },
+        },
+    })
+}
+
+/// p50 and p99 in ms of GETs by `clients` concurrent clients (gzip accepted,
+/// as a browser does), and the response sizes.
+pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize) -> (f64, f64, usize, usize) {
+    let plain = http.get(url).send().await.unwrap().bytes().await.unwrap().len();
+    let gz = http.get(url).header("accept-encoding", "gzip").send().await.unwrap().bytes().await.unwrap().len();
+    let per = requests.div_ceil(clients);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let http = http.clone();
+        let url = url.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(per);
+            for _ in 0..per {
+                let t = Instant::now();
+                let r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times
+        }));
+    }
+    let mut all: Vec<f64> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(f64::total_cmp);
+    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    (q(0.50), q(0.99), plain, gz)
+}
+
+pub fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Removes the bench namespace and nodes.
+pub async fn cleanup(client: &kube::Client) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let _ = namespaces.delete(NS, &DeleteParams::default()).await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let _ = nodes.delete_collection(&DeleteParams::default(), &ListParams::default().labels("mezame.dev/bench=true")).await;
+    say("removed the bench namespace and nodes");
+}

@@ -70,10 +70,11 @@ struct EnvCapacity {
     view: Mutex<Option<(ViewKey, Arc<Capacity>)>>,
 }
 
-/// What a view is made from: the watch cache's generation, the description
-/// read (the same one: each refresh stores a new one; held, so never another
-/// at its address), the power settings.
-type ViewKey = (u64, Arc<Described>, Option<PowerSettings>);
+/// What a view is made from: the watch cache's generation and the revision of
+/// the topology published from it (spot risk reads the topology, which follows
+/// the cache a rebuild later), the description read (the same one: each
+/// refresh stores a new one; held, so never another at its address), the power settings.
+type ViewKey = ((u64, u64), Arc<Described>, Option<PowerSettings>);
 
 fn same(a: &ViewKey, b: &ViewKey) -> bool {
     a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1) && a.2 == b.2
@@ -123,7 +124,7 @@ impl Capacities {
         let described = cap.map(|c| c.described.load_full()).unwrap_or_default();
         let key: ViewKey = {
             let generation = live.objects.read().unwrap_or_else(|p| p.into_inner()).generation();
-            (generation, described.clone(), settings.cloned())
+            ((generation, live.feed.snapshot().revision), described.clone(), settings.cloned())
         };
         let cached = cap.and_then(|c| c.view.lock().unwrap_or_else(|p| p.into_inner()).clone()).filter(|(k, _)| same(k, &key));
         let made = match cached {

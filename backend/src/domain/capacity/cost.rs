@@ -169,7 +169,8 @@ pub fn asleep_hours_per_week(s: &Schedule) -> f64 {
     (HOURS_PER_WEEK - days * awake_minutes as f64 / 60.0).max(0.0)
 }
 
-fn round2(x: f64) -> f64 {
+/// To the cent.
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

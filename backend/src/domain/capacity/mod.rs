@@ -170,7 +170,7 @@ impl Capacities {
         let spot_risk = risk::assess(&topology, &nodes);
         let spot_moves = moves::assess(&topology, &spot_risk, &requests, &nodes, &pricing);
         c.cost.spot_ready_saving_monthly =
-            (spot_moves.iter().filter(|m| m.ready_for_spot).map(|m| m.saving_monthly).sum::<f64>() * 100.0).round() / 100.0;
+            cost::round2(spot_moves.iter().filter(|m| m.ready_for_spot).map(|m| m.saving_monthly).sum::<f64>());
         c.spot_risk = spot_risk;
         c.spot_moves = spot_moves;
         c

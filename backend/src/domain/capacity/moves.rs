@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use mezame_shared::capacity::{HOURS_PER_MONTH, NodeRow, SpotMove, SpotRisk};
 use mezame_shared::topology::Topology;
 
-use super::cost::Pricing;
+use super::cost::{Pricing, round2};
 use super::view::ON_DEMAND;
 use crate::adapters::kube::objects::Requests;
 
@@ -52,7 +52,7 @@ pub fn assess(
                 on_demand: r.on_demand,
                 ready_for_spot: missing.is_empty(),
                 missing,
-                saving_monthly: (saving * HOURS_PER_MONTH * 100.0).round() / 100.0,
+                saving_monthly: round2(saving * HOURS_PER_MONTH),
                 notes: notes.into_iter().collect(),
             }
         })

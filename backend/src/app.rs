@@ -14,6 +14,7 @@ use crate::domain::capacity::prices::PriceTable;
 use crate::domain::deploys::Deploys;
 use crate::domain::envs::Environments;
 use crate::domain::lifecycle::Lifecycle;
+use crate::domain::notify::Outbox;
 use crate::domain::topology::Topologies;
 
 /// Cheap to clone: every field is a shared handle.
@@ -70,6 +71,7 @@ impl App {
             keys,
             Duration::from_secs(config.run_lease_secs),
             Duration::from_secs(config.drain_timeout_secs),
+            Outbox::start(db.clone(), envs.clone(), config.auth_table().and_then(|a| a.public_url.clone())),
         );
         let resumed = lifecycle.resume().await?;
         if resumed > 0 {

@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("jobs") view={Lazy::<lazy::Jobs>::new()}/>
                     <Route path=StaticSegment("tokens") view={Lazy::<lazy::Tokens>::new()}/>
                     <Route path=StaticSegment("signed-out") view=SignedOut/>
+                    <Route path=(StaticSegment("asleep"), ParamSegment("env")) view=routes::asleep::Asleep/>
                 </Routes>
             </main>
         </Router>

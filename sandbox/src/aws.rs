@@ -21,6 +21,7 @@ pub struct Aws {
     pub asg: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl Aws {
@@ -38,6 +39,7 @@ impl Aws {
             asg: aws_sdk_autoscaling::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             rds: aws_sdk_rds::Client::new(&conf),
+            route53: aws_sdk_route53::Client::new(&conf),
         }
     }
 }
@@ -127,7 +129,33 @@ pub async fn seed(aws: &Aws, env: &EnvSpec) -> Result<Network> {
         ensure_spot_asg(aws, env, &network, &image, &spot, &name).await?;
     }
     ensure_databases(aws, env, &network, &image).await?;
+    ensure_zone(aws, env).await?;
     Ok(network)
+}
+
+/// The id of the hosted zone named `name`, if there is one.
+pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>> {
+    let zones = aws.route53.list_hosted_zones_by_name().dns_name(name).send().await.context("route53:ListHostedZonesByName")?;
+    Ok(zones
+        .hosted_zones()
+        .iter()
+        .find(|z| z.name().trim_end_matches('.') == name)
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string()))
+}
+
+/// The environment's public hosted zone (its records: `controller::dns`, then mezame).
+async fn ensure_zone(aws: &Aws, env: &EnvSpec) -> Result<()> {
+    let name = env.dns_zone();
+    if hosted_zone_id(aws, &name).await?.is_none() {
+        aws.route53
+            .create_hosted_zone()
+            .name(&name)
+            .caller_reference(format!("sandbox-{name}"))
+            .send()
+            .await
+            .with_context(|| format!("route53:CreateHostedZone {name}"))?;
+    }
+    Ok(())
 }
 
 async fn ensure_network(aws: &Aws, env: &EnvSpec) -> Result<Network> {

@@ -4,7 +4,11 @@
 use crate::platform::{APP_NAMESPACE, ENVS, EnvSpec, GATEWAY_NAMESPACE, REGION};
 use crate::state::{State, context_name};
 
-/// `[[env]]`, `[env.kubernetes]`, `[env.aws]` and, unless protected, `[env.power]`.
+/// Where the sandbox's public hostnames point while asleep: the host mezame
+/// would be served at (nothing resolves in the sandbox: the zone is the truth).
+pub const ASLEEP_TARGET: &str = "mezame.iot-inventory.example";
+
+/// `[[env]]`, `[env.kubernetes]`, `[env.aws]`, `[env.dns]` and, unless protected, `[env.power]`.
 pub fn env_toml(state: &State, env: &EnvSpec) -> String {
     let es = &state.envs[env.name];
     let mut out = format!(
@@ -17,6 +21,11 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
         aws = es.aws_url(),
         cluster = env.eks_cluster(),
     );
+    out.push_str(&format!(
+        "[env.dns]\nprovider = \"{provider}\"\nzone = \"{zone}\"\nasleep_target = \"{ASLEEP_TARGET}\"\n",
+        provider = if env.external_dns() { "external-dns" } else { "route53" },
+        zone = env.dns_zone(),
+    ));
     if env.protected {
         return out;
     }

@@ -256,6 +256,14 @@ impl EnvSpec {
     pub fn hostname(&self) -> String {
         if self.name == "prod" { "api.iot-inventory.example".into() } else { format!("api.{}.iot-inventory.example", self.name) }
     }
+    /// The public hosted zone of the environment's account (`hostname` is in it).
+    pub fn dns_zone(&self) -> String {
+        if self.name == "prod" { "iot-inventory.example".into() } else { format!("{}.iot-inventory.example", self.name) }
+    }
+    /// Whether external-dns writes its records (prod), else mezame does.
+    pub fn external_dns(&self) -> bool {
+        self.protected
+    }
     pub fn spot_asg_name(&self) -> Option<String> {
         self.spot.map(|s| format!("platform-{}-{}", self.name, s.suffix))
     }

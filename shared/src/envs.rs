@@ -19,6 +19,39 @@ pub struct EnvStatus {
     pub protected: bool,
     pub kubernetes: ClusterReachability,
     pub aws: AwsReachability,
+    /// Its public hostnames and where its DNS zone points them (`[env.dns]`;
+    /// absent when mezame does not manage them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<Probe<Vec<PublicHost>>>,
+}
+
+/// A public hostname of an environment, as its zone answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicHost {
+    pub host: String,
+    /// `https://{host}/`.
+    pub url: String,
+    /// Where the zone points it (a CNAME's or alias record's target); none: no record.
+    pub points_to: Option<String>,
+    /// The load balancer hostname of the Ingress serving it now (none while asleep).
+    pub load_balancer: Option<String>,
+    pub state: PublicState,
+}
+
+/// Whether a public hostname reaches what it should.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PublicState {
+    /// Points at the live load balancer.
+    Live,
+    /// Points at mezame's asleep page.
+    AsleepPage,
+    /// Points somewhere else (a load balancer that no longer exists, …).
+    Stale,
+    /// The zone has no record of it.
+    NoRecord,
 }
 
 /// What the panel learned from the environment's Kubernetes API server.

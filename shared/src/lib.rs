@@ -14,6 +14,7 @@
 //! - [`topology`]: what runs where: Ingress → gateway → microservices → pods, with the zero-downtime audit.
 //! - [`cronjobs`]: CronJobs, their recent Jobs, and running one by hand.
 //! - [`power`]: waking and putting environments to sleep: settings, state, runs and steps.
+//! - [`notify`]: the webhook messages of a run and their delivery.
 //! - [`auth`]: roles, who is signed in, API tokens and sessions.
 //! - [`deploys`]: deploys as chains: app commit → image → manifest commit → Argo CD sync → rollout.
 //! - [`capacity`]: node groups and Auto Scaling groups, their nodes, the on-demand/spot mix.
@@ -27,6 +28,7 @@ pub mod dora;
 pub mod envs;
 pub mod error;
 pub mod meta;
+pub mod notify;
 pub mod power;
 pub mod spot;
 pub mod topology;

@@ -321,6 +321,9 @@ pub struct Run {
     #[serde(default)]
     pub target: Option<String>,
     pub steps: Vec<RunStep>,
+    /// The webhook messages about its end, and whether each was delivered.
+    #[serde(default)]
+    pub notifications: Vec<crate::notify::Delivery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

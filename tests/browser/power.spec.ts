@@ -1,8 +1,10 @@
 // The "Wake dev env" button in a real browser against the test sandbox: dev
-// is put to sleep through the API; an operator signs in through the sandbox's
-// OpenID provider's page and wakes it from the Environments page; the step
-// list progresses to done, the topology shows the pods again, and signing out
-// ends the session. A viewer signed in sees Wake disabled, and who may.
+// is put to sleep through the API; its public URL points at the asleep page;
+// a viewer there sees who may wake it; an operator signs in through the
+// sandbox's OpenID provider's page and wakes it from the asleep page; the
+// Environments page follows the run live to done, the URL points at the new
+// load balancer, the topology shows the pods again, and signing out ends the
+// session. On the Environments page the viewer sees Wake disabled, and who may.
 import { test, expect, Page } from '@playwright/test';
 import { startMezame, sandboxEnvs, Mezame, api, user, actAs } from './server';
 
@@ -21,7 +23,7 @@ test.describe('power', () => {
   test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
   test.afterAll(() => mezame.stop());
 
-  test('an operator signs in, wakes dev: the steps progress to done, the topology shows pods again; sign out', async ({ page, browser }) => {
+  test('an operator signs in, wakes dev from its asleep page: the steps progress to done, DNS follows, the topology shows pods again; a viewer may not; sign out', async ({ page, browser }) => {
     test.setTimeout(15 * 60_000);
     const started = await api(`${mezame.url}/api/envs/dev/sleep`, { method: 'POST' });
     expect(started.status).toBe(202);
@@ -32,23 +34,43 @@ test.describe('power', () => {
     await signIn(page, mezame.url, 'operator');
     console.log(`sign-in round trip in the browser (panel → provider's page → panel, typing included): ${Date.now() - signInStarted} ms`);
     await expect(page.getByTestId('user-name')).toHaveText(user('operator').name);
-    const dev = page.locator('[data-env=dev]');
-    await expect(dev.getByTestId('power-state')).toHaveText('Asleep', { timeout: 30_000 });
+    const card = page.locator('[data-env=dev]');
+    await expect(card.getByTestId('power-state')).toHaveText('Asleep', { timeout: 30_000 });
     await expect(page.locator('[data-env=prod]').getByTestId('sleep'), 'prod has no Sleep button').toHaveCount(0);
     await expect(page.locator('[data-env=prod]').getByTestId('wake')).toHaveCount(0);
-    const wake = dev.getByTestId('wake');
-    await expect(wake).toContainText('Wake dev env');
+    await expect(card.getByTestId('wake')).toContainText('Wake dev env');
+    // dev's public URL points at the asleep page (Route 53 in moto).
+    await expect(card.locator('[data-testid=public-host][data-host="api.dev.iot-inventory.example"]')).toHaveAttribute('data-state', 'AsleepPage');
+
+    // A viewer on the asleep page: no Wake, and who may.
+    const viewer = await browser.newContext();
+    const vpage = await viewer.newPage();
+    await signIn(vpage, mezame.url, 'viewer');
+    await vpage.goto(`${mezame.url}/asleep/dev`);
+    await expect(vpage.getByTestId('asleep-title')).toContainText('dev is asleep since', { timeout: 30_000 });
+    await expect(vpage.getByTestId('who-may')).toContainText('group:developers (operator)');
+    await expect(vpage.getByTestId('wake-it')).toHaveCount(0);
+
+    // The operator wakes dev from the asleep page (where DNS sends its URL while asleep).
+    await page.goto(`${mezame.url}/asleep/dev`);
+    await expect(page.getByTestId('asleep-title')).toContainText('dev is asleep since', { timeout: 30_000 });
+    const woken = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/envs/dev/wake' && r.request().method() === 'POST');
+    await page.getByTestId('wake-it').click();
+    const wakeRun = (await (await woken).json()).id;
+    const asleepRun = page.getByTestId('run');
+    await expect(asleepRun).toHaveAttribute('data-state', 'running', { timeout: 10_000 });
+    // The Environments page in another tab follows the same run, live.
+    const envsPage = await page.context().newPage();
     // The page follows the run over its event stream, not by polling it.
     const runReads: string[] = [];
     const streams: string[] = [];
-    page.on('request', (r) => {
+    envsPage.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (/^\/api\/runs\/\d+$/.test(path)) runReads.push(path);
       if (/^\/api\/runs\/\d+\/events$/.test(path)) streams.push(path);
     });
-    const woken = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/envs/dev/wake' && r.request().method() === 'POST');
-    await wake.click();
-    const wakeRun = (await (await woken).json()).id;
+    await envsPage.goto(`${mezame.url}/envs`);
+    const dev = envsPage.locator('[data-env=dev]');
     const run = dev.getByTestId('run');
     await expect(run).toHaveAttribute('data-state', 'running', { timeout: 10_000 });
     await expect(dev.getByTestId('power-state')).toHaveText('Waking');
@@ -61,14 +83,19 @@ test.describe('power', () => {
     const ended = await finished(mezame.url, wakeRun, 8 * 60_000);
     expect(ended.state, JSON.stringify(ended)).toBe('succeeded');
     await expect(run).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
-    await expect(run.locator('[data-testid=step][data-state=done]')).toHaveCount(10);
+    await expect(run.locator('[data-testid=step][data-state=done]')).toHaveCount(11);
     await expect(dev.getByTestId('power-state')).toHaveText('Awake', { timeout: 30_000 });
+    // The asleep page saw it through, and links to the app, its DNS at the new load balancer.
+    await expect(asleepRun).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
+    await expect(page.getByTestId('asleep-title')).toHaveText('dev is awake', { timeout: 30_000 });
+    await expect(page.getByTestId('app-links').getByRole('link', { name: 'https://api.dev.iot-inventory.example/' })).toHaveAttribute('data-live', 'true', { timeout: 30_000 });
+    await expect(dev.locator('[data-testid=public-host][data-host="api.dev.iot-inventory.example"]')).toHaveAttribute('data-state', 'Live', { timeout: 30_000 });
     // Reading the environments again (as when a run ends, or "Check again")
     // does not rebuild the card: the finished run stays on it.
-    const reread = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/envs');
-    await page.getByRole('button', { name: 'Check again' }).click();
+    const reread = envsPage.waitForResponse((r) => new URL(r.url()).pathname === '/api/envs');
+    await envsPage.getByRole('button', { name: 'Check again' }).click();
     await reread;
-    await page.waitForTimeout(500);
+    await envsPage.waitForTimeout(500);
     await expect(run, 'the ended run is still shown after the re-read').toHaveAttribute('data-state', 'succeeded');
     expect(streams.length, 'the run is followed over GET /api/runs/{id}/events').toBeGreaterThanOrEqual(1);
     expect(streams.length, `no reconnect loop: ${streams}`).toBeLessThanOrEqual(3);
@@ -90,9 +117,7 @@ test.describe('power', () => {
     expect(after.status, 'the old session cookie no longer works').toBe(401);
 
     // A viewer: Wake is there but disabled, with who may.
-    const viewer = await browser.newContext();
-    const vpage = await viewer.newPage();
-    await signIn(vpage, mezame.url, 'viewer');
+    await vpage.goto(`${mezame.url}/envs`);
     const vdev = vpage.locator('[data-env=dev]');
     await expect(vdev.getByTestId('wake')).toBeDisabled({ timeout: 30_000 });
     await expect(vdev.getByTestId('not-operator')).toContainText('group:developers (operator)');

@@ -2,7 +2,7 @@
 // sandbox: the graph, live changes without reload, an environment that goes
 // down and comes back, "Run now", and clear messages for unknown names.
 import { test, expect, Page } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame, kubectl, sandboxCmd, actAs } from './server';
+import { startMezame, sandboxEnvs, Mezame, kubectl, sandboxCmd, actAs, api } from './server';
 
 const MICROSERVICES = 17;
 const FLAWED: Record<string, string> = {
@@ -60,7 +60,15 @@ test.describe('topology and jobs', () => {
     const row = page.locator('[data-testid="ms"][data-name="stock-level"]');
     await expect(row.getByTestId('replicas')).toHaveText('2/2');
     kubectl('prod', 'scale', 'deployment/stock-level', '-n', 'platform', '--replicas=3');
-    await expect(row.getByTestId('replicas')).toHaveText('3/3', { timeout: 30_000 });
+    try {
+      await expect(row.getByTestId('replicas')).toHaveText('3/3', { timeout: 30_000 });
+    } catch (e) {
+      // Seen once in CI (the page kept 2/2): say what the cluster and the server had.
+      console.log(kubectl('prod', 'get', 'deployments,pods', '-n', 'platform', '-o', 'wide'));
+      const topo = await (await api(`${mezame.url}/api/envs/prod/topology`)).json();
+      console.log(JSON.stringify(topo.microservices?.find((m: any) => m.name === 'stock-level') ?? topo.source));
+      throw e;
+    }
     await expect(page.locator('circle[data-pod^="stock-level-"]')).toHaveCount(3);
     const victim = await page.locator('circle[data-pod^="stock-level-"]').first().getAttribute('data-pod');
     kubectl('prod', 'delete', 'pod', victim!, '-n', 'platform', '--wait=false');

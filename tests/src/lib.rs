@@ -13,6 +13,8 @@ use mezame_sandbox::state::State;
 pub mod bench;
 pub mod capacity;
 pub mod cluster;
+pub mod dns;
+pub mod receiver;
 pub mod runs;
 pub mod signin;
 pub mod sse;

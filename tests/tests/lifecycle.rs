@@ -83,6 +83,25 @@ async fn ingress_hostname(client: &kube::Client) -> Option<String> {
     list.items.first()?.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?.first()?.hostname.clone()
 }
 
+/// A request to the server as if DNS had sent `api.dev.iot-inventory.example` there: (status, Location).
+async fn as_public_host(url: &str, method: reqwest::Method) -> (u16, String) {
+    let direct = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = direct.request(method, url).header("host", "api.dev.iot-inventory.example").send().await.unwrap();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status().as_u16(), location)
+}
+
+/// dev's public hostname on the Environments card.
+async fn public_host(server: &Server) -> Value {
+    let (_, envs) = get_json(&server.url("/api/envs")).await;
+    let dev = envs["envs"].as_array().unwrap().iter().find(|e| e["name"] == "dev").unwrap().clone();
+    assert_eq!(dev["public"]["status"], "ok", "{dev}");
+    let hosts = dev["public"]["value"].as_array().unwrap().clone();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
+    assert_eq!(hosts[0]["host"], "api.dev.iot-inventory.example");
+    hosts[0].clone()
+}
+
 async fn node_count(client: &kube::Client) -> usize {
     Api::<Node>::all(client.clone()).list(&ListParams::default()).await.unwrap().items.len()
 }
@@ -98,6 +117,12 @@ async fn sleep_and_wake_dev() {
     assert!(before.sync_policies.values().all(|p| p["automated"]["selfHeal"] == json!(true)), "dev self-heals: {before:?}");
     let nodes_awake = node_count(&client).await;
     assert!(nodes_awake >= 5, "{nodes_awake} nodes");
+    let alb_before = ingress_hostname(&client).await.expect("dev's ALB hostname");
+    let pointed = || async { mezame_e2e::dns::answer(&moto, spec).await };
+    eventually("dev's public hostname registered at its ALB", MINUTE, || async {
+        (pointed().await.as_deref() == Some(alb_before.as_str())).then_some(())
+    })
+    .await;
     let server = server();
     let api = |p: &str| server.url(p);
 
@@ -184,6 +209,21 @@ async fn sleep_and_wake_dev() {
     assert_eq!(db.db_instances()[0].db_instance_status(), Some("stopped"));
     let (_, power) = get_json(&api("/api/envs/dev/power")).await;
     assert_eq!(power["state"], json!("asleep"), "{power}");
+    // The public hostname points at the asleep page, set before the load balancer went.
+    assert_eq!(pointed().await.as_deref(), Some(mezame_sandbox::config::ASLEEP_TARGET), "Route 53 points at the asleep page");
+    assert!(step(&run, "point-dns-asleep").finished_at.unwrap() <= step(&run, "delete-ingresses").started_at.unwrap());
+    let card = public_host(&server).await;
+    assert_eq!(
+        (card["state"].as_str(), card["points_to"].as_str()),
+        (Some("asleep_page"), Some(mezame_sandbox::config::ASLEEP_TARGET)),
+        "{card}"
+    );
+    // What DNS now sends to mezame: a page goes to the asleep page, an API call is told where to wake dev.
+    let (status, location) = as_public_host(&api("/orders?page=2"), reqwest::Method::GET).await;
+    assert_eq!(status, 307);
+    assert_eq!(location, server.url("/asleep/dev"));
+    let (status, _) = as_public_host(&api("/api/orders"), reqwest::Method::POST).await;
+    assert_eq!(status, 503, "a request meant for the sleeping app is not taken as one for mezame");
 
     // Argo CD settings lost while asleep.
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "argocd");
@@ -222,7 +262,15 @@ async fn sleep_and_wake_dev() {
     let back = secrets.get(&repo_name).await.unwrap();
     assert_eq!(back.data, repo.data, "the repository Secret comes back with its data");
     assert_eq!(snapshot(&client).await, before, "replicas, sync policies and CronJobs as before the sleep");
-    assert!(ingress_hostname(&client).await.is_some_and(|h| h.ends_with(".elb.amazonaws.com")), "an ALB hostname is published");
+    let alb_after = ingress_hostname(&client).await.expect("an ALB hostname is published");
+    assert!(alb_after.ends_with(".elb.amazonaws.com") && alb_after != alb_before, "a new load balancer: {alb_before} → {alb_after}");
+    // Succeeded only once the zone answers the new load balancer.
+    assert_eq!(pointed().await, Some(alb_after.clone()), "Route 53 points at the new ALB when the wake succeeds");
+    let dns = step(&run, "point-dns");
+    assert!(dns.message.as_deref().is_some_and(|m| m.contains(&alb_after) && m.contains("1 changed")), "{dns:?}");
+    let card = public_host(&server).await;
+    assert_eq!((card["state"].as_str(), card["points_to"].as_str()), (Some("live"), Some(alb_after.as_str())), "{card}");
+    assert_eq!(as_public_host(&api("/orders"), reqwest::Method::GET).await.0, 200, "awake: no more redirect (the UI answers)");
     assert_eq!(managed_security_groups(&moto).await.len(), 1, "the new load balancer has its security group");
     assert_eq!(node_count(&client).await, nodes_awake);
     let spot = mezame_e2e::cluster::nodes_with(&client, "eks.amazonaws.com/capacityType=SPOT").await;

@@ -335,3 +335,49 @@ async fn sqlite_interruption_table() {
 async fn postgres_interruption_table() {
     interruption_table(&fresh_postgres().await).await;
 }
+
+/// The notifications outbox on either backend: a message queued once per
+/// (env, event, webhook) whoever queues it again; one claim per attempt; a
+/// failure retried later or given up; what a run shows.
+async fn notification_outbox(url: &str) {
+    use mezame::adapters::db::Queued;
+    use mezame_shared::notify::DeliveryState;
+    let db = Db::connect(url).await.unwrap();
+    let q = |target: &str| Queued {
+        env: "dev".into(),
+        event_key: "run:7:succeeded".into(),
+        target: target.into(),
+        run_id: Some(7),
+        body: "{\"text\":\"dev is awake\"}".into(),
+    };
+    assert!(db.queue_notification(&q("chat")).await.unwrap());
+    assert!(!db.queue_notification(&q("chat")).await.unwrap(), "another replica queueing the same event adds nothing");
+    assert!(db.queue_notification(&q("events")).await.unwrap());
+    let due = db.due_notifications(10).await.unwrap();
+    assert_eq!(due.iter().map(|d| d.target.as_str()).collect::<Vec<_>>(), ["chat", "events"]);
+    assert!(db.claim_notification(&due[0], 30_000).await.unwrap());
+    assert!(!db.claim_notification(&due[0], 30_000).await.unwrap(), "one replica per attempt");
+    assert!(db.claim_notification(&due[1], 30_000).await.unwrap());
+    assert!(db.due_notifications(10).await.unwrap().is_empty(), "claimed: not due for 30 s");
+    db.notification_sent(due[0].id).await.unwrap();
+    db.notification_failed(due[1].id, "answered 500", Some(chrono::Utc::now() - chrono::Duration::seconds(1))).await.unwrap();
+    let again = db.due_notifications(10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1), "the failed one is due again, one attempt made");
+    assert!(db.claim_notification(&again[0], 30_000).await.unwrap());
+    db.notification_failed(again[0].id, "answered 500", None).await.unwrap();
+    let shown = db.run_notifications(7).await.unwrap();
+    assert_eq!((shown[0].target.as_str(), shown[0].state, shown[0].event.as_str()), ("chat", DeliveryState::Sent, "run.succeeded"));
+    assert_eq!((shown[1].state, shown[1].attempts, shown[1].last_error.as_deref()), (DeliveryState::GaveUp, 2, Some("answered 500")));
+    assert!(db.due_notifications(10).await.unwrap().is_empty(), "given up: never due again");
+}
+
+#[tokio::test]
+async fn sqlite_notification_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    notification_outbox(&dir.path().join("mezame.db").display().to_string()).await;
+}
+
+#[tokio::test]
+async fn postgres_notification_outbox() {
+    notification_outbox(&fresh_postgres().await).await;
+}

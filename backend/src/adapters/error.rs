@@ -30,6 +30,12 @@ pub enum AdapterError {
     /// A credential was checked and refused (bad signature, expired, another audience...).
     #[error("{0}")]
     Rejected(String),
+    /// A DNS provider's API (other than AWS's) failed.
+    #[error("{0}")]
+    Dns(String),
+    /// A webhook did not take a message (its status, a timeout, a refused connection).
+    #[error("webhook: {0}")]
+    Webhook(String),
 }
 
 /// A database driver's error, opaque above the adapters.

@@ -6,7 +6,10 @@
 //! `Debug` is redacted.
 
 pub mod auth;
+pub mod dns;
 pub mod git;
+pub mod notify;
+mod secret;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,53 +18,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-/// A secret value of the configuration: its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-/// The database URL or path: its `Debug` hides a password.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DatabaseUrl(pub String);
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", redact(&self.0))
-    }
-}
-
-impl std::fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact(&self.0))
-    }
-}
-
-/// A database URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use secret::{DatabaseUrl, Secret, redact};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,6 +93,12 @@ pub struct EnvConfig {
     /// Initial power settings (then edited in the UI and kept in the database).
     #[serde(default)]
     pub power: Option<mezame_shared::power::PowerSettings>,
+    /// Its public hostnames and who writes their records (`[env.dns]`).
+    #[serde(default)]
+    pub dns: Option<dns::DnsConfig>,
+    /// Webhooks told of its wakes and sleeps (`[[env.notify]]`).
+    #[serde(default)]
+    pub notify: Vec<notify::NotifyConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +213,8 @@ impl Config {
             config.backup_keys.splice(0..0, from_env);
         }
         config.read_secrets()?;
+        config.settle_dns()?;
+        config.settle_notify()?;
         config.validate()?;
         Ok(config)
     }
@@ -374,6 +339,15 @@ impl Config {
     }
 }
 
+/// Loads a configuration from TOML text (through a file, as `mezame serve` would).
+#[cfg(test)]
+pub(crate) fn load_toml(toml: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("mezame.toml");
+    std::fs::write(&path, toml).expect("the configuration written");
+    Config::load(Some(&path))
+}
+
 /// A name usable as a Kubernetes label value and in URLs.
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
@@ -472,7 +446,10 @@ mod tests {
         let secret = dir.path().join("secret");
         std::fs::write(&secret, "s3cret\n").unwrap();
         let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../mezame.example.toml")).unwrap();
-        let path = write(&dir, &example.replace("/var/run/secrets/mezame/oidc-client-secret", &secret.display().to_string()));
+        let example = example
+            .replace("/var/run/secrets/mezame/oidc-client-secret", &secret.display().to_string())
+            .replace("url_env = \"MEZAME_SLACK_DEV\"", "url = \"https://hooks.slack.example/T0/B0/x\"");
+        let path = write(&dir, &example);
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.auth_table().unwrap().oidc.as_ref().unwrap().client_secret.as_ref().unwrap().expose(), "s3cret");
         assert_eq!(c.envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["dev", "qa", "prod"]);

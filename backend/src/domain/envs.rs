@@ -26,6 +26,8 @@ pub struct Environment {
     /// Poked when mezame changed the environment's AWS resources (a change of
     /// a group, the end of a run): its node groups are described again at once.
     pub aws_changed: tokio::sync::Notify,
+    /// The Route 53 hosted zone id of `[env.dns]`, looked up once.
+    pub dns_zone: OnceCell<String>,
 }
 
 /// All configured environments, in configuration order.
@@ -43,6 +45,7 @@ impl Environments {
                 cluster: OnceCell::new(),
                 timeout,
                 aws_changed: tokio::sync::Notify::new(),
+                dns_zone: OnceCell::new(),
             }));
         }
         Environments { list }
@@ -97,7 +100,7 @@ impl Environment {
     /// Checks the cluster and the AWS account at the same time.
     pub async fn status(&self) -> EnvStatus {
         let (kubernetes, aws) = tokio::join!(self.cluster_status(), self.aws_status());
-        EnvStatus { name: self.config.name.clone(), protected: self.config.protected, kubernetes, aws }
+        EnvStatus { name: self.config.name.clone(), protected: self.config.protected, kubernetes, aws, public: None }
     }
 
     async fn cluster_status(&self) -> ClusterReachability {

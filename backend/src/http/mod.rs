@@ -7,6 +7,7 @@
 //! as the operation's `x-mezame-permission` — so no route exists without one.
 
 pub mod actor;
+mod asleep;
 pub mod assets;
 pub mod cookies;
 pub mod env_path;
@@ -186,6 +187,7 @@ pub fn router(app: App) -> Router {
         .fallback(fallback)
         .layer(Extension(Arc::new(doc)))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(app.clone(), asleep::redirect))
         .layer(middleware::from_fn_with_state(limits, security::limits))
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(security::Headers::new(&app.auth.public_url), security::headers))

@@ -1,5 +1,6 @@
 //! One file per page.
 
+pub mod asleep;
 pub mod audit;
 pub mod deploys;
 pub mod envs;

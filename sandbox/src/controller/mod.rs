@@ -17,6 +17,7 @@
 
 mod alb;
 mod argocd;
+mod dns;
 pub mod faults;
 mod nodes;
 
@@ -42,6 +43,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec);
     let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
+    let mut dns = dns::Dns::new(client.clone(), aws.clone(), spec);
     let proxy_state = state.clone();
     let proxy_env = env.to_string();
     tokio::spawn(async move {
@@ -67,6 +69,9 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
                 }
                 if let Err(e) = alb.reconcile().await {
                     tracing::warn!("load balancer controller: {e:#}");
+                }
+                if let Err(e) = dns.reconcile().await {
+                    tracing::warn!("dns: {e:#}");
                 }
             }
         }

@@ -11,9 +11,13 @@ Run instead of `python -m moto.server` (same arguments):
   a fixed share (28-42 %, by type and zone) of the type's on-demand price in
   eu-west-1, stamped now (moto answers 0.00001 of 2006 for every type).
   Types the market does not list are not offered, as in AWS.
+- A new load balancer gets a new DNS name, `<name>-<random digits>.<region>.elb.amazonaws.com`
+  as in AWS (moto names every one `<name>-1`, so one re-created under the same name
+  would keep its hostname: a wake would never need DNS to follow it).
 """
 
 import datetime
+import random
 import zlib
 
 from moto import server
@@ -21,6 +25,7 @@ from moto.autoscaling.models import FakeAutoScalingGroup
 from moto.core.responses import ActionResult
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses.spot_instances import SpotInstances
+from moto.elbv2.models import ELBv2Backend
 
 Instance.instance_lifecycle = property(lambda self: getattr(self, "lifecycle", None))
 
@@ -88,6 +93,18 @@ def _describe_spot_price_history(self):
 
 
 SpotInstances.describe_spot_price_history = _describe_spot_price_history
+
+
+_create_lb = ELBv2Backend.create_load_balancer
+
+
+def _create_lb_with_new_name(self, *args, **kwargs):
+    lb = _create_lb(self, *args, **kwargs)
+    lb.dns_name = f"{lb.name}-{random.randrange(10**9, 10**10)}.{self.region_name}.elb.amazonaws.com"
+    return lb
+
+
+ELBv2Backend.create_load_balancer = _create_lb_with_new_name
 
 if __name__ == "__main__":
     server.main()

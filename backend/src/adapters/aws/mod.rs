@@ -6,6 +6,7 @@
 //! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
 //! - [`spot`]: EC2's current spot prices per instance type and zone;
 //! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start;
+//! - [`dns`]: Route 53 records of a name, pointed somewhere and waited for;
 //! - [`cache`]: a short cache with single flight for describes on read paths.
 //!
 //! Mutating calls use the SDK's standard retry mode (throttling and 5xx are
@@ -14,12 +15,14 @@
 mod cache;
 mod capacity;
 mod databases;
+mod dns;
 mod elb;
 mod groups;
 mod spot;
 
 pub use capacity::Sizes;
 pub use databases::Instance;
+pub use dns::{DnsRecord, normalise as normalise_dns};
 pub use elb::LoadBalancer;
 pub use spot::SpotQuote;
 

@@ -10,6 +10,7 @@ mod auth;
 mod changes;
 mod deploys;
 mod interruptions;
+mod notify;
 mod power;
 
 use std::str::FromStr;
@@ -21,6 +22,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditFilter, AuditScope, NewAuditEntry};
 pub use auth::{LoginRow, SessionRow, TokenRow};
 pub use deploys::{DeployRow, RepoIndex, SyncRow};
+pub use notify::{Due, Queued};
 pub use power::{RestorePoint, StepUpdate};
 
 use super::AdapterError;

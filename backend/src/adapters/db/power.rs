@@ -258,6 +258,7 @@ impl Db {
         let mut run = run_from_row(&row)?;
         let steps = sqlx::query("SELECT * FROM power_steps WHERE run_id = $1 ORDER BY idx").bind(id).fetch_all(self.pool()).await?;
         run.steps = steps.iter().map(step_from_row).collect::<Result<_, _>>()?;
+        run.notifications = self.run_notifications(id).await?;
         Ok(Some(run))
     }
 
@@ -413,6 +414,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, AdapterError> {
         runner: row.try_get("runner")?,
         target: row.try_get("target")?,
         steps: Vec::new(),
+        notifications: Vec::new(),
     })
 }
 

@@ -33,7 +33,7 @@ impl StepError {
 
 impl From<AdapterError> for StepError {
     fn from(e: AdapterError) -> StepError {
-        let retry = matches!(e, AdapterError::Kube(_) | AdapterError::Aws(_) | AdapterError::Db(_));
+        let retry = matches!(e, AdapterError::Kube(_) | AdapterError::Aws(_) | AdapterError::Dns(_) | AdapterError::Db(_));
         StepError { message: e.to_string(), retry }
     }
 }

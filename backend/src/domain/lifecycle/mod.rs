@@ -47,6 +47,10 @@ use crate::domain::DomainError;
 use crate::domain::capacity::drain;
 use crate::domain::capacity::scale_in::ScaleInPlan;
 use crate::domain::envs::{Environment, Environments};
+use crate::domain::notify::Outbox;
+
+/// How far ahead the scheduler looks for sleeps to warn of (the longest `sleep_warning_mins`).
+const WARN_AHEAD: chrono::Duration = chrono::Duration::hours(24);
 
 /// Shared behind an `Arc`: the database, the environments, the backup key,
 /// and the runs this process drives.
@@ -72,6 +76,8 @@ pub struct Lifecycle {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// One poller per followed run, shared by all its event streams.
     followers: follow::Followers,
+    /// Webhooks told when a wake or sleep ends, and before a scheduled sleep.
+    outbox: Arc<Outbox>,
 }
 
 impl Lifecycle {
@@ -82,6 +88,7 @@ impl Lifecycle {
         keys: Option<Keys>,
         lease: Duration,
         drain_timeout: Duration,
+        outbox: Arc<Outbox>,
     ) -> Arc<Lifecycle> {
         Arc::new(Lifecycle {
             db,
@@ -95,6 +102,7 @@ impl Lifecycle {
             lease,
             drain_timeout,
             driving: Mutex::new(HashSet::new()),
+            outbox,
         })
     }
 
@@ -162,8 +170,12 @@ impl Lifecycle {
     async fn scheduled(self: &Arc<Self>, environment: &Environment, last: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
         let env = environment.config.name.as_str();
         let hold = self.db.hold(env).await?;
-        let mut due = match self.settings(environment).await?.and_then(|s| s.schedule) {
-            Some(s) => schedule::due(&s, last, now),
+        let planned = self.settings(environment).await?.and_then(|s| s.schedule);
+        for (at, local) in schedule::sleeps_within(planned.as_ref(), hold, now, WARN_AHEAD) {
+            self.outbox.sleep_coming(environment, at, now, &local).await;
+        }
+        let mut due = match &planned {
+            Some(s) => schedule::due(s, last, now),
             None => Vec::new(),
         };
         due.retain(|(at, action)| {

@@ -32,6 +32,7 @@ steps! {
     PauseArgocd = "pause-argocd", "Pause Argo CD auto-sync and self-heal";
     SuspendCronjobs = "suspend-cronjobs", "Suspend CronJobs";
     ScaleWorkloads = "scale-workloads", "Scale workloads to 0";
+    PointDnsAsleep = "point-dns-asleep", "Point the public hostnames at the asleep page";
     DeleteIngresses = "delete-ingresses", "Delete ALB Ingresses and wait for their load balancers and security groups to be gone";
     ScaleNodes = "scale-nodes", "Scale node groups to 0 and wait for the nodes to leave";
     StopDatabases = "stop-databases", "Stop RDS and Redis instances";
@@ -41,6 +42,7 @@ steps! {
     WaitAddons = "wait-addons", "Wait for Argo CD and the load balancer controller";
     RestoreArgocd = "restore-argocd", "Restore missing Argo CD settings";
     RestoreIngresses = "restore-ingresses", "Restore Ingresses and wait for an ALB hostname";
+    PointDns = "point-dns", "Point the public hostnames at the new load balancer and wait until the zone answers it";
     RestoreWorkloads = "restore-workloads", "Restore workload replicas";
     RestoreSync = "restore-sync", "Restore Argo CD sync policies";
     UnsuspendCronjobs = "unsuspend-cronjobs", "Unsuspend CronJobs";
@@ -55,27 +57,29 @@ impl Step {
 }
 
 /// Sleep: record, back up, stop Argo CD from fighting, quiesce workloads,
-/// remove load balancers (and wait until AWS has deleted them) before any
+/// point the public hostnames at the asleep page, remove load balancers (and wait until AWS has deleted them) before any
 /// node goes, then nodes, then databases.
-pub const SLEEP: [Step; 8] = [
+pub const SLEEP: [Step; 9] = [
     Step::Record,
     Step::BackupArgocd,
     Step::PauseArgocd,
     Step::SuspendCronjobs,
     Step::ScaleWorkloads,
+    Step::PointDnsAsleep,
     Step::DeleteIngresses,
     Step::ScaleNodes,
     Step::StopDatabases,
 ];
 
 /// Wake: the reverse, with the waits the old scripts lacked.
-pub const WAKE: [Step; 10] = [
+pub const WAKE: [Step; 11] = [
     Step::StartDatabases,
     Step::RestoreNodes,
     Step::WaitNodes,
     Step::WaitAddons,
     Step::RestoreArgocd,
     Step::RestoreIngresses,
+    Step::PointDns,
     Step::RestoreWorkloads,
     Step::RestoreSync,
     Step::UnsuspendCronjobs,

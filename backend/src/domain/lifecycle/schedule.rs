@@ -45,6 +45,29 @@ pub fn next_local(tz: &str, minutes: u32, now: DateTime<Utc>) -> Option<DateTime
     (0..3).filter_map(|d| local(tz, today + Duration::days(d), minutes)).find(|at| *at > now)
 }
 
+/// The sleeps coming in `(now, now + ahead]` — the schedule's (unless a
+/// keep-awake holds past them) and the end of a keep-awake —, each with its
+/// local time (`20:00 Europe/Paris`).
+pub fn sleeps_within(
+    s: Option<&Schedule>,
+    hold: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    ahead: Duration,
+) -> Vec<(DateTime<Utc>, String)> {
+    let tz: Tz = s.and_then(|s| s.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
+    let mut at: Vec<DateTime<Utc>> = s
+        .map(|s| due(s, now, now + ahead))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(at, action)| *action == RunAction::Sleep && hold.is_none_or(|h| h <= *at))
+        .map(|(at, _)| at)
+        .collect();
+    at.extend(hold.filter(|h| *h > now && *h <= now + ahead));
+    at.sort();
+    at.dedup();
+    at.into_iter().map(|t| (t, format!("{} {tz}", t.with_timezone(&tz).format("%H:%M")))).collect()
+}
+
 /// `date` at `minutes` after midnight, local time, as UTC. A time skipped by
 /// a DST change (02:30 on the spring-forward night) happens at the first
 /// valid minute after it; a repeated one (autumn) at its first occurrence.
@@ -108,6 +131,18 @@ mod tests {
         assert_eq!(next_local("Europe/Paris", 21 * 60, now), Some(utc("2026-11-27T20:00:00Z")));
         assert_eq!(next_local("Europe/Paris", 8 * 60, now), Some(utc("2026-11-28T07:00:00Z")));
         assert_eq!(next_local("Nowhere/City", 0, now), None);
+    }
+
+    #[test]
+    fn sleeps_to_warn_of() {
+        let s = weekdays("08:00", "20:00", "Europe/Paris");
+        let now = utc("2026-11-27T18:50:00Z");
+        let day = Duration::hours(24);
+        assert_eq!(sleeps_within(Some(&s), None, now, day), vec![(utc("2026-11-27T19:00:00Z"), "20:00 Europe/Paris".to_string())]);
+        // Kept awake until 22:00: the 20:00 sleep is skipped, the hold's end is the sleep.
+        let hold = utc("2026-11-27T21:00:00Z");
+        assert_eq!(sleeps_within(Some(&s), Some(hold), now, day), vec![(hold, "22:00 Europe/Paris".to_string())]);
+        assert!(sleeps_within(None, None, now, day).is_empty());
     }
 
     #[test]

@@ -130,6 +130,19 @@ impl Topologies {
 }
 
 impl Live {
+    /// The ALB Ingresses in the watch cache (their hosts and load balancer).
+    pub fn alb_ingresses(&self) -> Vec<crate::domain::dns::AlbIngress> {
+        let o = self.objects.read().unwrap_or_else(|p| p.into_inner());
+        o.ingresses()
+            .filter(|i| i.class.as_deref() == Some("alb"))
+            .map(|i| crate::domain::dns::AlbIngress {
+                name: format!("{}/{}", i.meta.namespace, i.meta.name),
+                hosts: i.hosts.clone(),
+                load_balancer: i.addresses.first().cloned(),
+            })
+            .collect()
+    }
+
     /// (nodes, Ready nodes) in the watch cache, once it is synced.
     pub fn node_counts(&self) -> Option<(u32, u32)> {
         let o = self.objects.read().unwrap_or_else(|p| p.into_inner());

@@ -4,7 +4,7 @@
 //! browser would reconnect to a finished run forever).
 
 use leptos::prelude::*;
-use mezame_shared::power::{Run, RunState};
+use mezame_shared::power::{Power, Run, RunState};
 use send_wrapper::SendWrapper;
 
 use crate::api;
@@ -26,6 +26,30 @@ pub fn use_live_run(id: Signal<Option<i64>>, reopen: Signal<u32>) -> RwSignal<Op
     });
     on_cleanup(move || stream.set_value(None));
     run
+}
+
+/// The run an environment's power page follows: the one started there (set
+/// the returned `followed`), or the active one `power` reports; `reopen`
+/// follows a retried run again.
+pub struct Followed {
+    pub followed: RwSignal<Option<i64>>,
+    pub reopen: RwSignal<u32>,
+    pub run: RwSignal<Option<Result<Run, String>>>,
+}
+
+pub fn use_followed_run(power: LocalResource<Result<Power, api::ApiFailure>>) -> Followed {
+    let followed = RwSignal::new(None::<i64>);
+    let reopen = RwSignal::new(0u32);
+    let run = use_live_run(followed.into(), reopen.into());
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = power.get()
+            && let Some(id) = p.active_run
+            && followed.get_untracked() != Some(id)
+        {
+            followed.set(Some(id));
+        }
+    });
+    Followed { followed, reopen, run }
 }
 
 fn open(id: i64, run: RwSignal<Option<Result<Run, String>>>) -> Option<Stream> {

@@ -1,9 +1,11 @@
 //! Environments: each configured environment with the reachability of its
 //! Kubernetes API server and AWS account (from `GET /api/envs`), and its
-//! power: state, Wake/Sleep, the live steps of a run, run history.
+//! power: state, Wake/Sleep, the live steps of a run, run history; its public
+//! hostnames and where DNS points them.
 
 pub(crate) mod live_run;
 pub(crate) mod power;
+mod public;
 mod schedule;
 
 use leptos::prelude::*;
@@ -134,6 +136,7 @@ fn probes(env: EnvStatus) -> impl IntoView {
     view! {
         <ProbeBlock title="Cluster" testid="k8s" result=cluster meta=cluster_meta/>
         <ProbeBlock title="AWS" testid="aws" result=aws meta=aws_meta/>
+        {env.public.map(public::public_hosts)}
     }
 }
 

@@ -3,9 +3,10 @@
 //! last runs. Shown on each environment's card.
 
 use leptos::prelude::*;
+use mezame_shared::notify::{Delivery, DeliveryState};
 use mezame_shared::power::{Power, PowerState, Run, RunAction, RunState, RunStep, StepState};
 
-use super::live_run::use_live_run;
+use super::live_run::{Followed, use_followed_run};
 use super::schedule::SchedulePanel;
 use crate::api;
 
@@ -15,19 +16,8 @@ pub fn PowerPanel(env: String) -> impl IntoView {
     let power = LocalResource::new(move || api::get_power(power_env.clone()));
     let runs_env = env.clone();
     let runs = LocalResource::new(move || api::get_runs(runs_env.clone()));
-    // The run followed live (over its event stream): the one started here,
-    // or the active one; `reopen` follows a retried run again.
-    let followed = RwSignal::new(None::<i64>);
-    let reopen = RwSignal::new(0u32);
-    let run = use_live_run(followed.into(), reopen.into());
-    Effect::new(move |_| {
-        if let Some(Ok(p)) = power.get()
-            && let Some(id) = p.active_run
-            && followed.get_untracked() != Some(id)
-        {
-            followed.set(Some(id));
-        }
-    });
+    // The run followed live (over its event stream).
+    let Followed { followed, reopen, run } = use_followed_run(power);
     let running = move || matches!(run.get(), Some(Ok(r)) if r.state == RunState::Running);
     let crate::api::EnvsResource(envs) = expect_context();
     // When the followed run ends: the state and the history change.
@@ -144,8 +134,7 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
     }
 }
 
-/// A run: its state, its steps, Cancel / Retry.
-/// A run: its state, its steps, Cancel / Retry.
+/// A run: its state, its steps, Cancel / Retry, the webhooks told of its end.
 #[component]
 pub(crate) fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
     let done = run.steps.iter().filter(|s| s.state == StepState::Done).count();
@@ -191,6 +180,9 @@ pub(crate) fn RunView(run: Run, reopen: RwSignal<u32>) -> impl IntoView {
             <progress max=total.to_string() value=done.to_string()></progress>
             {run.message.clone().map(|m| view! { <p class="error">{m}</p> })}
             <ol class="steps">{run.steps.into_iter().map(|s| view! { <StepRow s/> }).collect_view()}</ol>
+            {(!run.notifications.is_empty()).then(|| view! {
+                <ul class="notifications small">{run.notifications.into_iter().map(notified).collect_view()}</ul>
+            })}
             {can_cancel.then(|| view! { <button class="secondary" on:click=move |_| command("cancel")>"Cancel"</button> })}
             {can_retry.then(|| view! { <button class="primary" on:click=move |_| command("retry")>"Retry from the failed step"</button> })}
             {move || failure.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -213,6 +205,18 @@ fn StepRow(s: RunStep) -> impl IntoView {
             {s.message.map(|m| view! { <span class="step-message small">{m}</span> })}
         </li>
     }
+}
+
+/// One webhook message about the run: sent, retrying (why), or given up.
+fn notified(d: Delivery) -> impl IntoView {
+    let state = match d.state {
+        DeliveryState::Sent => "sent".to_string(),
+        DeliveryState::Pending if d.attempts == 0 => "queued".to_string(),
+        DeliveryState::Pending => format!("retrying after {} attempts", d.attempts),
+        DeliveryState::GaveUp => format!("given up after {} attempts", d.attempts),
+    };
+    let why = d.last_error.filter(|_| d.state != DeliveryState::Sent).map(|e| format!(": {e}")).unwrap_or_default();
+    view! { <li data-testid="notification" data-state=format!("{:?}", d.state).to_lowercase()>{format!("{} → {}: {state}{why}", d.event, d.target)}</li> }
 }
 
 fn history_line(r: &Run) -> String {

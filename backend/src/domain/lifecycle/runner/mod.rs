@@ -122,14 +122,29 @@ pub async fn execute(lc: &Lifecycle, id: i64) {
             (RunState::Failed, Some(format!("the runner failed unexpectedly ({what}); see the server log, then retry the run")))
         }
     };
-    finish(held, state, message.as_deref()).await;
+    if finish(held, state, message.as_deref()).await {
+        match lc.run(id).await {
+            Ok(run) => lc.outbox.run_ended(&run).await,
+            Err(e) => tracing::warn!(run = id, error = %e, "cannot read the finished run: no notification"),
+        }
+    }
 }
 
-async fn finish(held: Held<'_>, state: RunState, message: Option<&str>) {
+/// Records the run's end; answers whether this runner recorded it.
+async fn finish(held: Held<'_>, state: RunState, message: Option<&str>) -> bool {
     match held.db.finish_run(held.id, held.runner, held.fence, state, message).await {
-        Ok(true) => tracing::info!(run = held.id, state = state.as_str(), message = message.unwrap_or(""), "run finished"),
-        Ok(false) => tracing::warn!(run = held.id, "another runner took the run over: its end is not recorded here"),
-        Err(e) => tracing::error!(run = held.id, error = %e, "cannot record the end of a run"),
+        Ok(true) => {
+            tracing::info!(run = held.id, state = state.as_str(), message = message.unwrap_or(""), "run finished");
+            true
+        }
+        Ok(false) => {
+            tracing::warn!(run = held.id, "another runner took the run over: its end is not recorded here");
+            false
+        }
+        Err(e) => {
+            tracing::error!(run = held.id, error = %e, "cannot record the end of a run");
+            false
+        }
     }
 }
 

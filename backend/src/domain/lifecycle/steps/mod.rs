@@ -5,10 +5,12 @@
 //! - [`sleep`]: record → back up Argo CD → pause it → CronJobs → workloads →
 //!   Ingresses (until AWS has deleted the load balancers) → nodes → databases.
 //! - [`wake`]: the reverse, waiting for nodes and add-ons before anything needs them.
+//! - [`dns`]: the public hostnames → the new load balancer (wake) or the asleep page (sleep).
 //! - [`databases`]: RDS and EC2 (Redis) instances, stopped or started.
 //! - [`find`]: what in the cluster the settings designate.
 
 pub mod databases;
+pub mod dns;
 pub mod find;
 pub mod sleep;
 pub mod wake;
@@ -44,6 +46,7 @@ impl Step {
             Step::PauseArgocd => sleep::pause_argocd(ctx).await,
             Step::SuspendCronjobs => sleep::suspend_cronjobs(ctx).await,
             Step::ScaleWorkloads => sleep::scale_workloads(ctx).await,
+            Step::PointDnsAsleep => dns::point_at_asleep_page(ctx).await,
             Step::DeleteIngresses => sleep::delete_ingresses(ctx).await,
             Step::ScaleNodes => sleep::scale_nodes(ctx).await,
             Step::StopDatabases => databases::turn(ctx, databases::Toward::Stopped).await,
@@ -53,6 +56,7 @@ impl Step {
             Step::WaitAddons => wake::wait_addons(ctx).await,
             Step::RestoreArgocd => wake::restore_argocd(ctx).await,
             Step::RestoreIngresses => wake::restore_ingresses(ctx).await,
+            Step::PointDns => dns::point_at_load_balancers(ctx).await,
             Step::RestoreWorkloads => wake::restore_workloads(ctx).await,
             Step::RestoreSync => wake::restore_sync(ctx).await,
             Step::UnsuspendCronjobs => wake::unsuspend_cronjobs(ctx).await,

@@ -33,6 +33,9 @@ pub struct Environment {
 /// All configured environments, in configuration order.
 pub struct Environments {
     list: Vec<Arc<Environment>>,
+    /// The public hostnames sleeps recorded (host → environment), read at
+    /// most every couple of seconds (`dns::env_of_host`).
+    pub recorded_hosts: std::sync::Mutex<Option<(Instant, std::collections::HashMap<String, String>)>>,
 }
 
 impl Environments {
@@ -48,7 +51,7 @@ impl Environments {
                 dns_zone: OnceCell::new(),
             }));
         }
-        Environments { list }
+        Environments { list, recorded_hosts: Default::default() }
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<Environment>> {

@@ -118,7 +118,9 @@ impl<'a> Zone<'a> {
 
 /// The environment whose public hostname `host` is (its configured hosts, or
 /// the hosts of the Ingresses its sleep recorded): where a request that DNS
-/// sent to mezame while the environment sleeps was meant to go.
+/// sent to mezame while the environment sleeps was meant to go. The recorded
+/// hosts are read from the database at most every [`RECORDED_TTL`] (every
+/// request to mezame under another name than its own asks).
 pub async fn env_of_host(envs: &Environments, db: &Db, host: &str) -> Option<String> {
     let host = normalise_dns(host);
     for env in envs.iter() {
@@ -127,12 +129,25 @@ pub async fn env_of_host(envs: &Environments, db: &Db, host: &str) -> Option<Str
             return Some(env.config.name.clone());
         }
     }
+    let fresh = {
+        let known = envs.recorded_hosts.lock().unwrap_or_else(|p| p.into_inner());
+        known.as_ref().filter(|(at, _)| at.elapsed() < RECORDED_TTL).map(|(_, m)| m.get(&host).cloned())
+    };
+    if let Some(found) = fresh {
+        return found;
+    }
+    let mut map = std::collections::HashMap::new();
     for env in envs.iter().filter(|e| e.config.dns.as_ref().is_some_and(|d| d.hosts.is_empty())) {
         let Ok(Some(point)) = db.restore_point(&env.config.name).await else { continue };
         let recorded = point.record.get("ingresses").and_then(|v| v.as_array()).map(|a| hosts::from_json(a)).unwrap_or_default();
-        if recorded.iter().any(|i| i.hosts.iter().any(|h| normalise_dns(h) == host)) {
-            return Some(env.config.name.clone());
+        for h in recorded.iter().flat_map(|i| &i.hosts) {
+            map.insert(normalise_dns(h), env.config.name.clone());
         }
     }
-    None
+    let found = map.get(&host).cloned();
+    *envs.recorded_hosts.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), map));
+    found
 }
+
+/// How long the hosts sleeps recorded are kept in memory.
+pub const RECORDED_TTL: std::time::Duration = std::time::Duration::from_secs(2);

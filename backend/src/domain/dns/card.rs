@@ -53,10 +53,7 @@ pub async fn public_of(
     let reads = names.iter().map(|name| async move {
         let zone = Zone::of(envs.get(name)?)?;
         let live = topologies.get(name).map(|l| l.alb_ingresses()).unwrap_or_default();
-        let recorded = match db.restore_point(name).await {
-            Ok(Some(p)) => p.record.get("ingresses").and_then(|v| v.as_array()).map(|a| super::hosts::from_json(a)).unwrap_or_default(),
-            _ => Vec::new(),
-        };
+        let recorded = super::recorded(db, name).await;
         Some((name.clone(), public_hosts(&zone, &live, &recorded, timeout).await))
     });
     futures::future::join_all(reads).await.into_iter().flatten().collect()

@@ -138,15 +138,22 @@ pub async fn env_of_host(envs: &Environments, db: &Db, host: &str) -> Option<Str
     }
     let mut map = std::collections::HashMap::new();
     for env in envs.iter().filter(|e| e.config.dns.as_ref().is_some_and(|d| d.hosts.is_empty())) {
-        let Ok(Some(point)) = db.restore_point(&env.config.name).await else { continue };
-        let recorded = point.record.get("ingresses").and_then(|v| v.as_array()).map(|a| hosts::from_json(a)).unwrap_or_default();
-        for h in recorded.iter().flat_map(|i| &i.hosts) {
+        for h in recorded(db, &env.config.name).await.iter().flat_map(|i| &i.hosts) {
             map.insert(normalise_dns(h), env.config.name.clone());
         }
     }
     let found = map.get(&host).cloned();
     *envs.recorded_hosts.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), map));
     found
+}
+
+/// The ALB Ingresses the sleep of `env` recorded (none when it is not asleep
+/// by mezame, or the database cannot say).
+pub async fn recorded(db: &Db, env: &str) -> Vec<AlbIngress> {
+    match db.restore_point(env).await {
+        Ok(Some(p)) => p.record.get("ingresses").and_then(|v| v.as_array()).map(|a| hosts::from_json(a)).unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// How long the hosts sleeps recorded are kept in memory.

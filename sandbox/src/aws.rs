@@ -22,6 +22,7 @@ pub struct Aws {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
     pub route53: aws_sdk_route53::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Aws {
@@ -40,6 +41,7 @@ impl Aws {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             rds: aws_sdk_rds::Client::new(&conf),
             route53: aws_sdk_route53::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         }
     }
 }
@@ -131,6 +133,22 @@ pub async fn seed(aws: &Aws, env: &EnvSpec) -> Result<Network> {
     ensure_databases(aws, env, &network, &image).await?;
     ensure_zone(aws, env).await?;
     Ok(network)
+}
+
+/// `count` requests taken by the load balancer `arn` in the minute of `at`,
+/// as CloudWatch has them (`AWS/ApplicationELB` `RequestCount`).
+pub async fn put_requests(aws: &Aws, arn: &str, at: chrono::DateTime<chrono::Utc>, count: f64) -> Result<()> {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let id = arn.split_once(":loadbalancer/").map_or(arn, |(_, id)| id);
+    let datum = MetricDatum::builder()
+        .metric_name("RequestCount")
+        .dimensions(Dimension::builder().name("LoadBalancer").value(id).build())
+        .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(at.timestamp()))
+        .value(count)
+        .unit(StandardUnit::Count)
+        .build();
+    aws.cloudwatch.put_metric_data().namespace("AWS/ApplicationELB").metric_data(datum).send().await.context("cloudwatch:PutMetricData")?;
+    Ok(())
 }
 
 /// The id of the hosted zone named `name`, if there is one.

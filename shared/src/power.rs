@@ -34,6 +34,10 @@ pub struct PowerSettings {
     pub schedule: Option<Schedule>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Idle sleep (opt-in): put to sleep after this many minutes without a
+    /// request to its load balancers and without a keep-awake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_sleep_mins: Option<u32>,
 }
 
 fn argocd() -> String {
@@ -158,6 +162,11 @@ impl PowerSettings {
                 out.push("a namespace is empty".into());
             }
         }
+        if let Some(m) = self.idle_sleep_mins
+            && !(5..=1440).contains(&m)
+        {
+            out.push(format!("idle_sleep_mins = {m}: between 5 and 1440 minutes"));
+        }
         if let Some(s) = &self.schedule {
             if s.days.is_empty() {
                 out.push("schedule: pick at least one day".into());
@@ -210,6 +219,20 @@ pub struct Power {
     pub may_configure: bool,
     /// Who may operate it and how to get access, in words (shown when `may_operate` is false).
     pub who_may: String,
+    /// Idle sleep: how long its load balancers have taken no request, and
+    /// when it sleeps for that (absent unless opted in and awake).
+    #[serde(default)]
+    pub idle: Option<Idle>,
+}
+
+/// An awake environment without requests, under idle sleep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Idle {
+    /// Since the last request (or the wake, if later).
+    pub idle_secs: i64,
+    /// Until the idle sleep starts (0: due now).
+    pub sleeps_in_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,6 +430,7 @@ mod tests {
                 time_zone: "Europe/Paris".into(),
             }),
             timeouts: Timeouts::default(),
+            idle_sleep_mins: Some(60),
         }
     }
 

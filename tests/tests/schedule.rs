@@ -1,7 +1,8 @@
 //! Wake and sleep of `dev` over time and under faults, against the sandbox:
 //! the schedule at local time across a DST change and "keep awake until"
-//! (with the scheduler's clock moved), and a sleep and a wake that succeed
-//! while the AWS endpoint fails a share of the calls.
+//! (with the scheduler's clock moved), idle sleep (requests in CloudWatch at
+//! the moved clock), and a sleep and a wake that succeed while the AWS
+//! endpoint fails a share of the calls.
 
 use std::time::Duration;
 
@@ -125,5 +126,69 @@ async fn sleep_and_wake_succeed_while_aws_fails_a_third_of_the_calls() {
     let injected = mezame_sandbox::controller::faults::injected(&state, "dev") - before;
     println!("faults injected into mezame's AWS calls: {injected}");
     assert!(injected >= 10, "the proxy failed only {injected} calls");
+    settled("dev").await;
+}
+
+/// Idle sleep (opt-in, 30 min): with requests 10 minutes ago (in CloudWatch,
+/// moto, at the scheduler's moved clock) dev stays awake and the card says
+/// "idle for 9 min, sleeps in 21 min"; with none for 35 minutes it is put to
+/// sleep by `idle`; then woken for the next tests.
+#[tokio::test]
+async fn idle_dev_sleeps_a_busy_one_does_not() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    let server =
+        Server::start(&format!("backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}", sandbox_env_toml("dev")));
+    let api = |p: &str| server.url(p);
+    let moto = mezame_e2e::cluster::aws("dev").await;
+    let lbs = moto.elb.describe_load_balancers().send().await.unwrap();
+    let arn = lbs.load_balancers().first().and_then(|l| l.load_balancer_arn()).expect("dev's load balancer").to_string();
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    let mut settings = power["settings"].clone();
+    settings["idle_sleep_mins"] = json!(3);
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(settings.clone())).await;
+    assert_eq!(status, 400, "fewer than 5 minutes is refused: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("idle_sleep_mins"), "{body}");
+    settings["idle_sleep_mins"] = json!(30);
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let set_clock = |now: &'static str| {
+        let url = api("/api/debug/clock");
+        async move {
+            let (status, body) = send(reqwest::Method::PUT, &url, Some(json!({"now": now}))).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+
+    // Busy: requests in the minute of 09:50, the clock at 10:00.
+    mezame_sandbox::aws::put_requests(&moto, &arn, at("2027-02-02T09:50:00Z"), 40.0).await.unwrap();
+    set_clock("2027-02-02T10:00:00Z").await;
+    let idle = eventually("the card says how long dev has been idle", MINUTE, || async {
+        let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+        power["idle"].as_object().cloned()
+    })
+    .await;
+    let idle_secs = idle["idle_secs"].as_i64().unwrap();
+    assert!((540..600).contains(&idle_secs), "idle since 09:51: {idle:?}");
+    assert_eq!(idle["sleeps_in_secs"].as_i64().unwrap(), 30 * 60 - idle_secs, "{idle:?}");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(runs_by(&server, "idle").await.is_empty(), "busy 10 minutes ago: not put to sleep");
+
+    // Idle: no request since 09:51, the clock at 10:40.
+    set_clock("2027-02-02T10:40:00Z").await;
+    let sleep = eventually("the idle sleep starts", MINUTE, || async { runs_by(&server, "idle").await.into_iter().next() }).await;
+    assert_eq!(sleep.action, mezame_shared::power::RunAction::Sleep);
+    assert_eq!(finished(&server, sleep.id, 5 * MINUTE).await.state, RunState::Succeeded);
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    assert_eq!(power["state"], "asleep", "{power}");
+    assert!(power["idle"].is_null(), "asleep: no idle countdown: {power}");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(runs_by(&server, "idle").await.len(), 1, "asleep: not put to sleep again");
+
+    // Back to work.
+    let (status, body) = post(&api("/api/envs/dev/wake")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
     settled("dev").await;
 }

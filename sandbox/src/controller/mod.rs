@@ -9,6 +9,8 @@
 //!   `argocd` are Running. No node for Argo CD, no sync.
 //! - [`alb`]: the AWS Load Balancer Controller, emulated with its conventions,
 //!   and only while its kwok pod is Running.
+//! - [`dns`]: the public hostnames' records (external-dns for prod, a one-time registration for dev and qa).
+//! - [`traffic`]: each load balancer's requests per minute in CloudWatch (what idle sleep reads).
 //! - [`faults`]: mezame's AWS endpoint, a proxy in front of moto that fails a
 //!   share of calls on demand (`mezame-sandbox aws-faults`).
 //!
@@ -20,6 +22,7 @@ mod argocd;
 mod dns;
 pub mod faults;
 mod nodes;
+mod traffic;
 
 use std::path::Path;
 use std::time::Duration;
@@ -44,6 +47,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
     let mut dns = dns::Dns::new(client.clone(), aws.clone(), spec);
+    let mut traffic = traffic::Traffic::new(aws.clone());
     let proxy_state = state.clone();
     let proxy_env = env.to_string();
     tokio::spawn(async move {
@@ -72,6 +76,9 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
                 }
                 if let Err(e) = dns.reconcile().await {
                     tracing::warn!("dns: {e:#}");
+                }
+                if let Err(e) = traffic.reconcile().await {
+                    tracing::warn!("traffic: {e:#}");
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! - [`capacity`]: EKS managed node groups and Auto Scaling groups (sizes);
 //! - [`groups`]: a cluster's node groups, Auto Scaling groups and their instances, described (the capacity view);
 //! - [`elb`]: the load balancers the AWS Load Balancer Controller made for Ingresses;
+//! - [`metrics`]: CloudWatch's request counts of a load balancer (idle sleep);
 //! - [`spot`]: EC2's current spot prices per instance type and zone;
 //! - [`databases`]: RDS instances and EC2 instances (Redis) to stop and start;
 //! - [`dns`]: Route 53 records of a name, pointed somewhere and waited for;
@@ -18,6 +19,7 @@ mod databases;
 mod dns;
 mod elb;
 mod groups;
+mod metrics;
 mod spot;
 
 pub use capacity::Sizes;

@@ -8,6 +8,7 @@
 //! - [`runner`]: drives a run of any kind under a lease: its steps in order,
 //!   persisting each, with retries and cancel (a kind plugs in as a `Performer`).
 //! - [`ctx`]: what a step works with; condition waits; time accounting.
+//! - [`idle`]: idle sleep — no request to the load balancers for a while → sleep.
 //! - [`follow`]: one database poller per followed run, fanned out to its streams.
 //! - [`record`]: what a sleep changed (the restore point a wake uses).
 //! - [`backup`]: Argo CD's settings, backed up and restored (Secrets sealed).
@@ -24,6 +25,7 @@ pub mod backup;
 pub mod clock;
 pub mod ctx;
 pub mod follow;
+pub mod idle;
 pub mod plan;
 pub mod record;
 pub mod runner;
@@ -78,6 +80,8 @@ pub struct Lifecycle {
     followers: follow::Followers,
     /// Webhooks told when a wake or sleep ends, and before a scheduled sleep.
     outbox: Arc<Outbox>,
+    /// Idle sleep: since when each environment took no request (last read).
+    idle: idle::IdleWatch,
 }
 
 impl Lifecycle {
@@ -103,6 +107,7 @@ impl Lifecycle {
             drain_timeout,
             driving: Mutex::new(HashSet::new()),
             outbox,
+            idle: idle::IdleWatch::default(),
         })
     }
 
@@ -170,9 +175,16 @@ impl Lifecycle {
     async fn scheduled(self: &Arc<Self>, environment: &Environment, last: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
         let env = environment.config.name.as_str();
         let hold = self.db.hold(env).await?;
-        let planned = self.settings(environment).await?.and_then(|s| s.schedule);
+        let settings = self.settings(environment).await?;
+        let planned = settings.as_ref().and_then(|s| s.schedule.clone());
         for (at, local) in schedule::sleeps_within(planned.as_ref(), hold, now, WARN_AHEAD) {
             self.outbox.sleep_coming(environment, at, now, &local).await;
+        }
+        // A failed read of the requests never holds the schedule up.
+        if let Some(s) = &settings
+            && let Err(e) = self.idle_check(environment, s, hold, now).await
+        {
+            tracing::warn!(env, error = %e, "idle sleep: the requests could not be read");
         }
         let mut due = match &planned {
             Some(s) => schedule::due(s, last, now),

@@ -86,7 +86,9 @@ impl Lifecycle {
             .and_then(|s| s.schedule.as_ref())
             .and_then(|s| super::schedule::due(s, now, now + chrono::Duration::days(8)).into_iter().next())
             .map(|(at, action)| ScheduledRun { at, action });
+        let idle = (state == PowerState::Awake).then(|| self.idle_state(&name, settings.as_ref(), now)).flatten();
         Ok(Power {
+            idle,
             env: name.clone(),
             protected: env.config.protected,
             settings,

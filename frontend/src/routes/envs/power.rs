@@ -126,10 +126,19 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
         PowerState::Failed => "error",
     };
     let details = p.details.join("; ");
+    let idle = p.idle.as_ref().map(|i| {
+        let mins = |s: i64| (s + 59) / 60;
+        if i.sleeps_in_secs > 0 {
+            format!("idle for {} min, sleeps in {} min", i.idle_secs / 60, mins(i.sleeps_in_secs))
+        } else {
+            format!("idle for {} min: going to sleep", i.idle_secs / 60)
+        }
+    });
     view! {
         <p class="power-state">
             <span class=format!("badge {class}") data-testid="power-state">{p.state.label()}</span>
             {(!details.is_empty()).then(|| view! { <span class="small">{details}</span> })}
+            {idle.map(|t| view! { <span class="small" data-testid="idle">{t}</span> })}
         </p>
     }
 }

@@ -48,6 +48,8 @@ impl Aws {
 
 /// moto's server with the sandbox's fidelity patches (see the file).
 const MOTO_SERVER: &str = include_str!("moto/fidelity.py");
+/// Smithy RPC v2 CBOR in front of moto's CloudWatch (imported by the server).
+const MOTO_CBOR: &str = include_str!("moto/rpcv2_cbor.py");
 
 /// Starts moto for `env` on `port` (detached) with the environment's account id.
 pub fn start_moto(moto_python: &Path, env: &EnvSpec, port: u16, log: &Path) -> Result<u32> {
@@ -56,6 +58,8 @@ pub fn start_moto(moto_python: &Path, env: &EnvSpec, port: u16, log: &Path) -> R
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(&script, MOTO_SERVER).with_context(|| format!("writing {}", script.display()))?;
+    let cbor = script.with_file_name("rpcv2_cbor.py");
+    std::fs::write(&cbor, MOTO_CBOR).with_context(|| format!("writing {}", cbor.display()))?;
     let pid = process::spawn_detached(
         Command::new(moto_python)
             .arg(&script)

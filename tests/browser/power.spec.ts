@@ -163,4 +163,26 @@ test.describe('schedule', () => {
     const cleared = await api(`${mezame.url}/api/envs/dev/power`, { method: 'PUT', body: { ...power.settings, schedule: null } });
     expect(cleared.status).toBe(200);
   });
+
+  test('idle sleep: 3 minutes is refused, 30 is saved and the card counts down from the load balancer\'s requests', async ({ page }) => {
+    test.setTimeout(150_000);
+    await page.goto(`${mezame.url}/envs`);
+    const schedule = page.locator('[data-env=dev]').getByTestId('schedule');
+    await schedule.locator('summary').click();
+    await schedule.getByTestId('idle-mins').fill('3');
+    await schedule.getByTestId('idle-mins').press('Tab');
+    await schedule.getByRole('button', { name: 'Save idle sleep' }).click();
+    await expect(schedule.getByRole('alert')).toContainText('idle_sleep_mins = 3');
+    await schedule.getByTestId('idle-mins').fill('30');
+    await schedule.getByTestId('idle-mins').press('Tab');
+    await schedule.getByRole('button', { name: 'Save idle sleep' }).click();
+    // The sandbox's traffic puts requests in CloudWatch every minute: dev is
+    // idle for at most a minute or two, and sleeps in the rest of 30.
+    const idle = page.locator('[data-env=dev]').getByTestId('idle');
+    await expect(idle).toHaveText(/^idle for [0-3] min, sleeps in (2[7-9]|30) min$/, { timeout: 90_000 });
+    const power = await (await api(`${mezame.url}/api/envs/dev/power`)).json();
+    expect(power.settings.idle_sleep_mins).toBe(30);
+    const cleared = await api(`${mezame.url}/api/envs/dev/power`, { method: 'PUT', body: { ...power.settings, idle_sleep_mins: null } });
+    expect(cleared.status).toBe(200);
+  });
 });

@@ -14,11 +14,15 @@ Run instead of `python -m moto.server` (same arguments):
 - A new load balancer gets a new DNS name, `<name>-<random digits>.<region>.elb.amazonaws.com`
   as in AWS (moto names every one `<name>-1`, so one re-created under the same name
   would keep its hostname: a wake would never need DNS to follow it).
+- CloudWatch is also answered over Smithy RPC v2 CBOR, which AWS SDKs of 2025
+  and later speak to it (see rpcv2_cbor.py, written next to this file).
 """
 
 import datetime
 import random
 import zlib
+
+import rpcv2_cbor
 
 from moto import server
 from moto.autoscaling.models import FakeAutoScalingGroup
@@ -26,6 +30,7 @@ from moto.core.responses import ActionResult
 from moto.ec2.models.instances import Instance
 from moto.ec2.responses.spot_instances import SpotInstances
 from moto.elbv2.models import ELBv2Backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 Instance.instance_lifecycle = property(lambda self: getattr(self, "lifecycle", None))
 
@@ -105,6 +110,18 @@ def _create_lb_with_new_name(self, *args, **kwargs):
 
 
 ELBv2Backend.create_load_balancer = _create_lb_with_new_name
+
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _dispatch_cbor_too(self, environ, start_response):
+    rpc = rpcv2_cbor.target(environ)
+    if rpc is None:
+        return _dispatch(self, environ, start_response)
+    return rpcv2_cbor.serve(lambda e, s: _dispatch(self, e, s), environ, start_response, *rpc)
+
+
+DomainDispatcherApplication.__call__ = _dispatch_cbor_too
 
 if __name__ == "__main__":
     server.main()

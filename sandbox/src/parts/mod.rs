@@ -7,7 +7,7 @@
 //! | etcd | Go module `go.etcd.io/etcd/server/v3` | etcd |
 //! | kwok | Go module `sigs.k8s.io/kwok` | kwokctl, kwok (the fake kubelets) and its default Stage files |
 //! | Argo CD | Go module `github.com/argoproj/argo-cd/v3` | the multi-call `argocd` binary and its CRDs |
-//! | moto | PyPI `moto[server]` in its own venv | `python -m moto.server` |
+//! | moto | PyPI `moto[server]` and `cbor2` in its own venv | `python -m moto.server` |
 //! | oidc-provider | npm `oidc-provider` | the sandbox's OpenID provider (sign-in) |
 //! | Redis | Debian `redis-server` | used by Argo CD |
 //!
@@ -30,6 +30,9 @@ pub const ETCD: &str = "v3.6.16";
 pub const KWOK: &str = "v0.8.0";
 pub const ARGOCD: &str = "v3.2.11";
 pub const MOTO: &str = "5.2.5";
+/// CBOR for moto's Smithy RPC v2 bridge (CloudWatch); in the part's name, so
+/// a venv without it is built again.
+pub const CBOR2: &str = "5.6.5";
 pub const OIDC_PROVIDER: &str = "9.13.3";
 
 /// Paths of every built part.
@@ -78,7 +81,7 @@ pub fn ensure() -> Result<Parts> {
         etcd: part(&parts, "etcd", ETCD, "~30 s", go::etcd)?,
         kwok: part(&parts, "kwok", KWOK, "~2 min", go::kwok)?,
         argocd: part(&parts, "argocd", ARGOCD, "~4 min", go::argocd)?,
-        moto_python: part(&parts, "moto", MOTO, "~1 min", moto::install)?.join("venv/bin/python"),
+        moto_python: part(&parts, "moto", &format!("{MOTO}-cbor2-{CBOR2}"), "~1 min", moto::install)?.join("venv/bin/python"),
         redis_server,
         oidc_provider: part(&parts, "oidc-provider", OIDC_PROVIDER, "~10 s", npm::install)?,
     })
@@ -96,7 +99,7 @@ pub fn find() -> Option<Parts> {
         etcd: built("etcd", ETCD)?,
         kwok: built("kwok", KWOK)?,
         argocd: built("argocd", ARGOCD)?,
-        moto_python: built("moto", MOTO)?.join("venv/bin/python"),
+        moto_python: built("moto", &format!("{MOTO}-cbor2-{CBOR2}"))?.join("venv/bin/python"),
         redis_server: which("redis-server")?,
         // Not needed to stop or restart a cluster: a sandbox made before it existed still stops cleanly.
         oidc_provider: parts.join(format!("oidc-provider-{OIDC_PROVIDER}")),

@@ -1,8 +1,10 @@
 //! Environments: each configured environment with the reachability of its
 //! Kubernetes API server and AWS account (from `GET /api/envs`), and its
-//! power: state, Wake/Sleep, the live steps of a run, run history; its public
+//! power: state, Wake/Sleep, the live steps of a run, run history, idle sleep's
+//! countdown; its public
 //! hostnames and where DNS points them.
 
+mod idle;
 pub(crate) mod live_run;
 pub(crate) mod power;
 mod public;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use mezame_shared::notify::{Delivery, DeliveryState};
 use mezame_shared::power::{Power, PowerState, Run, RunAction, RunState, RunStep, StepState};
 
+use super::idle::IdleLine;
 use super::live_run::{Followed, use_followed_run};
 use super::schedule::SchedulePanel;
 use crate::api;
@@ -43,6 +44,10 @@ pub fn PowerPanel(env: String) -> impl IntoView {
         }
         done
     });
+    // Under idle sleep, while awake: the card counts down.
+    let idle_on = Signal::derive(
+        move || matches!(power.get(), Some(Ok(p)) if p.state == PowerState::Awake && p.settings.as_ref().is_some_and(|s| s.idle_sleep_mins.is_some())),
+    );
     let error = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(false);
     let start_env = env.clone();
@@ -67,6 +72,7 @@ pub fn PowerPanel(env: String) -> impl IntoView {
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 Ok(p) => state_line(&p).into_any(),
             })}
+            <IdleLine env=env.clone() on=idle_on/>
             <div class="power-actions">
                 {move || {
                     let p = power.get().and_then(Result::ok);
@@ -126,19 +132,10 @@ fn state_line(p: &Power) -> impl IntoView + use<> {
         PowerState::Failed => "error",
     };
     let details = p.details.join("; ");
-    let idle = p.idle.as_ref().map(|i| {
-        let mins = |s: i64| (s + 59) / 60;
-        if i.sleeps_in_secs > 0 {
-            format!("idle for {} min, sleeps in {} min", i.idle_secs / 60, mins(i.sleeps_in_secs))
-        } else {
-            format!("idle for {} min: going to sleep", i.idle_secs / 60)
-        }
-    });
     view! {
         <p class="power-state">
             <span class=format!("badge {class}") data-testid="power-state">{p.state.label()}</span>
             {(!details.is_empty()).then(|| view! { <span class="small">{details}</span> })}
-            {idle.map(|t| view! { <span class="small" data-testid="idle">{t}</span> })}
         </p>
     }
 }

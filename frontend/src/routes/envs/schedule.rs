@@ -1,10 +1,11 @@
 //! The schedule and "keep awake until" of an environment: the next scheduled
-//! run, a keep-awake time, and an editor for the weekly schedule (saved with
+//! run, a keep-awake time, an editor for the weekly schedule and for idle
+//! sleep (saved with
 //! `PUT /api/envs/{env}/power`, which validates it: a refused change keeps
 //! the old schedule and shows why; an accepted one redraws the panel).
 
 use leptos::prelude::*;
-use mezame_shared::power::{Power, RunAction, Schedule, WEEKDAYS};
+use mezame_shared::power::{Power, PowerSettings, RunAction, Schedule, WEEKDAYS};
 
 use crate::api;
 
@@ -30,6 +31,7 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
     let sleep = RwSignal::new(current.sleep.clone());
     let tz = RwSignal::new(current.time_zone.clone());
     let until = RwSignal::new("21:00".to_string());
+    let idle = RwSignal::new(power.settings.as_ref().and_then(|s| s.idle_sleep_mins).map(|m| m.to_string()).unwrap_or_default());
     let settings = power.settings.clone();
     let save_env = env.clone();
     let save = Action::new_local(move |enabled: &bool| {
@@ -43,11 +45,23 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
                 sleep: sleep.get_untracked(),
                 time_zone: tz.get_untracked(),
             });
-            match api::put_power(env, s.clone()).await {
-                // The panel is drawn again from the new settings.
-                Ok(_) => changed.run(()),
-                Err(e) => message.set(Some(e.to_string())),
-            }
+            put(env, s.clone(), changed, message).await
+        }
+    });
+    let settings = power.settings.clone();
+    let idle_env = env.clone();
+    let save_idle = Action::new_local(move |_: &()| {
+        let (env, mut s, text) = (idle_env.clone(), settings.clone(), idle.get_untracked());
+        async move {
+            let Some(s) = s.as_mut() else { return };
+            s.idle_sleep_mins = match text.trim() {
+                "" => None,
+                t => match t.parse() {
+                    Ok(m) => Some(m),
+                    Err(_) => return message.set(Some(format!("idle sleep: {t:?} is not a number of minutes (empty: never)"))),
+                },
+            };
+            put(env, s.clone(), changed, message).await
         }
     });
     let keep_env = env.clone();
@@ -93,6 +107,10 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
             <button class="secondary" disabled=!may_configure on:click=move |_| { save.dispatch(true); }>"Save schedule"</button>
             <button class="secondary" disabled=!may_configure on:click=move |_| { save.dispatch(false); }>"No schedule"</button>
             {(!may_configure).then(|| view! { <span class="small muted">" Changing the schedule needs the admin role."</span> })}
+            <div class="idle-sleep">
+                <label>"Sleep after " <input type="number" min="5" max="1440" data-testid="idle-mins" placeholder="never" prop:value=move || idle.get() on:change=move |ev| idle.set(event_target_value(&ev))/>" min without requests "</label>
+                <button class="secondary" disabled=!may_configure on:click=move |_| { save_idle.dispatch(()); }>"Save idle sleep"</button>
+            </div>
             <div class="keep-awake">
                 <label>"Keep awake until " <input type="time" prop:value=move || until.get() on:change=move |ev| until.set(event_target_value(&ev))/></label>
                 <button class="secondary" on:click=move |_| { keep.dispatch(Some(until.get_untracked())); }>"Keep awake"</button>
@@ -100,5 +118,13 @@ pub fn SchedulePanel(env: String, power: Power, #[prop(into)] changed: Callback<
             </div>
             {move || message.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </details>
+    }
+}
+
+/// Saves the settings: the panel is drawn again from them, or says why not.
+async fn put(env: String, s: PowerSettings, changed: Callback<()>, message: RwSignal<Option<String>>) {
+    match api::put_power(env, s).await {
+        Ok(_) => changed.run(()),
+        Err(e) => message.set(Some(e.to_string())),
     }
 }

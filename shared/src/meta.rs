@@ -12,6 +12,14 @@ pub struct Health {
     pub database: String,
 }
 
+/// Answer of `GET /api/live`: the server answers (nothing else is read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Live {
+    /// Always `ok`.
+    pub status: String,
+}
+
 /// Answer of `GET /api/version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

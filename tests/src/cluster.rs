@@ -13,7 +13,7 @@ use mezame_sandbox::up::app_ready;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{eventually, kube, sandbox};
+use crate::{kube, sandbox};
 
 /// Serialises the tests of one test binary: they share the sandbox.
 pub static LOCK: Mutex<()> = Mutex::const_new(());
@@ -42,13 +42,40 @@ pub async fn settled(env: &str) {
     let client = kube(env).await;
     let apps = apps(&client);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
-    eventually(&format!("{env}: every Application Synced/Healthy and every Deployment available"), 4 * MINUTE, || async {
-        let list = apps.list(&ListParams::default()).await.ok()?;
-        let deps = deployments.list(&ListParams::default()).await.ok()?;
-        (list.items.len() == 18 && list.items.iter().all(app_ready) && deps.items.len() == 17 && deps.items.iter().all(available))
-            .then_some(())
-    })
-    .await;
+    let deadline = std::time::Instant::now() + 4 * MINUTE;
+    loop {
+        let list = apps.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+        let deps = deployments.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+        if list.len() == 18 && list.iter().all(app_ready) && deps.len() == 17 && deps.iter().all(available) {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            // Say what is not there yet (seen once in CI after a sleep and a wake, cause unknown).
+            let (napps, ndeps) = (list.len(), deps.len());
+            let apps: Vec<String> = list
+                .iter()
+                .filter(|a| !app_ready(a))
+                .map(|a| {
+                    format!(
+                        "{} {} {}",
+                        a.metadata.name.as_deref().unwrap_or("?"),
+                        a.data["status"]["sync"]["status"],
+                        a.data["status"]["health"]
+                    )
+                })
+                .collect();
+            let deps: Vec<String> = deps
+                .iter()
+                .filter(|d| !available(d))
+                .map(|d| format!("{} {:?}", d.metadata.name.as_deref().unwrap_or("?"), d.status))
+                .collect();
+            panic!(
+                "timed out after 4 min waiting for {env}: every Application Synced/Healthy and every Deployment available; \
+                 {napps} Applications, not ready: {apps:?}; {ndeps} Deployments, not available: {deps:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 pub fn node_names(nodes: &[Node]) -> BTreeSet<String> {

@@ -54,6 +54,7 @@ async fn openapi_lists_every_route_and_every_listed_route_answers() {
         ("GET", "/api/envs/{env}/topology"),
         ("GET", "/api/envs/{env}/topology/events"),
         ("GET", "/api/health"),
+        ("GET", "/api/live"),
         ("GET", "/api/me"),
         ("GET", "/api/openapi.json"),
         ("GET", "/api/runs/{id}"),

@@ -116,6 +116,7 @@ fn api(debug_routes: bool) -> Api {
     use Perm::*;
     let mut api = Api::new()
         .add(Public, routes!(get_health::get_health))
+        .add(Public, routes!(get_live::get_live))
         .add(Public, routes!(get_login::get_login))
         .add(Public, routes!(get_callback::get_callback))
         .add(SignedIn, routes!(post_logout::post_logout))

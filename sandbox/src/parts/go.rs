@@ -228,6 +228,14 @@ pub fn kwok(dir: &Path, version: &str) -> Result<()> {
     Ok(())
 }
 
+/// `helm`, for the chart's tests (`helm lint`, `helm template`).
+pub fn helm(dir: &Path, version: &str) -> Result<()> {
+    let (work, log) = workspace(dir)?;
+    let commands = ["helm.sh/helm/v3/cmd/helm"];
+    module(&work, &[("helm.sh/helm/v3", version)], &[], &commands, &log)?;
+    build(&work, dir, &commands, "", "-s -w", &log, "go build helm")
+}
+
 /// The multi-call `argocd` binary and the Application/AppProject CRDs.
 pub fn argocd(dir: &Path, version: &str) -> Result<()> {
     let (work, log) = workspace(dir)?;

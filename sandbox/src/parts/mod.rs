@@ -9,6 +9,7 @@
 //! | Argo CD | Go module `github.com/argoproj/argo-cd/v3` | the multi-call `argocd` binary and its CRDs |
 //! | moto | PyPI `moto[server]` and `cbor2` in its own venv | `python -m moto.server` |
 //! | oidc-provider | npm `oidc-provider` | the sandbox's OpenID provider (sign-in) |
+//! | Helm | Go module `helm.sh/helm/v3` | `helm`, for the chart's tests |
 //! | Redis | Debian `redis-server` | used by Argo CD |
 //!
 //! A part is built into `<name>-<version>.tmp` and renamed when complete, so an
@@ -34,6 +35,7 @@ pub const MOTO: &str = "5.2.5";
 /// a venv without it is built again.
 pub const CBOR2: &str = "5.6.5";
 pub const OIDC_PROVIDER: &str = "9.13.3";
+pub const HELM: &str = "v3.22.0";
 
 /// Paths of every built part.
 #[derive(Debug, Clone)]
@@ -52,12 +54,15 @@ pub struct Parts {
     pub redis_server: PathBuf,
     /// `node_modules/oidc-provider` lives here (and `provider.mjs`, written by `up`).
     pub oidc_provider: PathBuf,
+    /// `helm` (the chart's tests).
+    pub helm: PathBuf,
 }
 
 impl Parts {
     pub fn bin(&self, name: &str) -> PathBuf {
         match name {
             "etcd" => self.etcd.join("etcd"),
+            "helm" => self.helm.join("helm"),
             "kwok" | "kwokctl" => self.kwok.join(name),
             "argocd" | "argocd-application-controller" | "argocd-repo-server" => self.argocd.join(name),
             _ => self.kubernetes.join(name),
@@ -84,6 +89,7 @@ pub fn ensure() -> Result<Parts> {
         moto_python: part(&parts, "moto", &format!("{MOTO}-cbor2-{CBOR2}"), "~1 min", moto::install)?.join("venv/bin/python"),
         redis_server,
         oidc_provider: part(&parts, "oidc-provider", OIDC_PROVIDER, "~10 s", npm::install)?,
+        helm: part(&parts, "helm", HELM, "~3 min", go::helm)?,
     })
 }
 
@@ -103,6 +109,7 @@ pub fn find() -> Option<Parts> {
         redis_server: which("redis-server")?,
         // Not needed to stop or restart a cluster: a sandbox made before it existed still stops cleanly.
         oidc_provider: parts.join(format!("oidc-provider-{OIDC_PROVIDER}")),
+        helm: parts.join(format!("helm-{HELM}")),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod get_deploy_dora;
 pub mod get_deploy_list;
 pub mod get_env_list;
 pub mod get_health;
+pub mod get_live;
 pub mod get_login;
 pub mod get_me;
 pub mod get_metrics;

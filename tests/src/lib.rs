@@ -14,6 +14,7 @@ pub mod bench;
 pub mod capacity;
 pub mod cluster;
 pub mod dns;
+pub mod proxy;
 pub mod receiver;
 pub mod runs;
 pub mod signin;

@@ -16,6 +16,8 @@ pub struct SseEvent {
 pub struct Sse {
     body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buffer: String,
+    /// The server ended the stream (or the connection broke).
+    closed: bool,
 }
 
 impl Sse {
@@ -30,10 +32,16 @@ impl Sse {
         assert_eq!(r.status().as_u16(), 200, "GET {url}");
         let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         assert!(ct.starts_with("text/event-stream"), "content-type {ct}");
-        Sse { body: r.bytes_stream().boxed(), buffer: String::new() }
+        Sse { body: r.bytes_stream().boxed(), buffer: String::new(), closed: false }
     }
 
-    /// The next event (comments and keep-alives skipped), or `None` after `timeout`.
+    /// Whether the stream has ended (a `None` from [`Sse::next`] is then final).
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The next event (comments and keep-alives skipped), or `None` after
+    /// `timeout` or once the stream ended ([`Sse::closed`]).
     pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -60,7 +68,14 @@ impl Sse {
                 }
                 continue;
             }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??.ok()?;
+            let chunk = match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None | Some(Err(_))) => {
+                    self.closed = true;
+                    return None;
+                }
+            };
             self.buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
         }
     }

@@ -186,9 +186,17 @@ async fn idle_dev_sleeps_a_busy_one_does_not() {
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(runs_by(&server, "idle").await.len(), 1, "asleep: not put to sleep again");
 
-    // Back to work.
+    // Back to work, idle sleep off first: with the scheduler's clock 40 min
+    // ahead of the wake's real end, it would find dev idle again at once and
+    // put it back to sleep (seen in CI: dev left half asleep for the next test).
+    let (_, power) = get_json(&api("/api/envs/dev/power")).await;
+    let mut settings = power["settings"].clone();
+    settings["idle_sleep_mins"] = serde_json::Value::Null;
+    let (status, body) = send(reqwest::Method::PUT, &api("/api/envs/dev/power"), Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = post(&api("/api/envs/dev/wake")).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await.state, RunState::Succeeded);
     settled("dev").await;
+    assert_eq!(runs_by(&server, "idle").await.len(), 1, "not put to sleep again after the wake");
 }

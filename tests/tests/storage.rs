@@ -382,50 +382,6 @@ async fn postgres_notification_outbox() {
     notification_outbox(&fresh_postgres().await).await;
 }
 
-/// A TCP proxy to PostgreSQL that the test can cut (every connection dropped,
-/// new ones refused) and mend.
-struct Cuttable {
-    addr: std::net::SocketAddr,
-    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Cuttable {
-    async fn to(upstream: String) -> Cuttable {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (o, c) = (open.clone(), conns.clone());
-        tokio::spawn(async move {
-            while let Ok((mut down, _)) = listener.accept().await {
-                if !o.load(Ordering::SeqCst) {
-                    continue; // dropped: refused
-                }
-                let upstream = upstream.clone();
-                c.lock().unwrap().push(tokio::spawn(async move {
-                    if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                    }
-                }));
-            }
-        });
-        Cuttable { addr, open, conns }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
-
-    fn mend(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 /// A database blip makes a replica unready (`/api/health` 503, so the
 /// Service stops sending to it) but never dead (`/api/live` 200, so the
 /// kubelet does not restart it); once the database answers again it is
@@ -435,7 +391,7 @@ async fn a_database_blip_makes_a_replica_unready_not_dead() {
     let url = fresh_postgres().await;
     let (head, rest) = url.split_once('@').unwrap();
     let (hostport, db) = rest.split_once('/').unwrap();
-    let proxy = Cuttable::to(hostport.to_string()).await;
+    let proxy = mezame_e2e::proxy::Proxy::round_robin(vec![hostport.to_string()]).await;
     // Started off the runtime's threads: the proxy serves mezame's first connections meanwhile.
     let config = format!("database = \"{head}@{}/{db}\"\n", proxy.addr);
     let s = tokio::task::spawn_blocking(move || Server::start(&config)).await.unwrap();

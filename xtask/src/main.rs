@@ -2,6 +2,7 @@
 //!
 //! - `dist [--release]`: build the WASM UI into `dist/` (see [`dist`]).
 //! - `build`: release UI + release `mezame` binary with the UI embedded.
+//! - `image`: that binary in an OCI image (see [`image`]).
 //! - `run`: bring the sandbox up and serve the panel on it (see [`run`]).
 //! - `test`: install what is missing, then run every test (see [`test`]).
 //! - `bench <name>`: a benchmark on its own sandbox (see [`bench`]).
@@ -11,6 +12,7 @@
 
 mod bench;
 mod dist;
+mod image;
 mod postgres;
 mod run;
 mod test;
@@ -36,6 +38,8 @@ enum Command {
     },
     /// Build the release `mezame` binary with the UI embedded.
     Build,
+    /// Build the OCI image (target/mezame-image.oci.tar) with buildah, no daemon.
+    Image,
     /// Bring the sandbox up (dev and prod) and serve the panel on it.
     Run(run::Args),
     /// Run every test: unit, API, storage (SQLite + PostgreSQL), sandbox, browser.
@@ -49,6 +53,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Dist { release } => dist::build(release).map(|_| ()),
         Command::Build => run::build_release().map(|_| ()),
+        Command::Image => run::build_release().and_then(|bin| image::build(&bin)).map(|_| ()),
         Command::Run(args) => run::run(args),
         Command::Test(args) => test::run_tests(args),
         Command::Bench(args) => bench::run_bench(args),

@@ -48,11 +48,13 @@ pub fn run_tests(args: Args) -> Result<()> {
     let mut packages = sandbox_packages();
     packages.push(("chromium", "/usr/bin/chromium", "the browser tests"));
     packages.push(("postgresql", "/usr/lib/postgresql", "the storage tests"));
+    packages.extend(crate::image::packages());
     tools::ensure_apt(&packages)?;
     tools::ensure_node_modules()?;
     let schemathesis = tools::ensure_schemathesis()?;
     lint()?;
     let bin = build_release()?;
+    let image = crate::image::build(&bin)?;
     let sandbox_dir = target_dir().join("test-sandbox");
     let sandbox = |args: &[&str]| {
         let mut c = Command::new(bin.join("mezame-sandbox"));
@@ -69,6 +71,7 @@ pub fn run_tests(args: Args) -> Result<()> {
             ("MEZAME_SANDBOX_DIR", sandbox_dir.display().to_string()),
             ("MEZAME_TEST_POSTGRES_URL", pg.url()),
             ("MEZAME_SCHEMATHESIS", schemathesis.display().to_string()),
+            ("MEZAME_IMAGE", image.display().to_string()),
         ];
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();

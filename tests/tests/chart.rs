@@ -1,10 +1,12 @@
 //! The Helm chart (`deploy/helm/mezame`), against the sandbox: `helm lint`
 //! and `helm template` of the default and a production-like values file (Helm
-//! built from Go modules by the sandbox), the render accepted by the dev API
+//! built from Go modules by the sandbox), the render accepted by qa's API
 //! server (`kubectl apply --dry-run=server`), and then installed for real in
-//! dev: the panel's own zero-downtime audit finds nothing in its Deployment,
+//! qa: the panel's own zero-downtime audit finds nothing in its Deployment,
 //! and mezame, running with nothing but the chart's ServiceAccount token,
-//! shows the topology, runs a CronJob now, and puts dev to sleep and wakes it.
+//! shows the topology, runs a CronJob now, and puts qa to sleep and wakes it.
+//! (qa, not dev: the browser tests that follow count dev's microservices and
+//! jobs.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +18,8 @@ use mezame_shared::power::RunState;
 use serde_yaml::Value;
 
 const MINUTE: Duration = Duration::from_secs(60);
-/// Where the tests install the chart in dev.
+/// Where the tests install the chart.
+const ENV: &str = "qa";
 const NAMESPACE: &str = "mezame";
 
 fn chart() -> PathBuf {
@@ -43,7 +46,7 @@ fn helm(args: &[&str]) -> String {
 }
 
 fn kubectl(args: &[&str]) -> String {
-    let kubeconfig = sandbox().cluster_kubeconfig("dev");
+    let kubeconfig = sandbox().cluster_kubeconfig(ENV);
     run(Command::new(tool("kubectl")).arg("--kubeconfig").arg(kubeconfig).args(args))
 }
 
@@ -110,7 +113,7 @@ fn the_chart_lints_renders_and_the_api_server_accepts_it() {
     let (_, default) = render(NAMESPACE, &[]);
     check_objects(&default);
     assert!(kind(&default, "Ingress").is_empty() && kind(&default, "ServiceMonitor").is_empty(), "both opt-in");
-    // Into `default`, which exists in dev: the dry run needs the namespace.
+    // Into `default`, which exists in qa: the dry run needs the namespace.
     let (text, objects) = render("default", &[prod]);
     check_objects(&objects);
     let ingress = kind(&objects, "Ingress")[0];
@@ -126,7 +129,7 @@ fn the_chart_lints_renders_and_the_api_server_accepts_it() {
     assert!(!out.status.success(), "two replicas without a database Secret must not render");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs PostgreSQL"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // The dev API server accepts every object (the ServiceMonitor's CRD is not installed there).
+    // qa's API server accepts every object (the ServiceMonitor's CRD is not installed there).
     let without_monitor: Vec<&str> = text.split("\n---").filter(|doc| !doc.contains("kind: ServiceMonitor")).collect();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), without_monitor.join("\n---")).unwrap();
@@ -138,8 +141,12 @@ fn the_chart_lints_renders_and_the_api_server_accepts_it() {
     }
 }
 
-/// Installs the default render in dev's `mezame` namespace; removes it when dropped.
-struct Installed;
+/// Installs the default render in qa's `mezame` namespace. [`Installed::remove`]
+/// removes it and checks it is gone; dropped without that (a failed test),
+/// it removes it as well as it can.
+struct Installed {
+    removed: bool,
+}
 
 impl Installed {
     fn new() -> Installed {
@@ -147,41 +154,53 @@ impl Installed {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n---\n{text}")).unwrap();
         kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
-        Installed
+        Installed { removed: false }
+    }
+
+    /// The cluster-wide objects and the namespace deleted, and waited for.
+    fn uninstall() -> Vec<std::io::Result<std::process::Output>> {
+        let kubeconfig = sandbox().cluster_kubeconfig(ENV);
+        let kubectl = |args: &[&str]| Command::new(tool("kubectl")).arg("--kubeconfig").arg(&kubeconfig).args(args).output();
+        vec![
+            kubectl(&["delete", "clusterrolebinding,clusterrole,rolebinding,role", "-A", "-l", "app.kubernetes.io/instance=mezame"]),
+            kubectl(&["delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s"]),
+        ]
+    }
+
+    fn remove(mut self) {
+        self.removed = true;
+        for out in Installed::uninstall() {
+            let out = out.expect("kubectl runs");
+            assert!(out.status.success(), "uninstall: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let left = kubectl(&["get", "namespaces", "-o", "name"]);
+        assert!(!left.lines().any(|l| l == format!("namespace/{NAMESPACE}")), "the namespace is gone: {left}");
+        let roles = kubectl(&["get", "clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/instance=mezame", "-o", "name"]);
+        assert!(roles.trim().is_empty(), "the cluster-wide roles are gone: {roles}");
     }
 }
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        let kubeconfig = sandbox().cluster_kubeconfig("dev");
-        let _ = Command::new(tool("kubectl"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args([
-                "delete",
-                "clusterrolebinding,clusterrole,rolebinding,role",
-                "-A",
-                "-l",
-                "app.kubernetes.io/instance=mezame",
-                "--wait=false",
-            ])
-            .output();
-        let _ = Command::new(tool("kubectl"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            // Gone before the next tests count dev's microservices.
-            .args(["delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s"])
-            .output();
+        if !self.removed {
+            for out in Installed::uninstall() {
+                if let Ok(out) = out
+                    && !out.status.success()
+                {
+                    eprintln!("uninstall after a failure: {}", String::from_utf8_lossy(&out.stderr));
+                }
+            }
+        }
     }
 }
 
-/// A kubeconfig of dev's API server that authenticates with `token` only.
+/// A kubeconfig of qa's API server that authenticates with `token` only.
 fn token_kubeconfig(token: &str, dir: &Path) -> PathBuf {
     let state = sandbox();
-    let text = std::fs::read_to_string(state.cluster_kubeconfig("dev")).unwrap();
+    let text = std::fs::read_to_string(state.cluster_kubeconfig(ENV)).unwrap();
     let mut config: Value = serde_yaml::from_str(&text).unwrap();
     let users = config["users"].as_sequence_mut().expect("users");
-    assert_eq!(users.len(), 1, "one user in dev's kubeconfig");
+    assert_eq!(users.len(), 1, "one user in qa's kubeconfig");
     users[0]["user"] = serde_yaml::from_str(&format!("token: {token}")).unwrap();
     let path = dir.join("kubeconfig");
     std::fs::write(&path, serde_yaml::to_string(&config).unwrap()).unwrap();
@@ -190,7 +209,7 @@ fn token_kubeconfig(token: &str, dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn mezame_does_its_work_with_the_charts_service_account_and_nothing_more() {
-    let _installed = tokio::task::spawn_blocking(Installed::new).await.unwrap();
+    let installed = tokio::task::spawn_blocking(Installed::new).await.unwrap();
     let sa = format!("system:serviceaccount:{NAMESPACE}:mezame");
     // What the ServiceAccount may do is what the ClusterRole says, and no more.
     let can = tokio::task::spawn_blocking(move || kubectl(&["auth", "can-i", "--list", "--as", &sa])).await.unwrap();
@@ -208,15 +227,15 @@ async fn mezame_does_its_work_with_the_charts_service_account_and_nothing_more()
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = token_kubeconfig(token.trim(), dir.path());
     let state = sandbox();
-    let env = sandbox_env_toml("dev")
+    let env = sandbox_env_toml(ENV)
         .replace(&format!("kubeconfig = \"{}\"", state.kubeconfig().display()), &format!("kubeconfig = \"{}\"", kubeconfig.display()));
-    assert!(env.contains(&kubeconfig.display().to_string()), "dev's kubeconfig replaced: {env}");
-    let env = env.replace(&format!("context = \"{}\"", mezame_sandbox::state::context_name("dev")), "");
+    assert!(env.contains(&kubeconfig.display().to_string()), "qa's kubeconfig replaced: {env}");
+    let env = env.replace(&format!("context = \"{}\"", mezame_sandbox::state::context_name(ENV)), "");
     let server = Server::start(&format!("backup_keys = [\"{KEY}\"]\n{env}"));
 
     // The topology, the panel's own Deployment audited like any other.
     let ms = eventually("the topology shows mezame's own Deployment", MINUTE, || async {
-        let (status, t) = get_json(&server.url("/api/envs/dev/topology")).await;
+        let (status, t) = get_json(&server.url(&format!("/api/envs/{ENV}/topology"))).await;
         assert_eq!(status, 200, "{t}");
         assert!(t["source"]["error"].is_null(), "the watches work with the ServiceAccount: {}", t["source"]);
         t["services"].as_array()?.iter().find(|m| m["name"] == "mezame" && m["namespace"] == NAMESPACE).cloned()
@@ -225,25 +244,27 @@ async fn mezame_does_its_work_with_the_charts_service_account_and_nothing_more()
     assert_eq!(ms["findings"].as_array().map(Vec::len), Some(0), "the zero-downtime audit of its own Deployment: {}", ms["findings"]);
 
     // Run now: a Job from a CronJob.
-    let (status, body) = post(&server.url("/api/envs/dev/cronjobs/platform/mail-notification/run")).await;
+    let (status, body) = post(&server.url(&format!("/api/envs/{ENV}/cronjobs/platform/mail-notification/run"))).await;
     assert!(status == 201 || status == 202 || status == 200, "Run now: {status} {body}");
 
     // Sleep and wake.
-    let (status, body) = post(&server.url("/api/envs/dev/sleep")).await;
+    let (status, body) = post(&server.url(&format!("/api/envs/{ENV}/sleep"))).await;
     assert_eq!(status, 202, "{body}");
     let run = finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await;
     assert_eq!(run.state, RunState::Succeeded, "sleep with the ServiceAccount: {run:?}");
     report(&run);
-    let (status, body) = post(&server.url("/api/envs/dev/wake")).await;
+    let (status, body) = post(&server.url(&format!("/api/envs/{ENV}/wake"))).await;
     assert_eq!(status, 202, "{body}");
     let run = finished(&server, body["id"].as_i64().unwrap(), 5 * MINUTE).await;
     assert_eq!(run.state, RunState::Succeeded, "wake with the ServiceAccount: {run:?}");
     report(&run);
-    mezame_e2e::cluster::settled("dev").await;
+    mezame_e2e::cluster::settled(ENV).await;
+    drop(server);
+    tokio::task::spawn_blocking(move || installed.remove()).await.unwrap();
 }
 
 fn report(run: &mezame_shared::power::Run) {
     let secs = run.finished_at.map(|f| (f - run.created_at).num_milliseconds() as f64 / 1000.0);
     let steps: Vec<&str> = run.steps.iter().map(|s| s.name.as_str()).collect();
-    println!("{:?} of dev with the chart's ServiceAccount: {:?} in {secs:?} s, steps {steps:?}", run.action, run.state);
+    println!("{:?} of {ENV} with the chart's ServiceAccount: {:?} in {secs:?} s, steps {steps:?}", run.action, run.state);
 }

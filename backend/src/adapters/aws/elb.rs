@@ -25,6 +25,8 @@ pub struct LoadBalancer {
     pub dns_name: String,
     /// `namespace/name` of the Ingress (or the group name of an IngressGroup).
     pub stack: String,
+    /// When AWS created it (no request can have reached it before).
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Account {
@@ -46,6 +48,7 @@ impl Account {
                     lb.load_balancer_arn()?.to_string(),
                     lb.load_balancer_name().unwrap_or_default().to_string(),
                     lb.dns_name().unwrap_or_default().to_string(),
+                    lb.created_time().and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0)),
                 ))
             }));
             marker = page.next_marker().map(str::to_string);
@@ -58,7 +61,7 @@ impl Account {
         for chunk in all.chunks(20) {
             let tags = client
                 .describe_tags()
-                .set_resource_arns(Some(chunk.iter().map(|(arn, _, _)| arn.clone()).collect()))
+                .set_resource_arns(Some(chunk.iter().map(|(arn, ..)| arn.clone()).collect()))
                 .send()
                 .timed()
                 .await
@@ -68,12 +71,15 @@ impl Account {
                 if tag(TAG_CLUSTER).as_deref() != Some(cluster) {
                     continue;
                 }
-                let Some((arn, name, dns)) = chunk.iter().find(|(a, _, _)| Some(a.as_str()) == desc.resource_arn()) else { continue };
+                let Some((arn, name, dns, created)) = chunk.iter().find(|(a, ..)| Some(a.as_str()) == desc.resource_arn()) else {
+                    continue;
+                };
                 out.push(LoadBalancer {
                     arn: arn.clone(),
                     name: name.clone(),
                     dns_name: dns.clone(),
                     stack: tag(TAG_STACK).unwrap_or_default(),
+                    created: *created,
                 });
             }
         }

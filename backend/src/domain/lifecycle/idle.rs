@@ -39,14 +39,18 @@ impl IdleWatch {
 }
 
 /// Since when an environment is idle: the end of the last minute with a
-/// request (none in the window read: its start), or its wake if later.
+/// request (none in the window read: its start), or — if later — its wake,
+/// or the creation of its newest load balancer (a load balancer made a
+/// minute ago was not idle for half an hour, whatever this process knows of
+/// the wake that made it).
 pub fn idle_since(
     last_request_minute: Option<DateTime<Utc>>,
     awake_since: Option<DateTime<Utc>>,
+    newest_load_balancer: Option<DateTime<Utc>>,
     window_start: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let last = last_request_minute.map_or(window_start, |m| m + chrono::Duration::minutes(1));
-    awake_since.map_or(last, |a| a.max(last))
+    last.max(awake_since.unwrap_or(last)).max(newest_load_balancer.unwrap_or(last))
 }
 
 /// Idle for how long, and how long before it sleeps.
@@ -84,11 +88,10 @@ impl Lifecycle {
             self.idle.set(name, None);
             return Ok(());
         }
-        let mut last_request = None;
-        for lb in &lbs {
-            last_request = last_request.max(env.aws().load_balancer_requests(&lb.arn, from, now).await?.last().map(|(t, _)| *t));
-        }
-        let since = idle_since(last_request, awake_since, from);
+        let counts = futures::future::try_join_all(lbs.iter().map(|lb| env.aws().load_balancer_requests(&lb.arn, from, now))).await?;
+        let last_request = counts.iter().filter_map(|c| c.last().map(|(t, _)| *t)).max();
+        let newest = lbs.iter().filter_map(|lb| lb.created).max();
+        let since = idle_since(last_request, awake_since, newest, from);
         self.idle.set(name, Some(since));
         let kept = hold.is_some_and(|h| h > now);
         if idle_of(since, now, mins).sleeps_in_secs == 0 && !kept {
@@ -116,11 +119,14 @@ mod tests {
     fn idle_since_the_last_request_or_the_wake() {
         let t = |m: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + m * 60, 0).unwrap();
         // A request in the minute starting at t(10): idle from t(11).
-        assert_eq!(idle_since(Some(t(10)), None, t(0)), t(11));
+        assert_eq!(idle_since(Some(t(10)), None, None, t(0)), t(11));
         // Woken after it: idle from the wake.
-        assert_eq!(idle_since(Some(t(10)), Some(t(20)), t(0)), t(20));
+        assert_eq!(idle_since(Some(t(10)), Some(t(20)), None, t(0)), t(20));
         // Nothing in the window read: idle at least since its start.
-        assert_eq!(idle_since(None, None, t(0)), t(0));
+        assert_eq!(idle_since(None, None, None, t(0)), t(0));
+        // ...or since its newest load balancer was made, if later.
+        assert_eq!(idle_since(None, None, Some(t(30)), t(0)), t(30));
+        assert_eq!(idle_since(Some(t(40)), Some(t(20)), Some(t(30)), t(0)), t(41));
         assert_eq!(idle_of(t(11), t(53), 60), Idle { idle_secs: 42 * 60, sleeps_in_secs: 18 * 60 });
         assert_eq!(idle_of(t(0), t(65), 60).sleeps_in_secs, 0);
     }

@@ -25,12 +25,17 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
+/// The access key of the sandbox's own machinery (controllers, seeding, tests'
+/// checks): moto's IAM enforcement does not apply to it (moto/fidelity.py).
+pub const SANDBOX_KEY: &str = "sandbox";
+
 impl Aws {
     pub async fn connect(endpoint: &str) -> Aws {
         let conf = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "sandbox"))
+            // `sandbox`: moto's IAM enforcement leaves this key out (moto/fidelity.py).
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(SANDBOX_KEY, SANDBOX_KEY, None, None, "sandbox"))
             .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
             .load()
             .await;

@@ -13,6 +13,9 @@ pub enum AdapterError {
     /// An AWS API call failed.
     #[error("{0}")]
     Aws(String),
+    /// AWS refused an action to mezame's credentials (its IAM policy lacks it).
+    #[error("{0}")]
+    Denied(String),
     /// The database failed (sqlx's error stays inside this layer).
     #[error("database: {0}")]
     Db(DbError),

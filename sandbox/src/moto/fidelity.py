@@ -16,18 +16,34 @@ Run instead of `python -m moto.server` (same arguments):
   would keep its hostname: a wake would never need DNS to follow it).
 - CloudWatch is also answered over Smithy RPC v2 CBOR, which AWS SDKs of 2025
   and later speak to it (see rpcv2_cbor.py, written next to this file).
+- IAM enforcement (moto's, turned on by `POST /moto-api/reset-auth` with `0`)
+  leaves out the sandbox's own machinery — the emulated controllers, signed
+  with the access key `sandbox` (SANDBOX_KEY) — so the cluster keeps following
+  AWS while everyone else's calls are checked against their IAM policies. Its
+  refusals are answered in the service's own protocol (moto answers every one
+  in one XML shape, which an SDK cannot read for EKS's JSON, for instance), and
+  a signature is checked over the body as sent (moto checked it over what it
+  parsed: for a GET, its headers; for a form POST, its parsed parameters —
+  every call failed with SignatureDoesNotMatch).
 """
 
 import datetime
+import io
 import random
+import uuid
+from xml.sax.saxutils import escape
 import zlib
 
 import rpcv2_cbor
 
 from moto import server
 from moto.autoscaling.models import FakeAutoScalingGroup
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.core.responses import ActionResult
+from botocore.awsrequest import AWSRequest
 from moto.ec2.models.instances import Instance
+from moto.iam.access_control import IAMRequestBase
 from moto.ec2.responses.spot_instances import SpotInstances
 from moto.elbv2.models import ELBv2Backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -117,11 +133,75 @@ _dispatch = DomainDispatcherApplication.__call__
 def _dispatch_cbor_too(self, environ, start_response):
     rpc = rpcv2_cbor.target(environ)
     if rpc is None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ[RAW_BODY] = body
         return _dispatch(self, environ, start_response)
     return rpcv2_cbor.serve(lambda e, s: _dispatch(self, e, s), environ, start_response, *rpc)
 
 
 DomainDispatcherApplication.__call__ = _dispatch_cbor_too
+
+SANDBOX_KEY = "sandbox"
+_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+# Error shapes by the signing name of the services mezame calls.
+_PROTOCOL = {"eks": "json", "ec2": "ec2", "autoscaling": "query", "elasticloadbalancing": "query", "rds": "query",
+             "route53": "query", "sts": "query", "iam": "query"}
+_XML = {
+    "query": "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+             "<RequestId>{id}</RequestId></ErrorResponse>",
+    "ec2": "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+           "<RequestID>{id}</RequestID></Response>",
+}
+
+
+def _in_protocol(error, authorization):
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    protocol = _PROTOCOL.get(scope[3] if len(scope) > 3 else "")
+    if protocol == "json":
+        code = "AccessDeniedException" if error.error_type == "AccessDenied" else error.error_type
+        json_error = JsonRESTError(code, error.message)
+        json_error.code = error.code
+        return json_error
+    if protocol in _XML:
+        error.description = _XML[protocol].format(code=escape(error.error_type), message=escape(error.message), id=uuid.uuid4())
+    return error
+
+
+RAW_BODY = "mezame.raw_body"
+
+
+def _request_as_signed(self):
+    signed = self._get_string_between("SignedHeaders=", ",", self._headers["Authorization"]).split(";")
+    headers = self._create_headers_for_aws_request(signed, self._headers)
+    request = AWSRequest(method=self._method, url=self._path, data=self._body or b"", headers=headers)
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    return request
+
+
+IAMRequestBase._create_aws_request = _request_as_signed
+
+
+def _authorize_all_but_the_sandbox(self, iam_request_cls, resource="*"):
+    authorization = self.headers.get("Authorization") or ""
+    if f"Credential={SANDBOX_KEY}/" in authorization:
+        return
+    parsed = self.raw_body
+    # The body as sent (a form's was consumed by parsing it), for the signature.
+    self.raw_body = self.normalized_request.environ.get(RAW_BODY, parsed)
+    try:
+        _authorize(self, iam_request_cls, resource)
+    except _RESTError as error:
+        raise _in_protocol(error, authorization) from None
+    finally:
+        self.raw_body = parsed
+
+
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize_all_but_the_sandbox
 
 if __name__ == "__main__":
     server.main()

@@ -110,11 +110,29 @@ impl Account {
     }
 }
 
+/// Error codes by which AWS refuses an action to the caller: its policy lacks it.
+const NOT_ALLOWED: [&str; 3] = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"];
+/// Error codes by which AWS refuses the caller's credentials themselves.
+const NOT_ACCEPTED: [&str; 4] = ["AuthFailure", "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch"];
+
 /// An SDK error with its whole context (service code and message), prefixed
 /// with the operation, e.g. `eks:UpdateNodegroupConfig platform-dev/system: …`.
+/// A refusal of mezame's credentials is [`AdapterError::Denied`] (retrying
+/// cannot help), saying which action its IAM policy needs.
 fn sdk_error<E>(op: &str, target: &str, e: E) -> AdapterError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + aws_sdk_sts::error::ProvideErrorMetadata + 'static,
 {
+    let (code, message) = (e.code().unwrap_or_default(), e.message().unwrap_or("no message"));
+    if NOT_ALLOWED.contains(&code) {
+        return AdapterError::Denied(format!(
+            "{op} {target}: AWS refused it to mezame ({code}: {message}); its IAM policy needs {op} (see deploy/iam-policy.json)"
+        ));
+    }
+    if NOT_ACCEPTED.contains(&code) {
+        return AdapterError::Denied(format!(
+            "{op} {target}: AWS does not accept mezame's credentials ({code}: {message}); check the environment's [env.aws] profile or keys"
+        ));
+    }
     AdapterError::Aws(format!("{op} {target}: {}", DisplayErrorContext(&e)))
 }

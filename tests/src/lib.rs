@@ -82,6 +82,14 @@ pub async fn fresh_postgres() -> String {
     format!("{server}/{name}")
 }
 
+/// Runs a command to its end; its stdout, or a failure with its stdout and stderr.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{cmd:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 /// A variable set by `cargo xtask test`; a clear failure when it is missing.
 pub fn required_env(name: &str) -> String {
     std::env::var(name)

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mezame_e2e::runs::{KEY, finished, post};
-use mezame_e2e::{Server, eventually, get_json, sandbox, sandbox_env_toml};
+use mezame_e2e::{Server, eventually, get_json, run_ok, sandbox, sandbox_env_toml};
 use mezame_shared::power::RunState;
 use serde_yaml::Value;
 
@@ -33,21 +33,13 @@ fn tool(name: &str) -> PathBuf {
 /// The sandbox's Kubernetes (Helm built from source defaults to v1.20).
 const KUBE_VERSION: &str = "1.36.3";
 
-/// Runs a command; its stdout, or a failure with its stderr.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
-}
-
 fn helm(args: &[&str]) -> String {
-    run(Command::new(tool("helm")).args(args).env("HELM_CACHE_HOME", std::env::temp_dir().join("mezame-helm-cache")))
+    run_ok(Command::new(tool("helm")).args(args).env("HELM_CACHE_HOME", std::env::temp_dir().join("mezame-helm-cache")))
 }
 
 fn kubectl(args: &[&str]) -> String {
     let kubeconfig = sandbox().cluster_kubeconfig(ENV);
-    run(Command::new(tool("kubectl")).arg("--kubeconfig").arg(kubeconfig).args(args))
+    run_ok(Command::new(tool("kubectl")).arg("--kubeconfig").arg(kubeconfig).args(args))
 }
 
 /// `helm template` of the chart into `namespace` with these values files, as objects.

@@ -6,21 +6,15 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use mezame_e2e::{eventually, required_env};
+use mezame_e2e::{eventually, required_env, run_ok};
 use serde_json::Value;
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A working container of the image; removed when dropped.
 struct Container(String);
 
 impl Container {
     fn of(archive: &str) -> Container {
-        Container(run(Command::new("buildah").args(["from", "--quiet"]).arg(format!("oci-archive:{archive}"))).trim().to_string())
+        Container(run_ok(Command::new("buildah").args(["from", "--quiet"]).arg(format!("oci-archive:{archive}"))).trim().to_string())
     }
 
     fn run(&self, args: &[&str]) -> Command {
@@ -52,7 +46,7 @@ impl Drop for Killed {
 async fn the_image_runs_mezame_as_a_non_root_user_and_serves_the_panel() {
     let archive = required_env("MEZAME_IMAGE");
     let config: Value =
-        serde_json::from_str(&run(Command::new("skopeo").args(["inspect", "--config"]).arg(format!("oci-archive:{archive}"))))
+        serde_json::from_str(&run_ok(Command::new("skopeo").args(["inspect", "--config"]).arg(format!("oci-archive:{archive}"))))
             .expect("the image's config");
     let c = &config["config"];
     assert_eq!(c["User"], "65532:65532", "non-root: {c}");
@@ -63,9 +57,9 @@ async fn the_image_runs_mezame_as_a_non_root_user_and_serves_the_panel() {
     println!("image {archive}: {mb:.0} MB compressed, user {}, entrypoint {}", c["User"], c["Entrypoint"]);
 
     let container = tokio::task::spawn_blocking(move || Container::of(&archive)).await.unwrap();
-    let uid = run(&mut container.run(&["id", "-u"]));
+    let uid = run_ok(&mut container.run(&["id", "-u"]));
     assert_eq!(uid.trim(), "65532");
-    let git = run(&mut container.run(&["git", "--version"]));
+    let git = run_ok(&mut container.run(&["git", "--version"]));
     assert!(git.starts_with("git version"), "git in the image (the Deploys page's mirrors): {git}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface Mezame { url: string; stop: () => void; }
+export interface Mezame { url: string; stop: () => void; kill9: () => void; }
 
 function required(name: string): string {
   const v = process.env[name];
@@ -14,10 +14,11 @@ function required(name: string): string {
   return v;
 }
 
-export async function startMezame(config: string): Promise<Mezame> {
+/// `database`: a URL (PostgreSQL, several replicas on one); by default a new SQLite file.
+export async function startMezame(config: string, database?: string): Promise<Mezame> {
   const dir = mkdtempSync(join(tmpdir(), 'mezame-browser-'));
   const file = join(dir, 'mezame.toml');
-  writeFileSync(file, `database = "${join(dir, 'mezame.db')}"\n${config}`);
+  writeFileSync(file, `database = "${database ?? join(dir, 'mezame.db')}"\n${config}`);
   const child: ChildProcess = spawn(required('MEZAME_BIN'), ['serve', '--config', file, '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, RUST_LOG: 'warn,kube_client=off' },
@@ -32,7 +33,7 @@ export async function startMezame(config: string): Promise<Mezame> {
     });
     child.on('exit', (code) => reject(new Error(`mezame exited with ${code}`)));
   });
-  return { url, stop: () => child.kill() };
+  return { url, stop: () => child.kill(), kill9: () => child.kill('SIGKILL') };
 }
 
 /// The test sandbox as `mezame-sandbox status --json` reports it.

@@ -18,6 +18,8 @@ pub struct Sse {
     buffer: String,
     /// The server ended the stream (or the connection broke).
     closed: bool,
+    /// The id of the last event read (what a browser resends as `Last-Event-ID`).
+    last_id: Option<String>,
 }
 
 impl Sse {
@@ -28,11 +30,24 @@ impl Sse {
 
     /// Opens `url` with `http` (its credentials).
     pub async fn open_with(http: &reqwest::Client, url: &str) -> Sse {
-        let r = http.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        Self::request(http.get(url)).await
+    }
+
+    /// Opens the stream `request` asks for (e.g. with a `Last-Event-ID`).
+    pub async fn request(request: reqwest::RequestBuilder) -> Sse {
+        let (http, request) = request.build_split();
+        let request = request.unwrap_or_else(|e| panic!("an SSE request: {e}"));
+        let url = request.url().to_string();
+        let r = http.execute(request).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
         assert_eq!(r.status().as_u16(), 200, "GET {url}");
         let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         assert!(ct.starts_with("text/event-stream"), "content-type {ct}");
-        Sse { body: r.bytes_stream().boxed(), buffer: String::new(), closed: false }
+        Sse { body: r.bytes_stream().boxed(), buffer: String::new(), closed: false, last_id: None }
+    }
+
+    /// The id of the last event read.
+    pub fn last_id(&self) -> Option<&str> {
+        self.last_id.as_deref()
     }
 
     /// Whether the stream has ended (a `None` from [`Sse::next`] is then final).
@@ -64,6 +79,9 @@ impl Sse {
                     }
                 }
                 if any {
+                    if ev.id.is_some() {
+                        self.last_id.clone_from(&ev.id);
+                    }
                     return Some(ev);
                 }
                 continue;

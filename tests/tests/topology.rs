@@ -112,7 +112,8 @@ async fn follow(sse: &mut Sse, topo: &mut Topology, what: &str, done: impl Fn(&T
             "delta" => {
                 let d: TopologyDelta = serde_json::from_str(&ev.data).unwrap();
                 assert!(d.apply(topo), "delta from {} does not follow revision {}", d.from, topo.revision);
-                assert_eq!(ev.id.as_deref(), Some(d.revision.to_string().as_str()));
+                let id = ev.id.as_deref().unwrap_or_default();
+                assert!(id.ends_with(&format!(".{}", d.revision)), "the event id {id} is <feed>.<revision> of revision {}", d.revision);
             }
             other => panic!("unexpected event {other}"),
         }
@@ -153,7 +154,12 @@ async fn scaling_and_deleting_a_pod_arrive_as_deltas() {
     // A client that reconnects with the revision it holds gets deltas, not a snapshot.
     let held = topo.revision - 1;
     let mut again = Sse::open(&server.url(&format!("/api/envs/prod/topology/events?after={held}"))).await;
-    assert_eq!(again.next(Duration::from_secs(10)).await.unwrap().event, "delta");
+    let delta = again.next(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(delta.event, "delta");
+    // So does a browser's reconnection: `Last-Event-ID` is `<feed>.<revision>`.
+    let feed = delta.id.as_deref().and_then(|id| id.split_once('.')).expect("an id <feed>.<revision>").0.to_string();
+    let request = mezame_e2e::client().get(server.url("/api/envs/prod/topology/events")).header("last-event-id", format!("{feed}.{held}"));
+    assert_eq!(Sse::request(request).await.next(Duration::from_secs(10)).await.unwrap().event, "delta");
 
     deployments.patch_scale(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 2}}))).await.unwrap();
     follow(&mut sse, &mut topo, "back to 2 pods", |t| svc(t).pods.len() == 2).await;

@@ -5,6 +5,7 @@
 //! with deltas and a client that fell too far behind gets a fresh snapshot.
 
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -58,6 +59,12 @@ impl Body {
 
 /// The feed of one environment.
 pub struct Feed {
+    /// Random per feed: revisions count from 0 in every process, so an
+    /// event id names its feed too (`<epoch>.<revision>`). A client that
+    /// reconnects through a load balancer to another replica sends an id of
+    /// another feed, and gets a snapshot — not deltas counted from another
+    /// replica's revisions, applied to that replica's state.
+    epoch: u64,
     /// The published revision; readers load it without a lock.
     current: ArcSwap<Current>,
     /// Serializes publishers (the env's rebuild thread, and its connect loop).
@@ -76,6 +83,7 @@ pub struct Subscription {
 impl Feed {
     pub fn new(initial: Topology) -> Feed {
         Feed {
+            epoch: std::hash::RandomState::new().hash_one(std::time::SystemTime::now()),
             current: ArcSwap::from_pointee(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
             publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
@@ -120,6 +128,18 @@ impl Feed {
         self.current.store(Arc::new(Current { topology: Arc::new(next), body, history }));
         let _ = self.tx.send(message);
         true
+    }
+
+    /// The SSE event id of `revision`: it names this feed.
+    pub fn event_id(&self, revision: u64) -> String {
+        format!("{:x}.{revision}", self.epoch)
+    }
+
+    /// The revision a client holds, from the event id it last saw
+    /// (`Last-Event-ID`); `None` when the id is another feed's.
+    pub fn seen(&self, event_id: &str) -> Option<u64> {
+        let (epoch, revision) = event_id.split_once('.')?;
+        (u64::from_str_radix(epoch, 16).ok()? == self.epoch).then_some(revision.parse().ok()?)
     }
 
     /// Subscribes a client that has seen `after` (or nothing).
@@ -203,6 +223,11 @@ mod tests {
         assert!(feed.subscribe(Some(2)).backlog.is_empty());
         assert!(matches!(feed.subscribe(None).backlog[..], [Message::Snapshot { revision: 2, .. }]));
         assert!(matches!(feed.subscribe(Some(99)).backlog[..], [Message::Snapshot { .. }]));
+        // Event ids name the feed: another replica's id of the same revision is not this one's.
+        assert_eq!(feed.seen(&feed.event_id(1)), Some(1));
+        let other = Feed::new(topo(None));
+        assert_eq!(other.seen(&feed.event_id(0)), None, "another feed's revision 0");
+        assert_eq!(feed.seen("1"), None, "a bare revision");
         // The delta applies to the old snapshot and gives the new one.
         let mut t0 = topo(None);
         let d1 = diff(&t0, &topo(Some("down"))).unwrap();

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
 use crate::app::App;
-use crate::domain::topology::feed::Message;
+use crate::domain::topology::feed::{Feed, Message};
 use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
 use crate::http::extract::Query;
@@ -19,15 +19,17 @@ use crate::http::extract::Query;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// The revision the client holds; the stream starts with the deltas after
-    /// it (or a snapshot when it is too old). The `Last-Event-ID` header of a
-    /// reconnecting `EventSource` does the same.
+    /// The revision the client holds, as this replica numbered it; the stream
+    /// starts with the deltas after it (or a snapshot when it is too old).
+    /// The `Last-Event-ID` header of a reconnecting `EventSource` does the
+    /// same, and also names the replica's feed: a client that reconnects
+    /// through a load balancer to another replica gets a snapshot.
     after: Option<u64>,
 }
 
 /// Live changes of the topology as Server-Sent Events: `snapshot` (a whole
 /// `Topology`) and `delta` (a `TopologyDelta` from `from` to `revision`);
-/// each event's id is its revision. A client that falls too far behind gets
+/// each event's id is `<feed>.<revision>` (the feed is random per replica). A client that falls too far behind gets
 /// a fresh `snapshot`. At most `max_event_streams` streams per server (503
 /// beyond); streams end when the server shuts down (clients reconnect).
 #[utoipa::path(
@@ -47,13 +49,13 @@ pub async fn get_topology_events(
     let live = env.live;
     let slot = crate::http::security::stream_slot(&app)?;
     let mut closing = app.closing();
-    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| live.feed.seen(v));
     let mut sub = live.feed.subscribe(q.after.or(last_event_id));
     let stream = async_stream::stream! {
         let _slot = slot;
         let mut at = sub.at;
         for m in sub.backlog.drain(..) {
-            yield Ok(event(&m));
+            yield Ok(event(&live.feed, &m));
         }
         loop {
             let received = tokio::select! {
@@ -68,17 +70,16 @@ pub async fn get_topology_events(
                 Err(RecvError::Closed) => break,
             };
             at = m.revision();
-            yield Ok(event(&m));
+            yield Ok(event(&live.feed, &m));
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event(m: &Message) -> Event {
+fn event(feed: &Feed, m: &Message) -> Event {
+    let id = feed.event_id(m.revision());
     match m {
-        Message::Snapshot { revision, json } => {
-            Event::default().event("snapshot").id(revision.to_string()).data(String::from_utf8_lossy(json))
-        }
-        Message::Delta { revision, json, .. } => Event::default().event("delta").id(revision.to_string()).data(&**json),
+        Message::Snapshot { json, .. } => Event::default().event("snapshot").id(id).data(String::from_utf8_lossy(json)),
+        Message::Delta { json, .. } => Event::default().event("delta").id(id).data(&**json),
     }
 }

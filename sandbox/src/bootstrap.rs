@@ -37,7 +37,7 @@ pub async fn apply(client: &kube::Client, parts: &Parts, state: &State, env: &En
         .await?;
     }
     applier.apply_yaml(&argocd_config(state, env, es)?).await?;
-    applier.apply_yaml(&system_workloads()).await?;
+    applier.apply_yaml(&system_workloads(env)).await?;
     applier.apply_yaml(&applications(state, env, es)).await.context("applying the Argo CD Applications")?;
     Ok(())
 }
@@ -206,10 +206,15 @@ spec:
     )
 }
 
-/// The add-ons: Argo CD (gated processes), the AWS Load Balancer Controller and
-/// Cluster Autoscaler (emulated by the sandbox controller), and the `alb` class.
-fn system_workloads() -> String {
+/// The add-ons: Argo CD and external-dns where it owns the records (gated
+/// processes), the AWS Load Balancer Controller and Cluster Autoscaler
+/// (emulated by the sandbox controller), and the `alb` class.
+fn system_workloads(env: &EnvSpec) -> String {
     let argocd = "quay.io/argoproj/argocd:v3.2.11";
+    let external_dns = env.external_dns.then(|| {
+        let image = format!("registry.k8s.io/external-dns/external-dns:{}", crate::parts::EXTERNAL_DNS);
+        addon("Deployment", "kube-system", "external-dns", &image, "50m", "100Mi")
+    });
     [
         addon("StatefulSet", "argocd", "argocd-application-controller", argocd, "250m", "512Mi"),
         addon("Deployment", "argocd", "argocd-repo-server", argocd, "100m", "256Mi"),
@@ -232,6 +237,9 @@ spec:
 "#
         .to_string(),
     ]
+    .into_iter()
+    .chain(external_dns)
+    .collect::<Vec<_>>()
     .join("---\n")
 }
 

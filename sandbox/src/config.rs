@@ -23,7 +23,7 @@ pub fn env_toml(state: &State, env: &EnvSpec) -> String {
     );
     out.push_str(&format!(
         "[env.dns]\nprovider = \"{provider}\"\nzone = \"{zone}\"\nasleep_target = \"{ASLEEP_TARGET}\"\n",
-        provider = if env.external_dns() { "external-dns" } else { "route53" },
+        provider = if env.external_dns { "external-dns" } else { "route53" },
         zone = env.dns_zone(),
     ));
     if env.protected {

@@ -180,6 +180,8 @@ pub struct EnvSpec {
     pub replicas: u32,
     /// Production: never put to sleep.
     pub protected: bool,
+    /// The real external-dns writes its public records (prod), else mezame does.
+    pub external_dns: bool,
 }
 
 const DEV_SHAPE: EnvSpec = EnvSpec {
@@ -206,6 +208,7 @@ const DEV_SHAPE: EnvSpec = EnvSpec {
     self_heal: true,
     replicas: 2,
     protected: false,
+    external_dns: false,
 };
 
 pub const ENVS: [EnvSpec; 3] = [
@@ -236,6 +239,7 @@ pub const ENVS: [EnvSpec; 3] = [
         self_heal: false,
         replicas: 2,
         protected: true,
+        external_dns: true,
     },
 ];
 
@@ -259,10 +263,6 @@ impl EnvSpec {
     /// The public hosted zone of the environment's account (`hostname` is in it).
     pub fn dns_zone(&self) -> String {
         if self.name == "prod" { "iot-inventory.example".into() } else { format!("{}.iot-inventory.example", self.name) }
-    }
-    /// Whether external-dns writes its records (prod), else mezame does.
-    pub fn external_dns(&self) -> bool {
-        self.protected
     }
     pub fn spot_asg_name(&self) -> Option<String> {
         self.spot.map(|s| format!("platform-{}-{}", self.name, s.suffix))

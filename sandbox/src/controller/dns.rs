@@ -1,13 +1,11 @@
-//! The public hostnames in each environment's Route 53 hosted zone (moto):
-//! - prod: external-dns as its AWS provider does it (`policy=upsert-only`):
-//!   an alias A record of each ALB Ingress host to its load balancer, and the
-//!   `TXT` ownership record beside it, kept in step with the Ingress;
-//! - dev, qa: the registration done once by hand when the environment was
-//!   set up (a CNAME to the load balancer), made only when the name has no
-//!   record at all — after that it is mezame's (`[env.dns] provider = "route53"`).
+//! The public hostnames of dev and qa in their Route 53 hosted zone (moto):
+//! the registration done once by hand when the environment was set up (a
+//! CNAME to the load balancer), made only when the name has no record at all
+//! — after that it is mezame's (`[env.dns] provider = "route53"`). prod's
+//! records are the real external-dns's (a gated process, see `gate.rs`).
 
 use anyhow::{Context, Result};
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 
@@ -24,10 +22,13 @@ pub struct Dns {
 
 impl Dns {
     pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec) -> Dns {
-        Dns { client, aws, zone_name: env.dns_zone(), external_dns: env.external_dns(), zone_id: None }
+        Dns { client, aws, zone_name: env.dns_zone(), external_dns: env.external_dns, zone_id: None }
     }
 
     pub async fn reconcile(&mut self) -> Result<()> {
+        if self.external_dns {
+            return Ok(());
+        }
         let zone = match &self.zone_id {
             Some(z) => z.clone(),
             None => {
@@ -59,68 +60,28 @@ impl Dns {
         Ok(())
     }
 
+    /// The registration done once by hand: a CNAME, only where the name has no record.
     async fn register(&self, zone: &str, host: &str, lb: &str) -> Result<()> {
         let records = self.aws.route53.list_resource_record_sets().hosted_zone_id(zone).start_record_name(host).max_items(5).send().await?;
-        let mine: Vec<&ResourceRecordSet> =
-            records.resource_record_sets().iter().filter(|r| r.name().trim_end_matches('.').eq_ignore_ascii_case(host)).collect();
-        let change = if self.external_dns {
-            let current = mine.iter().find(|r| *r.r#type() == RrType::A).and_then(|r| r.alias_target()).map(|a| a.dns_name());
-            if current.is_some_and(|c| c.trim_end_matches('.').eq_ignore_ascii_case(&format!("dualstack.{lb}"))) {
-                return Ok(());
-            }
-            let lb_zone = self.load_balancer_zone(lb).await?;
-            let alias =
-                AliasTarget::builder().dns_name(format!("dualstack.{lb}")).hosted_zone_id(lb_zone).evaluate_target_health(true).build()?;
-            let owner = format!("\"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/{host}\"");
-            vec![
-                upsert(ResourceRecordSet::builder().name(host).r#type(RrType::A).alias_target(alias).build()?)?,
-                upsert(
-                    ResourceRecordSet::builder()
-                        .name(format!("a-{host}"))
-                        .r#type(RrType::Txt)
-                        .ttl(300)
-                        .resource_records(ResourceRecord::builder().value(owner).build()?)
-                        .build()?,
-                )?,
-            ]
-        } else {
-            if !mine.is_empty() {
-                return Ok(());
-            }
-            vec![upsert(
-                ResourceRecordSet::builder()
-                    .name(host)
-                    .r#type(RrType::Cname)
-                    .ttl(300)
-                    .resource_records(ResourceRecord::builder().value(lb).build()?)
-                    .build()?,
-            )?]
-        };
+        if records.resource_record_sets().iter().any(|r| r.name().trim_end_matches('.').eq_ignore_ascii_case(host)) {
+            return Ok(());
+        }
+        let cname = ResourceRecordSet::builder()
+            .name(host)
+            .r#type(RrType::Cname)
+            .ttl(300)
+            .resource_records(ResourceRecord::builder().value(lb).build()?)
+            .build()?;
+        let change = Change::builder().action(ChangeAction::Upsert).resource_record_set(cname).build()?;
         self.aws
             .route53
             .change_resource_record_sets()
             .hosted_zone_id(zone)
-            .change_batch(ChangeBatch::builder().set_changes(Some(change)).build()?)
+            .change_batch(ChangeBatch::builder().changes(change).build()?)
             .send()
             .await
             .with_context(|| format!("route53:ChangeResourceRecordSets {host}"))?;
-        tracing::info!(host, lb, external_dns = self.external_dns, "DNS record registered");
+        tracing::info!(host, lb, "DNS record registered");
         Ok(())
     }
-
-    /// The load balancer's canonical hosted zone (what an alias record names).
-    async fn load_balancer_zone(&self, dns_name: &str) -> Result<String> {
-        let lbs = self.aws.elb.describe_load_balancers().send().await?;
-        Ok(lbs
-            .load_balancers()
-            .iter()
-            .find(|l| l.dns_name() == Some(dns_name))
-            .and_then(|l| l.canonical_hosted_zone_id())
-            .unwrap_or("Z32O12XQLNTSW2")
-            .to_string())
-    }
-}
-
-fn upsert(set: ResourceRecordSet) -> Result<Change> {
-    Ok(Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build()?)
 }

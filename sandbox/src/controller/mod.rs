@@ -5,11 +5,12 @@
 //!   in moto become kwok `Node`s (with EKS labels), after a boot delay; removed
 //!   instances take their node and its pods with them. The delay can be
 //!   changed while it runs (`mezame-sandbox boot-delay`: slow nodes on demand).
-//! - [`argocd`]: the real Argo CD processes run only while their kwok pods in
-//!   `argocd` are Running. No node for Argo CD, no sync.
+//! - [`gate`]: the real Argo CD processes, and the real external-dns where
+//!   it owns the records (prod), run only while their kwok pods are Running.
+//!   No node for Argo CD, no sync; none for external-dns, no record changes.
 //! - [`alb`]: the AWS Load Balancer Controller, emulated with its conventions,
 //!   and only while its kwok pod is Running.
-//! - [`dns`]: the public hostnames' records (external-dns for prod, a one-time registration for dev and qa).
+//! - [`dns`]: dev's and qa's public hostnames, registered once by hand (prod's are external-dns's).
 //! - [`traffic`]: each load balancer's requests per minute in CloudWatch (what idle sleep reads).
 //! - [`faults`]: mezame's AWS endpoint, a proxy in front of moto that fails a
 //!   share of calls on demand (`mezame-sandbox aws-faults`).
@@ -18,9 +19,9 @@
 //! logged and retried on the next tick.
 
 mod alb;
-mod argocd;
 mod dns;
 pub mod faults;
+mod gate;
 mod nodes;
 mod traffic;
 
@@ -44,7 +45,7 @@ pub async fn run(state_dir: &Path, env: &str) -> Result<()> {
     let client = crate::kube::client(&state.cluster_kubeconfig(env)).await?;
     let aws = Aws::connect(&es.moto_url()).await;
     let mut nodes = nodes::Nodes::new(client.clone(), aws.clone(), spec);
-    let mut gate = argocd::Gate::new(client.clone(), &parts, &state, &es);
+    let mut gate = gate::Gate::new(client.clone(), &parts, &state, &es, spec);
     let mut alb = alb::Alb::new(client.clone(), aws.clone(), spec);
     let mut dns = dns::Dns::new(client.clone(), aws.clone(), spec);
     let mut traffic = traffic::Traffic::new(aws.clone());

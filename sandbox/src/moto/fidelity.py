@@ -14,6 +14,10 @@ Run instead of `python -m moto.server` (same arguments):
 - A new load balancer gets a new DNS name, `<name>-<random digits>.<region>.elb.amazonaws.com`
   as in AWS (moto names every one `<name>-1`, so one re-created under the same name
   would keep its hostname: a wake would never need DNS to follow it).
+- Route 53 refuses a CREATE only when a record set of that name and type
+  exists, as AWS does (moto refused a CREATE it had seen before whenever any
+  record sorted after it — external-dns re-creating its TXT ownership record
+  after deleting it was refused for ever).
 - CloudWatch is also answered over Smithy RPC v2 CBOR, which AWS SDKs of 2025
   and later speak to it (see rpcv2_cbor.py, written next to this file).
 - IAM enforcement (moto's, turned on by `POST /moto-api/reset-auth` with `0`)
@@ -37,16 +41,18 @@ import zlib
 import rpcv2_cbor
 
 from moto import server
+from botocore.awsrequest import AWSRequest
 from moto.autoscaling.models import FakeAutoScalingGroup
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.core.responses import ActionResult
-from botocore.awsrequest import AWSRequest
 from moto.ec2.models.instances import Instance
 from moto.iam.access_control import IAMRequestBase
 from moto.ec2.responses.spot_instances import SpotInstances
 from moto.elbv2.models import ELBv2Backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.route53.exceptions import ResourceRecordAlreadyExists
+from moto.route53.models import Route53Backend
 
 Instance.instance_lifecycle = property(lambda self: getattr(self, "lifecycle", None))
 
@@ -127,7 +133,31 @@ def _create_lb_with_new_name(self, *args, **kwargs):
 
 ELBv2Backend.create_load_balancer = _create_lb_with_new_name
 
+_change_rrsets = Route53Backend.change_resource_record_sets
+
+
+def _change_rrsets_exact(self, zoneid, change_list):
+    zone = self.get_hosted_zone(zoneid)
+    for change in change_list:
+        if change["Action"] != "CREATE":
+            continue
+        rrset = change["ResourceRecordSet"]
+        name, kind, set_id = rrset["Name"].rstrip(".") + ".", rrset["Type"], rrset.get("SetIdentifier")
+        if any(r.name == name and r.type == kind and r.set_identifier == set_id for r in zone.rrsets):
+            raise ResourceRecordAlreadyExists(name=name, _type=kind)
+    # moto's own check lists the zone from that name on; it sees only the exact one now.
+    zone.get_record_sets = lambda start_type, start_name: [r for r in zone.rrsets if r.name == start_name and r.type == start_type]
+    try:
+        return _change_rrsets(self, zoneid, change_list)
+    finally:
+        del zone.get_record_sets
+
+
+Route53Backend.change_resource_record_sets = _change_rrsets_exact
+
 _dispatch = DomainDispatcherApplication.__call__
+# Where the dispatcher keeps a request's body as sent (for its signature).
+RAW_BODY = "mezame.raw_body"
 
 
 def _dispatch_cbor_too(self, environ, start_response):
@@ -172,7 +202,6 @@ def _in_protocol(error, authorization):
     return error
 
 
-RAW_BODY = "mezame.raw_body"
 
 
 def _request_as_signed(self):

@@ -35,7 +35,17 @@ pub fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// `go`, with the local toolchain.
 fn go() -> Result<Command> {
+    go_with(LOCAL)
+}
+
+/// The installed toolchain ([`GOTOOLCHAIN`](https://go.dev/doc/toolchain)).
+const LOCAL: &str = "local";
+
+/// `go` with `toolchain`: `local`, or a release such as `go1.27.3`, which the
+/// `go` command fetches from the module proxy (module `golang.org/toolchain`).
+fn go_with(toolchain: &str) -> Result<Command> {
     let version = Command::new("go").arg("version").output().context(
         "Go is not installed; the sandbox builds Kubernetes, etcd, kwok and Argo CD with Go >= 1.25 (https://go.dev/doc/install)",
     )?;
@@ -50,7 +60,7 @@ fn go() -> Result<Command> {
         bail!("{} is too old; the sandbox needs Go >= 1.25", text.trim());
     }
     let mut cmd = Command::new("go");
-    cmd.env("CGO_ENABLED", "0").env("GOFLAGS", "-mod=mod").env("GOTOOLCHAIN", "local");
+    cmd.env("CGO_ENABLED", "0").env("GOFLAGS", "-mod=mod").env("GOTOOLCHAIN", toolchain);
     Ok(cmd)
 }
 
@@ -68,7 +78,7 @@ fn download(work: &Path, module: &str, version: &str) -> Result<(PathBuf, PathBu
 
 /// Writes a throwaway module requiring `requires`, with `replaces`, whose
 /// `tools.go` imports `imports`; then resolves it.
-fn module(work: &Path, requires: &[(&str, &str)], replaces: &[String], imports: &[&str], log: &Path) -> Result<()> {
+fn module(work: &Path, toolchain: &str, requires: &[(&str, &str)], replaces: &[String], imports: &[&str], log: &Path) -> Result<()> {
     let mut gomod = format!("{MODULE_HEADER}\n");
     for r in replaces {
         gomod.push_str(&format!("replace {r}\n"));
@@ -80,19 +90,31 @@ fn module(work: &Path, requires: &[(&str, &str)], replaces: &[String], imports: 
     }
     tools.push_str(")\n");
     std::fs::write(work.join("tools.go"), tools)?;
-    let mut get = go()?;
+    let mut get = go_with(toolchain)?;
     get.arg("get").current_dir(work);
     for (m, v) in requires {
         get.arg(format!("{m}@{v}"));
     }
     run_logged(&mut get, log, "go get")?;
-    run_logged(go()?.args(["mod", "tidy", "-e"]).current_dir(work), log, "go mod tidy")?;
+    run_logged(go_with(toolchain)?.args(["mod", "tidy", "-e"]).current_dir(work), log, "go mod tidy")?;
     Ok(())
 }
 
-/// `go build -o <out>/ <packages>` with the tags and ldflags given.
-fn build(work: &Path, out: &Path, packages: &[&str], tags: &str, ldflags: &str, log: &Path, what: &str) -> Result<()> {
-    let mut cmd = go()?;
+/// How to `go build`: toolchain, tags, ldflags.
+#[derive(Clone, Copy)]
+struct Build<'a> {
+    /// `GOTOOLCHAIN`.
+    toolchain: &'a str,
+    tags: &'a str,
+    ldflags: &'a str,
+}
+
+const PLAIN: Build<'static> = Build { toolchain: LOCAL, tags: "", ldflags: "-s -w" };
+
+/// `go build -o <out>/ <packages>` as `how` says.
+fn build(work: &Path, out: &Path, packages: &[&str], how: &Build, log: &Path, what: &str) -> Result<()> {
+    let Build { toolchain, tags, ldflags } = *how;
+    let mut cmd = go_with(toolchain)?;
     cmd.args(["build", "-trimpath"]);
     if !tags.is_empty() {
         cmd.args(["-tags", tags]);
@@ -178,14 +200,15 @@ pub fn kubernetes(dir: &Path, version: &str) -> Result<()> {
         "k8s.io/kubernetes/cmd/kube-scheduler",
         "k8s.io/kubernetes/cmd/kubectl",
     ];
-    module(&work, &[("k8s.io/kubernetes", version)], &replaces, &commands, &log)?;
+    module(&work, LOCAL, &[("k8s.io/kubernetes", version)], &replaces, &commands, &log)?;
     let minor = version.split('.').nth(1).unwrap_or("0");
     let mut ldflags = String::from("-s -w");
     for pkg in ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"] {
         ldflags
             .push_str(&format!(" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor=1 -X {pkg}.gitMinor={minor} -X {pkg}.gitTreeState=clean"));
     }
-    build(&work, dir, &commands, "selinux,notest,grpcnotrace", &ldflags, &log, "go build kubernetes")
+    let how = Build { tags: "selinux,notest,grpcnotrace", ldflags: &ldflags, ..PLAIN };
+    build(&work, dir, &commands, &how, &log, "go build kubernetes")
 }
 
 /// etcd, built from the server module with its sibling modules at the same version.
@@ -201,16 +224,16 @@ pub fn etcd(dir: &Path, version: &str) -> Result<()> {
     .into_iter()
     .map(|m| (m, version))
     .collect();
-    module(&work, &requires, &[], &["go.etcd.io/etcd/server/v3"], &log)?;
-    build(&work, &dir.join("etcd"), &["go.etcd.io/etcd/server/v3"], "", "-s -w", &log, "go build etcd")
+    module(&work, LOCAL, &requires, &[], &["go.etcd.io/etcd/server/v3"], &log)?;
+    build(&work, &dir.join("etcd"), &["go.etcd.io/etcd/server/v3"], &PLAIN, &log, "go build etcd")
 }
 
 /// kwok and kwokctl, plus kwok's default Stage files (`stages/`).
 pub fn kwok(dir: &Path, version: &str) -> Result<()> {
     let (work, log) = workspace(dir)?;
     let commands = ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"];
-    module(&work, &[("sigs.k8s.io/kwok", version)], &[], &commands, &log)?;
-    build(&work, dir, &commands, "", "-s -w", &log, "go build kwok")?;
+    module(&work, LOCAL, &[("sigs.k8s.io/kwok", version)], &[], &commands, &log)?;
+    build(&work, dir, &commands, &PLAIN, &log, "go build kwok")?;
     let (src, _) = download(&work, "sigs.k8s.io/kwok", version)?;
     let stages = dir.join("stages");
     std::fs::create_dir_all(&stages)?;
@@ -232,9 +255,32 @@ pub fn kwok(dir: &Path, version: &str) -> Result<()> {
 pub fn helm(dir: &Path, version: &str) -> Result<()> {
     let (work, log) = workspace(dir)?;
     let commands = ["helm.sh/helm/v3/cmd/helm"];
-    module(&work, &[("helm.sh/helm/v3", version)], &[], &commands, &log)?;
-    build(&work, dir, &commands, "", "-s -w", &log, "go build helm")
+    module(&work, LOCAL, &[("helm.sh/helm/v3", version)], &[], &commands, &log)?;
+    build(&work, dir, &commands, &PLAIN, &log, "go build helm")
 }
+
+/// external-dns, run for the environments whose records it owns (prod).
+/// Its go.mod needs Go 1.27 ([`EXTERNAL_DNS_GO`], fetched from the module
+/// proxy), and three of its requirements are refused by the proxy at their
+/// versions ("not available", 403): near versions replace them. Only the
+/// civo and exoscale providers and the OpenShift route source use them.
+pub fn external_dns(dir: &Path, version: &str) -> Result<()> {
+    let (work, log) = workspace(dir)?;
+    let replaces = [
+        "github.com/civo/civogo => github.com/civo/civogo v0.7.2",
+        "github.com/exoscale/egoscale/v3 => github.com/exoscale/egoscale/v3 v3.1.43",
+        "github.com/openshift/api => github.com/openshift/api v0.0.0-20260709102940-580f1c1ba691",
+    ]
+    .map(String::from);
+    let command = "sigs.k8s.io/external-dns";
+    module(&work, EXTERNAL_DNS_GO, &[(command, version)], &replaces, &[command], &log)?;
+    let ldflags = format!("-s -w -X sigs.k8s.io/external-dns/pkg/apis/externaldns.Version={version}");
+    let how = Build { toolchain: EXTERNAL_DNS_GO, ldflags: &ldflags, ..PLAIN };
+    build(&work, &dir.join("external-dns"), &[command], &how, &log, "go build external-dns")
+}
+
+/// The Go release external-dns needs (its go.mod says `go 1.27.0`).
+const EXTERNAL_DNS_GO: &str = "go1.27.3";
 
 /// The multi-call `argocd` binary and the Application/AppProject CRDs.
 pub fn argocd(dir: &Path, version: &str) -> Result<()> {
@@ -243,8 +289,8 @@ pub fn argocd(dir: &Path, version: &str) -> Result<()> {
     // Argo CD pins k8s.io/* and friends with replace directives: copy them.
     let replaces = replaces_of(&gomod)?;
     let cmd = "github.com/argoproj/argo-cd/v3/cmd";
-    module(&work, &[("github.com/argoproj/argo-cd/v3", version)], &replaces, &[cmd], &log)?;
-    build(&work, &dir.join("argocd"), &[cmd], "", "-s -w", &log, "go build argocd")?;
+    module(&work, LOCAL, &[("github.com/argoproj/argo-cd/v3", version)], &replaces, &[cmd], &log)?;
+    build(&work, &dir.join("argocd"), &[cmd], &PLAIN, &log, "go build argocd")?;
     for component in ["argocd-application-controller", "argocd-repo-server"] {
         std::os::unix::fs::symlink("argocd", dir.join(component))?;
     }

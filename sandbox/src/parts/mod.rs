@@ -10,6 +10,7 @@
 //! | moto | PyPI `moto[server]` and `cbor2` in its own venv | `python -m moto.server` |
 //! | oidc-provider | npm `oidc-provider` | the sandbox's OpenID provider (sign-in) |
 //! | Helm | Go module `helm.sh/helm/v3` | `helm`, for the chart's tests |
+//! | external-dns | Go module `sigs.k8s.io/external-dns` (Go 1.27 from the module proxy) | prod's DNS records |
 //! | Redis | Debian `redis-server` | used by Argo CD |
 //!
 //! A part is built into `<name>-<version>.tmp` and renamed when complete, so an
@@ -36,6 +37,7 @@ pub const MOTO: &str = "5.2.5";
 pub const CBOR2: &str = "5.6.5";
 pub const OIDC_PROVIDER: &str = "9.13.3";
 pub const HELM: &str = "v3.22.0";
+pub const EXTERNAL_DNS: &str = "v0.23.0";
 
 /// Paths of every built part.
 #[derive(Debug, Clone)]
@@ -56,6 +58,8 @@ pub struct Parts {
     pub oidc_provider: PathBuf,
     /// `helm` (the chart's tests).
     pub helm: PathBuf,
+    /// `external-dns` (the records of an environment that has it: prod).
+    pub external_dns: PathBuf,
 }
 
 impl Parts {
@@ -63,6 +67,7 @@ impl Parts {
         match name {
             "etcd" => self.etcd.join("etcd"),
             "helm" => self.helm.join("helm"),
+            "external-dns" => self.external_dns.join("external-dns"),
             "kwok" | "kwokctl" => self.kwok.join(name),
             "argocd" | "argocd-application-controller" | "argocd-repo-server" => self.argocd.join(name),
             _ => self.kubernetes.join(name),
@@ -90,6 +95,7 @@ pub fn ensure() -> Result<Parts> {
         redis_server,
         oidc_provider: part(&parts, "oidc-provider", OIDC_PROVIDER, "~10 s", npm::install)?,
         helm: part(&parts, "helm", HELM, "~3 min", go::helm)?,
+        external_dns: part(&parts, "external-dns", EXTERNAL_DNS, "~8 min", go::external_dns)?,
     })
 }
 
@@ -110,6 +116,7 @@ pub fn find() -> Option<Parts> {
         // Not needed to stop or restart a cluster: a sandbox made before it existed still stops cleanly.
         oidc_provider: parts.join(format!("oidc-provider-{OIDC_PROVIDER}")),
         helm: parts.join(format!("helm-{HELM}")),
+        external_dns: parts.join(format!("external-dns-{EXTERNAL_DNS}")),
     })
 }
 

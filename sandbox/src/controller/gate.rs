@@ -1,4 +1,5 @@
-//! Gating the real Argo CD processes on their kwok pods.
+//! Gating real processes on their kwok pods: Argo CD's, and external-dns where
+//! it owns the records (prod). No node for the pod, no process.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -6,13 +7,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::aws::SANDBOX_KEY;
 use crate::parts::Parts;
+use crate::platform::EnvSpec;
 use crate::process;
 use crate::state::{EnvState, State};
 
 /// One real process behind a kwok pod.
 struct Component {
-    /// `app.kubernetes.io/name` of its pods in `argocd`.
+    namespace: &'static str,
+    /// `app.kubernetes.io/name` of its pods in `namespace`.
     pod: &'static str,
     command: Command,
     log: PathBuf,
@@ -26,7 +30,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(client: kube::Client, parts: &Parts, state: &State, es: &EnvState) -> Gate {
+    pub fn new(client: kube::Client, parts: &Parts, state: &State, es: &EnvState, spec: &EnvSpec) -> Gate {
         let logs = state.env_dir(&es.name).join("logs");
         let tmp = state.env_dir(&es.name).join("argocd-tmp");
         let _ = std::fs::create_dir_all(&tmp);
@@ -61,20 +65,28 @@ impl Gate {
             .args(["--status-processors", "4", "--operation-processors", "4", "--loglevel", "warn"])
             .env("TMPDIR", &tmp)
             .env("HOME", &tmp);
-        let component = |pod, command, file: &str| Component { pod, command, log: logs.join(file), child: None, last_start: None };
-        Gate {
-            client,
-            components: vec![
-                component("argocd-redis", redis_cmd, "argocd-redis.log"),
-                component("argocd-repo-server", repo, "argocd-repo-server.log"),
-                component("argocd-application-controller", controller, "argocd-application-controller.log"),
-            ],
+        let component = |namespace, pod, command, file: &str| Component {
+            namespace,
+            pod,
+            command,
+            log: logs.join(file),
+            child: None,
+            last_start: None,
+        };
+        let mut components = vec![
+            component("argocd", "argocd-redis", redis_cmd, "argocd-redis.log"),
+            component("argocd", "argocd-repo-server", repo, "argocd-repo-server.log"),
+            component("argocd", "argocd-application-controller", controller, "argocd-application-controller.log"),
+        ];
+        if spec.external_dns {
+            components.push(component("kube-system", "external-dns", external_dns(parts, state, es, spec), "external-dns.log"));
         }
+        Gate { client, components }
     }
 
     pub async fn reconcile(&mut self) -> Result<()> {
         for c in &mut self.components {
-            let running = super::addon_running(&self.client, "argocd", c.pod).await?;
+            let running = super::addon_running(&self.client, c.namespace, c.pod).await?;
             let alive = c.child.as_mut().is_some_and(|ch| ch.try_wait().ok().flatten().is_none());
             if running && !alive {
                 // Restart a crashed process at most every 5 s.
@@ -97,6 +109,24 @@ impl Gate {
             stop(c);
         }
     }
+}
+
+/// The real external-dns with its AWS provider on the environment's moto, as
+/// a platform runs it for its Ingresses: TXT registry (owner `default`),
+/// `sync`, the public zone of the environment; `--events` reacts to an
+/// Ingress change at once (the interval is the fallback).
+fn external_dns(parts: &Parts, state: &State, es: &EnvState, spec: &EnvSpec) -> Command {
+    let mut cmd = Command::new(parts.bin("external-dns"));
+    cmd.args(["--source=ingress", "--provider=aws", "--registry=txt", "--policy=sync", "--aws-zone-type=public"])
+        .args(["--interval=1m", "--events", "--metrics-address=127.0.0.1:0", "--log-level=info"])
+        .arg(format!("--domain-filter={}", spec.dns_zone()))
+        .arg(format!("--kubeconfig={}", state.cluster_kubeconfig(&es.name).display()))
+        .env("AWS_REGION", crate::platform::REGION)
+        .env("AWS_ACCESS_KEY_ID", SANDBOX_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SANDBOX_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_ROUTE_53", es.moto_url());
+    cmd
 }
 
 fn stop(c: &mut Component) {

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use mezame_e2e::cluster::{LOCK, MINUTE, settled};
+use mezame_e2e::receiver::Receiver;
 use mezame_e2e::runs::{KEY, finished, post, send, server};
 use mezame_e2e::{Server, eventually, get_json, sandbox_env_toml};
 use mezame_shared::power::{Run, RunState};
@@ -20,7 +21,18 @@ async fn runs_by(server: &Server, actor: &str) -> Vec<Run> {
 
 /// mezame on dev with the debug routes, among them the scheduler's clock.
 fn clocked_server() -> Server {
-    Server::start(&format!("backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}", sandbox_env_toml("dev")))
+    clocked_server_with("")
+}
+
+/// The same, with `extra` after dev's table (e.g. its `[[env.notify]]`).
+fn clocked_server_with(extra: &str) -> Server {
+    Server::start(&format!("backup_keys = [\"{KEY}\"]\ndebug_routes = true\nschedule_tick_ms = 200\n{}{extra}", sandbox_env_toml("dev")))
+}
+
+/// What a Slack webhook got of "goes to sleep in …".
+fn sleep_warnings(hook: &Receiver) -> Vec<String> {
+    let texts = hook.delivered("/slack").into_iter().filter_map(|b| b["text"].as_str().map(str::to_string));
+    texts.filter(|t| t.contains("goes to sleep")).collect()
 }
 
 /// Moves the scheduler's clock of `server` to `at` (RFC 3339).
@@ -140,7 +152,8 @@ async fn sleep_and_wake_succeed_while_aws_fails_a_third_of_the_calls() {
 async fn idle_dev_sleeps_a_busy_one_does_not() {
     let _lock = LOCK.lock().await;
     settled("dev").await;
-    let server = clocked_server();
+    let hook = Receiver::start(0).await;
+    let server = clocked_server_with(&format!("[[env.notify]]\nname = \"chat\"\nkind = \"slack\"\nurl = \"{}/slack\"\n", hook.url));
     let api = |p: &str| server.url(p);
     let moto = mezame_e2e::cluster::aws("dev").await;
     let lbs = moto.elb.describe_load_balancers().send().await.unwrap();
@@ -169,6 +182,15 @@ async fn idle_dev_sleeps_a_busy_one_does_not() {
     assert_eq!(idle["sleeps_in_secs"].as_i64().unwrap(), 30 * 60 - idle_secs, "{idle:?}");
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert!(runs_by(&server, "idle").await.is_empty(), "busy 10 minutes ago: not put to sleep");
+    assert_eq!(sleep_warnings(&hook), Vec::<String>::new(), "21 min before the sleep: no warning yet (15 min ahead)");
+
+    // 11 minutes before its idle sleep: the webhook hears it, once.
+    set_clock(&server, "2027-02-02T10:10:00Z").await;
+    let warned = eventually("the idle sleep announced", MINUTE, || async { sleep_warnings(&hook).into_iter().next() }).await;
+    assert_eq!(warned, ":zzz: *dev* goes to sleep in 11 min (at 10:21 UTC)");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(sleep_warnings(&hook).len(), 1, "said once");
+    assert!(runs_by(&server, "idle").await.is_empty(), "not asleep before its time");
 
     // Idle: no request since 09:51, the clock at 10:40.
     set_clock(&server, "2027-02-02T10:40:00Z").await;
@@ -180,6 +202,7 @@ async fn idle_dev_sleeps_a_busy_one_does_not() {
     assert!(power["idle"].is_null(), "asleep: no idle countdown: {power}");
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(runs_by(&server, "idle").await.len(), 1, "asleep: not put to sleep again");
+    assert_eq!(sleep_warnings(&hook).len(), 1, "{:?}", sleep_warnings(&hook));
 
     // Back to work, idle sleep off first: with the scheduler's clock 40 min
     // ahead of the wake's real end, it would find dev idle again at once and

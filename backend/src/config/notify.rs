@@ -43,7 +43,7 @@ pub enum NotifyEvent {
     Succeeded,
     /// A wake or a sleep failed (or was cancelled).
     Failed,
-    /// A scheduled sleep (or the end of a keep-awake) is `sleep_warning_mins` away.
+    /// A scheduled sleep (or the end of a keep-awake, or an idle sleep) is `sleep_warning_mins` away.
     SleepSoon,
 }
 

@@ -3,7 +3,9 @@
 //! nobody keeps awake, is put to sleep (actor `idle`). Requests are
 //! CloudWatch's `RequestCount` of the load balancers its controller owns,
 //! read by the scheduler at most every [`CHECK_EVERY`] per environment; the
-//! Environments card shows what the last read found.
+//! Environments card shows what the last read found. The webhooks that want
+//! it hear "dev goes to sleep in 15 min" once per idle stretch, as before a
+//! scheduled sleep.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,12 +95,18 @@ impl Lifecycle {
         let newest = lbs.iter().filter_map(|lb| lb.created).max();
         let since = idle_since(last_request, awake_since, newest, from);
         self.idle.set(name, Some(since));
-        let kept = hold.is_some_and(|h| h > now);
-        if idle_of(since, now, mins).sleeps_in_secs == 0 && !kept {
-            match self.start(env, RunAction::Sleep, "idle").await {
-                Ok(run) => tracing::info!(env = name, run = run.id, idle_since = %since, "idle: sleep started"),
-                Err(e) => tracing::warn!(env = name, error = %e, "idle: sleep not started"),
-            }
+        if hold.is_some_and(|h| h > now) {
+            return Ok(());
+        }
+        if idle_of(since, now, mins).sleeps_in_secs > 0 {
+            // Said once per idle stretch: a request moves `since`, and with it `at`.
+            let at = since + chrono::Duration::minutes(i64::from(mins));
+            self.outbox.sleep_coming(env, at, now, &super::schedule::local_label(settings.schedule.as_ref(), at)).await;
+            return Ok(());
+        }
+        match self.start(env, RunAction::Sleep, "idle").await {
+            Ok(run) => tracing::info!(env = name, run = run.id, idle_since = %since, "idle: sleep started"),
+            Err(e) => tracing::warn!(env = name, error = %e, "idle: sleep not started"),
         }
         Ok(())
     }

@@ -54,7 +54,6 @@ pub fn sleeps_within(
     now: DateTime<Utc>,
     ahead: Duration,
 ) -> Vec<(DateTime<Utc>, String)> {
-    let tz: Tz = s.and_then(|s| s.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
     let mut at: Vec<DateTime<Utc>> = s
         .map(|s| due(s, now, now + ahead))
         .unwrap_or_default()
@@ -65,7 +64,13 @@ pub fn sleeps_within(
     at.extend(hold.filter(|h| *h > now && *h <= now + ahead));
     at.sort();
     at.dedup();
-    at.into_iter().map(|t| (t, format!("{} {tz}", t.with_timezone(&tz).format("%H:%M")))).collect()
+    at.into_iter().map(|t| (t, local_label(s, t))).collect()
+}
+
+/// `at` as people read it: its time where the schedule is (UTC without one), e.g. `20:00 Europe/Paris`.
+pub fn local_label(s: Option<&Schedule>, at: DateTime<Utc>) -> String {
+    let tz: Tz = s.and_then(|s| s.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC);
+    format!("{} {tz}", at.with_timezone(&tz).format("%H:%M"))
 }
 
 /// `date` at `minutes` after midnight, local time, as UTC. A time skipped by

@@ -129,6 +129,16 @@ pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capaci
     get(&format!("/api/envs/{}/capacity", encode(&env))).await
 }
 
+/// URL of the stream that says when an environment's deploys may have changed.
+pub fn deploy_events_url(env: &str) -> String {
+    format!("/api/envs/{}/deploys/events", encode(env))
+}
+
+/// URL of the stream that says when an environment's capacity may have changed.
+pub fn capacity_events_url(env: &str) -> String {
+    format!("/api/envs/{}/capacity/events", encode(env))
+}
+
 /// Changes a group's sizes and/or mix (or, with `dry_run`, says what would change).
 pub async fn change_group(env: String, kind: GroupKind, name: String, change: GroupChange) -> Result<GroupChanged, ApiFailure> {
     patch(&format!("/api/envs/{}/capacity/{}/{}", encode(&env), kind.as_str(), encode(&name)), &change).await

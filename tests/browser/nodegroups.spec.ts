@@ -111,13 +111,26 @@ test.describe('as an operator', () => {
 test.describe('as a viewer', () => {
   test.use(actAs('viewer'));
 
-  test('is offered no action', async ({ page }) => {
+  test('is offered no action, and sees a change made elsewhere without a reload', async ({ page }) => {
     const problems = watch(page);
     await page.goto(mezame.url + '/nodegroups?env=dev');
     const system = page.locator('[data-testid="group"][data-name="system"]');
     await expect(system.getByTestId('node').first()).toBeVisible({ timeout: 60_000 });
     await expect(page.getByTestId('edit-sizes')).toHaveCount(0);
     await expect(page.getByTestId('cordon')).toHaveCount(0);
+    // Cordoned with kubectl, not through the page: the server's cue has the
+    // page read the view again, well before its 30 s fallback re-read.
+    const row = system.getByTestId('node').first();
+    const name = (await row.getAttribute('data-node'))!;
+    const same = system.locator(`[data-testid="node"][data-node="${name}"]`);
+    await expect(same).not.toContainText('cordoned');
+    try {
+      kubectl('dev', 'cordon', name);
+      await expect(same).toContainText('cordoned', { timeout: 5_000 });
+    } finally {
+      kubectl('dev', 'uncordon', name);
+    }
+    await expect(same).not.toContainText('cordoned', { timeout: 5_000 });
     expect(problems).toEqual([]);
   });
 });

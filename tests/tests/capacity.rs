@@ -2,11 +2,13 @@
 //! as moto describes them, joined with the real API server's nodes and pods.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use mezame_e2e::capacity::{TABLE, asg_in_moto, capacity, close, described, group, spot_moves_are_priced, spot_risk_matches_the_cluster};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
+use mezame_e2e::sse::Sse;
 use mezame_e2e::{OPERATOR, Server, VIEWER, anonymous, client, client_as, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::env_spec;
 use mezame_shared::capacity::{GroupChanged, SizesTarget};
@@ -450,6 +452,9 @@ async fn an_operator_cordons_and_uncordons_a_node_and_the_page_follows() {
     let unschedulable = || async { nodes.get(&node).await.unwrap().spec.and_then(|s| s.unschedulable).unwrap_or(false) };
     let operator = client_as(OPERATOR);
     let at = |what: &str| server.url(&format!("/api/envs/dev/nodes/{node}/{what}"));
+    let mut changes = Sse::open_with(&client_as(VIEWER), &server.url("/api/envs/dev/capacity/events")).await;
+    let first = changes.next(Duration::from_secs(5)).await.expect("a cue as the stream opens");
+    assert_eq!(first.event, "changed", "{first:?}");
 
     let (s, _) = send(client_as(VIEWER).post(at("cordon")).json(&json!({}))).await;
     assert_eq!(s, 403);
@@ -459,11 +464,18 @@ async fn an_operator_cordons_and_uncordons_a_node_and_the_page_follows() {
     assert!(unschedulable().await, "the API server has it unschedulable");
     let (s, body) = send(operator.post(at("cordon")).json(&json!({}))).await;
     assert_eq!((s, body["changed"].clone()), (200, json!(false)), "already cordoned: {body}");
-    eventually("the page shows the node cordoned", MINUTE, || async {
-        let c = capacity(&server, "dev").await;
-        group(&c, GroupKind::Nodegroup, "system").nodes.iter().any(|n| n.name == node && n.cordoned).then_some(())
-    })
-    .await;
+    // The page reads the view again on each cue of the stream: one comes, and the view then has it.
+    let cordoned = async {
+        while let Some(e) = changes.next(Duration::from_secs(10)).await {
+            assert_eq!(e.event, "changed", "{e:?}");
+            let c = capacity(&server, "dev").await;
+            if group(&c, GroupKind::Nodegroup, "system").nodes.iter().any(|n| n.name == node && n.cordoned) {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(cordoned.await, "a cue came, after which the view showed the node cordoned");
     let (s, body) = send(operator.post(at("uncordon")).json(&json!({}))).await;
     assert_eq!((s, body["changed"].clone(), body["cordoned"].clone()), (200, json!(true), json!(false)), "{body}");
     assert!(!unschedulable().await);

@@ -6,9 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
 use mezame_e2e::cluster::*;
+use mezame_e2e::sse::Sse;
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
 use mezame_shared::deploys::{Deploy, DeployDiff, DeployList, LinkSource, VersionMatrix};
 use serde_json::json;
@@ -131,10 +133,22 @@ async fn a_ci_run_becomes_a_chain_that_completes_and_one_without_auto_sync_says_
     indexed(&server, "limit=1").await;
     let state = sandbox();
     let ms = "stock-level";
+    // Followed as the page follows it: re-read on each cue of the deploys' stream.
+    let mut cues = Sse::open(&server.url("/api/envs/dev/deploys/events")).await;
     let run = mezame_sandbox::ci::run(&state, ms, "dev", Some("feat: stock levels per warehouse")).await.unwrap();
-    let d =
-        chain_of(&server, ms, &run.manifest_commit, "the ci run's chain rolled out", |d| d.rollout.as_ref().is_some_and(|r| r.complete))
-            .await;
+    let rolled_out = async {
+        while let Some(cue) = cues.next(Duration::from_secs(30)).await {
+            assert_eq!(cue.event, "changed", "{cue:?}");
+            let page = deploys(&server, &format!("ms={ms}&limit=5")).await;
+            if let Some(d) =
+                page.deploys.into_iter().find(|d| d.manifest.sha == run.manifest_commit && d.rollout.as_ref().is_some_and(|r| r.complete))
+            {
+                return d;
+            }
+        }
+        panic!("no cue for 30 s before the ci run's chain rolled out");
+    };
+    let d = tokio::time::timeout(3 * MINUTE, rolled_out).await.expect("the ci run's chain rolled out, re-read on cues");
     let app = d.app.as_ref().unwrap();
     assert_eq!((app.sha.as_str(), app.subject.as_str()), (run.app_commit.as_str(), "feat: stock levels per warehouse"));
     assert_eq!(d.tag, run.app_commit);
@@ -175,9 +189,11 @@ async fn bad_queries_are_refused() {
     assert_eq!(s, 404, "{body}");
     // Without [git], the page says what to configure.
     let bare = Server::start(&sandbox_env_toml("dev"));
-    let (s, body) = get_json(&bare.url("/api/envs/dev/deploys")).await;
-    assert_eq!(s, 404, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("[git] manifests"), "{body}");
+    for path in ["/api/envs/dev/deploys", "/api/envs/dev/deploys/events"] {
+        let (s, body) = get_json(&bare.url(path)).await;
+        assert_eq!(s, 404, "{path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("[git] manifests"), "{path}: {body}");
+    }
 }
 
 /// The tag `ms`'s Deployment runs in `env`, as the cluster says.

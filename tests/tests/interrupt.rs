@@ -1,14 +1,16 @@
 //! A spot interruption in the sandbox (`mezame-sandbox interrupt`, played as
 //! aws-node-termination-handler plays it) on the Node groups API: the
 //! interruption, the microservices that lost ready replicas — all of them
-//! where the spot risk said every ready replica ran on that one node — and
-//! the Auto Scaling group replacing the instance.
+//! where the spot risk said every ready replica ran on that one node (a
+//! microservice of one replica is put there for it) — and the Auto Scaling
+//! group replacing the instance.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
-use kube::api::{Api, ListParams};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use mezame_e2e::capacity::{capacity, ready_pod};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
 use mezame_e2e::{Server, eventually, kube, sandbox_env_toml};
@@ -25,18 +27,33 @@ fn deployment_of(p: &Pod) -> Option<(String, String)> {
 #[tokio::test]
 async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_spot_risk_predicted() {
     let _lock = LOCK.lock().await;
+    let client = kube("dev").await;
+    remove_lone_microservice(&client).await;
     settled("dev").await;
     let mut server = Server::start(&sandbox_env_toml("dev"));
-    let client = kube("dev").await;
     let spot_asg = env_spec("dev").unwrap().spot_asg_name().unwrap();
     let before = eventually("dev's capacity described, with its spot risk", 2 * MINUTE, || async {
         let c = capacity(&server, "dev").await;
         (c.described_at.is_some() && c.nodes_synced && !c.spot_risk.is_empty()).then_some(c)
     })
     .await;
-    let spot = before.groups.iter().find(|g| g.name == spot_asg).expect("the spot ASG");
+    let spot = before.groups.iter().find(|g| g.name == spot_asg).expect("the spot ASG").clone();
 
     // The spot node with the most ready replicas of microservices, and what each had there and in all.
+    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+    let ready_on = |pods: &[Pod], node: &str| {
+        pods.iter().filter(|p| ready_pod(p) && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)).count()
+    };
+    let node = spot.nodes.iter().map(|n| n.name.clone()).max_by_key(|n| ready_on(&pods, n)).expect("a spot node");
+    // A microservice whose only replica runs there (beside the platform's, which Argo CD does not prune):
+    // its interruption is an outage, predicted by the spot risk.
+    lone_microservice(&client, &node).await;
+    let before = eventually("the lone microservice assessed: all on one node", 2 * MINUTE, || async {
+        let c = capacity(&server, "dev").await;
+        let r = c.spot_risk.iter().find(|r| r.namespace == APP_NAMESPACE && r.name == LONE)?;
+        r.flags.iter().any(|f| f.kind == RiskKind::OneNode).then_some(c)
+    })
+    .await;
     let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
     let mut total: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut by_node: BTreeMap<String, BTreeMap<(String, String), u32>> = BTreeMap::new();
@@ -46,12 +63,6 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
         *total.entry(ms.clone()).or_default() += 1;
         *by_node.entry(node).or_default().entry(ms).or_default() += 1;
     }
-    let node = spot
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .max_by_key(|n| by_node.get(n).map_or(0, |m| m.values().sum::<u32>()))
-        .expect("a spot node");
     let there = by_node.get(&node).cloned().unwrap_or_default();
     assert!(!there.is_empty(), "{node} runs some microservice");
     let want: BTreeSet<(String, String, u32, u32, bool)> = there
@@ -75,6 +86,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
         seen.hit.iter().map(|h| (h.namespace.clone(), h.name.clone(), h.ready_here, h.ready_before, h.lost_all)).collect();
     assert_eq!(got, want, "what lost capacity on {node}");
     // Whatever lost every ready replica was flagged before: all its ready replicas on one node.
+    assert!(seen.hit.iter().any(|h| h.name == LONE && h.lost_all && h.serving), "the lone microservice lost all: {seen:?}");
     for h in seen.hit.iter().filter(|h| h.lost_all && h.serving) {
         let r = before.spot_risk.iter().find(|r| r.namespace == h.namespace && r.name == h.name).expect("assessed before");
         assert!(r.flags.iter().any(|f| f.kind == RiskKind::OneNode), "{r:?}");
@@ -102,7 +114,8 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     assert!(ids.contains(&replacement.as_str()) && !ids.contains(&report.instance_id.as_str()), "{ids:?}");
     assert_eq!(group.auto_scaling_groups()[0].desired_capacity(), Some(spot.desired), "desired kept");
 
-    // The node leaves, the replacement joins, and dev is whole again.
+    // The node leaves, the replacement joins, and dev is whole again (the lone microservice, pinned to the node, removed).
+    remove_lone_microservice(&client).await;
     let nodes = Api::<Node>::all(client.clone());
     eventually("the interrupted node gone and the group's nodes back", 2 * MINUTE, || async {
         let c = capacity(&server, "dev").await;
@@ -112,4 +125,39 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     })
     .await;
     settled("dev").await;
+}
+
+/// The lone microservice's name.
+const LONE: &str = "e2e-lone";
+
+/// A Deployment of one replica pinned to `node` (tolerating its taints) and
+/// its Service, in the platform's namespace; waits until it is Ready.
+async fn lone_microservice(client: &kube::Client, node: &str) {
+    let pp = PatchParams::apply("mezame-e2e").force();
+    let deployment = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": LONE, "namespace": APP_NAMESPACE},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": LONE}}, "template": {
+            "metadata": {"labels": {"app": LONE}},
+            "spec": {"nodeSelector": {"kubernetes.io/hostname": node}, "tolerations": [{"operator": "Exists"}],
+                "containers": [{"name": "app", "image": "e2e.example/lone:v1", "ports": [{"name": "http", "containerPort": 8080}]}]},
+        }},
+    });
+    Api::<Deployment>::namespaced(client.clone(), APP_NAMESPACE).patch(LONE, &pp, &Patch::Apply(deployment)).await.unwrap();
+    let service = serde_json::json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": LONE, "namespace": APP_NAMESPACE},
+        "spec": {"selector": {"app": LONE}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+    });
+    Api::<Service>::namespaced(client.clone(), APP_NAMESPACE).patch(LONE, &pp, &Patch::Apply(service)).await.unwrap();
+    let pods = Api::<Pod>::namespaced(client.clone(), APP_NAMESPACE);
+    eventually("the lone microservice's pod ready", MINUTE, || async {
+        pods.list(&ListParams::default().labels(&format!("app={LONE}"))).await.ok()?.items.iter().any(ready_pod).then_some(())
+    })
+    .await;
+}
+
+/// Removes it (if there: a failed run may have left it).
+async fn remove_lone_microservice(client: &kube::Client) {
+    let dp = DeleteParams::default();
+    let _ = Api::<Deployment>::namespaced(client.clone(), APP_NAMESPACE).delete(LONE, &dp).await;
+    let _ = Api::<Service>::namespaced(client.clone(), APP_NAMESPACE).delete(LONE, &dp).await;
 }

@@ -12,10 +12,12 @@
 //! - [`notify`]: webhooks told of wakes and sleeps (an outbox, retried).
 //! - [`auth`]: sign-in, API tokens, roles per environment and the permission rule.
 //! - [`closing`]: waiting for a shutdown flag.
+//! - [`served`]: a view serialized once, plain and gzipped; [`changes`]: cues that a view may have changed.
 
 pub mod audit;
 pub mod auth;
 pub mod capacity;
+pub mod changes;
 pub mod closing;
 pub mod cronjobs;
 pub mod deploys;
@@ -24,6 +26,7 @@ pub mod envs;
 mod error;
 pub mod lifecycle;
 pub mod notify;
+pub mod served;
 pub mod topology;
 
 pub use error::DomainError;

@@ -10,6 +10,7 @@ pub mod actor;
 mod asleep;
 pub mod assets;
 pub mod cookies;
+mod cues;
 pub mod env_path;
 pub mod error;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod guard;
 mod handlers;
 pub mod metrics;
 pub mod security;
+mod served;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -132,7 +134,9 @@ fn api(debug_routes: bool) -> Api {
         .add(Read, routes!(get_topology::get_topology))
         .add(Read, routes!(get_topology_events::get_topology_events))
         .add(Read, routes!(get_capacity::get_capacity))
+        .add(Read, routes!(get_capacity_events::get_capacity_events))
         .add(Read, routes!(get_deploy_list::get_deploy_list))
+        .add(Read, routes!(get_deploy_events::get_deploy_events))
         .add(Read, routes!(get_deploy_diff::get_deploy_diff))
         .add(Read, routes!(get_deploy_dora::get_deploy_dora))
         .add(Read, routes!(get_version_matrix::get_version_matrix))

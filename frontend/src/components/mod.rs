@@ -1,6 +1,7 @@
 //! Pieces shared by several pages.
 
 pub mod apply;
+pub mod cues;
 pub mod graph;
 pub mod header;
 pub mod live;

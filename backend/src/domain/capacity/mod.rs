@@ -46,14 +46,20 @@ use mezame_shared::capacity::{Capacity, NodeRow};
 use mezame_shared::power::PowerSettings;
 
 use crate::adapters::db::Db;
+use crate::domain::changes::Changes;
 use crate::domain::envs::{Environment, Environments};
 use crate::domain::lifecycle::settings::own_cluster;
+use crate::domain::served::Served;
 use crate::domain::topology::Live;
 use prices::{PriceTable, SpotPrices};
 use view::Described;
 
 /// How often AWS is described when nothing asks sooner.
 pub const REFRESH: Duration = Duration::from_secs(30);
+/// The shortest time between two cues of [`Capacities::changes`]: a
+/// churning cluster applies a batch every 50 ms to 1 s, and a read of a
+/// changed view costs O(pods).
+const CUE_GAP: Duration = Duration::from_millis(300);
 /// A description that takes longer is abandoned (and reported).
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -63,11 +69,23 @@ struct EnvCapacity {
     cluster: Option<String>,
     /// Written only by the environment's refresh task.
     described: ArcSwap<Described>,
+    /// Counts the descriptions stored (bumped after each).
+    descriptions: tokio::sync::watch::Sender<u64>,
     /// Its `aws_changed` wakes the refresh task before its next tick.
     env: Arc<Environment>,
-    /// The last view made, and what it was made from: kept until the watch
-    /// cache, AWS's description or the power settings move.
-    view: Mutex<Option<(ViewKey, Arc<Capacity>)>>,
+    /// The last view made, what it was made from, and it served: kept until
+    /// the watch cache, AWS's description or the power settings move (then
+    /// made again) or the interruptions do (then only served again). Held
+    /// while a view is made: one request makes it, the others wait for it.
+    view: Mutex<Option<Made>>,
+}
+
+/// A view, and the same serialized with the interruptions of `interruptions`.
+struct Made {
+    key: ViewKey,
+    view: Arc<Capacity>,
+    interruptions: u64,
+    served: Served,
 }
 
 /// What a view is made from: the watch cache's generation and the revision of
@@ -98,6 +116,7 @@ impl Capacities {
                 let cap = Arc::new(EnvCapacity {
                     cluster: own_cluster(env).map(str::to_string),
                     described: ArcSwap::from_pointee(Described::default()),
+                    descriptions: tokio::sync::watch::Sender::new(0),
                     env: env.clone(),
                     view: Mutex::new(None),
                 });
@@ -115,31 +134,43 @@ impl Capacities {
         }
     }
 
-    /// The environment's capacity: the last AWS description joined with the
-    /// live nodes and pods; `settings` give the awake sizes of groups. Made
-    /// once per change of what it is made from (it costs O(pods)), then
-    /// answered from that; the interruptions are always the latest.
-    pub fn view(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Capacity {
-        let cap = self.by_env.get(env.config.name.as_str());
-        let described = cap.map(|c| c.described.load_full()).unwrap_or_default();
+    /// Cues when the environment's view may have changed: the watch cache
+    /// applied updates (nodes, pods, their interruptions), AWS was described.
+    pub fn changes(&self, env: &Environment, live: &Live) -> Changes {
+        let mut sources = vec![live.applied.subscribe()];
+        sources.extend(self.by_env.get(env.config.name.as_str()).map(|c| c.descriptions.subscribe()));
+        Changes::new(sources, CUE_GAP)
+    }
+
+    /// The environment's capacity, serialized: the last AWS description
+    /// joined with the live nodes and pods; `settings` give the awake sizes
+    /// of groups. Made once per change of what it is made from (it costs
+    /// O(pods)), serialized again when only the interruptions changed, and
+    /// otherwise answered as it was.
+    pub fn view(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Served {
+        let Some(cap) = self.by_env.get(env.config.name.as_str()) else {
+            return serve(self.make_view(env, live, settings, &Described::default(), None), live);
+        };
+        let described = cap.described.load_full();
         let key: ViewKey = {
             let generation = live.objects.read().unwrap_or_else(|p| p.into_inner()).generation();
             ((generation, live.feed.snapshot().revision), described.clone(), settings.cloned())
         };
-        let cached = cap.and_then(|c| c.view.lock().unwrap_or_else(|p| p.into_inner()).clone()).filter(|(k, _)| same(k, &key));
-        let made = match cached {
-            Some((_, v)) => v,
-            None => {
-                let v = Arc::new(self.make_view(env, live, settings, &described, cap.and_then(|c| c.cluster.clone())));
-                if let Some(c) = cap {
-                    *c.view.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, v.clone()));
-                }
-                v
+        let interruptions = live.interruptions.version();
+        let mut made = cap.view.lock().unwrap_or_else(|p| p.into_inner());
+        match made.as_mut() {
+            Some(m) if same(&m.key, &key) && m.interruptions == interruptions => {}
+            Some(m) if same(&m.key, &key) => {
+                m.served = serve(Capacity::clone(&m.view), live);
+                m.interruptions = interruptions;
             }
-        };
-        let mut c = Capacity::clone(&made);
-        c.interruptions = live.interruptions.list();
-        c
+            _ => {
+                let view = Arc::new(self.make_view(env, live, settings, &described, cap.cluster.clone()));
+                let served = serve(Capacity::clone(&view), live);
+                *made = Some(Made { key, view, interruptions, served });
+            }
+        }
+        made.as_ref().map(|m| m.served.clone()).unwrap_or_default()
     }
 
     fn make_view(
@@ -177,6 +208,12 @@ impl Capacities {
     }
 }
 
+/// `view` with the interruptions as they are now, serialized.
+fn serve(mut view: Capacity, live: &Live) -> Served {
+    view.interruptions = live.interruptions.list();
+    Served::of(&view)
+}
+
 async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
     let Some(cluster) = cap.cluster.clone() else { return };
     loop {
@@ -197,6 +234,7 @@ async fn refresh_loop(env: Arc<Environment>, cap: Arc<EnvCapacity>) {
             next.spot = read_spot_prices(&env, types, &previous.spot).await;
         }
         cap.described.store(Arc::new(next));
+        cap.descriptions.send_modify(|n| *n += 1);
         tokio::select! {
             _ = tokio::time::sleep(REFRESH) => {}
             _ = env.aws_changed.notified() => {}

@@ -38,7 +38,6 @@ pub mod versions;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,7 +50,8 @@ use crate::adapters::db::{Db, RepoIndex};
 use crate::adapters::git::{GitAuth, Mirror};
 use crate::config::git::GitConfig;
 use crate::domain::DomainError;
-use crate::domain::topology::Topologies;
+use crate::domain::changes::Changes;
+use crate::domain::topology::{Live, Topologies};
 
 /// The manifest repository's name in the index.
 const MANIFESTS: &str = "manifests";
@@ -74,8 +74,9 @@ pub struct Deploys {
     /// Held while a graph is loaded from the database.
     loading: tokio::sync::Mutex<()>,
     /// Bumped whenever what a page shows may have changed in the database or
-    /// the index's state (a pass ended, syncs were recorded).
-    generation: AtomicU64,
+    /// the index's state (a pass ended, syncs were recorded, a freeze moved);
+    /// pages' streams follow it.
+    generation: tokio::sync::watch::Sender<u64>,
     /// Pages answered, by (env, ms, limit), with the generation and the
     /// environment's topology revision they were made at: a page polled by
     /// many viewers is joined once per change, not once per request.
@@ -127,7 +128,7 @@ impl Deploys {
             poke: Notify::new(),
             graphs: Mutex::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
-            generation: AtomicU64::new(0),
+            generation: tokio::sync::watch::Sender::new(0),
             pages: Mutex::new(HashMap::new()),
             matrices: Mutex::new(HashMap::new()),
             writing: tokio::sync::Mutex::new(()),
@@ -159,7 +160,7 @@ impl Deploys {
 
     /// Says that what a page shows changed (a freeze set or lifted).
     fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.generation.send_modify(|g| *g += 1);
     }
 
     async fn run(self: Arc<Self>, topologies: Arc<Topologies>) {
@@ -186,7 +187,7 @@ impl Deploys {
                 s.indexed_at = Some(Utc::now());
                 s.errors = errors;
                 s.commits = commits.unwrap_or(s.commits);
-                self.generation.fetch_add(1, Ordering::Relaxed);
+                self.generation.send_modify(|g| *g += 1);
                 passes += 1;
                 next_fetch = Instant::now() + every;
             } else {
@@ -210,7 +211,7 @@ impl Deploys {
             Ok(()) if new.is_empty() => {}
             Ok(()) => {
                 recorded.extend(new.iter().map(|s| s.key()));
-                self.generation.fetch_add(1, Ordering::Relaxed);
+                self.generation.send_modify(|g| *g += 1);
             }
             Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
         }
@@ -324,10 +325,16 @@ impl Deploys {
         Ok(())
     }
 
+    /// Cues when `env`'s deploys page may have changed: the index moved, or
+    /// the environment's watch cache (syncs, rollouts) did; at most one per second.
+    pub fn changes(&self, live: &Live) -> Changes {
+        Changes::new(vec![self.generation.subscribe(), live.applied.subscribe()], Duration::from_secs(1))
+    }
+
     /// A page of `env`'s deploys (of one microservice if `ms`), newest first, with their chains.
     pub async fn list(&self, env: &str, topologies: &Topologies, ms: Option<&str>, limit: u32) -> Result<DeployList, DomainError> {
         // Read before the page is made: a change meanwhile makes the next request join again.
-        let generation = self.generation.load(Ordering::Relaxed);
+        let generation = *self.generation.borrow();
         let revision = topologies.get(env).map_or(0, |l| l.feed.snapshot().revision);
         let key: PageKey = (env.to_string(), ms.map(str::to_string), limit);
         if let Some((g, r, page)) = self.pages.lock().unwrap_or_else(|p| p.into_inner()).get(&key)

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use mezame_shared::deploys::{CommitRef, VersionCell, VersionMatrix, VersionRow};
 
@@ -85,7 +84,7 @@ impl Deploys {
     /// topology), not once per request.
     pub async fn versions(&self, topologies: &Topologies, envs: &[String], from: &str, to: &str) -> Result<VersionMatrix, DomainError> {
         // Read before the matrix is made: a change meanwhile makes the next request compute again.
-        let generation = self.generation.load(Ordering::Relaxed);
+        let generation = *self.generation.borrow();
         let revisions: Vec<u64> = envs.iter().map(|e| topologies.get(e).map_or(0, |l| l.feed.snapshot().revision)).collect();
         let key = (envs.to_vec(), from.to_string(), to.to_string());
         if let Some((g, r, m)) = self.matrices.lock().unwrap_or_else(|p| p.into_inner()).get(&key)

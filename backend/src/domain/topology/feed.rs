@@ -6,15 +6,14 @@
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use mezame_shared::topology::{Topology, TopologyDelta};
 use tokio::sync::broadcast;
+
+use crate::domain::served::Served;
 
 /// Deltas kept for clients that reconnect with `after=<revision>`.
 pub const HISTORY: usize = 256;
@@ -37,24 +36,8 @@ impl Message {
 /// One published revision: never changed once published.
 struct Current {
     topology: Arc<Topology>,
-    body: Body,
+    body: Served,
     history: VecDeque<Message>,
-}
-
-/// The snapshot as served: JSON, and the same gzipped (for clients that accept it).
-#[derive(Clone)]
-pub struct Body {
-    pub json: Bytes,
-    pub gzip: Bytes,
-}
-
-impl Body {
-    fn of(t: &Topology) -> Body {
-        let json = serde_json::to_vec(t).unwrap_or_default();
-        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::fast());
-        let gzip = gz.write_all(&json).and_then(|_| gz.finish()).unwrap_or_default();
-        Body { json: Bytes::from(json), gzip: Bytes::from(gzip) }
-    }
 }
 
 /// The feed of one environment.
@@ -84,7 +67,7 @@ impl Feed {
     pub fn new(initial: Topology) -> Feed {
         Feed {
             epoch: std::hash::RandomState::new().hash_one(std::time::SystemTime::now()),
-            current: ArcSwap::from_pointee(Current { body: Body::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
+            current: ArcSwap::from_pointee(Current { body: Served::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
             publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
         }
@@ -95,7 +78,7 @@ impl Feed {
     }
 
     /// The current snapshot, serialized.
-    pub fn snapshot_body(&self) -> Body {
+    pub fn snapshot_body(&self) -> Served {
         self.current.load().body.clone()
     }
 
@@ -120,7 +103,7 @@ impl Feed {
             history.pop_front();
         }
         history.push_back(message.clone());
-        let body = Body::of(&next);
+        let body = Served::of(&next);
         // Swapped before it is sent: a subscriber subscribes before it loads
         // the snapshot, so it sees each message once, in its backlog or live
         // (live ones at or below its revision are skipped). No receiver is

@@ -13,6 +13,7 @@
 //! there is not known.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +41,9 @@ pub struct Interruptions {
     kept: Mutex<VecDeque<Interruption>>,
     /// Noticed and not saved yet.
     unsaved: Mutex<Vec<Interruption>>,
+    /// Counts the changes of `kept`: a view that shows them is made again
+    /// when it moves.
+    version: AtomicU64,
 }
 
 impl Interruptions {
@@ -75,6 +79,12 @@ impl Interruptions {
             kept.pop_front();
         }
         kept.push_back(i);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves whenever the list does.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Newest first.
@@ -92,6 +102,7 @@ impl Interruptions {
         all.sort_by_key(|i| i.at);
         let skip = all.len().saturating_sub(KEPT);
         kept.extend(all.into_iter().skip(skip));
+        self.version.fetch_add(1, Ordering::Release);
     }
 }
 

@@ -48,6 +48,10 @@ pub struct Live {
     /// Nodes interrupted (spot) or recommended for rebalance, noticed as the
     /// rebuild thread applies the watch's updates.
     pub interruptions: Interruptions,
+    /// Counts the batches of updates applied to the cache, bumped once the
+    /// topology is published from them: views made from the cache (the
+    /// capacity) follow it.
+    pub applied: tokio::sync::watch::Sender<u64>,
 }
 
 /// The durations of the last rebuilds of one environment (for the bench and
@@ -100,6 +104,7 @@ impl Topologies {
                     feed: Feed::new(empty(&env.config.name)),
                     rebuilds: RebuildTimes::default(),
                     interruptions: Interruptions::default(),
+                    applied: tokio::sync::watch::Sender::new(0),
                 });
                 tokio::spawn(run(env.clone(), live.clone()));
                 (env.config.name.clone(), live)
@@ -239,6 +244,7 @@ fn fold(live: Arc<Live>, mut rx: mpsc::Receiver<Update>) {
             // Readers (a service's detail, Run now) share the cache meanwhile.
             let o = live.objects.read().unwrap_or_else(|p| p.into_inner());
             window = coalesce_window(live.rebuild(&o));
+            live.applied.send_modify(|n| *n += 1);
         }
     }
 }

@@ -1,10 +1,12 @@
-use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use mezame_shared::capacity::Capacity;
 
 use crate::app::App;
 use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
+use crate::http::served::answer;
 
 /// The environment's node capacity: every EKS managed node group and every
 /// Auto Scaling group tagged `kubernetes.io/cluster/<cluster>` (sizes, status,
@@ -13,7 +15,8 @@ use crate::http::error::ApiError;
 /// instance id) with their pods and requests vs allocatable, the declared vs
 /// actual on-demand/spot mix, warnings and totals. AWS is described in the
 /// background (`described_at`, `aws_error`); the nodes and pods come from the
-/// topology's watch cache: no request goes to AWS or the API server.
+/// topology's watch cache: no request goes to AWS or the API server. Gzipped
+/// for clients that accept it (serialized once per change, not per request).
 #[utoipa::path(
     get, path = "/api/envs/{env}/capacity", tag = "capacity",
     params(EnvPath),
@@ -22,7 +25,12 @@ use crate::http::error::ApiError;
         (status = 404, description = "Unknown environment", body = mezame_shared::error::ErrorBody),
     )
 )]
-pub async fn get_capacity(State(app): State<App>, env: EnvPath) -> Result<Json<Capacity>, ApiError> {
+pub async fn get_capacity(State(app): State<App>, env: EnvPath, headers: HeaderMap) -> Result<Response, ApiError> {
     let settings = app.lifecycle.settings(&env.env).await?;
-    Ok(Json(app.capacities.view(&env.env, &env.live, settings.as_ref())))
+    // Made again after a change, O(pods): off the async workers.
+    let (capacities, EnvPath { env, live }) = (app.capacities.clone(), env);
+    let served = tokio::task::spawn_blocking(move || capacities.view(&env, &live, settings.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("making the capacity view: {e}")))?;
+    Ok(answer(served, &headers))
 }

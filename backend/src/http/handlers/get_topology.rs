@@ -1,10 +1,10 @@
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use mezame_shared::topology::Topology;
 
 use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
+use crate::http::served::answer;
 
 /// The environment's topology, served from the watch cache (never a call to
 /// the API server): Ingress → gateway → microservices → pods, with health,
@@ -20,19 +20,5 @@ use crate::http::error::ApiError;
     )
 )]
 pub async fn get_topology(env: EnvPath, headers: HeaderMap) -> Result<Response, ApiError> {
-    let live = env.live;
-    let body = live.feed.snapshot_body();
-    let gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
-    let mut response = if gzip { Body::from(body.gzip) } else { Body::from(body.json) }.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if gzip {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    Ok(response)
+    Ok(answer(env.live.feed.snapshot_body(), &headers))
 }

@@ -1,23 +1,23 @@
 //! DORA's four keys of the microservice the page is filtered on, in the
 //! page's environment, over 7, 30 or 90 days: four figures and two small SVG
 //! charts (deploys per day, failed in red; lead time of each deploy), re-read
-//! as the page is.
+//! on each of the page's cues (`cued`).
 
 use leptos::prelude::*;
 use mezame_shared::dora::Dora;
 
 use super::duration;
 use crate::api;
-use crate::components::refresh::refresh_while;
 
 const W: f64 = 560.0;
 const H: f64 = 60.0;
 
 #[component]
-pub fn DoraPanel(env: Signal<Option<String>>, ms: RwSignal<String>) -> impl IntoView {
+pub fn DoraPanel(env: Signal<Option<String>>, ms: RwSignal<String>, cued: RwSignal<u32>) -> impl IntoView {
     let window = RwSignal::new("30d".to_string());
     let dora = LocalResource::new(move || {
         let (env, ms, window) = (env.get(), ms.get(), window.get());
+        cued.track();
         async move {
             match env {
                 Some(env) if !ms.is_empty() => Some(api::get_dora(env, ms, window).await),
@@ -25,7 +25,6 @@ pub fn DoraPanel(env: Signal<Option<String>>, ms: RwSignal<String>) -> impl Into
             }
         }
     });
-    refresh_while(move || !ms.get().is_empty(), super::REFRESH, move || dora.refetch(), || ());
     move || {
         (!ms.get().is_empty()).then(|| {
             view! {

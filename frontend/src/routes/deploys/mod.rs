@@ -1,15 +1,14 @@
 //! Deploys: per environment, newest first, each deploy's chain — app commit →
 //! image tag → manifest commit → Argo CD sync → rollout — with the lead time
-//! and, where a chain stops, why. Re-read every few seconds, so a CI run
-//! appears and fills in without a reload. Promote (from the matrix), roll
+//! and, where a chain stops, why. Re-read whenever the server says it may
+//! have changed (its `changed` events), so a CI run appears and fills in
+//! without a reload. Promote (from the matrix), roll
 //! back (from a deploy of the history) and lift a freeze go through
 //! `change.rs`'s dialog.
 
 pub(crate) mod change;
 mod diff;
 mod dora;
-
-use std::time::Duration;
 
 use change::{Ask, ChangeDialog};
 use diff::{Compare, DiffPanel};
@@ -18,11 +17,9 @@ use leptos::prelude::*;
 use mezame_shared::deploys::{Deploy, DeployChange, DeployList, Freeze, LinkSource, VersionMatrix, VersionRow};
 
 use crate::api;
+use crate::components::cues::reread_on_changes;
 use crate::components::nav::env_or_first;
-use crate::components::refresh::refresh_while;
 use crate::components::time::fmt;
-
-const REFRESH: Duration = Duration::from_secs(3);
 
 #[component]
 pub fn DeploysPage() -> impl IntoView {
@@ -41,14 +38,14 @@ pub fn DeploysPage() -> impl IntoView {
     let asking = RwSignal::new(None::<Ask>);
     let done = RwSignal::new(None::<String>);
     let comparing = RwSignal::new(None::<Compare>);
-    refresh_while(
-        || true,
-        REFRESH,
+    let cued = RwSignal::new(0u32);
+    reread_on_changes(
+        move || env.get().map(|e| api::deploy_events_url(&e)),
         move || {
             list.refetch();
             versions.refetch();
+            cued.update(|n| *n += 1);
         },
-        || (),
     );
     view! {
         <section class="deploys">
@@ -64,7 +61,7 @@ pub fn DeploysPage() -> impl IntoView {
             {move || done.get().map(|m| view! { <p class="notice" role="status" data-testid="deploy-done">{m}</p> })}
             <ChangeDialog asking done/>
             <DiffPanel comparing/>
-            <DoraPanel env ms/>
+            <DoraPanel env ms cued/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match versions.await {

@@ -4,7 +4,9 @@
 //! what they cost ([`cost`]), the spot risk of each microservice ([`risk`]),
 //! and the spot interruptions seen ([`interruptions`]); a microservice is
 //! moved to spot or back through the deploys page's change dialog ([`placement`]).
-//! Re-read every few seconds (the server answers from its caches). Operators
+//! Re-read whenever the server says it may have changed (its `changed`
+//! events: nodes, pods or AWS's groups moved); the server answers from its
+//! caches. Operators
 //! change sizes, an Auto Scaling group's spot mix, and cordon nodes through
 //! [`change::ChangeDialog`].
 
@@ -14,15 +16,13 @@ mod interruptions;
 mod placement;
 mod risk;
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use mezame_shared::capacity::{Capacity, Group, MixChange, NodeRow, Sizes, Totals};
 use mezame_shared::power::GroupKind;
 
 use crate::api;
+use crate::components::cues::reread_on_changes;
 use crate::components::nav::{env_or_first, may_act};
-use crate::components::refresh::refresh_while;
 use crate::routes::deploys::change::{Ask, ChangeDialog as PlaceDialog};
 use crate::routes::envs::live_run::use_live_run;
 use crate::routes::envs::power::RunView;
@@ -31,8 +31,6 @@ use cost::{EnvCostBar, GroupCost, per_hour};
 use interruptions::InterruptionsCard;
 use placement::PlacementCard;
 use risk::SpotRiskCard;
-
-const REFRESH: Duration = Duration::from_secs(5);
 
 #[component]
 pub fn NodeGroupsPage() -> impl IntoView {
@@ -46,7 +44,7 @@ pub fn NodeGroupsPage() -> impl IntoView {
             }
         }
     });
-    refresh_while(|| true, REFRESH, move || capacity.refetch(), || ());
+    reread_on_changes(move || env.get().map(|e| api::capacity_events_url(&e)), move || capacity.refetch());
     let editing = RwSignal::new(None::<Editing>);
     let placing = RwSignal::new(None::<Ask>);
     let placed = RwSignal::new(None::<String>);

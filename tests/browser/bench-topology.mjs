@@ -2,16 +2,11 @@
 // test: opens the Topology page at the URL given in headless Chromium, waits
 // for its first full render and then for N deltas applied while the cluster
 // churns, and prints the page's own timings (window.__mezame_perf) as JSON.
-import { chromium } from '@playwright/test';
+import { launch } from './chromium.mjs';
 
 const url = process.argv[2];
 const deltas = Number(process.argv[3] ?? 10);
-const browser = await chromium.launch({
-  headless: true,
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(url);

@@ -14,6 +14,8 @@ pub mod bench;
 pub mod capacity;
 pub mod cluster;
 pub mod dns;
+pub mod drain_bench;
+pub mod page_bench;
 pub mod proxy;
 pub mod receiver;
 pub mod runs;

@@ -29,7 +29,8 @@ enum Which {
         args: Vec<String>,
     },
     /// The Node groups view at scale: GET …/capacity p50/p99 (worst of 3
-    /// rounds) under concurrent clients, RSS.
+    /// rounds) under concurrent clients, RSS; scale action → node on the page;
+    /// drain overhead per evicted pod; the page's long tasks in Chromium.
     /// Arguments after `--`: --nodes N (1000) --pods M (30000) --services S (500) --clients C (10) --requests R (1000).
     Capacity {
         #[arg(last = true)]

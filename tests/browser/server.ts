@@ -93,8 +93,10 @@ export function watch(page: Page, expected: number[] = []): string[] {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
-    // The page closes a run's event stream itself once the run has ended.
-    const closedStream = /\/api\/runs\/\d+\/events$/.test(new URL(r.url()).pathname) && r.failure()?.errorText === 'net::ERR_ABORTED';
+    // The page closes its event streams itself: a run's once the run has ended,
+    // a page's (topology, capacity and deploys cues) when the page is left.
+    // A stream refused shows as its status; one that cannot connect, as another error.
+    const closedStream = /\/events$/.test(new URL(r.url()).pathname) && r.failure()?.errorText === 'net::ERR_ABORTED';
     if (!closedStream) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => { if (r.status() >= 400 && !expected.includes(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`); });

@@ -5,6 +5,7 @@
 //! RDS, ELBv2 and STS; JSON with `x-amzn-ErrorType` for EKS). The share is
 //! read from `<env>/aws-faults.json` (`mezame-sandbox aws-faults`) at each call.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Result, bail};
@@ -69,7 +70,9 @@ struct Proxy {
     http: reqwest::Client,
     /// State of a xorshift generator: which call fails is random, at `rate`.
     random: AtomicU64,
-    injected: AtomicU64,
+    /// Faults injected, counted across controller restarts (starts at the
+    /// file's count); the lock orders the file's writes.
+    injected: Mutex<u64>,
 }
 
 impl Proxy {
@@ -84,9 +87,28 @@ impl Proxy {
     }
 }
 
-/// How many faults the proxy of `env` has injected since it started.
+/// How many faults the proxy of `env` has injected (all its runs).
 pub fn injected(state: &State, env: &str) -> u64 {
-    std::fs::read_to_string(state.aws_faults_file(env).with_extension("count")).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(count_file(state, env)).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+fn count_file(state: &State, env: &str) -> std::path::PathBuf {
+    state.aws_faults_file(env).with_extension("count")
+}
+
+impl Proxy {
+    /// One more fault, in the count file. Written whole (temporary file, then
+    /// rename): a reader never sees it empty — it once did, mid-write, read 0
+    /// and wrote 1, losing the count under concurrent calls.
+    fn count_fault(&self) {
+        let mut n = self.injected.lock().unwrap_or_else(|p| p.into_inner());
+        *n += 1;
+        let file = count_file(&self.state, &self.env);
+        let partial = file.with_extension("count.partial");
+        if std::fs::write(&partial, n.to_string()).and_then(|()| std::fs::rename(&partial, &file)).is_err() {
+            tracing::warn!(env = self.env, "cannot write {}", file.display());
+        }
+    }
 }
 
 /// Serves the proxy on the environment's AWS port until the process ends.
@@ -96,12 +118,12 @@ pub async fn serve(state: State, env: &str) -> Result<()> {
     let proxy = std::sync::Arc::new(Proxy {
         moto: es.moto_url(),
         env: env.to_string(),
-        state,
         http: reqwest::Client::builder().build()?,
         random: AtomicU64::new(
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0x9e37_79b9) | 1,
         ),
-        injected: AtomicU64::new(0),
+        injected: Mutex::new(injected(&state, env)),
+        state,
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     axum::serve(listener, app).await?;
@@ -113,10 +135,7 @@ async fn forward(AxState(p): AxState<std::sync::Arc<Proxy>>, request: Request) -
     let query_protocol =
         request.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.contains("x-www-form-urlencoded"));
     if faults.rate > 0.0 && p.uniform() < faults.rate {
-        // The file is the count (across controller restarts); a lost update
-        // under concurrency makes it a lower bound.
-        let _ = p.injected.fetch_add(1, Ordering::Relaxed);
-        let _ = std::fs::write(p.state.aws_faults_file(&p.env).with_extension("count"), (injected(&p.state, &p.env) + 1).to_string());
+        p.count_fault();
         return fault(&faults, query_protocol);
     }
     let (parts, body) = request.into_parts();

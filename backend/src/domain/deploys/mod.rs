@@ -158,7 +158,8 @@ impl Deploys {
         }
     }
 
-    /// Says that what a page shows changed (a freeze set or lifted).
+    /// Says that what a page shows may have changed (a pass over git, new
+    /// syncs recorded, a freeze set or lifted): caches go, cues go out.
     fn changed(&self) {
         self.generation.send_modify(|g| *g += 1);
     }
@@ -187,7 +188,8 @@ impl Deploys {
                 s.indexed_at = Some(Utc::now());
                 s.errors = errors;
                 s.commits = commits.unwrap_or(s.commits);
-                self.generation.send_modify(|g| *g += 1);
+                drop(s);
+                self.changed();
                 passes += 1;
                 next_fetch = Instant::now() + every;
             } else {
@@ -211,7 +213,7 @@ impl Deploys {
             Ok(()) if new.is_empty() => {}
             Ok(()) => {
                 recorded.extend(new.iter().map(|s| s.key()));
-                self.generation.send_modify(|g| *g += 1);
+                self.changed();
             }
             Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
         }

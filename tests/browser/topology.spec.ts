@@ -21,6 +21,21 @@ async function openTopology(page: Page, url: string, env: string) {
   await expect(page.getByTestId('ms')).toHaveCount(MICROSERVICES, { timeout: 30_000 });
 }
 
+/// Argo CD auto-syncs prod (no self-heal there) when an Application goes out
+/// of sync and the repository moved since its last sync — and earlier tests
+/// move master: it then reverted the scale below within seconds (the page
+/// went 2/3, then 2/2). Synced at the repository's head first, a scale stays.
+async function syncedAtHead(env: string, app: string) {
+  kubectl(env, '-n', 'argocd', 'patch', 'application', app, '--type', 'merge',
+    '-p', JSON.stringify({ operation: { initiatedBy: { username: 'e2e' }, sync: {} } }));
+  const state = () => kubectl(env, '-n', 'argocd', 'get', 'application', app, '-o',
+    'jsonpath={.status.operationState.phase} {.status.operationState.syncResult.revision} {.status.sync.revision} {.operation}').trim();
+  await expect.poll(() => {
+    const [phase, synced, head, pending] = state().split(' ');
+    return phase === 'Succeeded' && synced === head && !pending;
+  }, { timeout: 60_000, message: `${env}'s ${app} synced at the repository's head` }).toBe(true);
+}
+
 test.describe('topology and jobs', () => {
   test.use(actAs('admin'));
   let mezame: Mezame;
@@ -59,6 +74,7 @@ test.describe('topology and jobs', () => {
     await mark(page);
     const row = page.locator('[data-testid="ms"][data-name="stock-level"]');
     await expect(row.getByTestId('replicas')).toHaveText('2/2');
+    await syncedAtHead('prod', 'stock-level');
     kubectl('prod', 'scale', 'deployment/stock-level', '-n', 'platform', '--replicas=3');
     try {
       await expect(row.getByTestId('replicas')).toHaveText('3/3', { timeout: 30_000 });

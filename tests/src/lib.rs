@@ -15,6 +15,7 @@ pub mod capacity;
 pub mod cluster;
 pub mod dns;
 pub mod drain_bench;
+pub mod manifests;
 pub mod page_bench;
 pub mod proxy;
 pub mod receiver;

@@ -11,70 +11,16 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use mezame_e2e::cluster::*;
+use mezame_e2e::manifests::{audit_actions, git, indexed, page, repo_state, running_tag, send};
 use mezame_e2e::{ADMIN, OPERATOR, Server, VIEWER, client_as, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
-use mezame_shared::deploys::{ChangeKind, Deploy, DeployChange, DeployList};
+use mezame_shared::deploys::{ChangeKind, Deploy, DeployChange};
 use mezame_shared::dora::Dora;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn server() -> Server {
     Server::start(&format!("{}{}{}", sandbox_git_toml(&["dev", "prod"]), sandbox_env_toml("dev"), sandbox_env_toml("prod")))
-}
-
-fn git(args: &[&str]) -> String {
-    let repo = sandbox().repos().manifests();
-    let out = Command::new("git").arg("-C").arg(&repo).args(args).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// The manifest repository as a person would check it: every branch's commit, and a clean work tree.
-fn repo_state() -> (String, String) {
-    (git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/heads"]), git(&["status", "--porcelain"]))
-}
-
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn page(server: &Server, env: &str, ms: &str) -> DeployList {
-    let (s, body) = get_json(&server.url(&format!("/api/envs/{env}/deploys?ms={ms}&limit=20"))).await;
-    assert_eq!(s, 200, "{body}");
-    serde_json::from_value(body).unwrap()
-}
-
-async fn indexed(server: &Server, ms: &str) -> DeployList {
-    eventually("the repositories indexed", 2 * MINUTE, || async {
-        let p = page(server, "dev", ms).await;
-        p.index.indexed_at.is_some().then_some(p)
-    })
-    .await
-}
-
-/// The tag `ms`'s Deployment runs in `env`.
-async fn running_tag(env: &str, ms: &str) -> String {
-    let d: k8s_openapi::api::apps::v1::Deployment =
-        kube::Api::namespaced(kube(env).await, mezame_sandbox::platform::APP_NAMESPACE).get(ms).await.unwrap();
-    let image = d.spec.unwrap().template.spec.unwrap().containers[0].image.clone().unwrap();
-    image.rsplit_once(':').unwrap().1.to_string()
-}
-
-async fn audit_actions(server: &Server) -> Vec<(String, String, String)> {
-    let (_, audit) = get_json(&server.url("/api/audit")).await;
-    audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap().to_string(),
-                e["actor"].as_str().unwrap().to_string(),
-                e["env"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -165,6 +111,74 @@ async fn a_promotion_to_prod_is_one_commit_on_a_new_branch_and_refusals_change_n
     eventually("the deleted branch no longer waits", MINUTE, || async { page(&server, "prod", ms).await.pending.is_empty().then_some(()) })
         .await;
     assert_eq!(repo_state(), before);
+}
+
+/// A promotion refused with a clear 4xx, nothing written: of a tag no commit
+/// of the app repository built (prod made to run one by hand — prod does not
+/// self-heal), and into dev while it sleeps (say it is asleep).
+#[tokio::test]
+async fn promotions_of_an_unbuilt_tag_or_into_a_sleeping_env_are_refused() {
+    let _lock = LOCK.lock().await;
+    settled("dev").await;
+    // A sleep backs up Argo CD's Secrets: encrypted, with a key.
+    let key = format!("backup_keys = [\"{}\"]\n", mezame_e2e::runs::KEY);
+    let server =
+        Server::start(&format!("{key}{}{}{}", sandbox_git_toml(&["dev", "prod"]), sandbox_env_toml("dev"), sandbox_env_toml("prod")));
+    let ms = "pricing-service";
+    indexed(&server, ms).await;
+    let url = server.url(&format!("/api/envs/dev/deploys/{ms}/promote"));
+    let before = repo_state();
+
+    let prod: kube::Api<Deployment> = kube::Api::namespaced(kube("prod").await, mezame_sandbox::platform::APP_NAMESPACE);
+    let container = prod.get(ms).await.unwrap().spec.unwrap().template.spec.unwrap().containers.remove(0);
+    let image = container.image.clone().unwrap();
+    let unbuilt = format!("{}:{}", image.rsplit_once(':').unwrap().0, "0123456789abcdef0123456789abcdef01234567");
+    let set_image = |to: String| {
+        let (prod, name) = (prod.clone(), container.name.clone());
+        async move {
+            let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": name, "image": to}]}}}});
+            prod.patch(ms, &kube::api::PatchParams::default(), &kube::api::Patch::Strategic(patch)).await.unwrap();
+        }
+    };
+    set_image(unbuilt.clone()).await;
+    // A dry run checks the tag as the promotion does, and writes nothing either way.
+    let dry = json!({"from": "prod", "dry_run": true});
+    let refused = eventually("mezame sees prod run the unbuilt tag", MINUTE, || async {
+        let (s, answer) = send(client_as(OPERATOR).post(&url).json(&dry)).await;
+        (s != 200).then_some((s, answer))
+    })
+    .await;
+    let (s, answer) = send(client_as(OPERATOR).post(&url).json(&json!({"from": "prod"}))).await;
+    set_image(image.clone()).await;
+    for (s, answer) in [refused, (s, answer)] {
+        assert_eq!(s, 422, "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("0123456789ab") && message.contains("not a commit of its app repository"), "{answer}");
+    }
+    assert_eq!(repo_state(), before, "the repository is unchanged");
+
+    // dev asleep: a promotion into it is refused until it is woken.
+    let run = |action: &'static str| {
+        let server = &server;
+        async move {
+            let (s, body) = send(client_as(OPERATOR).post(server.url(&format!("/api/envs/dev/{action}"))).json(&json!({}))).await;
+            assert_eq!(s, 202, "{action}: {body}");
+            let run = mezame_e2e::runs::finished(server, body["id"].as_i64().unwrap(), 5 * MINUTE).await;
+            assert_eq!(run.state, mezame_shared::power::RunState::Succeeded, "{action}: {run:?}");
+        }
+    };
+    run("sleep").await;
+    let (s, answer) = send(client_as(OPERATOR).post(&url).json(&json!({"from": "prod"}))).await;
+    run("wake").await;
+    assert_eq!(s, 409, "{answer}");
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("dev is asleep") && m.contains("wake it first")), "{answer}");
+    assert_eq!(repo_state(), before, "the repository is unchanged");
+    assert!(audit_actions(&server).await.iter().all(|(action, _, _)| !action.starts_with("deploy.")), "no deploy change audited");
+    eventually("prod runs its own tag again", 2 * MINUTE, || async {
+        (running_tag("prod", ms).await != "0123456789abcdef0123456789abcdef01234567").then_some(())
+    })
+    .await;
+    settled("dev").await;
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! A stream of cues ([`Changes`]) as Server-Sent Events: a `changed` event,
-//! its data the server's time, per cue; at most `max_event_streams` streams
+//! its data the server's time, per cue, sent once `ready` is done (a view
+//! made again first, so that a read on the cue reads it); at most `max_event_streams` streams
 //! per server (503 beyond); the stream ends when the server shuts down (the
 //! client reconnects, to another replica).
 
@@ -13,7 +14,15 @@ use crate::app::App;
 use crate::domain::changes::Changes;
 use crate::http::error::ApiError;
 
-pub fn cue_stream(app: &App, mut changes: Changes) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
+pub fn cue_stream<R, F>(
+    app: &App,
+    mut changes: Changes,
+    mut ready: R,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<R, F>>, ApiError>
+where
+    R: FnMut() -> F + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
     let slot = crate::http::security::stream_slot(app)?;
     let mut closing = app.closing();
     let stream = async_stream::stream! {
@@ -26,6 +35,7 @@ pub fn cue_stream(app: &App, mut changes: Changes) -> Result<Sse<impl Stream<Ite
             if next.is_none() {
                 break;
             }
+            ready().await;
             yield Ok(Event::default().event("changed").data(chrono::Utc::now().to_rfc3339()));
         }
     };

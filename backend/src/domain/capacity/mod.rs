@@ -38,6 +38,7 @@ pub mod scale_in;
 pub mod view;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -76,8 +77,45 @@ struct EnvCapacity {
     /// The last view made, what it was made from, and it served: kept until
     /// the watch cache, AWS's description or the power settings move (then
     /// made again) or the interruptions do (then only served again). Held
-    /// while a view is made: one request makes it, the others wait for it.
+    /// only to look or to store, never while a view is made.
     view: Mutex<Option<Made>>,
+    /// A view is being made in the background for requests (at most one).
+    building: AtomicBool,
+}
+
+/// What a look at the last view made found.
+enum Found {
+    /// Made from what is there now.
+    Fresh(Served),
+    /// Made before something moved.
+    Stale(Served),
+    None,
+}
+
+impl EnvCapacity {
+    /// What a view made now would be made from.
+    fn key(&self, live: &Live, settings: Option<&PowerSettings>) -> ViewKey {
+        let generation = live.objects.read().unwrap_or_else(|p| p.into_inner()).generation();
+        ((generation, live.feed.snapshot().revision), self.described.load_full(), settings.cloned())
+    }
+
+    /// The last view made, and whether it is made from `key` (then served
+    /// again first if the interruptions moved since).
+    fn found(&self, key: &ViewKey, live: &Live) -> Found {
+        let interruptions = live.interruptions.version();
+        let mut made = self.view.lock().unwrap_or_else(|p| p.into_inner());
+        match made.as_mut() {
+            Some(m) if same(&m.key, key) => {
+                if m.interruptions != interruptions {
+                    m.served = serve(Capacity::clone(&m.view), live);
+                    m.interruptions = interruptions;
+                }
+                Found::Fresh(m.served.clone())
+            }
+            Some(m) => Found::Stale(m.served.clone()),
+            None => Found::None,
+        }
+    }
 }
 
 /// A view, and the same serialized with the interruptions of `interruptions`.
@@ -119,6 +157,7 @@ impl Capacities {
                     descriptions: tokio::sync::watch::Sender::new(0),
                     env: env.clone(),
                     view: Mutex::new(None),
+                    building: AtomicBool::new(false),
                 });
                 tokio::spawn(refresh_loop(env.clone(), cap.clone()));
                 (env.config.name.clone(), cap)
@@ -142,35 +181,49 @@ impl Capacities {
         Changes::new(sources, CUE_GAP)
     }
 
-    /// The environment's capacity, serialized: the last AWS description
-    /// joined with the live nodes and pods; `settings` give the awake sizes
-    /// of groups. Made once per change of what it is made from (it costs
-    /// O(pods)), serialized again when only the interruptions changed, and
-    /// otherwise answered as it was.
-    pub fn view(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Served {
+    /// The environment's capacity, serialized, at once: the last view made —
+    /// the last AWS description joined with the live nodes and pods;
+    /// `settings` give the awake sizes of groups. When what it is made from
+    /// moved since, a new one is made in the background (O(pods), one at a
+    /// time) and the last one answered meanwhile: no request waits for a view
+    /// but the very first. The cue stream ([`Self::changes`]) cues once the
+    /// new one is made ([`Self::fresh`]), so a page that reads on cues reads it.
+    pub fn view(self: &Arc<Self>, env: &Arc<Environment>, live: &Arc<Live>, settings: Option<PowerSettings>) -> Served {
+        let Some(cap) = self.by_env.get(env.config.name.as_str()) else {
+            return self.fresh(env, live, settings.as_ref());
+        };
+        match cap.found(&cap.key(live, settings.as_ref()), live) {
+            Found::Fresh(served) => served,
+            Found::Stale(served) => {
+                if !cap.building.swap(true, Ordering::AcqRel) {
+                    let (this, env, live, cap) = (self.clone(), env.clone(), live.clone(), cap.clone());
+                    tokio::task::spawn_blocking(move || {
+                        this.fresh(&env, &live, settings.as_ref());
+                        cap.building.store(false, Ordering::Release);
+                    });
+                }
+                served
+            }
+            Found::None => self.fresh(env, live, settings.as_ref()),
+        }
+    }
+
+    /// The environment's capacity as it is now, serialized: the last view
+    /// made if nothing it is made from moved since (served again if only the
+    /// interruptions did), else made again here (O(pods)).
+    pub fn fresh(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Served {
         let Some(cap) = self.by_env.get(env.config.name.as_str()) else {
             return serve(self.make_view(env, live, settings, &Described::default(), None), live);
         };
-        let described = cap.described.load_full();
-        let key: ViewKey = {
-            let generation = live.objects.read().unwrap_or_else(|p| p.into_inner()).generation();
-            ((generation, live.feed.snapshot().revision), described.clone(), settings.cloned())
-        };
-        let interruptions = live.interruptions.version();
-        let mut made = cap.view.lock().unwrap_or_else(|p| p.into_inner());
-        match made.as_mut() {
-            Some(m) if same(&m.key, &key) && m.interruptions == interruptions => {}
-            Some(m) if same(&m.key, &key) => {
-                m.served = serve(Capacity::clone(&m.view), live);
-                m.interruptions = interruptions;
-            }
-            _ => {
-                let view = Arc::new(self.make_view(env, live, settings, &described, cap.cluster.clone()));
-                let served = serve(Capacity::clone(&view), live);
-                *made = Some(Made { key, view, interruptions, served });
-            }
+        let key = cap.key(live, settings);
+        if let Found::Fresh(served) = cap.found(&key, live) {
+            return served;
         }
-        made.as_ref().map(|m| m.served.clone()).unwrap_or_default()
+        let interruptions = live.interruptions.version();
+        let view = Arc::new(self.make_view(env, live, settings, &key.1, cap.cluster.clone()));
+        let served = serve(Capacity::clone(&view), live);
+        *cap.view.lock().unwrap_or_else(|p| p.into_inner()) = Some(Made { key, view, interruptions, served: served.clone() });
+        served
     }
 
     fn make_view(

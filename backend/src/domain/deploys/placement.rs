@@ -2,7 +2,9 @@
 //! environment's directory: into each Deployment's pod template, a block
 //! tolerating the spot nodes' taint and preferring the spot nodes' label
 //! (pods go to spot where there is spot capacity, and stay schedulable on
-//! on-demand nodes where there is none); back, that block taken out. The block
+//! on-demand nodes where there is none) and, unless the template spreads its
+//! pods already, spreading them over zones and nodes (spot capacity goes a
+//! zone's pool or a node at a time); back, that block taken out. The block
 //! is marked with comments so that "back" removes exactly what "to spot" put,
 //! and every other byte is kept. A pod template with tolerations or affinity
 //! of its own is not merged into: said, left to a person. Pure.
@@ -48,7 +50,33 @@ fn is_deployment(content: &str) -> bool {
     content.lines().any(|l| l.trim_end() == "kind: Deployment")
 }
 
-fn block(rule: &SpotNodes, pad: &str) -> String {
+/// The Deployment's `spec.selector.matchLabels` (block style), as `key: value`.
+fn selector_labels(lines: &[&str]) -> Option<Vec<String>> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let meaningful = |l: &&&str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let s = lines.iter().position(|l| l.trim_end() == "  selector:")?;
+    let m = lines[s + 1..].iter().find(meaningful).filter(|l| l.trim() == "matchLabels:" && indent(l) > 2)?;
+    let labels: Vec<String> =
+        lines[s + 2..].iter().filter(meaningful).take_while(|l| indent(l) > indent(m)).map(|l| l.trim().to_string()).collect();
+    (!labels.is_empty() && labels.iter().all(|l| l.contains(": "))).then_some(labels)
+}
+
+/// Soft spreading of the pods labelled `labels` over zones, then nodes.
+fn spread_block(labels: &[String], pad: &str) -> String {
+    let mut out = format!("{pad}topologySpreadConstraints:\n");
+    for key in ["topology.kubernetes.io/zone", "kubernetes.io/hostname"] {
+        out.push_str(&format!(
+            "{pad}- maxSkew: 1\n{pad}  topologyKey: {key}\n{pad}  whenUnsatisfiable: ScheduleAnyway\n{pad}  labelSelector:\n{pad}    matchLabels:\n"
+        ));
+        for l in labels {
+            out.push_str(&format!("{pad}      {l}\n"));
+        }
+    }
+    out
+}
+
+fn block(rule: &SpotNodes, pad: &str, spread_labels: Option<&[String]>) -> String {
+    let spread = spread_labels.map(|l| spread_block(l, pad)).unwrap_or_default();
     format!(
         "{pad}{BEGIN}\n\
          {pad}tolerations:\n\
@@ -65,7 +93,7 @@ fn block(rule: &SpotNodes, pad: &str) -> String {
          {pad}        - key: {}\n\
          {pad}          operator: In\n\
          {pad}          values: [{}]\n\
-         {pad}{END}\n",
+         {spread}{pad}{END}\n",
         rule.taint_key, rule.taint_value, rule.taint_effect, rule.label_key, rule.label_value
     )
 }
@@ -98,7 +126,9 @@ pub fn place(files: &[(String, String)], rule: &SpotNodes, spot: bool) -> Result
                     s + 2 + k
                 )));
             }
-            let added = block(rule, &" ".repeat(p));
+            // Its own spreading is kept as it is; with none, the block spreads.
+            let labels = key_at("topologySpreadConstraints:").is_none().then(|| selector_labels(&lines)).flatten();
+            let added = block(rule, &" ".repeat(p), labels.as_deref());
             let new = format!("{}{added}{}", lines[..=s].concat(), lines[s + 1..].concat());
             let before = lines[s].trim_end().to_string();
             (new, LineChange { path: path.clone(), line: s + 1, after: format!("{before}\n{}", added.trim_end()), before })
@@ -163,6 +193,35 @@ mod tests {
         let back = place(&on_spot, &rule(), false).unwrap();
         assert_eq!(back.edits[0].content, DEPLOYMENT, "byte for byte");
         assert!(matches!(place(&files, &rule(), false), Err(Refused::Nothing(_))));
+    }
+
+    #[test]
+    fn pods_are_spread_over_zones_and_nodes_unless_they_spread_already() {
+        let selected =
+            DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  selector:\n    matchLabels:\n      app: cart\n      tier: web\n");
+        let files = vec![("d.yaml".to_string(), selected.clone())];
+        let moved = place(&files, &rule(), true).unwrap().edits.remove(0).content;
+        let one = |key: &str| {
+            format!(
+                "      - maxSkew: 1\n        topologyKey: {key}\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector:\n          matchLabels:\n            app: cart\n            tier: web\n"
+            )
+        };
+        let want = format!(
+            "      topologySpreadConstraints:\n{}{}      # mezame: end",
+            one("topology.kubernetes.io/zone"),
+            one("kubernetes.io/hostname")
+        );
+        assert!(moved.contains(&want), "{moved}");
+        let back = place(&[("d.yaml".to_string(), moved)], &rule(), false).unwrap();
+        assert_eq!(back.edits[0].content, selected, "byte for byte");
+
+        let own = selected.replace(
+            "      containers:",
+            "      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: kubernetes.io/hostname\n        whenUnsatisfiable: DoNotSchedule\n      containers:",
+        );
+        let moved = place(&[("d.yaml".to_string(), own)], &rule(), true).unwrap().edits.remove(0).content;
+        assert_eq!(moved.matches("topologySpreadConstraints:").count(), 1, "its own kept, none added: {moved}");
+        assert!(moved.contains("whenUnsatisfiable: DoNotSchedule") && moved.contains("# mezame: spot placement"));
     }
 
     #[test]

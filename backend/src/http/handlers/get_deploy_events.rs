@@ -28,5 +28,5 @@ pub async fn get_deploy_events(
     State(app): State<App>,
     env: EnvPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    cue_stream(&app, app.deploys()?.changes(&env.live))
+    cue_stream(&app, app.deploys()?.changes(&env.live), || async {})
 }

@@ -6,19 +6,25 @@
 //! moved to spot or back through the deploys page's change dialog ([`placement`]).
 //! Re-read whenever the server says it may have changed (its `changed`
 //! events: nodes, pods or AWS's groups moved); the server answers from its
-//! caches. Operators
+//! caches. A read re-draws only what it changed: the page stays mounted, each
+//! part re-draws when its own slice of the view differs, each node row when
+//! its node does ([`nodes`]). Operators
 //! change sizes, an Auto Scaling group's spot mix, and cordon nodes through
 //! [`change::ChangeDialog`].
 
 mod change;
 mod cost;
+mod group;
 mod interruptions;
+mod nodes;
 mod placement;
 mod risk;
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
-use mezame_shared::capacity::{Capacity, Group, MixChange, NodeRow, Sizes, Totals};
-use mezame_shared::power::GroupKind;
+use leptos::task::spawn_local;
+use mezame_shared::capacity::{Capacity, Totals};
 
 use crate::api;
 use crate::components::cues::reread_on_changes;
@@ -27,24 +33,23 @@ use crate::routes::deploys::change::{Ask, ChangeDialog as PlaceDialog};
 use crate::routes::envs::live_run::use_live_run;
 use crate::routes::envs::power::RunView;
 use change::{ChangeDialog, Editing, Ending};
-use cost::{EnvCostBar, GroupCost, per_hour};
+use cost::EnvCostBar;
+use group::GroupCard;
 use interruptions::InterruptionsCard;
+use nodes::{NodeRows, Nodes, gib};
 use placement::PlacementCard;
 use risk::SpotRiskCard;
 
 #[component]
 pub fn NodeGroupsPage() -> impl IntoView {
     let env = env_or_first();
-    let capacity = LocalResource::new(move || {
-        let env = env.get();
-        async move {
-            match env {
-                Some(env) => Some(api::get_capacity(env).await),
-                None => None,
-            }
-        }
+    let view = Page::new();
+    let reader = Reader::new(view);
+    Effect::new(move || {
+        view.reset(env.get());
+        reader.read(env.get());
     });
-    reread_on_changes(move || env.get().map(|e| api::capacity_events_url(&e)), move || capacity.refetch());
+    reread_on_changes(move || env.get().map(|e| api::capacity_events_url(&e)), move || reader.read(env.get_untracked()));
     let editing = RwSignal::new(None::<Editing>);
     let placing = RwSignal::new(None::<Ask>);
     let placed = RwSignal::new(None::<String>);
@@ -55,7 +60,7 @@ pub fn NodeGroupsPage() -> impl IntoView {
     let outcome = RwSignal::new(None::<Result<String, String>>);
     let done = Callback::new(move |r: Result<String, String>| {
         outcome.set(Some(r));
-        capacity.refetch();
+        reader.read(env.get_untracked());
     });
     Effect::new(move || {
         // Another environment: whatever was being changed is not there.
@@ -83,18 +88,20 @@ pub fn NodeGroupsPage() -> impl IntoView {
                 Ok(m) => view! { <p class="ok" data-testid="change-outcome">{m}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match capacity.await {
-                        None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
-                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(c)) => {
-                            let acts = Acts { may: may_act(c.env.clone()), editing, placing };
-                            page(c, acts).into_any()
-                        }
+            {move || view.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || match env.get() {
+                None => view! { <p class="empty">"No environment is configured."</p> }.into_any(),
+                Some(e) => {
+                    let acts = Acts { may: may_act(e), editing, placing };
+                    view! {
+                        <Show when=move || view.cap.with(Option::is_some)
+                            fallback=move || view.error.with(Option::is_none).then(|| view! { <p class="loading">"Loading…"</p> })>
+                            <Body view acts/>
+                        </Show>
                     }
-                })}
-            </Transition>
+                    .into_any()
+                }
+            }}
         </section>
     }
 }
@@ -107,34 +114,155 @@ struct Acts {
     placing: RwSignal<Option<Ask>>,
 }
 
-fn page(c: Capacity, acts: Acts) -> impl IntoView {
-    let described = match (&c.described_at, &c.aws_error) {
-        (_, Some(e)) => view! { <p class="error" role="alert">{format!("AWS: {e}")}</p> }.into_any(),
-        (None, None) => view! { <p class="loading">"Describing the groups in AWS…"</p> }.into_any(),
-        (Some(at), None) => {
-            view! { <p class="small muted">{format!("cluster {} · AWS described at {}", c.cluster, crate::components::time::fmt(at, "%H:%M:%S UTC"))}</p> }
-                .into_any()
+/// What the page shows: the last view read, its node rows taken out into
+/// `rows` (one signal each) and `layout` (which nodes each group lists).
+#[derive(Clone, Copy)]
+struct Page {
+    cap: RwSignal<Option<Capacity>>,
+    /// Node names by group name; `OTHERS` for the nodes of no known group.
+    layout: RwSignal<HashMap<String, Vec<String>>>,
+    rows: NodeRows,
+    /// Why the last read failed (the view before it stays shown).
+    error: RwSignal<Option<String>>,
+    /// The environment shown: a read of another one is not taken in.
+    env: StoredValue<Option<String>>,
+}
+
+/// `Page::layout`'s key for the nodes of no known group (no group is named so).
+const OTHERS: &str = "";
+
+impl Page {
+    fn new() -> Page {
+        Page {
+            cap: RwSignal::new(None),
+            layout: RwSignal::new(HashMap::new()),
+            rows: NodeRows::new(),
+            error: RwSignal::new(None),
+            env: StoredValue::new(None),
         }
-    };
-    let others = (!c.other_nodes.is_empty()).then(|| {
-        view! {
+    }
+
+    fn reset(&self, env: Option<String>) {
+        self.env.set_value(env);
+        self.cap.set(None);
+        self.error.set(None);
+        self.rows.clear();
+        self.layout.set(HashMap::new());
+    }
+
+    /// Takes in a new read: the rows first, then which nodes each group
+    /// lists, then the rest (only the parts that differ re-draw).
+    fn apply(&self, mut c: Capacity) {
+        if self.env.try_with_value(|e| e.as_ref() != Some(&c.env)).unwrap_or(true) {
+            return;
+        }
+        self.rows.apply(c.groups.iter().flat_map(|g| &g.nodes).chain(&c.other_nodes));
+        let mut layout: HashMap<String, Vec<String>> =
+            c.groups.iter_mut().map(|g| (g.name.clone(), std::mem::take(&mut g.nodes).into_iter().map(|n| n.name).collect())).collect();
+        layout.insert(OTHERS.into(), std::mem::take(&mut c.other_nodes).into_iter().map(|n| n.name).collect());
+        if self.layout.with_untracked(|l| *l != layout) {
+            let _ = self.layout.try_set(layout);
+        }
+        let _ = self.error.try_set(None);
+        let _ = self.cap.try_set(Some(c));
+    }
+}
+
+/// Reads the view: one read at a time; a cue during a read makes one more
+/// after it (never a pile of reads, never a read superseded for ever).
+#[derive(Clone, Copy)]
+struct Reader {
+    view: Page,
+    /// (a read is under way, another is wanted after it, for which environment)
+    state: StoredValue<(bool, Option<String>)>,
+}
+
+impl Reader {
+    fn new(view: Page) -> Reader {
+        Reader { view, state: StoredValue::new((false, None)) }
+    }
+
+    fn read(self, env: Option<String>) {
+        let Some(env) = env else { return };
+        let busy = self.state.try_update_value(|(busy, next)| {
+            *next = Some(env.clone());
+            std::mem::replace(busy, true)
+        });
+        if busy == Some(false) {
+            spawn_local(self.run());
+        }
+    }
+
+    async fn run(self) {
+        while let Some(Some(env)) = self.state.try_update_value(|(_, next)| next.take()) {
+            let read = api::get_capacity(env.clone()).await;
+            // Another environment was chosen meanwhile: this read is not its.
+            if self.state.try_with_value(|(_, next)| next.as_ref().is_some_and(|n| *n != env)) != Some(false) {
+                continue;
+            }
+            match read {
+                // Drawn in a task of its own, not in the one that parsed the
+                // view (each stays short); in order, since timers of 0 are.
+                Ok(c) => set_timeout(move || self.view.apply(c), std::time::Duration::ZERO),
+                Err(e) => drop(self.view.error.try_set(Some(e.to_string()))),
+            }
+        }
+        let _ = self.state.try_update_value(|(busy, _)| *busy = false);
+    }
+}
+
+/// The view once read; each part re-drawn when its slice of it changes.
+#[component]
+fn Body(view: Page, acts: Acts) -> impl IntoView {
+    let cap = view.cap;
+    let described = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| (c.cluster.clone(), c.described_at, c.aws_error.clone()))));
+    let synced = Memo::new(move |_| cap.with(|c| c.as_ref().is_none_or(|c| c.nodes_synced)));
+    let totals = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.totals.clone())));
+    let cost = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.cost.clone())));
+    let names = Memo::new(move |_| {
+        cap.with(|c| c.as_ref().map(|c| c.groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>()).unwrap_or_default())
+    });
+    let no_group = Memo::new(move |_| cap.with(|c| c.as_ref().is_some_and(|c| c.groups.is_empty() && c.described_at.is_some())));
+    let others = Signal::derive(move || view.layout.with(|l| l.get(OTHERS).cloned().unwrap_or_default()));
+    let placement = Memo::new(move |_| {
+        cap.with(|c| c.as_ref().map(|c| (c.env.clone(), c.spot_risk.clone(), c.spot_moves.clone(), c.cost.spot_ready_saving_monthly)))
+    });
+    let risks = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.spot_risk.clone()).unwrap_or_default()));
+    let interruptions = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.interruptions.clone()).unwrap_or_default()));
+    // The cards below the groups are drawn in a task after theirs.
+    let later = RwSignal::new(false);
+    set_timeout(
+        move || {
+            let _ = later.try_set(true);
+        },
+        std::time::Duration::ZERO,
+    );
+    view! {
+        {move || described.get().map(|(cluster, at, error)| match (at, error) {
+            (_, Some(e)) => view! { <p class="error" role="alert">{format!("AWS: {e}")}</p> }.into_any(),
+            (None, None) => view! { <p class="loading">"Describing the groups in AWS…"</p> }.into_any(),
+            (Some(at), None) => view! {
+                <p class="small muted">{format!("cluster {cluster} · AWS described at {}", crate::components::time::fmt(&at, "%H:%M:%S UTC"))}</p>
+            }.into_any(),
+        })}
+        {move || (!synced.get()).then(|| view! { <p class="loading">"The cluster's nodes are still being listed…"</p> })}
+        {move || totals.get().map(|t| view! { <TotalsBar t/> })}
+        {move || cost.get().map(|c| view! { <EnvCostBar c/> })}
+        {move || no_group.get().then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
+        <For each=move || names.get() key=|name| name.clone() let:name>
+            <GroupCard name view acts/>
+        </For>
+        <Show when=move || others.with(|o| !o.is_empty())>
             <div class="card group" data-testid="other-nodes">
                 <h2>"Nodes of no known group"</h2>
-                <Nodes nodes=c.other_nodes.clone() acts/>
+                <Nodes names=others rows=view.rows acts/>
             </div>
-        }
-    });
-    view! {
-        {described}
-        {(!c.nodes_synced).then(|| view! { <p class="loading">"The cluster's nodes are still being listed…"</p> })}
-        <TotalsBar t=c.totals.clone()/>
-        <EnvCostBar c=c.cost.clone()/>
-        {(c.groups.is_empty() && c.described_at.is_some()).then(|| view! { <p class="empty">"The cluster has no node group and no tagged Auto Scaling group."</p> })}
-        {c.groups.into_iter().map(|g| view! { <GroupCard g acts/> }).collect_view()}
-        {others}
-        <PlacementCard env=c.env.clone() risks=c.spot_risk.clone() moves=c.spot_moves.clone() saving=c.cost.spot_ready_saving_monthly acts/>
-        <SpotRiskCard risks=c.spot_risk/>
-        <InterruptionsCard interruptions=c.interruptions/>
+        </Show>
+        <Show when=move || later.get()>
+            {move || placement.get().map(|(env, risks, moves, saving)| view! { <PlacementCard env risks moves saving acts/> })}
+            {move || view! { <SpotRiskCard risks=risks.get()/> }}
+            {move || view! { <InterruptionsCard interruptions=interruptions.get()/> }}
+        </Show>
     }
 }
 
@@ -150,170 +278,4 @@ fn TotalsBar(t: Totals) -> impl IntoView {
             <span><strong>{format!("{}%", t.spot_share_pct)}</strong>" on spot"</span>
         </div>
     }
-}
-
-#[component]
-fn GroupCard(g: Group, acts: Acts) -> impl IntoView {
-    let kind = match g.kind {
-        GroupKind::Nodegroup => ("nodegroup", "EKS managed node group"),
-        GroupKind::Asg => ("asg", "Auto Scaling group"),
-    };
-    let mix = g.mix.clone().map(|m| {
-        view! {
-            <p class="small" data-testid="mix">
-                {format!(
-                    "declared: on-demand base {} · {}% on-demand above base · {} · {} instance types ({}){}",
-                    m.on_demand_base,
-                    m.on_demand_percent_above_base,
-                    m.spot_allocation_strategy.clone().unwrap_or_else(|| "default allocation".into()),
-                    m.instance_types.len(),
-                    m.instance_types.join(", "),
-                    if m.capacity_rebalance { " · capacity rebalance" } else { "" },
-                )}
-            </p>
-        }
-    });
-    let awake = g.awake.map(|a| {
-        view! { <p class="small muted">{format!("the next wake restores min {} · desired {} · max {}", a.min, a.desired, a.max)}</p> }
-    });
-    let instances = (!g.instances.is_empty()).then(|| {
-        view! {
-            <details class="instances">
-                <summary>{format!("{} EC2 instances", g.instances.len())}</summary>
-                <table>
-                    <thead><tr><th>"instance"</th><th>"type"</th><th>"zone"</th><th>"lifecycle"</th><th>"state"</th><th>"price"</th><th>"node"</th></tr></thead>
-                    <tbody>
-                        {g.instances.iter().map(|i| view! {
-                            <tr data-instance=i.id.clone()>
-                                <td><code>{i.id.clone()}</code></td>
-                                <td>{i.instance_type.clone()}</td>
-                                <td>{i.zone.clone()}</td>
-                                <td>{i.lifecycle.clone()}</td>
-                                <td>{format!("{} · {}", i.state, i.health)}</td>
-                                <td data-testid="instance-price">{per_hour(i.hourly)}</td>
-                                <td>{i.node.clone().unwrap_or_else(|| "—".into())}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </details>
-        }
-    });
-    let sizes = Sizes { min: g.min, desired: g.desired, max: g.max };
-    let (gkind, gname, gmix) = (g.kind, g.name.clone(), g.mix.clone());
-    let actions = move || {
-        acts.may.get().then(|| {
-            let (name, mix_name, mix) = (gname.clone(), gname.clone(), gmix.clone());
-            view! {
-                <div class="actions">
-                    <button class="secondary" data-testid="edit-sizes"
-                        on:click=move |_| acts.editing.set(Some(Editing::Sizes { kind: gkind, name: name.clone(), sizes }))>"Change sizes"</button>
-                    {mix.map(|m| view! {
-                        <button class="secondary" data-testid="edit-mix"
-                            on:click=move |_| acts.editing.set(Some(Editing::Mix { name: mix_name.clone(), mix: MixChange::of(&m) }))>"Change spot mix"</button>
-                    })}
-                </div>
-            }
-        })
-    };
-    view! {
-        <div class="card group" data-testid="group" data-kind=kind.0 data-name=g.name.clone()>
-            <div class="page-title">
-                <h2>{g.name.clone()}</h2>
-                <span class="badge">{kind.1}</span>
-                <span class="badge">{g.status.clone()}</span>
-                <span class="badge">{g.capacity_type.clone()}</span>
-            </div>
-            <p data-testid="sizes">
-                {format!("min {} · desired {} · max {}", g.min, g.desired, g.max)}
-                <span class="muted">{format!(" · {}", g.instance_types.join(", "))}</span>
-                {g.ami_type.clone().map(|a| view! { <span class="muted">{format!(" · {a}")}</span> })}
-            </p>
-            {actions}
-            {awake}
-            {mix}
-            <GroupCost c=g.cost.clone()/>
-            <p class="small" data-testid="actual">{format!("running: {} on-demand · {} spot", g.actual.on_demand, g.actual.spot)}</p>
-            {(!g.taints.is_empty()).then(|| view! { <p class="small muted">{format!("taints: {}", g.taints.join(", "))}</p> })}
-            {(!g.warnings.is_empty()).then(|| view! {
-                <ul class="warnings" data-testid="warnings">
-                    {g.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
-                </ul>
-            })}
-            {instances}
-            <Nodes nodes=g.nodes.clone() acts/>
-        </div>
-    }
-}
-
-#[component]
-fn Nodes(nodes: Vec<NodeRow>, acts: Acts) -> impl IntoView {
-    if nodes.is_empty() {
-        return view! { <p class="empty small">"No node."</p> }.into_any();
-    }
-    view! {
-        <table class="nodes">
-            <thead>
-                <tr><th>"node"</th><th>"state"</th><th>"type"</th><th>"zone"</th><th>"capacity"</th><th>"price"</th><th>"pods"</th><th>"CPU requested"</th><th>"memory requested"</th><th></th></tr>
-            </thead>
-            <tbody>
-                {nodes.into_iter().map(|n| {
-                    let state = match (n.ready, n.cordoned) {
-                        (true, false) => "Ready",
-                        (true, true) => "Ready, cordoned",
-                        (false, false) => "NotReady",
-                        (false, true) => "NotReady, cordoned",
-                    };
-                    view! {
-                        <tr data-testid="node" data-node=n.name.clone()>
-                            <td><code>{n.name.clone()}</code></td>
-                            <td>{state}</td>
-                            <td>{n.instance_type.clone().unwrap_or_default()}</td>
-                            <td>{n.zone.clone().unwrap_or_default()}</td>
-                            <td data-testid="capacity-type">{n.capacity_type.clone().unwrap_or_else(|| "?".into())}</td>
-                            <td data-testid="node-price">{per_hour(n.hourly)}</td>
-                            <td>{n.pods}</td>
-                            <td><Bar pct=n.cpu_pct() label=format!("{}m / {}m", n.cpu_requested_m, n.cpu_allocatable_m)/></td>
-                            <td><Bar pct=n.memory_pct() label=format!("{} / {}", gib(n.memory_requested), gib(n.memory_allocatable))/></td>
-                            <td>{
-                                let (node, cordon) = (n.name.clone(), !n.cordoned);
-                                move || acts.may.get().then(|| {
-                                    let (node, drained) = (node.clone(), node.clone());
-                                    view! {
-                                        <button class="secondary small" data-testid="cordon"
-                                            on:click=move |_| acts.editing.set(Some(Editing::Cordon { node: node.clone(), cordon }))>
-                                            {if cordon { "Cordon" } else { "Uncordon" }}
-                                        </button>
-                                        <button class="secondary small" data-testid="drain"
-                                            on:click=move |_| acts.editing.set(Some(Editing::Drain { node: drained.clone() }))>"Drain"</button>
-                                    }
-                                })
-                            }</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
-}
-
-/// A requested/allocatable bar: an SVG rect's width (an attribute), since the
-/// panel's Content-Security-Policy refuses inline `style` attributes.
-#[component]
-fn Bar(pct: f64, label: String) -> impl IntoView {
-    let fill = if pct > 90.0 { "fill over" } else { "fill" };
-    let width = pct.clamp(0.0, 100.0).to_string();
-    view! {
-        <div class="bar" title=label>
-            <svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
-                <rect class=fill width=width height="10"></rect>
-            </svg>
-            <span>{format!("{pct}%")}</span>
-        </div>
-    }
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
 }

@@ -85,18 +85,7 @@ impl Proxy {
         self.random.store(x, Ordering::Relaxed);
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
-}
 
-/// How many faults the proxy of `env` has injected (all its runs).
-pub fn injected(state: &State, env: &str) -> u64 {
-    std::fs::read_to_string(count_file(state, env)).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
-}
-
-fn count_file(state: &State, env: &str) -> std::path::PathBuf {
-    state.aws_faults_file(env).with_extension("count")
-}
-
-impl Proxy {
     /// One more fault, in the count file. Written whole (temporary file, then
     /// rename): a reader never sees it empty — it once did, mid-write, read 0
     /// and wrote 1, losing the count under concurrent calls.
@@ -109,6 +98,15 @@ impl Proxy {
             tracing::warn!(env = self.env, "cannot write {}", file.display());
         }
     }
+}
+
+/// How many faults the proxy of `env` has injected (all its runs).
+pub fn injected(state: &State, env: &str) -> u64 {
+    std::fs::read_to_string(count_file(state, env)).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+fn count_file(state: &State, env: &str) -> std::path::PathBuf {
+    state.aws_faults_file(env).with_extension("count")
 }
 
 /// Serves the proxy on the environment's AWS port until the process ends.

@@ -79,6 +79,9 @@ struct EnvCapacity {
     /// made again) or the interruptions do (then only served again). Held
     /// only to look or to store, never while a view is made.
     view: Mutex<Option<Made>>,
+    /// Held while a view is made: one at a time, whoever asks (the cue
+    /// streams of several pages, a request's background make).
+    making: Mutex<()>,
     /// A view is being made in the background for requests (at most one).
     building: AtomicBool,
 }
@@ -157,6 +160,7 @@ impl Capacities {
                     descriptions: tokio::sync::watch::Sender::new(0),
                     env: env.clone(),
                     view: Mutex::new(None),
+                    making: Mutex::new(()),
                     building: AtomicBool::new(false),
                 });
                 tokio::spawn(refresh_loop(env.clone(), cap.clone()));
@@ -210,11 +214,17 @@ impl Capacities {
 
     /// The environment's capacity as it is now, serialized: the last view
     /// made if nothing it is made from moved since (served again if only the
-    /// interruptions did), else made again here (O(pods)).
+    /// interruptions did), else made again here (O(pods)) — or by whoever was
+    /// making it, waited for.
     pub fn fresh(&self, env: &Environment, live: &Live, settings: Option<&PowerSettings>) -> Served {
         let Some(cap) = self.by_env.get(env.config.name.as_str()) else {
             return serve(self.make_view(env, live, settings, &Described::default(), None), live);
         };
+        if let Found::Fresh(served) = cap.found(&cap.key(live, settings), live) {
+            return served;
+        }
+        let _one = cap.making.lock().unwrap_or_else(|p| p.into_inner());
+        // Read again: what it is made from may have moved, or been made, meanwhile.
         let key = cap.key(live, settings);
         if let Found::Fresh(served) = cap.found(&key, live) {
             return served;

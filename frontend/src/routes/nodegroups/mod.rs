@@ -46,8 +46,9 @@ pub fn NodeGroupsPage() -> impl IntoView {
     let view = Page::new();
     let reader = Reader::new(view);
     Effect::new(move || {
-        view.reset(env.get());
-        reader.read(env.get());
+        let env = env.get();
+        view.reset(env.clone());
+        reader.read(env);
     });
     reread_on_changes(move || env.get().map(|e| api::capacity_events_url(&e)), move || reader.read(env.get_untracked()));
     let editing = RwSignal::new(None::<Editing>);

@@ -65,3 +65,20 @@ pub async fn audit_actions(server: &Server) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Has Argo CD in `env` sync `ms`'s Application at the repository's head now.
+/// Argo CD auto-syncs an Application that drifts (even without self-heal) when
+/// the repository moved since its last sync: a test that changes a live object
+/// by hand syncs it first, so the change stays until the repository moves.
+pub async fn synced_at_head(env: &str, ms: &str) {
+    let apps = crate::cluster::apps(&kube(env).await);
+    let sync = serde_json::json!({"operation": {"initiatedBy": {"username": "e2e"}, "sync": {}}});
+    apps.patch(ms, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(sync)).await.unwrap();
+    eventually(&format!("{env}'s {ms} synced at the repository's head"), MINUTE, || async {
+        let a = apps.get(ms).await.unwrap();
+        let op = &a.data["status"]["operationState"];
+        let done = op["phase"] == "Succeeded" && a.data.get("operation").is_none_or(Value::is_null);
+        (done && op["syncResult"]["revision"] == a.data["status"]["sync"]["revision"]).then_some(())
+    })
+    .await
+}

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use mezame_e2e::cluster::*;
-use mezame_e2e::manifests::{audit_actions, git, indexed, page, repo_state, running_tag, send};
+use mezame_e2e::manifests::{audit_actions, git, indexed, page, repo_state, running_tag, send, synced_at_head};
 use mezame_e2e::{ADMIN, OPERATOR, Server, VIEWER, client_as, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
 use mezame_shared::deploys::{ChangeKind, Deploy, DeployChange};
 use mezame_shared::dora::Dora;
@@ -129,6 +129,8 @@ async fn promotions_of_an_unbuilt_tag_or_into_a_sleeping_env_are_refused() {
     let url = server.url(&format!("/api/envs/dev/deploys/{ms}/promote"));
     let before = repo_state();
 
+    // Synced at the head first, or Argo CD would sync the hand-made change away.
+    synced_at_head("prod", ms).await;
     let prod: kube::Api<Deployment> = kube::Api::namespaced(kube("prod").await, mezame_sandbox::platform::APP_NAMESPACE);
     let container = prod.get(ms).await.unwrap().spec.unwrap().template.spec.unwrap().containers.remove(0);
     let image = container.image.clone().unwrap();

@@ -138,6 +138,8 @@ async fn scaling_and_deleting_a_pod_arrive_as_deltas() {
     assert_eq!(first.event, "snapshot");
     let mut topo: Topology = serde_json::from_str(&first.data).unwrap();
 
+    // Synced at the head first, or Argo CD would sync the hand-made scale away (earlier tests move the repository).
+    mezame_e2e::manifests::synced_at_head("prod", ms).await;
     deployments.patch_scale(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}}))).await.unwrap();
     let to_delta = follow(&mut sse, &mut topo, "desired 3", |t| svc(t).workload.desired == 3).await;
     println!("scale → SSE delta: {} ms", to_delta.as_millis());

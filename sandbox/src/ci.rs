@@ -3,6 +3,12 @@
 //! rewritten in the manifest repository (the `sed`), committed by the CI bot —
 //! followed by what the Git webhook does: ask Argo CD to refresh the
 //! Application, so the real Argo CD rolls it out.
+//!
+//! `--broken`: the build's pods never start. Its manifest commit also names a
+//! scheduler nobody runs in the pod template (the pods stay Pending) and sets
+//! a 20 s progress deadline, so the rollout stalls (`ProgressDeadlineExceeded`)
+//! and Argo CD calls the Application Degraded; the next run without it
+//! removes both lines (each marked `# ci --broken`).
 
 use anyhow::{Context, Result, bail};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -10,6 +16,7 @@ use kube::discovery::ApiResource;
 use serde::Serialize;
 
 use crate::git::Repo;
+use crate::manifests::ms_dir;
 use crate::platform::{AUTHORS, CI_BOT, env_spec, microservice};
 use crate::repos::{AppCommit, deploy_message, rewrite_ms};
 use crate::state::State;
@@ -38,6 +45,11 @@ pub fn application_resource() -> ApiResource {
 }
 
 pub async fn run(state: &State, ms: &str, env: &str, message: Option<&str>) -> Result<CiRun> {
+    run_as(state, ms, env, message, false).await
+}
+
+/// A CI run whose image crashes on start when `broken` (see the module's doc).
+pub async fn run_as(state: &State, ms: &str, env: &str, message: Option<&str>, broken: bool) -> Result<CiRun> {
     let spec = env_spec(env).with_context(|| format!("unknown environment {env}"))?;
     let es = state.env(env)?;
     if microservice(ms).is_none() {
@@ -62,6 +74,7 @@ pub async fn run(state: &State, ms: &str, env: &str, message: Option<&str>) -> R
     if rewrite_ms(&manifests, spec, ms, &app_commit)? == 0 {
         bail!("no image of {ms} found in {env}'s manifests");
     }
+    mark_broken(&manifests, env, ms, broken)?;
     let manifest_commit = manifests.commit(&deploy_message(ms, env, &commit), CI_BOT, CI_BOT, None)?;
     // 3. The webhook: Argo CD refreshes the Application now instead of in 3 minutes.
     let client = crate::kube::client(&state.cluster_kubeconfig(&es.name)).await?;
@@ -74,4 +87,47 @@ pub async fn run(state: &State, ms: &str, env: &str, message: Option<&str>) -> R
     .await
     .with_context(|| format!("annotating Application {ms} for a refresh"))?;
     Ok(CiRun { ms: ms.into(), env: env.into(), image: spec.image(ms, &app_commit), app_commit, manifest_commit })
+}
+
+/// The marker of the lines `--broken` adds.
+const BROKEN: &str = "# ci --broken";
+/// The scheduler `--broken` names: none runs by that name (a DNS-1123
+/// subdomain, as the API server requires of `schedulerName`).
+const NO_SCHEDULER: &str = "sandbox-no-scheduler";
+
+/// Adds (`broken`) or removes the lines that make `ms`'s pods fail and its
+/// rollout stall, in the file of its Deployment.
+fn mark_broken(repo: &Repo, env: &str, ms: &str, broken: bool) -> Result<()> {
+    let dir = repo.path.join(ms_dir(env, ms));
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let content = std::fs::read_to_string(&path)?;
+        if !content.contains("\nkind: Deployment\n") {
+            continue;
+        }
+        let mut out = String::new();
+        let (mut deployment, mut in_template) = (false, false);
+        for line in content.lines().filter(|l| !l.ends_with(BROKEN)) {
+            out.push_str(line);
+            out.push('\n');
+            if line == "---" || line.starts_with("kind: ") {
+                (deployment, in_template) = (line == "kind: Deployment", false);
+            }
+            if !broken || !deployment {
+                continue;
+            }
+            if line == "spec:" {
+                out.push_str(&format!("  progressDeadlineSeconds: 20 {BROKEN}\n"));
+            }
+            in_template |= line == "  template:";
+            if in_template && line == "    spec:" {
+                out.push_str(&format!("      schedulerName: {NO_SCHEDULER} {BROKEN}\n"));
+                in_template = false;
+            }
+        }
+        if out != content {
+            std::fs::write(&path, out)?;
+        }
+    }
+    Ok(())
 }

@@ -51,6 +51,9 @@ enum Cmd {
         /// Commit message of the change.
         #[arg(long)]
         message: Option<String>,
+        /// The pods never start (a scheduler nobody runs): the rollout stalls, Argo CD says Degraded.
+        #[arg(long)]
+        broken: bool,
     },
     /// Build the real parts (Kubernetes, etcd, kwok, Argo CD, moto) without starting anything.
     Build,
@@ -135,9 +138,9 @@ async fn run(command: Cmd, dir: PathBuf) -> Result<()> {
         }
         Cmd::Down => up::down(&dir)?,
         Cmd::Status { json } => print_status(&dir, json)?,
-        Cmd::Ci { ms, env, message } => {
+        Cmd::Ci { ms, env, message, broken } => {
             let state = loaded(&dir)?;
-            let run = ci::run(&state, &ms, &env, message.as_deref()).await?;
+            let run = ci::run_as(&state, &ms, &env, message.as_deref(), broken).await?;
             println!("{}", serde_json::to_string_pretty(&run)?);
         }
         Cmd::Apiserver { action, env } => {

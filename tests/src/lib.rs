@@ -12,6 +12,7 @@ use mezame_sandbox::state::State;
 
 pub mod bench;
 pub mod capacity;
+pub mod chain_bench;
 pub mod cluster;
 pub mod dns;
 pub mod drain_bench;

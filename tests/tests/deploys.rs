@@ -255,13 +255,17 @@ async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothi
     let _lock = LOCK.lock().await;
     settled("dev").await;
     const SECRET: &str = "e2e-webhook-secret";
-    // Fetched once an hour: only the webhook can bring the new commit in.
+    // Fetched once an hour: only the webhook can bring the new commit in (Argo CD does not sync it).
     let git = sandbox_git_toml(&["dev"])
         .replace("fetch_interval_secs = 3\n", "fetch_interval_secs = 3600\nwebhook_secret_env = \"MEZAME_E2E_HOOK_SECRET\"\n");
     assert!(git.contains("3600"), "{git}");
     let server = Server::start_with_env(&format!("{git}{}", sandbox_env_toml("dev")), &[("MEZAME_E2E_HOOK_SECRET", SECRET)]);
     indexed(&server, "limit=1").await;
     let ms = "auth-service";
+    // A sync Argo CD made would bring the commit in too (mezame fetches what it saw synced): none here.
+    let apps = apps(&kube("dev").await);
+    let policy = apps.get(ms).await.unwrap().data["spec"]["syncPolicy"]["automated"].clone();
+    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}}))).await.unwrap();
     let run = mezame_sandbox::ci::run(&sandbox(), ms, "dev", Some("feat: sessions per device")).await.unwrap();
     let hook = server.url("/api/hooks/git");
     let body = json!({"ref": "refs/heads/master", "after": run.manifest_commit}).to_string();
@@ -299,7 +303,14 @@ async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothi
     })
     .await;
     println!("webhook → deploy listed: {} ms", t.elapsed().as_millis());
+    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": policy}}}))).await.unwrap();
     chain_of(&server, ms, &run.manifest_commit, "the chain completes", |d| d.rollout.as_ref().is_some_and(|r| r.complete)).await;
+    // With no webhook, Argo CD's sync of a commit mezame has not fetched makes it fetch at once.
+    let next = mezame_sandbox::ci::run(&sandbox(), ms, "dev", Some("fix: one session per device again")).await.unwrap();
+    chain_of(&server, ms, &next.manifest_commit, "the synced commit fetched with no webhook", |d| {
+        d.rollout.as_ref().is_some_and(|r| r.complete)
+    })
+    .await;
     settled("dev").await;
 }
 

@@ -49,6 +49,9 @@ pub struct GitConfig {
     pub spot_taint: String,
     /// The label of the spot nodes (`key=value`): a microservice moved to spot prefers it.
     pub spot_label: String,
+    /// A deploy whose Application went Degraded within this many minutes of
+    /// arriving (and before the next deploy) counts as a failed change in DORA.
+    pub degraded_within_mins: u32,
 }
 
 /// The spot nodes as a move to spot writes them: `[git] spot_taint` and `spot_label`.
@@ -78,6 +81,7 @@ impl Default for GitConfig {
             webhook_secret_env: None,
             spot_taint: "node.kubernetes.io/lifecycle=spot:NoSchedule".into(),
             spot_label: "node.kubernetes.io/lifecycle=spot".into(),
+            degraded_within_mins: 30,
         }
     }
 }
@@ -98,6 +102,9 @@ impl GitConfig {
         }
         if self.fetch_interval_secs == 0 {
             return rule("fetch_interval_secs must be at least 1".into());
+        }
+        if !(1..=1440).contains(&self.degraded_within_mins) {
+            return rule(format!("degraded_within_mins must be 1 to 1440 (a day), got {}", self.degraded_within_mins));
         }
         for url in self.manifests.iter().chain(&self.apps) {
             if userinfo(url).is_some_and(|u| u.contains(':')) {

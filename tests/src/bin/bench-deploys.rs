@@ -5,22 +5,22 @@
 //! finds nothing new, and for `GET …/deploys` and `GET /api/versions` the
 //! first answer (made: what a change of the index or topology costs once) and
 //! the p50/p99 under concurrent clients (answers kept until the next change).
-//! Ends with one JSON line.
+//! Then, live against the sandbox's dev (its real repositories and Argo CD),
+//! `--ci-rounds` (3) `ci` runs: from each rollout's end to its chain complete
+//! on the Deploys page (target ≤ 2 s). Ends with one JSON line.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mezame_e2e::{Server, sandbox_env_toml};
+use mezame_e2e::bench::say;
+use mezame_e2e::chain_bench::ci_to_chain;
+use mezame_e2e::{Server, sandbox_env_toml, sandbox_git_toml};
 use mezame_shared::deploys::DeployList;
 use serde_json::json;
 
 const SERVICES: usize = 17;
-
-fn say(m: &str) {
-    eprintln!("bench: {m}");
-}
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -177,6 +177,12 @@ async fn main() {
     let restart = indexed(&server, &http, total, t).await;
     say(&format!("restart, nothing new: indexed {restart:.2} s after the start"));
     drop(server);
+    // Live: the sandbox's own repositories and Argo CD.
+    let live = Server::start(&format!("{}{dev}", sandbox_git_toml(&["dev"])));
+    let chains = ci_to_chain(&live, "dev", "firmware-updater", arg("--ci-rounds", 3)).await;
+    drop(live);
+    let lags: Vec<f64> = chains.iter().map(|c| c.lag_ms.round()).collect();
+    let rollouts: Vec<f64> = chains.iter().map(|c| (c.rollout_secs * 10.0).round() / 10.0).collect();
     println!(
         "{}",
         json!({
@@ -185,6 +191,7 @@ async fn main() {
             "deploys_first_ms": deploys_first, "deploys_p50_ms": deploys_p50, "deploys_p99_ms": deploys_p99,
             "deploys_one_ms_first_ms": one_first, "deploys_one_ms_p99_ms": one_p99,
             "versions_first_ms": matrix_first, "versions_p50_ms": matrix_p50, "versions_p99_ms": matrix_p99,
+            "ci_rollout_secs": rollouts, "ci_chain_lag_ms": lags, "ci_chain_lag_max_ms": lags.iter().copied().fold(f64::MIN, f64::max),
         })
     );
 }

@@ -45,6 +45,16 @@ impl SyncRow {
     }
 }
 
+/// An Application's health since a time (`status.health`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HealthRow {
+    pub env: String,
+    pub app: String,
+    pub path: String,
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
 /// What one pass indexed in a repository.
 pub struct RepoIndex<'a> {
     pub repo: &'a str,
@@ -164,6 +174,30 @@ impl Db {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records health transitions not seen before.
+    pub async fn record_health(&self, rows: &[HealthRow]) -> Result<(), AdapterError> {
+        let mut tx = self.pool().begin().await?;
+        for h in rows {
+            sqlx::query("INSERT INTO argocd_health (env, app, path, status, at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                .bind(&h.env)
+                .bind(&h.app)
+                .bind(&h.path)
+                .bind(&h.status)
+                .bind(ms(h.at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the Application deploying `path` in `env` became `status`, oldest first.
+    pub async fn health_since(&self, env: &str, path: &str, status: &str) -> Result<Vec<DateTime<Utc>>, AdapterError> {
+        let sql = "SELECT at_ms FROM argocd_health WHERE env = $1 AND path = $2 AND status = $3 ORDER BY at_ms";
+        let rows = sqlx::query(sql).bind(env).bind(path).bind(status).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(|r| time(r.get(0))).collect())
     }
 
     /// Deploys of `env` (of one microservice if `ms`), newest first, at most `limit`.

@@ -21,7 +21,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, AuditScope, NewAuditEntry};
 pub use auth::{LoginRow, SessionRow, TokenRow};
-pub use deploys::{DeployRow, RepoIndex, SyncRow};
+pub use deploys::{DeployRow, HealthRow, RepoIndex, SyncRow};
 pub use notify::{Due, Queued};
 pub use power::{RestorePoint, StepUpdate};
 

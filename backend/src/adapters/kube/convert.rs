@@ -419,6 +419,9 @@ pub fn application(o: &DynamicObject) -> Application {
         meta: meta(&o.metadata),
         sync: str_at(status, &["sync", "status"]).unwrap_or("Unknown").to_string(),
         health: str_at(status, &["health", "status"]).unwrap_or("Unknown").to_string(),
+        health_since: str_at(status, &["health", "lastTransitionTime"])
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
         revision: str_at(status, &["sync", "revision"]).map(str::to_string),
         auto_sync: automated.is_object() && automated["enabled"].as_bool() != Some(false),
         self_heal: automated["selfHeal"].as_bool() == Some(true),

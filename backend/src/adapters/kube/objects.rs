@@ -332,6 +332,8 @@ pub struct Application {
     pub meta: Meta,
     pub sync: String,
     pub health: String,
+    /// `status.health.lastTransitionTime` (Argo CD 3.x): since when it is `health`.
+    pub health_since: Option<DateTime<Utc>>,
     pub revision: Option<String>,
     pub auto_sync: bool,
     pub self_heal: bool,

@@ -53,7 +53,11 @@ impl Deploys {
                 _ => d.app.iter().map(|a| (a.sha.clone(), a.at)).collect(),
             }
         };
-        let mut dora = figures(env, ms, &here, &all, shipped, window_days, Utc::now());
+        let degraded = Degraded {
+            at: self.db.health_since(env, &self.config.ms_path(env, ms), "Degraded").await?,
+            within: Duration::minutes(i64::from(self.config.degraded_within_mins)),
+        };
+        let mut dora = figures(env, ms, &here, &all, shipped, &degraded, Window { days: window_days, now: Utc::now() });
         if graph.is_none() {
             dora.notes.push(format!("{ms} has no app repository indexed: each deploy counts only its own tag's commit"));
         }
@@ -69,15 +73,30 @@ fn reached(d: &Deploy) -> Option<DateTime<Utc>> {
     d.rollout.as_ref().and_then(|r| r.completed_at).or(d.sync.as_ref().map(|s| s.finished_at))
 }
 
+/// When the microservice's Application went Degraded (as recorded), and how
+/// soon after a deploy arrived that makes it a failed change.
+pub struct Degraded {
+    pub at: Vec<DateTime<Utc>>,
+    pub within: Duration,
+}
+
 /// Why `d` counts as failed, from the deploy that followed it (`next`) and
-/// what Argo CD and the Deployment say of it.
-fn failure(d: &Deploy, next: Option<&Deploy>) -> Option<String> {
+/// what Argo CD and the Deployment say, or said, of it.
+fn failure(d: &Deploy, next: Option<&Deploy>, degraded: &Degraded) -> Option<String> {
     if let Some(n) = next {
         if n.manifest.action.as_ref().is_some_and(|a| a.kind == ChangeKind::Rollback) {
             return Some("rolled back".into());
         }
         if d.previous_tag.as_ref().is_some_and(|p| *p == n.tag) || n.manifest.subject.starts_with("Revert ") {
             return Some("reverted".into());
+        }
+    }
+    if let Some(from) = reached(d) {
+        let until = next.map(|n| reached(n).unwrap_or(n.manifest.at)).map_or(from + degraded.within, |n| n.min(from + degraded.within));
+        if let Some(t) = degraded.at.iter().find(|t| **t >= from && **t < until) {
+            let secs = (*t - from).num_seconds();
+            let after = if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) };
+            return Some(format!("Degraded {after} after it arrived"));
         }
     }
     d.waiting.as_ref().filter(|w| w.starts_with("sync failed") || w.starts_with("rollout stuck")).cloned()
@@ -93,6 +112,13 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     }
 }
 
+/// The window the figures are of: `days` calendar days (UTC) up to `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub days: u32,
+    pub now: DateTime<Utc>,
+}
+
 /// The figures, from `here` (the environment's deploys, oldest first) and
 /// `all` (every environment's, oldest first: where each commit ran first).
 pub fn figures(
@@ -101,9 +127,10 @@ pub fn figures(
     here: &[Deploy],
     all: &[Deploy],
     shipped: impl Fn(&Deploy) -> Vec<Shipped>,
-    window_days: u32,
-    now: DateTime<Utc>,
+    degraded: &Degraded,
+    window: Window,
 ) -> Dora {
+    let Window { days: window_days, now } = window;
     let first_day = now.date_naive() - Duration::days(i64::from(window_days) - 1);
     let since = first_day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     // Where each app commit was first deployed: (manifest commit time, ran at).
@@ -135,10 +162,10 @@ pub fn figures(
             }
         }
         total.extend(&leads);
-        let failed = failure(d, here.get(k + 1));
+        let failed = failure(d, here.get(k + 1), degraded);
         let recovered_secs = failed.as_ref().and_then(|_| {
             let mut after = here[k + 1..].iter().enumerate();
-            let healthy = after.find(|(j, n)| failure(n, here.get(k + 2 + j)).is_none() && reached(n).is_some());
+            let healthy = after.find(|(j, n)| failure(n, here.get(k + 2 + j), degraded).is_none() && reached(n).is_some());
             healthy.and_then(|(_, n)| reached(n)).map(|t| (t - ran.unwrap_or(d.manifest.at)).num_seconds())
         });
         points.push(DoraPoint {
@@ -183,7 +210,10 @@ pub fn figures(
         recovery_median_secs: median(points.iter().filter_map(|p| p.recovered_secs).collect()),
         points,
         notes: vec![
-            "failed: followed by a rollback or by a deploy restoring the previous image (or a \"Revert\" commit), or its sync failed or rollout is stuck now".into(),
+            format!(
+                "failed: followed by a rollback or by a deploy restoring the previous image (or a \"Revert\" commit), or Degraded within {} min of arriving, or its sync failed or rollout is stuck now",
+                degraded.within.num_minutes()
+            ),
             "a deploy's arrival is its rollout's completion, else Argo CD's sync; deploys before mezame observed Argo CD have none and are left out of the lead time".into(),
         ],
     }
@@ -236,6 +266,38 @@ mod tests {
         }
     }
 
+    fn never() -> Degraded {
+        Degraded { at: vec![], within: Duration::minutes(30) }
+    }
+
+    #[test]
+    fn a_deploy_that_went_degraded_soon_after_it_arrived_failed_even_once_recovered() {
+        let dev = vec![
+            deploy("dev", "a", Some("z"), 3, Some(4), false),
+            deploy("dev", "b", Some("a"), 5, Some(6), false),
+            deploy("dev", "c", Some("b"), 10, Some(11), false),
+        ];
+        // Degraded 2 h after a arrived (too late to be a's), 10 min after b, and 40 s after c's sync.
+        let at = vec![t(4) + Duration::hours(2) - Duration::minutes(1), t(6) + Duration::minutes(10), t(11) + Duration::seconds(40)];
+        let degraded = Degraded { at, within: Duration::minutes(30) };
+        let d = figures("dev", "cart", &dev, &dev, |_: &Deploy| vec![], &degraded, Window { days: 7, now: t(30) });
+        let failures: Vec<_> = d.points.iter().map(|p| p.failure.as_deref()).collect();
+        assert_eq!(failures, [None, Some("Degraded 10 min after it arrived"), Some("Degraded 40 s after it arrived")]);
+        assert_eq!(d.points[1].recovered_secs, None, "the next deploy failed too: not recovered yet");
+        assert_eq!(d.failed, 2);
+        // Within 5 minutes only c's counts; b's is not the next deploy's either.
+        let d = figures(
+            "dev",
+            "cart",
+            &dev,
+            &dev,
+            |_: &Deploy| vec![],
+            &Degraded { within: Duration::minutes(5), ..degraded },
+            Window { days: 7, now: t(30) },
+        );
+        assert_eq!(d.points.iter().map(|p| p.failure.is_some()).collect::<Vec<_>>(), [false, false, true]);
+    }
+
     #[test]
     fn every_shipped_commit_counts_and_a_rollback_marks_the_deploy_before_it_failed() {
         // Commits a (hour 0), b (hour 1), c (hour 2). dev: a at 3 (ran 4), b+c at 5 (ran 6), rollback to a at 8 (ran 9).
@@ -258,7 +320,7 @@ mod tests {
             }
         };
         let now = t(30);
-        let d = figures("dev", "cart", &dev, &all, shipped, 7, now);
+        let d = figures("dev", "cart", &dev, &all, shipped, &never(), Window { days: 7, now });
         assert_eq!((d.deploys, d.failed), (3, 1));
         assert_eq!(d.points[1].failure.as_deref(), Some("rolled back"));
         assert_eq!(d.points[1].recovered_secs, Some(3 * 3600), "ran at 6, the rollback ran at 9");
@@ -266,7 +328,7 @@ mod tests {
         // Dev's leads: a 4h, b 5h, c 4h → median 4h; the rollback ships nothing.
         assert_eq!((d.lead_time.commits, d.lead_time.median_secs), (3, Some(4 * 3600)));
         assert_eq!(d.lead_time.promotion_median_secs, Some(0));
-        let p = figures("prod", "cart", &prod, &all, shipped, 7, now);
+        let p = figures("prod", "cart", &prod, &all, shipped, &never(), Window { days: 7, now });
         // Prod: a 22h, b 21h, c 20h → 21h; CI a 3h, b 4h, c 3h → 3h; first env a 1h, b 1h, c 1h;
         // promotion: 20 − 4 = 16h for a, 20 − 6 = 14h for b and c → 14h.
         assert_eq!(p.lead_time.median_secs, Some(21 * 3600));
@@ -287,10 +349,13 @@ mod tests {
         ];
         let shipped =
             |d: &Deploy| if d.tag == "b" && d.previous_tag.as_deref() == Some("a") { vec![("b".to_string(), t(1))] } else { vec![] };
-        let d = figures("dev", "cart", &dev, &dev, shipped, 30, t(30));
+        let d = figures("dev", "cart", &dev, &dev, shipped, &never(), Window { days: 30, now: t(30) });
         assert_eq!(d.points[1].failure.as_deref(), Some("reverted"));
         assert_eq!((d.lead_time.commits, d.lead_time.unmeasured), (1, 0));
         assert_eq!(d.points[0].reached, None);
-        assert!(figures("dev", "cart", &dev, &dev, shipped, 7, t(24 * 30)).deploys == 0, "out of the window");
+        assert!(
+            figures("dev", "cart", &dev, &dev, shipped, &never(), Window { days: 7, now: t(24 * 30) }).deploys == 0,
+            "out of the window"
+        );
     }
 }

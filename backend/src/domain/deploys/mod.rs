@@ -46,7 +46,7 @@ use mezame_shared::deploys::{DeployList, IndexState};
 use tokio::sync::Notify;
 
 use crate::adapters::AdapterError;
-use crate::adapters::db::{Db, RepoIndex};
+use crate::adapters::db::{Db, HealthRow, RepoIndex};
 use crate::adapters::git::{GitAuth, Mirror};
 use crate::config::git::GitConfig;
 use crate::domain::DomainError;
@@ -168,7 +168,10 @@ impl Deploys {
         let every = Duration::from_secs(self.config.fetch_interval_secs);
         let mut next_fetch = Instant::now();
         let mut passes = 0u64;
-        let mut recorded = HashSet::new();
+        let mut recorded = Recorded::default();
+        // Argo CD's syncs and health arrive through the watch caches: read
+        // them on each change (a burst: once per gap), else every SYNC_EVERY.
+        let mut watched = Changes::new(topologies.iter().map(|l| l.applied.subscribe()).collect(), WATCH_GAP);
         loop {
             if Instant::now() >= next_fetch {
                 let t = Instant::now();
@@ -192,31 +195,52 @@ impl Deploys {
                 self.changed();
                 passes += 1;
                 next_fetch = Instant::now() + every;
-            } else {
-                self.record_syncs(&topologies, &mut recorded).await;
-            }
-            if tokio::time::timeout(SYNC_EVERY, self.poke.notified()).await.is_ok() {
+            } else if self.record_syncs(&topologies, &mut recorded).await {
+                // Argo CD synced something new: its commit is in the repository now.
                 next_fetch = Instant::now();
+            }
+            tokio::select! {
+                _ = self.poke.notified() => next_fetch = Instant::now(),
+                Some(()) = watched.next() => {}
+                _ = tokio::time::sleep(SYNC_EVERY) => {}
             }
         }
     }
 
-    /// Records the syncs in the watch caches not recorded yet (more often than
-    /// git is fetched). `recorded` keeps only what the caches still hold: it
-    /// stays as small as they are.
-    async fn record_syncs(&self, topologies: &Topologies, recorded: &mut HashSet<(String, String, String, DateTime<Utc>)>) {
+    /// Records the syncs and health transitions in the watch caches not
+    /// recorded yet (more often than git is fetched); says whether there was
+    /// a new sync. `recorded` keeps only what the caches still hold: it stays
+    /// as small as they are.
+    async fn record_syncs(&self, topologies: &Topologies, recorded: &mut Recorded) -> bool {
         let seen = observe::syncs(topologies);
         let held: HashSet<_> = seen.iter().map(|s| s.key()).collect();
-        recorded.retain(|k| held.contains(k));
-        let new: Vec<_> = seen.into_iter().filter(|s| !recorded.contains(&s.key())).collect();
-        match self.db.record_syncs(&new).await {
-            Ok(()) if new.is_empty() => {}
-            Ok(()) => {
-                recorded.extend(new.iter().map(|s| s.key()));
-                self.changed();
+        recorded.syncs.retain(|k| held.contains(k));
+        let new: Vec<_> = seen.into_iter().filter(|s| !recorded.syncs.contains(&s.key())).collect();
+        let mut synced = false;
+        if !new.is_empty() {
+            match self.db.record_syncs(&new).await {
+                Ok(()) => {
+                    recorded.syncs.extend(new.iter().map(|s| s.key()));
+                    synced = true;
+                    self.changed();
+                }
+                Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
             }
-            Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
         }
+        let health: HashSet<_> = observe::healths(topologies).into_iter().collect();
+        let new: Vec<_> = health.difference(&recorded.health).cloned().collect();
+        if new.is_empty() {
+            recorded.health = health;
+        } else {
+            match self.db.record_health(&new).await {
+                Ok(()) => {
+                    recorded.health = health;
+                    self.changed();
+                }
+                Err(e) => tracing::warn!(error = %e, "recording Argo CD health"),
+            }
+        }
+        synced
     }
 
     /// One pass over git: the manifest repository, then the app repositories
@@ -398,8 +422,17 @@ impl Deploys {
     }
 }
 
-/// How often the syncs the cache holds are recorded.
+/// What the watch caches held that is recorded already.
+#[derive(Default)]
+struct Recorded {
+    syncs: HashSet<(String, String, String, DateTime<Utc>)>,
+    health: HashSet<HealthRow>,
+}
+
+/// How often the syncs the cache holds are recorded when it did not change.
 const SYNC_EVERY: Duration = Duration::from_secs(2);
+/// The least time between two readings of the watch caches on their changes.
+const WATCH_GAP: Duration = Duration::from_millis(200);
 /// How long the first pass waits for the watch caches' first lists (an
 /// environment down is not waited for longer: its syncs come when it is back).
 const CACHES_WAIT: Duration = Duration::from_secs(30);

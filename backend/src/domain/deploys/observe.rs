@@ -1,12 +1,12 @@
 //! What the watch caches show of deploys: each Argo CD Application's sync
-//! history (to record), and per microservice its Application and Deployment
-//! (for the chain's last links).
+//! history and health since when (to record), and per microservice its
+//! Application and Deployment (for the chain's last links).
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::chain::{AppState, ReplicaSetState, Rollouts};
 use super::index::env_ms_of;
-use crate::adapters::db::SyncRow;
+use crate::adapters::db::{HealthRow, SyncRow};
 use crate::adapters::kube::objects as k;
 use crate::config::git::GitConfig;
 use crate::domain::topology::Topologies;
@@ -31,6 +31,25 @@ pub fn syncs(topologies: &Topologies) -> Vec<SyncRow> {
                 seq: None,
             }));
         }
+    }
+    out
+}
+
+/// Every environment's Applications' health, since when Argo CD says (an
+/// Application without `lastTransitionTime`, before Argo CD 3, is left out).
+pub fn healths(topologies: &Topologies) -> Vec<HealthRow> {
+    let mut out = Vec::new();
+    for live in topologies.iter() {
+        let o = live.objects.read().unwrap_or_else(|p| p.into_inner());
+        out.extend(o.applications().filter_map(|a| {
+            Some(HealthRow {
+                env: live.env.clone(),
+                app: a.meta.name.clone(),
+                path: a.path.as_deref()?.trim_end_matches('/').to_string(),
+                status: a.health.clone(),
+                at: a.health_since?,
+            })
+        }));
     }
     out
 }

@@ -187,7 +187,7 @@ async fn postgres_runs_and_leases() {
 /// and lifted once.
 async fn deploy_tables(url: &str) {
     use chrono::{DateTime, Utc};
-    use mezame::adapters::db::{DeployRow, RepoIndex, SyncRow};
+    use mezame::adapters::db::{DeployRow, HealthRow, RepoIndex, SyncRow};
     use mezame::adapters::git::Commit;
     use mezame_shared::deploys::{ChangeKind, DeployChange, Freeze};
     let db = Db::connect(url).await.unwrap();
@@ -278,6 +278,20 @@ async fn deploy_tables(url: &str) {
     assert!(db.lift_freeze("dev", "orders").await.unwrap());
     assert!(!db.lift_freeze("dev", "orders").await.unwrap(), "lifted once");
     assert_eq!(db.freeze("dev", "orders").await.unwrap(), None);
+    // Argo CD health transitions: recorded once whoever writes them again, read oldest first.
+    let health = |status: &str, min: i64| HealthRow {
+        env: "dev".into(),
+        app: "orders".into(),
+        path: "dev/manifests/orders".into(),
+        status: status.into(),
+        at: at(min),
+    };
+    let seen = [health("Degraded", 9), health("Healthy", 8), health("Degraded", 7)];
+    db.record_health(&seen).await.unwrap();
+    db.record_health(&seen[..2]).await.expect("a transition seen again is not an error");
+    assert_eq!(db.health_since("dev", "dev/manifests/orders", "Degraded").await.unwrap(), vec![at(7), at(9)]);
+    assert_eq!(db.health_since("dev", "dev/manifests/orders", "Healthy").await.unwrap(), vec![at(8)]);
+    assert!(db.health_since("qa", "dev/manifests/orders", "Degraded").await.unwrap().is_empty());
 }
 
 #[tokio::test]

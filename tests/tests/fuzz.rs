@@ -1,8 +1,10 @@
 //! The API fuzzed by schemathesis (PyPI, installed by `cargo xtask test`) from
 //! its own OpenAPI document, as an operator (an API token), against the test
-//! sandbox's qa with its repositories (`[git]`: the deploys routes, qa committed to directly): no answer is a 5xx, and no refused request (4xx) changed
-//! anything — every audit entry and every Job created matches a request that
-//! was answered 2xx. Bounded (`--max-examples`) to fit the test command.
+//! sandbox's qa with its repositories (`[git]`: the deploys routes, qa
+//! committed to directly): no answer is a 5xx, and no refused request (4xx)
+//! changed anything — every audit entry and every Job created matches a
+//! request that was answered 2xx. Bounded (`--max-examples`) to fit the test
+//! command.
 //!
 //! Run last by `cargo xtask test` (it may start a sleep of qa): `--ignored`.
 

@@ -11,6 +11,7 @@ use kube::Api;
 use mezame_sandbox::platform::APP_NAMESPACE;
 
 use crate::bench::say;
+use crate::cluster::available;
 use crate::manifests::{indexed, page};
 use crate::sse::Sse;
 use crate::{Server, kube, sandbox};
@@ -22,17 +23,14 @@ pub struct ChainFigure {
     pub lag_ms: f64,
 }
 
-/// Whether `d` runs `image` with every replica updated and available.
+/// Whether `d` runs `image`, every replica updated and available
+/// ([`available`]) and no replica of the old one left.
 fn rolled_out(d: &Deployment, image: &str) -> bool {
-    let (spec, status) = (d.spec.as_ref(), d.status.as_ref());
+    let spec = d.spec.as_ref();
     let runs = spec.and_then(|s| s.template.spec.as_ref()).is_some_and(|p| p.containers.iter().any(|c| c.image.as_deref() == Some(image)));
     let want = spec.and_then(|s| s.replicas).unwrap_or(1);
-    runs && status.is_some_and(|s| {
-        s.observed_generation >= d.metadata.generation
-            && s.updated_replicas.unwrap_or(0) >= want
-            && s.available_replicas.unwrap_or(0) >= want
-            && s.replicas.unwrap_or(0) == want
-    })
+    runs && available(d)
+        && d.status.as_ref().is_some_and(|s| s.observed_generation >= d.metadata.generation && s.replicas.unwrap_or(0) == want)
 }
 
 /// When `ms`'s Deployment in `env` has rolled out `image` (read every 20 ms).

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use mezame_e2e::cluster::*;
 use mezame_e2e::sse::Sse;
 use mezame_e2e::{Server, eventually, get_json, kube, sandbox, sandbox_env_toml, sandbox_git_toml};
 use mezame_shared::deploys::{Deploy, DeployDiff, DeployList, LinkSource, VersionMatrix};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn server() -> Server {
     Server::start(&format!("{}{}", sandbox_git_toml(&["dev"]), sandbox_env_toml("dev")))
@@ -125,6 +125,14 @@ async fn chain_of(server: &Server, ms: &str, manifest: &str, what: &str, done: i
     .await
 }
 
+/// Sets `ms`'s Application's `syncPolicy.automated` (null: auto-sync off);
+/// answers the one it had, to put back.
+async fn set_auto_sync(apps: &Api<DynamicObject>, ms: &str, policy: Value) -> Value {
+    let before = apps.get(ms).await.unwrap().data["spec"]["syncPolicy"]["automated"].clone();
+    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": policy}}}))).await.unwrap();
+    before
+}
+
 #[tokio::test]
 async fn a_ci_run_becomes_a_chain_that_completes_and_one_without_auto_sync_says_why() {
     let _lock = LOCK.lock().await;
@@ -162,14 +170,13 @@ async fn a_ci_run_becomes_a_chain_that_completes_and_one_without_auto_sync_says_
     // Without auto-sync, the next change stops at the manifest commit, and says why.
     let client = kube("dev").await;
     let apps = apps(&client);
-    let policy = apps.get(ms).await.unwrap().data["spec"]["syncPolicy"]["automated"].clone();
-    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}}))).await.unwrap();
+    let policy = set_auto_sync(&apps, ms, Value::Null).await;
     let run = mezame_sandbox::ci::run(&state, ms, "dev", Some("fix: release reserved stock")).await.unwrap();
     let d = chain_of(&server, ms, &run.manifest_commit, "the chain stopped at the manifest commit", |d| d.waiting.is_some()).await;
     assert_eq!(d.waiting.as_deref(), Some("manifest changed, not synced: auto-sync is off"));
     assert!(d.sync.is_none() && d.rollout.is_none() && !d.before_observed);
     // Auto-sync back: the same chain completes.
-    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": policy}}}))).await.unwrap();
+    set_auto_sync(&apps, ms, policy).await;
     chain_of(&server, ms, &run.manifest_commit, "the chain completes once auto-sync is back", |d| {
         d.rollout.as_ref().is_some_and(|r| r.complete) && d.waiting.is_none()
     })
@@ -264,8 +271,7 @@ async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothi
     let ms = "auth-service";
     // A sync Argo CD made would bring the commit in too (mezame fetches what it saw synced): none here.
     let apps = apps(&kube("dev").await);
-    let policy = apps.get(ms).await.unwrap().data["spec"]["syncPolicy"]["automated"].clone();
-    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": null}}}))).await.unwrap();
+    let policy = set_auto_sync(&apps, ms, Value::Null).await;
     let run = mezame_sandbox::ci::run(&sandbox(), ms, "dev", Some("feat: sessions per device")).await.unwrap();
     let hook = server.url("/api/hooks/git");
     let body = json!({"ref": "refs/heads/master", "after": run.manifest_commit}).to_string();
@@ -303,7 +309,7 @@ async fn a_signed_push_webhook_indexes_at_once_and_an_unsigned_one_changes_nothi
     })
     .await;
     println!("webhook → deploy listed: {} ms", t.elapsed().as_millis());
-    apps.patch(ms, &PatchParams::default(), &Patch::Merge(json!({"spec": {"syncPolicy": {"automated": policy}}}))).await.unwrap();
+    set_auto_sync(&apps, ms, policy).await;
     chain_of(&server, ms, &run.manifest_commit, "the chain completes", |d| d.rollout.as_ref().is_some_and(|r| r.complete)).await;
     // With no webhook, Argo CD's sync of a commit mezame has not fetched makes it fetch at once.
     let next = mezame_sandbox::ci::run(&sandbox(), ms, "dev", Some("fix: one session per device again")).await.unwrap();

@@ -4,9 +4,10 @@
 // desired of an Auto Scaling group names the node it would drain and
 // terminate, a node is
 // cordoned and uncordoned with confirmation (the API server follows), a drain
-// shows its preflight, then runs, followed live; a viewer is offered no action.
+// shows its preflight, then runs, followed live; a viewer is offered no action
+// and sees a rebalance recommendation land on its spot pool's timeline.
 import { test, expect } from '@playwright/test';
-import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, watch, api } from './server';
+import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, sandboxCmd, watch, api } from './server';
 
 let mezame: Mezame;
 test.beforeAll(async () => { mezame = await startMezame(sandboxEnvs()); });
@@ -131,6 +132,32 @@ test.describe('as a viewer', () => {
       kubectl('dev', 'uncordon', name);
     }
     await expect(same).not.toContainText('cordoned', { timeout: 5_000 });
+    expect(problems).toEqual([]);
+  });
+
+  test('sees a rebalance recommendation on its pool\'s timeline as it happens: what is at risk there, no outage', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    const spot = page.locator('[data-testid="group"][data-name="platform-dev-spot"]');
+    await expect(spot.getByTestId('node').first()).toBeVisible({ timeout: 60_000 });
+    const name = (await spot.getByTestId('node').first().getAttribute('data-node'))!;
+    const key = 'aws-node-termination-handler/rebalance-recommendation';
+    try {
+      sandboxCmd('interrupt', '--env', 'dev', '--node', name, '--rebalance');
+      // Its pool as EC2 has it: the node's instance type and zone labels (kwok's nodes carry AWS's).
+      const type = kubectl('dev', 'get', 'node', name, '-o', 'jsonpath={.metadata.labels.node\\.kubernetes\\.io/instance-type}');
+      const zone = kubectl('dev', 'get', 'node', name, '-o', 'jsonpath={.metadata.labels.topology\\.kubernetes\\.io/zone}');
+      const entry = page.locator(`[data-testid="interruption"][data-node="${name}"][data-kind="rebalance_recommendation"]`);
+      await expect(entry).toContainText('rebalance recommendation', { timeout: 5_000 });
+      await expect(page.locator(`[data-testid="pool"][data-pool="${type} in ${zone}"]`)).toContainText('rebalance recommendation');
+      const hits = entry.getByTestId('hit');
+      if (await hits.count() > 0) await expect(hits.first()).toContainText('at risk there');
+      else await expect(entry).toContainText('no microservice had a ready replica there');
+      await expect(page.getByTestId('outages')).toHaveCount(0);
+      await expect(spot.locator(`[data-testid="node"][data-node="${name}"]`)).not.toContainText('cordoned');
+    } finally {
+      kubectl('dev', 'taint', 'node', name, `${key}-`);
+    }
     expect(problems).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
 //! interruption, the microservices that lost ready replicas — all of them
 //! where the spot risk said every ready replica ran on that one node (a
 //! microservice of one replica is put there for it) — and the Auto Scaling
-//! group replacing the instance.
+//! group replacing the instance; and a rebalance recommendation, which shows
+//! what is at risk on its pool's timeline and takes nothing down.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -55,14 +56,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     })
     .await;
     let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
-    let mut total: BTreeMap<(String, String), u32> = BTreeMap::new();
-    let mut by_node: BTreeMap<String, BTreeMap<(String, String), u32>> = BTreeMap::new();
-    // The microservices: the platform's Deployments (system namespaces and the gateway are not).
-    for p in pods.iter().filter(|p| ready_pod(p) && p.metadata.namespace.as_deref() == Some(APP_NAMESPACE)) {
-        let (Some(ms), Some(node)) = (deployment_of(p), p.spec.as_ref().and_then(|s| s.node_name.clone())) else { continue };
-        *total.entry(ms.clone()).or_default() += 1;
-        *by_node.entry(node).or_default().entry(ms).or_default() += 1;
-    }
+    let (total, by_node) = ready_microservices(&pods);
     let there = by_node.get(&node).cloned().unwrap_or_default();
     assert!(!there.is_empty(), "{node} runs some microservice");
     let want: BTreeSet<(String, String, u32, u32, bool)> = there
@@ -125,6 +119,88 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     })
     .await;
     settled("dev").await;
+}
+
+#[tokio::test]
+async fn a_rebalance_recommendation_is_on_its_pools_timeline_with_what_is_at_risk_and_takes_nothing_down() {
+    let _lock = LOCK.lock().await;
+    let client = kube("dev").await;
+    settled("dev").await;
+    let server = Server::start(&sandbox_env_toml("dev"));
+    let spot_asg = env_spec("dev").unwrap().spot_asg_name().unwrap();
+    let before = eventually("dev's capacity described", 2 * MINUTE, || async {
+        let c = capacity(&server, "dev").await;
+        (c.described_at.is_some() && c.nodes_synced).then_some(c)
+    })
+    .await;
+    let spot = before.groups.iter().find(|g| g.name == spot_asg).expect("the spot ASG").clone();
+    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+    let (total, by_node) = ready_microservices(&pods);
+    let node = spot.nodes.iter().map(|n| n.name.clone()).max_by_key(|n| by_node.get(n).map_or(0, |m| m.len())).expect("a spot node");
+    let there = by_node.get(&node).cloned().unwrap_or_default();
+    assert!(!there.is_empty(), "{node} runs some microservice");
+    let want: BTreeSet<(String, String, u32, u32)> =
+        there.iter().map(|((ns, name), here)| (ns.clone(), name.clone(), *here, total[&(ns.clone(), name.clone())])).collect();
+
+    let state = mezame_e2e::sandbox();
+    let report = mezame_sandbox::interrupt::interrupt(&state, "dev", &node, true, Duration::from_secs(20)).await.unwrap();
+    assert!(report.evicted.is_empty() && report.replacement.is_none(), "a recommendation takes nothing down: {report:?}");
+
+    // On the API: the node, its instance, its pool as EC2 has it, and what is at risk there.
+    let seen = eventually("the rebalance recommendation on the Node groups API", MINUTE, || async {
+        capacity(&server, "dev").await.interruptions.into_iter().find(|i| i.node == node)
+    })
+    .await;
+    assert_eq!(seen.kind, InterruptionKind::RebalanceRecommendation);
+    assert_eq!(seen.instance_id.as_deref(), Some(report.instance_id.as_str()));
+    let moto = aws("dev").await;
+    let described = moto.ec2.describe_instances().instance_ids(&report.instance_id).send().await.unwrap();
+    let instance = described.reservations()[0].instances()[0].clone();
+    let pool =
+        format!("{} in {}", instance.instance_type().unwrap().as_str(), instance.placement().and_then(|p| p.availability_zone()).unwrap());
+    assert_eq!(seen.pool(), pool);
+    let got: BTreeSet<(String, String, u32, u32)> =
+        seen.hit.iter().map(|h| (h.namespace.clone(), h.name.clone(), h.ready_here, h.ready_before)).collect();
+    assert_eq!(got, want, "what is at risk on {node}");
+
+    // Nothing is taken down: a while later the node is schedulable with the same ready replicas, its instance in
+    // the group, desired kept, and no interruption followed.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let nodes = Api::<Node>::all(client.clone());
+    let n = nodes.get(&node).await.unwrap();
+    assert_ne!(n.spec.as_ref().and_then(|s| s.unschedulable), Some(true), "{node} not cordoned");
+    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(ready_microservices(&pods).1.get(&node).cloned().unwrap_or_default(), there, "the same ready replicas on {node}");
+    let group = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(&spot_asg).send().await.unwrap();
+    let g = &group.auto_scaling_groups()[0];
+    assert!(g.instances().iter().any(|i| i.instance_id() == Some(report.instance_id.as_str())), "the instance kept");
+    assert_eq!(g.desired_capacity(), Some(spot.desired), "desired kept");
+    let c = capacity(&server, "dev").await;
+    assert!(!c.interruptions.iter().any(|i| i.node == node && i.kind == InterruptionKind::SpotInterruption), "no interruption");
+
+    // The taint off again, as the handler leaves it when the instance is replaced: dev as it was.
+    let taints: Vec<_> = n
+        .spec
+        .and_then(|s| s.taints)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !t.key.starts_with("aws-node-termination-handler/"))
+        .collect();
+    nodes.patch(&node, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"taints": taints}}))).await.unwrap();
+}
+
+/// The platform's microservices (its Deployments; system namespaces and the
+/// gateway are not) by their ready pods: in all, and per node.
+#[allow(clippy::type_complexity)]
+fn ready_microservices(pods: &[Pod]) -> (BTreeMap<(String, String), u32>, BTreeMap<String, BTreeMap<(String, String), u32>>) {
+    let mut total: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut by_node: BTreeMap<String, BTreeMap<(String, String), u32>> = BTreeMap::new();
+    for p in pods.iter().filter(|p| ready_pod(p) && p.metadata.namespace.as_deref() == Some(APP_NAMESPACE)) {
+        let (Some(ms), Some(node)) = (deployment_of(p), p.spec.as_ref().and_then(|s| s.node_name.clone())) else { continue };
+        *total.entry(ms.clone()).or_default() += 1;
+        *by_node.entry(node).or_default().entry(ms).or_default() += 1;
+    }
+    (total, by_node)
 }
 
 /// The lone microservice's name.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use mezame_e2e::capacity::{capacity, ready_pod};
+use mezame_e2e::capacity::{capacity, described, ready_pod};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
 use mezame_e2e::{Server, eventually, kube, sandbox_env_toml};
 use mezame_sandbox::platform::{APP_NAMESPACE, env_spec};
@@ -128,11 +128,7 @@ async fn a_rebalance_recommendation_is_on_its_pools_timeline_with_what_is_at_ris
     settled("dev").await;
     let server = Server::start(&sandbox_env_toml("dev"));
     let spot_asg = env_spec("dev").unwrap().spot_asg_name().unwrap();
-    let before = eventually("dev's capacity described", 2 * MINUTE, || async {
-        let c = capacity(&server, "dev").await;
-        (c.described_at.is_some() && c.nodes_synced).then_some(c)
-    })
-    .await;
+    let (before, _) = described(&server, "dev").await;
     let spot = before.groups.iter().find(|g| g.name == spot_asg).expect("the spot ASG").clone();
     let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
     let (total, by_node) = ready_microservices(&pods);

@@ -45,13 +45,21 @@ pub fn InterruptionsCard(interruptions: Vec<Interruption>) -> impl IntoView {
     .into_any()
 }
 
+/// What the page calls `kind`.
+fn what(kind: InterruptionKind) -> &'static str {
+    match kind {
+        InterruptionKind::SpotInterruption => "spot interruption",
+        InterruptionKind::RebalanceRecommendation => "rebalance recommendation",
+    }
+}
+
 /// "2 spot interruptions · 1 rebalance recommendation" (the kinds it had).
 fn tally(list: &[Interruption]) -> String {
-    [(InterruptionKind::SpotInterruption, "spot interruption"), (InterruptionKind::RebalanceRecommendation, "rebalance recommendation")]
+    [InterruptionKind::SpotInterruption, InterruptionKind::RebalanceRecommendation]
         .into_iter()
-        .filter_map(|(kind, what)| {
+        .filter_map(|kind| {
             let n = list.iter().filter(|i| i.kind == kind).count();
-            (n > 0).then(|| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+            (n > 0).then(|| format!("{n} {}{}", what(kind), if n == 1 { "" } else { "s" }))
         })
         .collect::<Vec<_>>()
         .join(" · ")
@@ -60,7 +68,7 @@ fn tally(list: &[Interruption]) -> String {
 #[component]
 fn Entry(i: Interruption) -> impl IntoView {
     let rebalance = i.kind == InterruptionKind::RebalanceRecommendation;
-    let what = if rebalance { "rebalance recommendation" } else { "spot interruption" };
+    let what = what(i.kind);
     let kind = if rebalance { "rebalance_recommendation" } else { "spot_interruption" };
     view! {
         <li data-testid="interruption" data-node=i.node.clone() data-kind=kind>

@@ -333,9 +333,6 @@ async fn ensure_spot_asg(
                 .build(),
         )
         .build();
-    let tag = |k: &str, v: &str| {
-        asg::Tag::builder().key(k).value(v).propagate_at_launch(true).resource_id(name).resource_type("auto-scaling-group").build()
-    };
     aws.asg
         .create_auto_scaling_group()
         .auto_scaling_group_name(name)
@@ -344,14 +341,32 @@ async fn ensure_spot_asg(
         .desired_capacity(spot.desired)
         .vpc_zone_identifier(network.private.join(","))
         .mixed_instances_policy(policy)
-        .tags(tag("Name", name))
-        .tags(tag(&format!("kubernetes.io/cluster/{cluster}"), "owned"))
-        .tags(tag("k8s.io/cluster-autoscaler/enabled", "true"))
-        .tags(tag(&format!("k8s.io/cluster-autoscaler/{cluster}"), "owned"))
+        .set_tags(Some(asg_tags(name, &cluster, &[("Name", name)])))
         .send()
         .await
         .context("autoscaling:CreateAutoScalingGroup")?;
     Ok(())
+}
+
+/// The tags of an Auto Scaling group of `cluster` (`extra`, then the cluster's
+/// and cluster-autoscaler's), propagated to its instances.
+pub fn asg_tags(group: &str, cluster: &str, extra: &[(&str, &str)]) -> Vec<aws_sdk_autoscaling::types::Tag> {
+    let mut pairs: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    pairs.push((format!("kubernetes.io/cluster/{cluster}"), "owned".into()));
+    pairs.push(("k8s.io/cluster-autoscaler/enabled".into(), "true".into()));
+    pairs.push((format!("k8s.io/cluster-autoscaler/{cluster}"), "owned".into()));
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_autoscaling::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .propagate_at_launch(true)
+                .resource_id(group)
+                .resource_type("auto-scaling-group")
+                .build()
+        })
+        .collect()
 }
 
 async fn ensure_databases(aws: &Aws, env: &EnvSpec, network: &Network, image: &str) -> Result<()> {

@@ -4,7 +4,8 @@
 // desired of an Auto Scaling group names the node it would drain and
 // terminate, a node is
 // cordoned and uncordoned with confirmation (the API server follows), a drain
-// shows its preflight, then runs, followed live; a viewer is offered no action
+// shows its preflight, then runs, followed live — and one held up by a budget
+// is cancelled, then retried once the budget allows; a viewer is offered no action
 // and sees a rebalance recommendation land on its spot pool's timeline.
 import { test, expect } from '@playwright/test';
 import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, sandboxCmd, watch, api } from './server';
@@ -106,6 +107,45 @@ test.describe('as an operator', () => {
     await expect(page.getByTestId('change-outcome')).toHaveText(`node ${name} schedulable again`);
     expect(unschedulable()).toBe('');
     expect(problems).toEqual([]);
+  });
+
+  test('cancels a drain that a budget holds up, then retries it once the budget lets the pod go', async ({ page }) => {
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    await expect(page.getByTestId('node').first()).toBeVisible({ timeout: 60_000 });
+    const onPage = await page.getByTestId('node').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')));
+    // A Deployment's running pod on one of the page's nodes, and a budget that lets none of its pods go.
+    const pods = JSON.parse(kubectl('dev', 'get', 'pods', '-A', '-o', 'json')).items;
+    const pod = pods.find((p: any) => onPage.includes(p.spec.nodeName) && p.status.phase === 'Running'
+      && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet' && !p.metadata.deletionTimestamp);
+    expect(pod, 'a Deployment pod on a node of dev').toBeTruthy();
+    const ns: string = pod.metadata.namespace;
+    const name: string = pod.spec.nodeName;
+    const labels = pod.metadata.labels;
+    const selector = Object.keys(labels).filter((k) => k !== 'pod-template-hash').map((k) => `${k}=${labels[k]}`).join(',');
+    kubectl('dev', 'create', 'poddisruptionbudget', 'e2e-hold', '-n', ns, '--selector', selector, '--max-unavailable', '0');
+    const onNode = () => kubectl('dev', 'get', 'pods', '-n', ns, '--field-selector', `spec.nodeName=${name}`, '-o', 'jsonpath={.items[*].metadata.name}');
+    try {
+      const row = page.locator(`[data-testid="node"][data-node="${name}"]`);
+      await row.getByTestId('drain').click();
+      await expect(page.getByTestId('review-result')).toContainText('e2e-hold');
+      await page.getByTestId('change-dialog').getByTestId('apply').click();
+      const run = page.getByTestId('drain-run').getByTestId('run');
+      await expect(run).toHaveAttribute('data-state', 'running', { timeout: 15_000 });
+      await expect(run.locator('[data-testid=step][data-state=done]')).toHaveCount(1, { timeout: 15_000 });
+      // Held up by the budget: cancelled from the page, the pod stays where it is.
+      await run.getByRole('button', { name: 'Cancel' }).click();
+      await expect(run).toHaveAttribute('data-state', 'cancelled', { timeout: 30_000 });
+      await expect(run).toContainText('still to evict');
+      expect(onNode(), 'the held pod was not evicted').toContain(pod.metadata.name);
+      // The budget lifted: retried from the failed step, the drain ends.
+      kubectl('dev', 'delete', 'poddisruptionbudget', 'e2e-hold', '-n', ns);
+      await run.getByRole('button', { name: 'Retry from the failed step' }).click();
+      await expect(run).toHaveAttribute('data-state', 'succeeded', { timeout: 90_000 });
+      expect(onNode(), 'the pod went elsewhere').not.toContain(pod.metadata.name);
+    } finally {
+      kubectl('dev', 'delete', 'poddisruptionbudget', 'e2e-hold', '-n', ns, '--ignore-not-found');
+      kubectl('dev', 'uncordon', name);
+    }
   });
 });
 

@@ -12,6 +12,13 @@ use mezame_shared::power::GroupKind;
 use crate::cluster::MINUTE;
 use crate::{Server, eventually, get_json, kube};
 
+/// The node a scale-in by one takes when none is cordoned or not Ready: the
+/// youngest of those with the fewest pods.
+pub fn youngest_of_the_emptiest(nodes: &[NodeRow]) -> &NodeRow {
+    let fewest = nodes.iter().map(|n| n.pods).min().expect("nodes");
+    nodes.iter().filter(|n| n.pods == fewest).max_by_key(|n| (n.created, std::cmp::Reverse(n.name.clone()))).expect("nodes")
+}
+
 /// `GET /api/envs/{env}/capacity`, answered 200.
 pub async fn capacity(server: &Server, env: &str) -> Capacity {
     let (status, body) = get_json(&server.url(&format!("/api/envs/{env}/capacity"))).await;

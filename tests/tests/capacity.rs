@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
-use mezame_e2e::capacity::{TABLE, asg_in_moto, capacity, close, described, group, spot_moves_are_priced, spot_risk_matches_the_cluster};
+use mezame_e2e::capacity::{
+    TABLE, asg_in_moto, capacity, close, described, group, spot_moves_are_priced, spot_risk_matches_the_cluster, youngest_of_the_emptiest,
+};
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
+use mezame_e2e::manifests::send;
 use mezame_e2e::sse::Sse;
 use mezame_e2e::{OPERATOR, Server, VIEWER, anonymous, client, client_as, eventually, get_json, kube, sandbox_env_toml};
 use mezame_sandbox::platform::env_spec;
@@ -163,11 +166,6 @@ async fn prod_shows_its_on_demand_group_and_its_empty_spot_asg_and_an_unknown_en
 }
 
 /// (status, JSON body) of a request.
-async fn send(r: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
-    let r = r.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
-}
-
 #[tokio::test]
 async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and_refuses_what_it_cannot_do() {
     let _lock = LOCK.lock().await;
@@ -222,10 +220,10 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/nodegroup/system")).json(&mix_on_managed)).await;
     assert_eq!(s, 422, "{answer}");
     let ng = &spec.nodegroups[0];
-    let lower_managed = json!({"sizes": {"min": 0, "desired": ng.desired - 1, "max": ng.max}, "dry_run": true});
+    let lower_managed = json!({"sizes": {"min": 0, "desired": ng.desired - 1, "max": ng.max}, "remove_nodes": ["nope"]});
     let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/nodegroup/system")).json(&lower_managed)).await;
-    assert_eq!(s, 409, "EKS would pick the nodes of a managed group: {answer}");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("lets EKS pick"), "{answer}");
+    assert_eq!(s, 422, "a managed group's scale-in checks the nodes named (scale_in_managed.rs runs one): {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("nope is not a node of this group"), "{answer}");
     let (s, answer) = send(operator.patch(server.url("/api/envs/dev/capacity/asg/platform-qa-spot")).json(&up)).await;
     assert_eq!(s, 404, "another account's group: {answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("platform-qa-spot"), "{answer}");
@@ -336,8 +334,7 @@ async fn scale_in_one(server: &Server, moto: &mezame_sandbox::aws::Aws, name: &s
     let shown: GroupChanged = serde_json::from_value(answer).unwrap();
     assert_eq!(shown.scale_in.len(), 1, "{shown:?}");
     let chosen = shown.scale_in[0].clone();
-    let fewest = nodes.iter().map(|n| n.pods).min().unwrap();
-    let expected = nodes.iter().filter(|n| n.pods == fewest).max_by_key(|n| (n.created, std::cmp::Reverse(n.name.clone()))).unwrap();
+    let expected = youngest_of_the_emptiest(&nodes);
     assert_eq!(chosen.node, expected.name, "the youngest of the emptiest nodes: {nodes:?}");
     assert_eq!(Some(&chosen.instance_id), expected.instance_id.as_ref());
     assert!(shown.message.contains(&chosen.node) && shown.message.contains("safe scale-in"), "{}", shown.message);

@@ -5,6 +5,8 @@
 //!   in moto become kwok `Node`s (with EKS labels), after a boot delay; removed
 //!   instances take their node and its pods with them. The delay can be
 //!   changed while it runs (`mezame-sandbox boot-delay`: slow nodes on demand).
+//! - [`nodegroups`]: each managed node group's Auto Scaling group, created as
+//!   EKS creates it, its sizes kept equal to the node group's both ways.
 //! - [`gate`]: the real Argo CD processes, and the real external-dns where
 //!   it owns the records (prod), run only while their kwok pods are Running.
 //!   No node for Argo CD, no sync; none for external-dns, no record changes.
@@ -22,6 +24,7 @@ mod alb;
 mod dns;
 pub mod faults;
 mod gate;
+mod nodegroups;
 mod nodes;
 mod traffic;
 

@@ -3,19 +3,20 @@
 //! labels it, once its boot delay has passed; a node whose instance is gone is
 //! removed with its pods.
 //!
-//! moto does not back managed node groups with instances, so the controller
-//! launches and terminates them to match the node group's desired size (what
-//! the node group's own Auto Scaling group does in AWS).
+//! A managed node group's instances are those of its Auto Scaling group, which
+//! moto does not create: [`nodegroups`](super::nodegroups) does, and keeps the
+//! sizes of the two together as EKS does.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_sdk_ec2::types::{Filter, InstanceType, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::Filter;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 
+use super::nodegroups::{NODEGROUP_TAG, Synced, in_service};
 use crate::aws::Aws;
 use crate::platform::{EnvSpec, REGION, SPOT_LABEL, instance_resources};
 
@@ -42,11 +43,13 @@ pub struct Nodes {
     image: Option<String>,
     /// Nodes removed recently, still swept for orphaned pods.
     departed: HashMap<String, Instant>,
+    /// The sizes each managed node group and its Auto Scaling group agreed on.
+    synced: Synced,
 }
 
 impl Nodes {
     pub fn new(client: kube::Client, aws: Aws, env: &EnvSpec) -> Nodes {
-        Nodes { client, aws, cluster: env.eks_cluster(), image: None, departed: HashMap::new() }
+        Nodes { client, aws, cluster: env.eks_cluster(), image: None, departed: HashMap::new(), synced: Synced::default() }
     }
 
     /// `boot_delay`: how long an instance takes to become a node (read from
@@ -119,57 +122,19 @@ impl Nodes {
         Ok(self.image.clone().unwrap_or_default())
     }
 
-    /// Instances of the managed node groups, launched or terminated to match
-    /// each group's desired size.
+    /// Instances of the managed node groups: those of each one's Auto Scaling
+    /// group, whose sizes follow the node group's and the other way round
+    /// ([`nodegroups`](super::nodegroups)).
     async fn managed_instances(&mut self) -> Result<Vec<Instance>> {
         let groups = self.aws.eks.list_nodegroups().cluster_name(&self.cluster).send().await?;
+        let image = self.image().await?;
         let mut out = Vec::new();
         for name in groups.nodegroups() {
             let ng = self.aws.eks.describe_nodegroup().cluster_name(&self.cluster).nodegroup_name(name).send().await?;
             let Some(ng) = ng.nodegroup() else { continue };
-            let desired = ng.scaling_config().and_then(|s| s.desired_size()).unwrap_or(0).max(0) as usize;
-            let filters = vec![
-                tag_filter("eks:cluster-name", &self.cluster),
-                tag_filter("eks:nodegroup-name", name),
-                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
-            ];
-            let mut instances = self.describe(filters.clone()).await?;
-            if instances.len() < desired {
-                let instance_type = ng.instance_types().first().cloned().unwrap_or_else(|| "t3.large".into());
-                let subnets: Vec<String> = ng.subnets().to_vec();
-                let image = self.image().await?;
-                for i in instances.len()..desired {
-                    let subnet = &subnets[i % subnets.len().max(1)];
-                    self.aws
-                        .ec2
-                        .run_instances()
-                        .image_id(&image)
-                        .instance_type(InstanceType::from(instance_type.as_str()))
-                        .min_count(1)
-                        .max_count(1)
-                        .subnet_id(subnet)
-                        .tag_specifications(
-                            TagSpecification::builder()
-                                .resource_type(ResourceType::Instance)
-                                .tags(tag("Name", &format!("{}-{name}-node", self.cluster)))
-                                .tags(tag("eks:cluster-name", &self.cluster))
-                                .tags(tag("eks:nodegroup-name", name))
-                                .tags(tag(&format!("kubernetes.io/cluster/{}", self.cluster), "owned"))
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .context("ec2:RunInstances for a node group")?;
-                }
-                instances = self.describe(filters).await?;
-            } else if instances.len() > desired {
-                // Scale in: the newest instances go first.
-                instances.sort_by_key(|i| i.launched_secs);
-                let extra: Vec<String> = instances.split_off(desired).into_iter().map(|i| i.id).collect();
-                self.aws.ec2.terminate_instances().set_instance_ids(Some(extra)).send().await?;
-            }
+            let ids = self.synced.reconcile(&self.aws, &self.cluster, ng, &image).await?;
             let spot = ng.capacity_type().is_some_and(|c| c.as_str() == "SPOT");
-            for mut inst in instances {
+            for mut inst in self.running(ids).await? {
                 inst.spot = spot;
                 inst.labels.insert("eks.amazonaws.com/nodegroup".into(), name.clone());
                 inst.labels.insert("eks.amazonaws.com/capacityType".into(), if spot { "SPOT" } else { "ON_DEMAND" }.into());
@@ -185,28 +150,19 @@ impl Nodes {
         Ok(out)
     }
 
-    /// In-service instances of the cluster's self-managed Auto Scaling groups.
+    /// In-service instances of the cluster's self-managed Auto Scaling groups
+    /// (not those backing managed node groups).
     async fn asg_instances(&self) -> Result<Vec<Instance>> {
         let groups = self.aws.asg.describe_auto_scaling_groups().send().await?;
         let cluster_tag = format!("kubernetes.io/cluster/{}", self.cluster);
         let mut out = Vec::new();
         for group in groups.auto_scaling_groups() {
-            if !group.tags().iter().any(|t| t.key() == Some(cluster_tag.as_str())) {
+            let tagged = |key: &str| group.tags().iter().any(|t| t.key() == Some(key));
+            if !tagged(&cluster_tag) || tagged(NODEGROUP_TAG) {
                 continue;
             }
-            let ids: Vec<String> = group
-                .instances()
-                .iter()
-                .filter(|i| i.lifecycle_state().is_some_and(|s| matches!(s.as_str(), "InService" | "Pending")))
-                .filter_map(|i| i.instance_id().map(str::to_string))
-                .collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let filter = Filter::builder().name("instance-id").set_values(Some(ids)).build();
-            let state = Filter::builder().name("instance-state-name").values("pending").values("running").build();
             // Spot or not as EC2 says (moto says so through moto/fidelity.py).
-            for mut inst in self.describe(vec![filter, state]).await? {
+            for mut inst in self.running(in_service(group)).await? {
                 if inst.spot {
                     inst.labels.insert("eks.amazonaws.com/capacityType".into(), "SPOT".into());
                     inst.labels.insert(SPOT_LABEL.into(), "spot".into());
@@ -216,6 +172,16 @@ impl Nodes {
             }
         }
         Ok(out)
+    }
+
+    /// The instances of `ids` that are pending or running.
+    async fn running(&self, ids: Vec<String>) -> Result<Vec<Instance>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = Filter::builder().name("instance-id").set_values(Some(ids)).build();
+        let state = Filter::builder().name("instance-state-name").values("pending").values("running").build();
+        self.describe(vec![filter, state]).await
     }
 
     async fn describe(&self, filters: Vec<Filter>) -> Result<Vec<Instance>> {
@@ -238,14 +204,6 @@ impl Nodes {
             })
             .collect())
     }
-}
-
-fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder().key(key).value(value).build()
-}
-
-fn tag_filter(key: &str, value: &str) -> Filter {
-    Filter::builder().name(format!("tag:{key}")).values(value).build()
 }
 
 /// The `Node` a kubelet on this instance would register.

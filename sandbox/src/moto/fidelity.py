@@ -7,6 +7,9 @@ Run instead of `python -m moto.server` (same arguments):
   instances above the on-demand base that the policy makes spot as spot
   instances, spread over the overrides' instance types in order (moto launches
   every instance alike, on-demand, of the launch template's type).
+- An Auto Scaling group launches each instance in the least used of its
+  subnets, so across its zones as AWS balances them (moto launches every one in
+  the first subnet listed: one zone).
 - DescribeSpotPriceHistory answers a spot market: per instance type and zone,
   a fixed share (28-42 %, by type and zone) of the type's on-demand price in
   eu-west-1, stamped now (moto answers 0.00001 of 2006 for every type).
@@ -31,6 +34,7 @@ Run instead of `python -m moto.server` (same arguments):
   every call failed with SignatureDoesNotMatch).
 """
 
+import collections
 import datetime
 import io
 import random
@@ -59,9 +63,25 @@ Instance.instance_lifecycle = property(lambda self: getattr(self, "lifecycle", N
 _launch = FakeAutoScalingGroup.replace_autoscaling_group_instances
 
 
+def _launch_spread(self, count_needed, propagated_tags):
+    subnets = [s for s in (self.vpc_zone_identifier or "").split(",") if s]
+    if len(subnets) < 2:
+        return _launch(self, count_needed, propagated_tags)
+    given = self.vpc_zone_identifier
+    try:
+        for _ in range(count_needed):
+            # moto launches in the first subnet listed: list the least used first.
+            used = collections.Counter(s.instance.subnet_id for s in self.instance_states)
+            first = min(subnets, key=lambda s: (used[s], subnets.index(s)))
+            self.vpc_zone_identifier = ",".join([first] + [s for s in subnets if s != first])
+            _launch(self, 1, dict(propagated_tags))
+    finally:
+        self.vpc_zone_identifier = given
+
+
 def _launch_mixed(self, count_needed, propagated_tags):
     before = {s.instance.id for s in self.instance_states}
-    _launch(self, count_needed, propagated_tags)
+    _launch_spread(self, count_needed, propagated_tags)
     policy = self.mixed_instances_policy or {}
     if not policy:
         return

@@ -87,6 +87,16 @@ impl Account {
         })
     }
 
+    /// The Auto Scaling group EKS made for the managed node group (its
+    /// instances are there); `NotFound` if the cluster has no such node group
+    /// or EKS names none.
+    pub async fn nodegroup_asg(&self, cluster: &str, name: &str) -> Result<String, AdapterError> {
+        let n = self.describe_nodegroup(cluster, name).await?;
+        n.resources().and_then(|r| r.auto_scaling_groups().first()).and_then(|g| g.name()).map(str::to_string).ok_or_else(|| {
+            AdapterError::NotFound(format!("EKS names no Auto Scaling group for node group {cluster}/{name} (still creating?)"))
+        })
+    }
+
     pub async fn set_nodegroup_sizes(&self, cluster: &str, name: &str, sizes: Sizes) -> Result<(), AdapterError> {
         aws_sdk_eks::Client::new(&self.ops())
             .update_nodegroup_config()

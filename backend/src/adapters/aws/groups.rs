@@ -1,6 +1,7 @@
 //! The node groups of an EKS cluster as AWS describes them, for the capacity
 //! view: every managed node group, every Auto Scaling group tagged
-//! `kubernetes.io/cluster/<cluster>` (with its MixedInstancesPolicy), and
+//! `kubernetes.io/cluster/<cluster>` (with its MixedInstancesPolicy) but
+//! those EKS made for its managed node groups, and
 //! those groups' EC2 instances with their lifecycle (spot or on-demand) — the
 //! truth for mixed groups, whose nodes carry no capacity-type label.
 //!
@@ -17,6 +18,10 @@ use mezame_shared::power::GroupKind;
 use super::{Account, sdk_error};
 use crate::adapters::AdapterError;
 use crate::adapters::waited::TimedExt;
+
+/// EKS's tag on the Auto Scaling group of a managed node group (shown and
+/// changed as the node group, not as an Auto Scaling group of its own).
+pub const NODEGROUP_TAG: &str = "eks:nodegroup-name";
 
 /// DescribeInstances takes at most this many ids per call.
 const IDS_PER_CALL: usize = 200;
@@ -40,6 +45,11 @@ impl Account {
                 if !g.tags().iter().any(|t| t.key() == Some(tag.as_str())) {
                     return Err(AdapterError::NotFound(format!(
                         "Auto Scaling group {name} is not tagged {tag}: not a group of cluster {cluster}"
+                    )));
+                }
+                if let Some(ng) = g.tags().iter().find(|t| t.key() == Some(NODEGROUP_TAG)).and_then(|t| t.value()) {
+                    return Err(AdapterError::NotFound(format!(
+                        "Auto Scaling group {name} is EKS's for managed node group {ng}: it is the node group (nodegroup/{ng})"
                     )));
                 }
                 let ids: Vec<String> = g.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
@@ -85,7 +95,11 @@ impl Account {
             .send();
         while let Some(page) = pages.next().timed().await {
             let page = page.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", &tag, e))?;
-            groups.extend(page.auto_scaling_groups().iter().filter(|g| g.tags().iter().any(|t| t.key() == Some(tag.as_str()))).cloned());
+            // A managed node group's own Auto Scaling group is that node group.
+            let ours = |g: &&AutoScalingGroup| {
+                g.tags().iter().any(|t| t.key() == Some(tag.as_str())) && !g.tags().iter().any(|t| t.key() == Some(NODEGROUP_TAG))
+            };
+            groups.extend(page.auto_scaling_groups().iter().filter(ours).cloned());
         }
         let ids: Vec<String> = groups.iter().flat_map(|g| g.instances()).filter_map(|i| i.instance_id().map(str::to_string)).collect();
         let ec2 = self.instances_by_id(&ids).await?;

@@ -26,6 +26,7 @@ pub use capacity::Sizes;
 pub use databases::Instance;
 pub use dns::{DnsRecord, normalise as normalise_dns};
 pub use elb::LoadBalancer;
+pub use groups::NODEGROUP_TAG;
 pub use spot::SpotQuote;
 
 use std::time::Duration;

@@ -202,9 +202,10 @@ impl Capacities {
         Ok(answer(message))
     }
 
-    /// Lowers desired of `group` safely (`scale_in.rs`): answers which nodes go
-    /// (a dry run stops there), or starts the run that drains them and then
-    /// terminates exactly their instances.
+    /// Lowers desired of `group` — an Auto Scaling group or a managed node
+    /// group — safely (`scale_in.rs`): answers which nodes go (a dry run stops
+    /// there), or starts the run that drains them and then terminates exactly
+    /// their instances.
     async fn scale_in(
         &self,
         lc: &Arc<Lifecycle>,
@@ -215,24 +216,13 @@ impl Capacities {
         who: &str,
     ) -> Result<GroupChanged, DomainError> {
         let refuse = |why: String| Err(DomainError::Unprocessable(format!("{what} not changed: {why}")));
-        if group.kind == GroupKind::Nodegroup {
-            return Err(DomainError::Conflict {
-                message: format!(
-                    "{what} not changed: lowering desired from {} to {} lets EKS pick the node(s) to terminate. mezame's safe \
-                     scale-in (drain the nodes it chose, then terminate exactly those) works on Auto Scaling groups; for a managed \
-                     node group, cordon and drain the nodes first, or keep desired",
-                    now.desired, after.desired
-                ),
-                run_id: None,
-            });
-        }
         if change.mix.is_some() {
             return refuse("a lower desired is a scale-in run: send the mix in a change of its own".into());
         }
+        let cluster = own_cluster(env).unwrap_or_default();
         let nodes = {
             let objects = live.objects.read().unwrap_or_else(|p| p.into_inner());
             let described = Described { groups: vec![group.clone()], ..Default::default() };
-            let cluster = own_cluster(env).unwrap_or_default();
             view::join(&env.config.name, cluster, &described, &objects, None).groups.pop().map(|g| g.nodes).unwrap_or_default()
         };
         let count = usize::try_from(now.desired - after.desired).unwrap_or_default();
@@ -240,7 +230,8 @@ impl Capacities {
             Ok(c) => c,
             Err(why) => return refuse(why),
         };
-        let plan = ScaleInPlan { group: group.name.clone(), nodes: chosen, before: now, after };
+        let plan =
+            ScaleInPlan { kind: group.kind, cluster: cluster.to_string(), group: group.name.clone(), nodes: chosen, before: now, after };
         let pods: u32 = plan.nodes.iter().map(|n| n.pods).sum();
         let message = format!(
             "{what}: desired {} → {} by a safe scale-in — drain {} ({pods} pod(s) on them, DaemonSet pods included), then \

@@ -1,26 +1,42 @@
-//! Safe scale-in of an Auto Scaling group. Lowering desired lets AWS choose
-//! the instances and terminate them without draining (PodDisruptionBudgets are
-//! not honoured); instead mezame chooses the nodes ([`choose`], pure), drains
-//! them — a run like a drain ([`RunAction::ScaleIn`]: cordon, evict, wait
-//! gone) — and then terminates exactly their instances with a decrement of
-//! desired (`TerminateInstanceInAutoScalingGroup`), ending at the sizes asked
-//! for ([`terminate`]). What the run needs to resume is its [`ScaleInPlan`]
+//! Safe scale-in of an Auto Scaling group or an EKS managed node group.
+//! Lowering desired lets AWS (or EKS) choose the instances and terminate them
+//! without draining (PodDisruptionBudgets are not honoured); instead mezame
+//! chooses the nodes ([`choose`], pure), drains them — a run like a drain
+//! ([`RunAction::ScaleIn`]: cordon, evict, wait gone) — and then terminates
+//! exactly their instances with a decrement of desired
+//! (`TerminateInstanceInAutoScalingGroup`; a managed node group's instances
+//! are in the Auto Scaling group EKS made for it, and the node group's desired
+//! follows it, as with cluster-autoscaler), ending at the sizes asked for
+//! ([`terminate`]). What the run needs to resume is its [`ScaleInPlan`]
 //! (stored with the run).
 //!
 //! [`RunAction::ScaleIn`]: mezame_shared::power::RunAction::ScaleIn
 
+use std::time::Duration;
+
 use mezame_shared::capacity::{NodeRow, ScaleInNode, Sizes};
+use mezame_shared::power::GroupKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::adapters::aws::Account;
-use crate::domain::lifecycle::ctx::{Outcome, StepResult};
+use crate::domain::lifecycle::ctx::{Outcome, StepError, StepResult};
+
+/// How long a lowered min of a node group may take to reach its Auto Scaling
+/// group (EKS applies UpdateNodegroupConfig asynchronously).
+const MIN_FOLLOWS: Duration = Duration::from_secs(120);
 
 /// What a scale-in run does: drain `nodes`, terminate their instances (each
 /// with a decrement of desired), end at `after`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleInPlan {
-    /// The Auto Scaling group.
+    /// What `group` is (plans stored before managed node groups could be
+    /// scaled in name an Auto Scaling group).
+    #[serde(default = "asg")]
+    pub kind: GroupKind,
+    /// The EKS cluster (a managed node group is named within it).
+    #[serde(default)]
+    pub cluster: String,
     pub group: String,
     pub nodes: Vec<ScaleInNode>,
     pub before: Sizes,
@@ -30,7 +46,7 @@ pub struct ScaleInPlan {
 impl ScaleInPlan {
     /// What the run is shown to act on.
     pub fn target(&self) -> String {
-        format!("asg/{}", self.group)
+        format!("{}/{}", self.kind.as_str(), self.group)
     }
 
     pub fn node_names(&self) -> Vec<String> {
@@ -95,30 +111,50 @@ pub fn choose(nodes: &[NodeRow], count: usize, named: Option<&[String]>) -> Resu
         .collect())
 }
 
+fn asg() -> GroupKind {
+    GroupKind::Asg
+}
+
 /// The last step of a scale-in: lowers min first if the end sizes need it (a
 /// decrement may not go below min), terminates each planned instance still in
 /// the group with a decrement of desired, then sets the end sizes. Safe to
-/// run again: an instance already gone from the group is skipped.
+/// run again: an instance already gone from the group is skipped. For a
+/// managed node group, min is lowered on the node group (and waited for on
+/// its Auto Scaling group), the instances are terminated in its Auto Scaling
+/// group, and the end sizes are set on the node group with the desired that
+/// Auto Scaling group has then (never the node group's, which may not have
+/// followed yet: setting it back would launch replacements).
 pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome> {
-    let group = plan.group.as_str();
-    let (now, ids) = aws.asg_sizes(group).await?;
+    let (kind, cluster, group) = (plan.kind, plan.cluster.as_str(), plan.group.as_str());
+    let (now, _) = aws.group_sizes(cluster, kind, group).await?;
+    let asg = match kind {
+        GroupKind::Asg => group.to_string(),
+        GroupKind::Nodegroup => aws.nodegroup_asg(cluster, group).await?,
+    };
     if plan.after.min < now.min {
-        aws.set_asg_sizes(group, Sizes { min: plan.after.min, ..now }).await?;
+        aws.set_group_sizes(cluster, kind, group, Sizes { min: plan.after.min, ..now }).await?;
     }
+    if kind == GroupKind::Nodegroup {
+        // Also when resumed: the node group's min may be lowered and its Auto Scaling group's not yet.
+        wait_min(aws, &asg, plan.after.min).await?;
+    }
+    let (_, ids) = aws.asg_sizes(&asg).await?;
     let mut terminated = Vec::new();
     for n in plan.nodes.iter().filter(|n| ids.contains(&n.instance_id)) {
         aws.terminate_in_asg(&n.instance_id).await?;
         terminated.push(format!("{} ({})", n.instance_id, n.node));
     }
-    let (now, _) = aws.asg_sizes(group).await?;
-    let end = Sizes { desired: now.desired, ..plan.after };
+    let (left, _) = aws.asg_sizes(&asg).await?;
+    let (now, _) = aws.group_sizes(cluster, kind, group).await?;
+    let end = Sizes { desired: left.desired, ..plan.after };
     if end != now {
-        aws.set_asg_sizes(group, end).await?;
+        aws.set_group_sizes(cluster, kind, group, end).await?;
     }
     let mut message = format!(
-        "{} instance(s) terminated with a decrement of desired{}; {group} is now min {} / desired {} / max {}",
+        "{} instance(s) terminated with a decrement of desired{}; {} {group} is now min {} / desired {} / max {}",
         terminated.len(),
         if terminated.is_empty() { String::new() } else { format!(": {}", terminated.join(", ")) },
+        kind.noun(),
         end.min,
         end.desired,
         end.max
@@ -128,6 +164,26 @@ pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome>
             .push_str(&format!(" (desired {} was asked: the group changed meanwhile — a scaling policy or a person)", plan.after.desired));
     }
     Ok(Outcome::new(message, json!({ "terminated": terminated, "sizes": end })))
+}
+
+/// Waits until the Auto Scaling group `asg` has a min of at most `min`.
+async fn wait_min(aws: &Account, asg: &str, min: i32) -> StepResult<()> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let (sizes, _) = aws.asg_sizes(asg).await?;
+        if sizes.min <= min {
+            return Ok(());
+        }
+        if started.elapsed() > MIN_FOLLOWS {
+            return Err(StepError::fatal(format!(
+                "the node group's min was lowered to {min} but its Auto Scaling group {asg} still has min {} after {} s: \
+                 retry the run once EKS has applied the update",
+                sizes.min,
+                MIN_FOLLOWS.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +212,17 @@ mod tests {
         assert_eq!(names(choose(&nodes, 1, None).unwrap()), ["leaving"]);
         assert_eq!(names(choose(&nodes, 3, None).unwrap()), ["leaving", "sick", "idle-young"]);
         assert_eq!(names(choose(&nodes, 4, None).unwrap())[3], "idle-old");
+    }
+
+    #[test]
+    fn a_plan_stored_before_node_groups_could_be_scaled_in_is_an_auto_scaling_groups() {
+        let sizes = r#"{"min": 0, "desired": 2, "max": 3}"#;
+        let old = format!(r#"{{"group": "spot", "nodes": [], "before": {sizes}, "after": {sizes}}}"#);
+        let plan: ScaleInPlan = serde_json::from_str(&old).unwrap();
+        assert_eq!((plan.kind, plan.target()), (GroupKind::Asg, "asg/spot".to_string()));
+        let managed = ScaleInPlan { kind: GroupKind::Nodegroup, cluster: "c".into(), ..plan };
+        let again: ScaleInPlan = serde_json::from_str(&serde_json::to_string(&managed).unwrap()).unwrap();
+        assert_eq!((again.target(), again.cluster.as_str()), ("nodegroup/spot".to_string(), "c"));
     }
 
     #[test]

@@ -297,7 +297,7 @@ impl Lifecycle {
         self.launch(environment, RunAction::Drain, launch, actor, &names).await
     }
 
-    /// Starts a safe scale-in of an Auto Scaling group of `environment` as
+    /// Starts a safe scale-in of a group (Auto Scaling or managed node group) of `environment` as
     /// `plan` says (drain its nodes, terminate their instances with a
     /// decrement of desired), audited as `capacity.scale_in` (sizes and nodes
     /// before → after).

@@ -12,6 +12,7 @@ use mezame_shared::power::{GroupKind, PowerSettings};
 
 use super::Lifecycle;
 use crate::adapters::AdapterError;
+use crate::adapters::aws::NODEGROUP_TAG;
 use crate::config::is_dns_label;
 use crate::domain::DomainError;
 use crate::domain::envs::Environment;
@@ -106,6 +107,12 @@ async fn outside_of_config(env: &Environment, s: &PowerSettings) -> Result<Vec<S
                     if !tags.iter().any(|(k, v)| *k == key && (v == "owned" || v == "shared")) {
                         out.push(format!(
                             "Auto Scaling group {} is not tagged {key}=owned|shared: not a group of {name}'s cluster",
+                            g.name
+                        ));
+                    }
+                    if let Some((_, ng)) = tags.iter().find(|(k, _)| k == NODEGROUP_TAG) {
+                        out.push(format!(
+                            "Auto Scaling group {} is EKS's for managed node group {ng}: list the node group (kind nodegroup) instead",
                             g.name
                         ));
                     }

@@ -19,12 +19,12 @@ use crate::http::extract::Path;
 /// the rest of the policy are kept). `dry_run: true` answers before → after
 /// and changes nothing. While the environment is asleep, new sizes change what
 /// its next wake restores (its power settings: admin), not AWS. Lowering
-/// desired of an Auto Scaling group is a safe scale-in: mezame chooses the nodes
-/// (cordoned first, then not Ready, fewest pods, youngest; or `remove_nodes`),
-/// a dry run names them, and otherwise a run (202, like a drain) drains them
-/// and then terminates exactly their instances with a decrement of desired
-/// (audited `capacity.scale_in`); for a managed node group it is refused (409:
-/// EKS would pick the nodes). In a
+/// desired is a safe scale-in: mezame chooses the nodes (cordoned first, then
+/// not Ready, fewest pods, youngest; or `remove_nodes`), a dry run names them,
+/// and otherwise a run (202, like a drain) drains them and then terminates
+/// exactly their instances with a decrement of desired — a managed node
+/// group's in the Auto Scaling group EKS made for it — (audited
+/// `capacity.scale_in`). In a
 /// protected environment it needs an admin and, unless a dry run,
 /// `"confirm": "<env name>"`.
 /// Audited (action `capacity.change`, before/after).
@@ -42,7 +42,7 @@ use crate::http::extract::Path;
         (status = 400, description = "A protected environment not confirmed, or a malformed body", body = mezame_shared::error::ErrorBody),
         (status = 403, description = "Not allowed (another role; changing the awake sizes of an asleep environment needs an admin)", body = mezame_shared::error::ErrorBody),
         (status = 404, description = "Unknown environment, or no such group in its cluster", body = mezame_shared::error::ErrorBody),
-        (status = 409, description = "A run is active in the environment, or desired of a managed node group would be lowered", body = mezame_shared::error::ErrorBody),
+        (status = 409, description = "A run is active in the environment", body = mezame_shared::error::ErrorBody),
         (status = 422, description = "Sizes or mix the group cannot take, with why; nothing changed", body = mezame_shared::error::ErrorBody),
         (status = 503, description = "AWS could not be asked or refused", body = mezame_shared::error::ErrorBody),
     )

@@ -126,7 +126,7 @@ fn asg() -> GroupKind {
 /// followed yet: setting it back would launch replacements).
 pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome> {
     let (kind, cluster, group) = (plan.kind, plan.cluster.as_str(), plan.group.as_str());
-    let (now, _) = aws.group_sizes(cluster, kind, group).await?;
+    let (now, ids) = aws.group_sizes(cluster, kind, group).await?;
     let asg = match kind {
         GroupKind::Asg => group.to_string(),
         GroupKind::Nodegroup => aws.nodegroup_asg(cluster, group).await?,
@@ -134,18 +134,21 @@ pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome>
     if plan.after.min < now.min {
         aws.set_group_sizes(cluster, kind, group, Sizes { min: plan.after.min, ..now }).await?;
     }
-    if kind == GroupKind::Nodegroup {
+    let ids = match kind {
+        GroupKind::Asg => ids,
         // Also when resumed: the node group's min may be lowered and its Auto Scaling group's not yet.
-        wait_min(aws, &asg, plan.after.min).await?;
-    }
-    let (_, ids) = aws.asg_sizes(&asg).await?;
+        GroupKind::Nodegroup => wait_min(aws, &asg, plan.after.min).await?,
+    };
     let mut terminated = Vec::new();
     for n in plan.nodes.iter().filter(|n| ids.contains(&n.instance_id)) {
         aws.terminate_in_asg(&n.instance_id).await?;
         terminated.push(format!("{} ({})", n.instance_id, n.node));
     }
     let (left, _) = aws.asg_sizes(&asg).await?;
-    let (now, _) = aws.group_sizes(cluster, kind, group).await?;
+    let now = match kind {
+        GroupKind::Asg => left,
+        GroupKind::Nodegroup => aws.nodegroup_sizes(cluster, group).await?,
+    };
     let end = Sizes { desired: left.desired, ..plan.after };
     if end != now {
         aws.set_group_sizes(cluster, kind, group, end).await?;
@@ -166,13 +169,14 @@ pub async fn terminate(aws: &Account, plan: &ScaleInPlan) -> StepResult<Outcome>
     Ok(Outcome::new(message, json!({ "terminated": terminated, "sizes": end })))
 }
 
-/// Waits until the Auto Scaling group `asg` has a min of at most `min`.
-async fn wait_min(aws: &Account, asg: &str, min: i32) -> StepResult<()> {
+/// Waits until the Auto Scaling group `asg` has a min of at most `min`;
+/// answers its instances' ids then.
+async fn wait_min(aws: &Account, asg: &str, min: i32) -> StepResult<Vec<String>> {
     let started = tokio::time::Instant::now();
     loop {
-        let (sizes, _) = aws.asg_sizes(asg).await?;
+        let (sizes, ids) = aws.asg_sizes(asg).await?;
         if sizes.min <= min {
-            return Ok(());
+            return Ok(ids);
         }
         if started.elapsed() > MIN_FOLLOWS {
             return Err(StepError::fatal(format!(

@@ -6,17 +6,34 @@ use std::collections::{BTreeSet, HashMap};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
-use mezame_shared::capacity::{Capacity, Group, NodeRow, RiskKind};
+use mezame_shared::capacity::{Capacity, Group, GroupChanged, NodeRow, RiskKind};
 use mezame_shared::power::GroupKind;
 
 use crate::cluster::MINUTE;
-use crate::{Server, eventually, get_json, kube};
+use crate::manifests::send;
+use crate::{OPERATOR, Server, client_as, eventually, get_json, kube};
 
-/// The node a scale-in by one takes when none is cordoned or not Ready: the
-/// youngest of those with the fewest pods.
-pub fn youngest_of_the_emptiest(nodes: &[NodeRow]) -> &NodeRow {
+/// The dry run, as an operator, of lowering dev's group `kind`/`name` by one
+/// to `sizes`: answered 200, naming one node — the youngest of those with the
+/// fewest pods (none being cordoned or not Ready), with its instance — in a
+/// message about a safe scale-in, and starting no run.
+pub async fn planned_scale_in_of_one(server: &Server, kind: GroupKind, name: &str, sizes: &serde_json::Value) -> GroupChanged {
+    let c = capacity(server, "dev").await;
+    let nodes = &group(&c, kind, name).nodes;
+    let url = server.url(&format!("/api/envs/dev/capacity/{}/{name}", kind.as_str()));
+    let (s, answer) = send(client_as(OPERATOR).patch(&url).json(&serde_json::json!({"sizes": sizes, "dry_run": true}))).await;
+    assert_eq!(s, 200, "{answer}");
+    let planned: GroupChanged = serde_json::from_value(answer).unwrap();
+    assert_eq!(planned.scale_in.len(), 1, "{planned:?}");
+    let chosen = &planned.scale_in[0];
     let fewest = nodes.iter().map(|n| n.pods).min().expect("nodes");
-    nodes.iter().filter(|n| n.pods == fewest).max_by_key(|n| (n.created, std::cmp::Reverse(n.name.clone()))).expect("nodes")
+    let expected = nodes.iter().filter(|n| n.pods == fewest).max_by_key(|n| (n.created, std::cmp::Reverse(n.name.clone()))).expect("nodes");
+    assert_eq!(chosen.node, expected.name, "the youngest of the emptiest nodes: {nodes:?}");
+    assert_eq!(Some(&chosen.instance_id), expected.instance_id.as_ref());
+    let said = &planned.message;
+    assert!(said.contains("safe scale-in") && said.contains(&chosen.node) && said.contains(&chosen.instance_id), "{said}");
+    assert!(planned.run.is_none());
+    planned
 }
 
 /// `GET /api/envs/{env}/capacity`, answered 200.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use mezame_e2e::capacity::{
-    TABLE, asg_in_moto, capacity, close, described, group, spot_moves_are_priced, spot_risk_matches_the_cluster, youngest_of_the_emptiest,
+    TABLE, asg_in_moto, capacity, close, described, group, planned_scale_in_of_one, spot_moves_are_priced, spot_risk_matches_the_cluster,
 };
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
 use mezame_e2e::manifests::send;
@@ -326,19 +326,9 @@ async fn scale_in_one(server: &Server, moto: &mezame_sandbox::aws::Aws, name: &s
     let url = server.url(&format!("/api/envs/dev/capacity/asg/{name}"));
     let operator = client_as(OPERATOR);
     let change = json!({"sizes": {"min": min, "desired": desired, "max": max}});
-    let c = capacity(server, "dev").await;
-    let nodes = group(&c, GroupKind::Asg, name).nodes.clone();
     let in_moto = asg_in_moto(moto, name).await;
-    let (s, answer) = send(operator.patch(&url).json(&json!({"sizes": change["sizes"], "dry_run": true}))).await;
-    assert_eq!(s, 200, "{answer}");
-    let shown: GroupChanged = serde_json::from_value(answer).unwrap();
-    assert_eq!(shown.scale_in.len(), 1, "{shown:?}");
+    let shown = planned_scale_in_of_one(server, GroupKind::Asg, name, &change["sizes"]).await;
     let chosen = shown.scale_in[0].clone();
-    let expected = youngest_of_the_emptiest(&nodes);
-    assert_eq!(chosen.node, expected.name, "the youngest of the emptiest nodes: {nodes:?}");
-    assert_eq!(Some(&chosen.instance_id), expected.instance_id.as_ref());
-    assert!(shown.message.contains(&chosen.node) && shown.message.contains("safe scale-in"), "{}", shown.message);
-    assert!(shown.run.is_none());
     assert_eq!(asg_in_moto(moto, name).await, in_moto, "a dry run changes nothing");
 
     let (s, answer) = send(operator.patch(&url).json(&change)).await;

@@ -158,6 +158,14 @@ test.describe('schedule', () => {
     const saved = page.locator('[data-env=dev]').getByTestId('schedule');
     await expect(saved.locator('summary')).toContainText('08:00–20:00 (Europe/Paris)');
     await expect(saved.getByTestId('next-run')).toContainText('Next:');
+    // The Node groups page prices it: what the view says it saves (checked
+    // against the table and the hours by tests/sleep_saving.rs).
+    const cost = async () => (await (await api(`${mezame.url}/api/envs/dev/capacity`)).json()).cost;
+    await expect.poll(async () => (await cost()).sleep_saving_monthly, { timeout: 30_000 }).toBeGreaterThan(0);
+    const c = await cost();
+    await page.goto(`${mezame.url}/nodegroups?env=dev`);
+    await expect(page.getByTestId('sleep-saving')).toHaveText(
+      `the sleep schedule saves $${c.sleep_saving_monthly.toFixed(2)}/month (${c.asleep_hours_per_week.toFixed(0)} h asleep a week)`);
     // Leave no schedule behind that could put the shared dev to sleep.
     const power = await (await api(`${mezame.url}/api/envs/dev/power`)).json();
     const cleared = await api(`${mezame.url}/api/envs/dev/power`, { method: 'PUT', body: { ...power.settings, schedule: null } });

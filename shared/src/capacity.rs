@@ -59,15 +59,15 @@ pub struct Interruption {
     pub hit: Vec<ReplicasHit>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum InterruptionKind {
-    /// Taint `aws-node-termination-handler/spot-itn`.
-    SpotInterruption,
-    /// Taint `aws-node-termination-handler/rebalance-recommendation`.
-    RebalanceRecommendation,
-}
+worded!(
+    /// What aws-node-termination-handler tainted a spot node with.
+    InterruptionKind {
+        /// Taint `aws-node-termination-handler/spot-itn`.
+        SpotInterruption = "spot_interruption",
+        /// Taint `aws-node-termination-handler/rebalance-recommendation`.
+        RebalanceRecommendation = "rebalance_recommendation",
+    }
+);
 
 /// What a microservice had on an interrupted node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,30 @@
 //! - [`deploys`]: deploys as chains: app commit → image → manifest commit → Argo CD sync → rollout.
 //! - [`capacity`]: node groups and Auto Scaling groups, their nodes, the on-demand/spot mix.
 
+/// An enum stored and sent as snake_case words: `as_str` and `parse` (the
+/// database's text columns) agree with serde by construction.
+macro_rules! worded {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),* }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod capacity;

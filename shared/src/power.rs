@@ -44,25 +44,17 @@ fn argocd() -> String {
     "argocd".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum GroupKind {
-    /// An EKS managed node group.
-    Nodegroup,
-    /// A self-managed Auto Scaling group.
-    Asg,
-}
+worded!(
+    /// Which AWS resource a capacity group is; `as_str` is written in routes and the audit log.
+    GroupKind {
+        /// An EKS managed node group.
+        Nodegroup = "nodegroup",
+        /// A self-managed Auto Scaling group.
+        Asg = "asg",
+    }
+);
 
 impl GroupKind {
-    /// As written in routes and the audit log: `nodegroup` or `asg` (its serde name).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupKind::Nodegroup => "nodegroup",
-            GroupKind::Asg => "asg",
-        }
-    }
-
     /// As said to people: `node group` or `Auto Scaling group`.
     pub fn noun(self) -> &'static str {
         match self {
@@ -263,30 +255,6 @@ impl PowerState {
     }
 }
 
-/// An enum stored and sent as snake_case words: `as_str` and `parse` (the
-/// database's text columns) agree with serde by construction.
-macro_rules! worded {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $word),* }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
 worded!(RunAction { Wake = "wake", Sleep = "sleep", Drain = "drain", ScaleIn = "scale_in" });
 
 impl RunAction {
@@ -399,6 +367,12 @@ mod tests {
         for r in RunState::ALL {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             assert_eq!(RunState::parse(r.as_str()), Some(*r));
+        }
+        for k in GroupKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for k in crate::capacity::InterruptionKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         for st in StepState::ALL {
             assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());

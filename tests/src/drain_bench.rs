@@ -69,15 +69,7 @@ async fn by_mezame(server: &Server, client: &kube::Client, env: &str, node: &str
     let r = http.post(server.url(&format!("/api/envs/{env}/nodes/{node}/drain"))).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 202, "drain {node}: {}", r.text().await.unwrap_or_default());
     let run = r.json::<serde_json::Value>().await.unwrap()["id"].as_i64().expect("a run id");
-    let t = Instant::now();
-    let done = loop {
-        let r: mezame_shared::power::Run = http.get(server.url(&format!("/api/runs/{run}"))).send().await.unwrap().json().await.unwrap();
-        if r.finished_at.is_some() {
-            break r;
-        }
-        assert!(t.elapsed() < Duration::from_secs(600), "the drain of {node} did not end in 10 min");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let done = crate::runs::finished(server, run, Duration::from_secs(600)).await;
     assert_eq!(done.state, mezame_shared::power::RunState::Succeeded, "the drain of {node}: {:?}", done.message);
     let took = (done.finished_at.unwrap() - done.created_at).to_std().unwrap_or_default();
     (count, took)

@@ -59,12 +59,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     let (total, by_node) = ready_microservices(&pods);
     let there = by_node.get(&node).cloned().unwrap_or_default();
     assert!(!there.is_empty(), "{node} runs some microservice");
-    let want: BTreeSet<(String, String, u32, u32, bool)> = there
-        .iter()
-        .map(|((ns, name), here)| {
-            (ns.clone(), name.clone(), *here, total[&(ns.clone(), name.clone())], *here == total[&(ns.clone(), name.clone())])
-        })
-        .collect();
+    let want = expected_hits(&total, &there);
 
     let state = mezame_e2e::sandbox();
     let report = mezame_sandbox::interrupt::interrupt(&state, "dev", &node, false, Duration::from_secs(20)).await.unwrap();
@@ -76,8 +71,7 @@ async fn a_spot_interruption_shows_the_microservices_that_lost_capacity_as_the_s
     })
     .await;
     assert_eq!(seen.instance_id.as_deref(), Some(report.instance_id.as_str()));
-    let got: BTreeSet<(String, String, u32, u32, bool)> =
-        seen.hit.iter().map(|h| (h.namespace.clone(), h.name.clone(), h.ready_here, h.ready_before, h.lost_all)).collect();
+    let got = hits(&seen);
     assert_eq!(got, want, "what lost capacity on {node}");
     // Whatever lost every ready replica was flagged before: all its ready replicas on one node.
     assert!(seen.hit.iter().any(|h| h.name == LONE && h.lost_all && h.serving), "the lone microservice lost all: {seen:?}");
@@ -135,8 +129,7 @@ async fn a_rebalance_recommendation_is_on_its_pools_timeline_with_what_is_at_ris
     let node = spot.nodes.iter().map(|n| n.name.clone()).max_by_key(|n| by_node.get(n).map_or(0, |m| m.len())).expect("a spot node");
     let there = by_node.get(&node).cloned().unwrap_or_default();
     assert!(!there.is_empty(), "{node} runs some microservice");
-    let want: BTreeSet<(String, String, u32, u32)> =
-        there.iter().map(|((ns, name), here)| (ns.clone(), name.clone(), *here, total[&(ns.clone(), name.clone())])).collect();
+    let want = expected_hits(&total, &there);
 
     let state = mezame_e2e::sandbox();
     let report = mezame_sandbox::interrupt::interrupt(&state, "dev", &node, true, Duration::from_secs(20)).await.unwrap();
@@ -155,8 +148,7 @@ async fn a_rebalance_recommendation_is_on_its_pools_timeline_with_what_is_at_ris
     let pool =
         format!("{} in {}", instance.instance_type().unwrap().as_str(), instance.placement().and_then(|p| p.availability_zone()).unwrap());
     assert_eq!(seen.pool(), pool);
-    let got: BTreeSet<(String, String, u32, u32)> =
-        seen.hit.iter().map(|h| (h.namespace.clone(), h.name.clone(), h.ready_here, h.ready_before)).collect();
+    let got = hits(&seen);
     assert_eq!(got, want, "what is at risk on {node}");
 
     // Nothing is taken down: a while later the node is schedulable with the same ready replicas, its instance in
@@ -197,6 +189,20 @@ fn ready_microservices(pods: &[Pod]) -> (BTreeMap<(String, String), u32>, BTreeM
         *by_node.entry(node).or_default().entry(ms).or_default() += 1;
     }
     (total, by_node)
+}
+
+/// A microservice's part in an interruption: namespace, name, ready replicas
+/// on the node, ready in all just before, whether it lost them all.
+type Hit = (String, String, u32, u32, bool);
+
+/// What an interruption of the node holding `there` takes, by the API server's pods.
+fn expected_hits(total: &BTreeMap<(String, String), u32>, there: &BTreeMap<(String, String), u32>) -> BTreeSet<Hit> {
+    there.iter().map(|(ms, here)| (ms.0.clone(), ms.1.clone(), *here, total[ms], *here == total[ms])).collect()
+}
+
+/// What mezame says the interruption took.
+fn hits(seen: &mezame_shared::capacity::Interruption) -> BTreeSet<Hit> {
+    seen.hit.iter().map(|h| (h.namespace.clone(), h.name.clone(), h.ready_here, h.ready_before, h.lost_all)).collect()
 }
 
 /// The lone microservice's name.

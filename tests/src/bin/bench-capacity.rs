@@ -212,15 +212,8 @@ async fn scale_to_page(server: &Server, client: &kube::Client, env: &str) -> Vec
     assert_eq!(status, 202, "the safe scale-in back: {answer}");
     let run = answer["run"]["id"].as_i64().expect("a scale-in run");
     let t = Instant::now();
-    loop {
-        let r: serde_json::Value = http.get(server.url(&format!("/api/runs/{run}"))).send().await.unwrap().json().await.unwrap();
-        if r["state"] != "running" {
-            assert_eq!(r["state"], "succeeded", "the scale-in back: {r}");
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(600), "the scale-in back did not end in 10 min");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    let done = mezame_e2e::runs::finished(server, run, Duration::from_secs(600)).await;
+    assert_eq!(done.state, mezame_shared::power::RunState::Succeeded, "the scale-in back: {:?}", done.message);
     say(&format!("{name} back to desired {} ({:.0} s)", spot.desired, t.elapsed().as_secs_f64()));
     times
 }

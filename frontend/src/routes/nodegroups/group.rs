@@ -18,7 +18,7 @@ pub fn GroupCard(name: String, view: Page, acts: Acts) -> impl IntoView {
     let head = Memo::new(move |_| view.cap.with(|c| c.as_ref().and_then(|c| c.groups.iter().find(|g| g.name == key).cloned())));
     let key = name.clone();
     let names = Signal::derive(move || view.layout.with(|l| l.get(&key).cloned().unwrap_or_default()));
-    let kind = move || head.with(|g| g.as_ref().map(|g| kind_of(g.kind).0));
+    let kind = move || head.with(|g| g.as_ref().map(|g| g.kind.as_str()));
     // Whether its instances are shown: kept when the head re-draws.
     let open = RwSignal::new(false);
     view! {
@@ -31,7 +31,7 @@ pub fn GroupCard(name: String, view: Page, acts: Acts) -> impl IntoView {
 
 #[component]
 fn Head(g: Group, open: RwSignal<bool>, acts: Acts) -> impl IntoView {
-    let kind = kind_of(g.kind);
+    let kind = title_of(g.kind);
     let mix = g.mix.clone().map(|m| {
         view! {
             <p class="small" data-testid="mix">
@@ -97,7 +97,7 @@ fn Head(g: Group, open: RwSignal<bool>, acts: Acts) -> impl IntoView {
     view! {
         <div class="page-title">
             <h2>{g.name.clone()}</h2>
-            <span class="badge">{kind.1}</span>
+            <span class="badge">{kind}</span>
             <span class="badge">{g.status.clone()}</span>
             <span class="badge">{g.capacity_type.clone()}</span>
         </div>
@@ -121,10 +121,10 @@ fn Head(g: Group, open: RwSignal<bool>, acts: Acts) -> impl IntoView {
     }
 }
 
-fn kind_of(kind: GroupKind) -> (&'static str, &'static str) {
+fn title_of(kind: GroupKind) -> &'static str {
     match kind {
-        GroupKind::Nodegroup => ("nodegroup", "EKS managed node group"),
-        GroupKind::Asg => ("asg", "Auto Scaling group"),
+        GroupKind::Nodegroup => "EKS managed node group",
+        GroupKind::Asg => "Auto Scaling group",
     }
 }
 

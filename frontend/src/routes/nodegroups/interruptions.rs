@@ -69,7 +69,7 @@ fn tally(list: &[Interruption]) -> String {
 fn Entry(i: Interruption) -> impl IntoView {
     let rebalance = i.kind == InterruptionKind::RebalanceRecommendation;
     let what = what(i.kind);
-    let kind = if rebalance { "rebalance_recommendation" } else { "spot_interruption" };
+    let kind = i.kind.as_str();
     view! {
         <li data-testid="interruption" data-node=i.node.clone() data-kind=kind>
             <strong>{format!("{} · {what}", fmt(&i.at, "%H:%M:%S UTC"))}</strong>

@@ -25,8 +25,11 @@ try {
   process.stdin.resume();
   await new Promise((done) => process.stdin.on('end', done));
   const tasks = await page.evaluate(() => window.__long_tasks);
-  const rereads = await page.evaluate(() => performance.getEntriesByType('resource').filter((r) => r.name.endsWith('/capacity')).length);
-  console.log(JSON.stringify({ listed_ms, long_tasks: tasks, capacity_reads: rereads }));
+  const resources = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => ({ name: r.name, end_ms: r.responseEnd })));
+  const reads = resources.filter((r) => r.name.endsWith('/capacity'));
+  // When the page had its code and its first view: to place the long tasks.
+  const wasm_ms = Math.max(0, ...resources.filter((r) => r.name.endsWith('.wasm')).map((r) => r.end_ms));
+  console.log(JSON.stringify({ listed_ms, long_tasks: tasks, capacity_reads: reads.length, wasm_ms, first_read_ms: reads[0]?.end_ms ?? null }));
 } finally {
   await browser.close();
 }

@@ -19,14 +19,14 @@ pub fn say(m: &str) {
 }
 
 /// Seeds `microservices` microservices (Deployment, headless Service, Mapping) with
-/// `pod_count` pods in all on kwok nodes of `per_node` pods each (32 CPU, 128 GiB,
-/// on-demand m5.8xlarge in three zones), and waits until every pod runs.
-pub async fn seed(client: &kube::Client, microservices: usize, pod_count: usize, per_node: usize) {
+/// `pod_count` pods in all on `count` kwok nodes of `per_node` pods each (32 CPU,
+/// 128 GiB, on-demand m5.8xlarge in three zones), and waits until every pod runs.
+pub async fn seed(client: &kube::Client, microservices: usize, pod_count: usize, per_node: usize, count: usize) {
+    assert!(count * per_node >= pod_count, "{count} nodes of {per_node} pods cannot hold {pod_count}");
     let pp = PatchParams::apply(MANAGER).force();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces.patch(NS, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))).await.unwrap();
     let nodes: Api<Node> = Api::all(client.clone());
-    let count = pod_count.div_ceil(per_node) + 1;
     for i in 0..count {
         let name = format!("bench-node-{i:04}");
         let zone = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i % 3];

@@ -63,6 +63,14 @@ impl Page {
             .flatten()
             .map(|t| (t["start_ms"].as_f64().unwrap_or(0.0), t["ms"].as_f64().unwrap_or(0.0)))
             .collect();
+        let timeline: Vec<String> = tasks.iter().map(|(s, d)| format!("{d:.0} ms at {s:.0}")).collect();
+        say(&format!(
+            "the page's long tasks: {} (its WASM fetched at {:.0} ms, its first view at {:.0} ms, every node listed at {:.0} ms)",
+            timeline.join(", "),
+            v["wasm_ms"].as_f64().unwrap_or(f64::NAN),
+            v["first_read_ms"].as_f64().unwrap_or(f64::NAN),
+            self.listed_ms
+        ));
         let longest = |after: f64| tasks.iter().filter(|(s, _)| *s >= after).map(|(_, d)| *d).fold(0f64, f64::max);
         Ok(PageFigures {
             listed_ms: self.listed_ms,

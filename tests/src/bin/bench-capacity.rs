@@ -88,10 +88,9 @@ async fn main() {
     let a = args();
     let client = kube(&a.env).await;
     let started = Instant::now();
-    // One more node than needed at full packing, as the topology bench does.
-    let per_node = a.pods.div_ceil(a.nodes.saturating_sub(1).max(1));
-    seed(&client, a.services, a.pods, per_node).await;
-    let nodes = a.pods.div_ceil(per_node) + 1;
+    // Room for one more node's pods than at full packing (drains need it), as the topology bench has.
+    let (nodes, per_node) = (a.nodes, a.pods.div_ceil(a.nodes.saturating_sub(1).max(1)));
+    seed(&client, a.services, a.pods, per_node, nodes).await;
     say(&format!("seeded {nodes} nodes and {} pods in {:.0} s", a.pods, started.elapsed().as_secs_f64()));
 
     let server = Server::start(&format!("auth = \"none\"\n{}", sandbox_env_toml(&a.env)));

@@ -69,7 +69,7 @@ async fn main() {
     let a = args();
     let client = kube(&a.env).await;
     let started = Instant::now();
-    seed(&client, a.services, a.pods, PODS_PER_NODE).await;
+    seed(&client, a.services, a.pods, PODS_PER_NODE, a.pods.div_ceil(PODS_PER_NODE) + 1).await;
     say(&format!("seeded {} microservices and {} pods in {:.0} s", a.services, a.pods, started.elapsed().as_secs_f64()));
 
     // The panel with sign-in (the sandbox's provider, its users' API tokens),

@@ -29,7 +29,7 @@ try {
   const reads = resources.filter((r) => r.name.endsWith('/capacity'));
   // When the page had its code and its first view: to place the long tasks.
   const wasm_ms = Math.max(0, ...resources.filter((r) => r.name.endsWith('.wasm')).map((r) => r.end_ms));
-  console.log(JSON.stringify({ listed_ms, long_tasks: tasks, capacity_reads: reads.length, wasm_ms, first_read_ms: reads[0]?.end_ms ?? null }));
+  console.log(JSON.stringify({ listed_ms, long_tasks: tasks, capacity_reads: reads.length, wasm_ms, first_read_ms: reads[0]?.end_ms ?? null, marks: await page.evaluate(() => window.__mezame_perf ?? {}) }));
 } finally {
   await browser.close();
 }

@@ -71,6 +71,9 @@ impl Page {
             v["first_read_ms"].as_f64().unwrap_or(f64::NAN),
             self.listed_ms
         ));
+        let marks: Vec<String> =
+            v["marks"].as_object().into_iter().flatten().filter_map(|(k, ms)| Some(format!("{k} {:.0}", ms.as_f64()?))).collect();
+        say(&format!("the page's marks (ms since it was opened): {}", marks.join(", ")));
         let longest = |after: f64| tasks.iter().filter(|(s, _)| *s >= after).map(|(_, d)| *d).fold(0f64, f64::max);
         Ok(PageFigures {
             listed_ms: self.listed_ms,

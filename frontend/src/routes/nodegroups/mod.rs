@@ -29,6 +29,7 @@ use mezame_shared::capacity::{Capacity, Totals};
 use crate::api;
 use crate::components::cues::reread_on_changes;
 use crate::components::nav::{env_or_first, may_act};
+use crate::components::perf;
 use crate::routes::deploys::change::{Ask, ChangeDialog as PlaceDialog};
 use crate::routes::envs::live_run::use_live_run;
 use crate::routes::envs::power::RunView;
@@ -157,6 +158,7 @@ impl Page {
         if self.env.try_with_value(|e| e.as_ref() != Some(&c.env)).unwrap_or(true) {
             return;
         }
+        perf::mark("capacity_apply_ms");
         self.rows.apply(c.groups.iter().flat_map(|g| &g.nodes).chain(&c.other_nodes));
         let mut layout: HashMap<String, Vec<String>> =
             c.groups.iter_mut().map(|g| (g.name.clone(), std::mem::take(&mut g.nodes).into_iter().map(|n| n.name).collect())).collect();
@@ -166,6 +168,7 @@ impl Page {
         }
         let _ = self.error.try_set(None);
         let _ = self.cap.try_set(Some(c));
+        perf::mark("capacity_applied_ms");
     }
 }
 
@@ -230,14 +233,10 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
     });
     let risks = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.spot_risk.clone()).unwrap_or_default()));
     let interruptions = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.interruptions.clone()).unwrap_or_default()));
-    // The cards below the groups are drawn in a task after theirs.
-    let later = RwSignal::new(false);
-    set_timeout(
-        move || {
-            let _ = later.try_set(true);
-        },
-        std::time::Duration::ZERO,
-    );
+    // The cards below the groups are drawn after theirs, each in a task of
+    // its own: with hundreds of microservices, each is a long table.
+    let later = RwSignal::new(0u8);
+    draw_next(later, CARDS);
     view! {
         {move || described.get().map(|(cluster, at, error)| match (at, error) {
             (_, Some(e)) => view! { <p class="error" role="alert">{format!("AWS: {e}")}</p> }.into_any(),
@@ -259,12 +258,38 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
                 <Nodes names=others rows=view.rows acts/>
             </div>
         </Show>
-        <Show when=move || later.get()>
+        <Show when=move || { later.get() >= 1 }>
             {move || placement.get().map(|(env, risks, moves, saving)| view! { <PlacementCard env risks moves saving acts/> })}
+        </Show>
+        <Show when=move || { later.get() >= 2 }>
             {move || view! { <SpotRiskCard risks=risks.get()/> }}
+        </Show>
+        <Show when=move || { later.get() >= 3 }>
             {move || view! { <InterruptionsCard interruptions=interruptions.get()/> }}
         </Show>
     }
+}
+
+/// The cards drawn after the groups.
+const CARDS: u8 = 3;
+
+/// Counts `drawn` up to `cards`, one task each (a timer of 0 each); marks
+/// when each card's task starts (`capacity_card_<n>_ms`).
+fn draw_next(drawn: RwSignal<u8>, cards: u8) {
+    set_timeout(
+        move || {
+            let n = drawn.try_update(|n| {
+                *n += 1;
+                *n
+            });
+            let Some(n) = n else { return };
+            perf::mark(&format!("capacity_card_{n}_ms"));
+            if n < cards {
+                draw_next(drawn, cards);
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }
 
 #[component]

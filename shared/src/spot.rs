@@ -17,9 +17,11 @@ pub struct SpotRisk {
     pub on_demand: u32,
     /// Ready replicas on a node whose capacity type nobody knows.
     pub unknown: u32,
-    /// Zones and nodes of its ready replicas.
+    /// Zones of its ready replicas.
     pub zones: Vec<String>,
-    pub nodes: Vec<String>,
+    /// How many nodes its ready replicas run on (a count, not their names:
+    /// at hundreds of microservices the names were half of the view).
+    pub nodes: u32,
     /// A PodDisruptionBudget selects its pods.
     pub has_pdb: bool,
     pub flags: Vec<RiskFlag>,

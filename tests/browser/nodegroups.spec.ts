@@ -6,7 +6,8 @@
 // cordoned and uncordoned with confirmation (the API server follows), a drain
 // shows its preflight, then runs, followed live — and one held up by a budget
 // is cancelled, then retried once the budget allows; a viewer is offered no action
-// and sees a rebalance recommendation land on its spot pool's timeline.
+// and sees a rebalance recommendation land on its spot pool's timeline; the
+// microservice picked to move to spot stays picked when the view changes.
 import { test, expect } from '@playwright/test';
 import { startMezame, sandboxEnvs, Mezame, actAs, kubectl, sandboxCmd, watch, api } from './server';
 
@@ -172,6 +173,28 @@ test.describe('as a viewer', () => {
       kubectl('dev', 'uncordon', name);
     }
     await expect(same).not.toContainText('cordoned', { timeout: 5_000 });
+    expect(problems).toEqual([]);
+  });
+
+  test('keeps the microservice picked to move to spot when a new read of the view draws the card again', async ({ page }) => {
+    const problems = watch(page);
+    await page.goto(mezame.url + '/nodegroups?env=dev');
+    const pick = page.getByTestId('placement-ms');
+    await expect(pick.locator('option').first()).toBeAttached({ timeout: 60_000 });
+    const names = await pick.locator('option').evaluateAll((o) => o.map((e) => (e as HTMLOptionElement).value));
+    const chosen = names[names.length - 1];
+    expect(chosen).not.toBe(names[0]);
+    await pick.selectOption(chosen);
+    // A microservice that was not there: the view changes, the card is drawn again.
+    try {
+      kubectl('dev', 'create', 'deployment', 'e2e-pick', '-n', 'default', '--image=e2e.example/pick:v1');
+      await expect(pick.locator('option[value="e2e-pick"]')).toBeAttached({ timeout: 15_000 });
+      await expect(pick).toHaveValue(chosen);
+    } finally {
+      kubectl('dev', 'delete', 'deployment', 'e2e-pick', '-n', 'default', '--wait=false');
+    }
+    await expect(pick.locator('option[value="e2e-pick"]')).toHaveCount(0, { timeout: 15_000 });
+    await expect(pick).toHaveValue(chosen);
     expect(problems).toEqual([]);
   });
 

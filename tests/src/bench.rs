@@ -145,6 +145,32 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     (q(0.50), q(0.99), plain, gz)
 }
 
+/// CPU time (user + system) the process `pid` has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let ticks: u64 = after.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+/// Waits until the process `pid` is quiet — under a tenth of a core over a
+/// second — so that latency rounds measure answers from its caches, not its
+/// start-up work (the first views built, serialized, gzipped); at most `max`.
+/// Answers how long it took.
+pub async fn settled(pid: u32, max: Duration) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let before = cpu_time(pid);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_time(pid).saturating_sub(before);
+        if used < Duration::from_millis(100) || t0.elapsed() >= max {
+            return t0.elapsed();
+        }
+    }
+}
+
 pub fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status

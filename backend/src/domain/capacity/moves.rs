@@ -35,7 +35,7 @@ pub fn assess(
             if r.ready < 2 {
                 missing.push(format!("{} ready replica(s): at least 2, so that an interruption leaves one", r.ready));
             }
-            if r.nodes.len() < 2 {
+            if r.nodes < 2 {
                 missing.push("its ready replicas on one node: spread them (topologySpreadConstraints on kubernetes.io/hostname)".into());
             }
             if r.zones.len() < 2 {

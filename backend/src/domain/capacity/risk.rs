@@ -84,7 +84,7 @@ fn one(m: &Microservice, nodes: &HashMap<&str, &NodeRow>) -> SpotRisk {
         on_demand,
         unknown,
         zones: zones.into_iter().collect(),
-        nodes: on_nodes.into_iter().collect(),
+        nodes: on_nodes.len() as u32,
         has_pdb,
         flags,
     }

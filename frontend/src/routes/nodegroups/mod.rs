@@ -231,6 +231,7 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
     let placement = Memo::new(move |_| {
         cap.with(|c| c.as_ref().map(|c| (c.env.clone(), c.spot_risk.clone(), c.spot_moves.clone(), c.cost.spot_ready_saving_monthly)))
     });
+    let picked = RwSignal::new(String::new());
     let risks = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.spot_risk.clone()).unwrap_or_default()));
     let interruptions = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.interruptions.clone()).unwrap_or_default()));
     // The cards below the groups are drawn after theirs, each in a task of
@@ -259,7 +260,7 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
             </div>
         </Show>
         <Show when=move || { later.get() >= 1 }>
-            {move || placement.get().map(|(env, risks, moves, saving)| view! { <PlacementCard env risks moves saving acts/> })}
+            {move || placement.get().map(|(env, risks, moves, saving)| view! { <PlacementCard env risks moves saving picked acts/> })}
         </Show>
         <Show when=move || { later.get() >= 2 }>
             {move || view! { <SpotRiskCard risks=risks.get()/> }}

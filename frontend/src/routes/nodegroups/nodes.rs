@@ -2,8 +2,9 @@
 //! - each node has its own signal ([`NodeRows`]); a new read of the view sets
 //!   only those of the nodes that changed, so only their rows re-draw;
 //! - a table is keyed by node name: a node added or gone adds or removes one row;
-//! - a long table appears in chunks, one task each, so that no task keeps the
-//!   browser's main thread for long (Chromium's "long tasks").
+//! - a table's rows appear in chunks, one task each, the first one too (not
+//!   in the task that drew the page, nor with another table's), so that no
+//!   task keeps the browser's main thread for long (Chromium's "long tasks").
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -60,8 +61,8 @@ impl NodeRows {
 /// The nodes `names` lists (their rows in `rows`, set before `names` changes).
 #[component]
 pub fn Nodes(names: Signal<Vec<String>>, rows: NodeRows, acts: Acts) -> impl IntoView {
-    let shown = RwSignal::new(CHUNK);
-    // Once drawn, the next chunk in a task of its own.
+    let shown = RwSignal::new(0);
+    // Once drawn, the next chunk in a task of its own (the first one too).
     Effect::new(move |_| {
         let (count, now) = (names.with(Vec::len), shown.get());
         if now < count {

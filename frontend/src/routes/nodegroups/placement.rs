@@ -11,7 +11,16 @@ use super::Acts;
 use crate::routes::deploys::change::Ask;
 
 #[component]
-pub fn PlacementCard(env: String, risks: Vec<SpotRisk>, moves: Vec<SpotMove>, saving: f64, acts: Acts) -> impl IntoView {
+pub fn PlacementCard(
+    env: String,
+    risks: Vec<SpotRisk>,
+    moves: Vec<SpotMove>,
+    saving: f64,
+    /// The microservice picked: kept by the page, so that a new read of the
+    /// view (which draws this card again) does not put it back to the first.
+    picked: RwSignal<String>,
+    acts: Acts,
+) -> impl IntoView {
     let label = |r: &SpotRisk| {
         let m = moves.iter().find(|m| m.namespace == r.namespace && m.name == r.name);
         let what = match m {
@@ -27,7 +36,9 @@ pub fn PlacementCard(env: String, risks: Vec<SpotRisk>, moves: Vec<SpotMove>, sa
     let summary = format!(
         "Moving the {ready} spot-ready microservice(s) to spot would save ${saving:.2}/month (their on-demand replicas' share of their nodes, at EC2's spot price of the same type and zone)."
     );
-    let picked = RwSignal::new(names.first().map(|(n, _)| n.clone()).unwrap_or_default());
+    if !names.iter().any(|(n, _)| *n == picked.get_untracked()) {
+        picked.set(names.first().map(|(n, _)| n.clone()).unwrap_or_default());
+    }
     let ask = move |spot: bool| {
         let env = env.clone();
         move |_| acts.placing.set(Some(Ask::Placement { env: env.clone(), ms: picked.get_untracked(), spot }))
@@ -40,7 +51,11 @@ pub fn PlacementCard(env: String, risks: Vec<SpotRisk>, moves: Vec<SpotMove>, sa
             <p class="small" data-testid="spot-ready-saving">{summary}</p>
             <label>"Microservice "
                 <select data-testid="placement-ms" on:change=move |ev| picked.set(event_target_value(&ev))>
-                    {names.into_iter().map(|(n, label)| view! { <option value=n>{label}</option> }).collect_view()}
+                    {names.into_iter().map(|(n, label)| {
+                        // A property, not the attribute: an option the person picked ignores its attribute.
+                        let mine = n.clone();
+                        view! { <option prop:selected=move || picked.with(|p| *p == mine) value=n>{label}</option> }
+                    }).collect_view()}
                 </select>
             </label>
             " "

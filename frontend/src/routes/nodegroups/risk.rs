@@ -56,7 +56,7 @@ pub fn SpotRiskCard(risks: Vec<SpotRisk>) -> impl IntoView {
                                     <td>{r.ready}</td>
                                     <td>{format!("{} / {}", r.on_spot, r.on_demand)}</td>
                                     <td>{r.zones.join(", ")}</td>
-                                    <td>{r.nodes.len()}</td>
+                                    <td>{r.nodes}</td>
                                     <td>{if r.has_pdb { "yes" } else { "none" }}</td>
                                     <td>{r.flags.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ")}</td>
                                 </tr>

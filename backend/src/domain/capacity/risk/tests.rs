@@ -37,7 +37,7 @@ fn serving_replicas_all_on_spot_in_one_zone_on_one_node_and_spot_without_a_budge
     assert!(risks.iter().all(|r| r.name != "none"), "no pod, no risk");
 
     let spread = by("spread");
-    assert_eq!((spread.ready, spread.on_spot, spread.on_demand, spread.zones.len(), spread.nodes.len()), (2, 1, 1, 1, 2));
+    assert_eq!((spread.ready, spread.on_spot, spread.on_demand, spread.zones.len(), spread.nodes), (2, 1, 1, 1, 2));
     assert_eq!(kinds(spread), [RiskKind::OneZone], "both replicas are in eu-west-1a");
     assert_eq!(kinds(by("all-spot")), [RiskKind::AllOnSpot]);
     let one_node = by("one-node");

@@ -143,6 +143,15 @@ fn kwokctl_config(parts: &Parts) -> Result<String> {
     let mut out = String::from(
         "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n  bindAddress: 127.0.0.1\n  disableQPSLimits: true\n",
     );
+    // One controller-manager and one scheduler per cluster: no leader to
+    // elect. Electing one, each exits for good when it cannot renew its lease
+    // in 10 s — an API server stopped by a test, or slowed by a build on the
+    // same 2 cores — and the cluster runs on without them (pods neither
+    // replaced nor scheduled; kwokctl takes the zombie's pid for alive).
+    out.push_str("componentsPatches:\n");
+    for component in ["kube-controller-manager", "kube-scheduler"] {
+        out.push_str(&format!("- name: {component}\n  extraArgs:\n  - key: leader-elect\n    value: \"false\"\n"));
+    }
     for stage in ["node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"] {
         let path = parts.kwok.join("stages").join(format!("{stage}.yaml"));
         let mut text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

@@ -6,7 +6,8 @@ export default defineConfig({
   testDir: '.',
   timeout: 60_000,
   workers: 1,
-  reporter: [['list']],
+  reporter: [['list'], ['./failures-reporter.ts']],
+  globalSetup: './settle.ts',
   outputDir: '../../target/playwright',
   use: {
     headless: true,

@@ -147,12 +147,7 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
 
 /// CPU time (user + system) the process `pid` has used so far.
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
-    let ticks: u64 = after.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
-    // USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
+    crate::cpu::stat(pid).map(|(_, cpu)| cpu).unwrap_or_default()
 }
 
 /// Waits until the process `pid` is quiet — under a tenth of a core over a

@@ -39,6 +39,7 @@ pub fn available(d: &Deployment) -> bool {
 
 /// Waits until every Application of `env` is Synced/Healthy and every Deployment available.
 pub async fn settled(env: &str) {
+    whole(env);
     let client = kube(env).await;
     let apps = apps(&client);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), APP_NAMESPACE);
@@ -76,6 +77,19 @@ pub async fn settled(env: &str) {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Panics at once when a process of `env`'s control plane has exited (it
+/// does not come back by waiting), naming it and its log.
+pub fn whole(env: &str) {
+    let state = sandbox();
+    let dead: Vec<String> = mezame_sandbox::cluster::pids(&state, env)
+        .into_iter()
+        .filter(|(_, pid)| !mezame_sandbox::process::alive(*pid))
+        .map(|(name, _)| name)
+        .collect();
+    let logs = state.kwok_dir().join("clusters").join(mezame_sandbox::state::cluster_name(env)).join("logs");
+    assert!(dead.is_empty(), "{env}: the control plane is not whole: {dead:?} exited (see {})", logs.display());
 }
 
 pub fn node_names(nodes: &[Node]) -> BTreeSet<String> {

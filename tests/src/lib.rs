@@ -14,6 +14,7 @@ pub mod bench;
 pub mod capacity;
 pub mod chain_bench;
 pub mod cluster;
+pub mod cpu;
 pub mod dns;
 pub mod drain_bench;
 pub mod manifests;

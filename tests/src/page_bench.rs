@@ -65,9 +65,11 @@ impl Page {
             .collect();
         let timeline: Vec<String> = tasks.iter().map(|(s, d)| format!("{d:.0} ms at {s:.0}")).collect();
         say(&format!(
-            "the page's long tasks: {} (its WASM fetched at {:.0} ms, its first view at {:.0} ms, every node listed at {:.0} ms)",
+            "the page's long tasks: {} (its main WASM module fetched at {:.0} ms, its lazy chunks by {:.0} ms, its first view at {:.0} ms, \
+             every node listed at {:.0} ms)",
             timeline.join(", "),
             v["wasm_ms"].as_f64().unwrap_or(f64::NAN),
+            v["chunks_ms"].as_f64().unwrap_or(f64::NAN),
             v["first_read_ms"].as_f64().unwrap_or(f64::NAN),
             self.listed_ms
         ));

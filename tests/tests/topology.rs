@@ -193,6 +193,7 @@ async fn an_environment_whose_api_server_stops_is_down_while_the_other_stays_liv
     let state = sandbox();
     let guard = Restart("qa");
     mezame_sandbox::cluster::stop_apiserver(&state, "qa").unwrap();
+    let stopped = Instant::now();
     let down = eventually("qa shown as down", Duration::from_secs(30), || async {
         let t = topology(&server, "qa").await;
         (!t.source.connected).then_some(t)
@@ -218,6 +219,10 @@ async fn an_environment_whose_api_server_stops_is_down_while_the_other_stays_liv
     })
     .await;
 
+    // Down longer than a leader's lease (15 s): a controller-manager or a
+    // scheduler that elects a leader exits when it cannot renew it, and the
+    // environment runs on without them (pods no longer replaced, scheduled).
+    tokio::time::sleep(OUTAGE.saturating_sub(stopped.elapsed())).await;
     let parts = mezame_sandbox::parts::find().expect("built parts");
     tokio::task::spawn_blocking(move || mezame_sandbox::cluster::start(&parts, &state, "qa")).await.unwrap().unwrap();
     std::mem::forget(guard);
@@ -225,6 +230,30 @@ async fn an_environment_whose_api_server_stops_is_down_while_the_other_stays_liv
     assert!(back.source.connected && back.source.error.is_none(), "{:?}", back.source);
     assert!(back.revision > down.revision);
     settled("qa").await;
+    replaced_and_running(&kube("qa").await, "tenant-service").await;
+}
+
+/// How long qa's API server stays down in the test above.
+const OUTAGE: Duration = Duration::from_secs(25);
+
+/// A pod of `ms` deleted is replaced by one that runs: the cluster's
+/// controller-manager, scheduler and kwok all work.
+async fn replaced_and_running(client: &kube::Client, ms: &str) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), APP_NAMESPACE);
+    let selector = format!("app.kubernetes.io/name={ms}");
+    let before = pods.list(&ListParams::default().labels(&selector)).await.unwrap().items;
+    let victim = before[0].metadata.name.clone().unwrap();
+    pods.delete(&victim, &DeleteParams::default()).await.unwrap();
+    eventually(&format!("a new {ms} pod runs in place of {victim}"), Duration::from_secs(60), || async {
+        let now = pods.list(&ListParams::default().labels(&selector)).await.ok()?.items;
+        now.iter()
+            .any(|p| {
+                !before.iter().any(|b| b.metadata.name == p.metadata.name)
+                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            })
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -63,6 +63,9 @@ pub fn run_tests(args: Args) -> Result<()> {
     };
     step("bringing up the test sandbox (dev, prod, qa)");
     run(&mut sandbox(&["up", "--envs", "dev,prod,qa", "--boot-delay", "2"]))?;
+    // The browser tests' failures and the sandbox as they ended, printed last
+    // (CI shows the end of the output; Playwright's own account comes before).
+    let failures = target_dir().join("playwright-failures.txt");
     let result = (|| -> Result<()> {
         let pg = Postgres::start()?;
         let env = [
@@ -78,9 +81,11 @@ pub fn run_tests(args: Args) -> Result<()> {
         test.args(["test", "--release"]).args(HOST_PACKAGES).args(&args.cargo_args).envs(env.iter().map(|(k, v)| (k, v)));
         run(&mut test)?;
         step("browser tests (Playwright, headless Chromium)");
+        let _ = std::fs::remove_file(&failures);
         run(Command::new(root().join("node_modules/.bin/playwright"))
             .args(["test", "--config", "tests/browser/playwright.config.ts"])
             .current_dir(root())
+            .env("MEZAME_PLAYWRIGHT_FAILURES", &failures)
             .envs(env.iter().map(|(k, v)| (k, v))))?;
         step("the API fuzzed by schemathesis (bounded)");
         run(cargo()
@@ -99,6 +104,12 @@ pub fn run_tests(args: Args) -> Result<()> {
     })();
     if result.is_err() && !args.keep_sandbox {
         let _ = run(&mut sandbox(&["down"]));
+    }
+    if result.is_err()
+        && let Ok(text) = std::fs::read_to_string(&failures)
+        && !text.trim().is_empty()
+    {
+        eprintln!("\n==> the browser tests that failed, and the sandbox when they ended\n{}", text.trim_end());
     }
     result?;
     eprintln!("\nall tests passed in {:.0}s", started.elapsed().as_secs_f64());

@@ -109,6 +109,7 @@ async fn main() {
     let (mut open_p99, mut token_p99, mut session_p99) = (0f64, 0f64, 0f64);
     let (mut p50, mut bytes, mut gz_bytes) = (0f64, 0, 0);
     let mut rounds = Vec::new();
+    let cpu_before = mezame_e2e::cpu::read();
     for round in 1..=ROUNDS {
         let open_round = load(&anonymous, &open_url, a.clients, a.requests).await.1;
         let (t50, t99, b, g) = load(&http, &url, a.clients, a.requests).await;
@@ -123,6 +124,14 @@ async fn main() {
         session_p99 = session_p99.max(session_round);
         rounds.push(round2(t99));
     }
+    let named = [(server.pid(), "mezame (sign-in on)"), (open.pid(), "mezame (sign-in off)"), (std::process::id(), "bench clients")];
+    let (cpu_wall, cpu) = cpu_before.since(&named);
+    say(&format!(
+        "CPU during the {ROUNDS} rounds ({:.0} s), in cores of the machine's {}: {}",
+        cpu_wall.as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        mezame_e2e::cpu::summary(&cpu, 10)
+    ));
     let rebuilds = rebuild_times(&server, &a.env).await;
     let page_url = open.url(&format!("/topology?env={}", a.env));
     let page = tokio::task::spawn_blocking(move || browser_timings(&page_url, 10)).await.unwrap();
@@ -170,6 +179,7 @@ async fn main() {
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
             "topology_p99_ms_auth_off": round(open_p99), "topology_p99_ms_token": round(token_p99), "topology_p99_ms_session": round(session_p99),
+            "cpu_cores_during_rounds": cpu.iter().take(10).map(|(k, v)| (k.clone(), json!(round(*v)))).collect::<serde_json::Map<_, _>>(),
             "auth_cost_p99_ms": round(token_p99.max(session_p99) - open_p99), "login_round_trip_ms": round(signed.elapsed.as_secs_f64() * 1000.0),
         })
     );

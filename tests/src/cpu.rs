@@ -1,0 +1,74 @@
+//! Where the machine's CPU goes while a bench measures: the CPU time each
+//! process used between two readings of `/proc`, grouped by command name (the
+//! sandbox's kube-apiserver, etcd, kwok… and each mezame by the pid the bench
+//! knows it by). On 2 cores shared by the cluster, the panel and the load
+//! generator, a latency figure means little without it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// CPU time used so far by every process, by pid, with its command name.
+pub struct Reading {
+    at: Instant,
+    by_pid: HashMap<u32, (String, Duration)>,
+}
+
+/// (command name, user + system CPU time) of one process, from `/proc/<pid>/stat`.
+pub fn stat(pid: u32) -> Option<(String, Duration)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = text.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_string();
+    let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+    // USER_HZ is 100 on Linux.
+    Some((name, Duration::from_millis(ticks * 10)))
+}
+
+pub fn read() -> Reading {
+    let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
+    Reading { at: Instant::now(), by_pid: pids.filter_map(|p| Some((p, stat(p)?))).collect() }
+}
+
+impl Reading {
+    /// CPU used since `self`, per group (a label from `named` for those pids,
+    /// else the command name), largest first, as a share of one core over the
+    /// wall time between the readings; processes started meanwhile count whole.
+    pub fn since(&self, named: &[(u32, &str)]) -> (Duration, Vec<(String, f64)>) {
+        let now = read();
+        let wall = now.at.duration_since(self.at);
+        let mut groups: HashMap<String, Duration> = HashMap::new();
+        for (pid, (name, cpu)) in &now.by_pid {
+            let before = self.by_pid.get(pid).map(|(_, c)| *c).unwrap_or_default();
+            let label = named.iter().find(|(p, _)| p == pid).map(|(_, l)| l.to_string()).unwrap_or_else(|| name.clone());
+            *groups.entry(label).or_default() += cpu.saturating_sub(before);
+        }
+        let mut out: Vec<(String, f64)> =
+            groups.into_iter().map(|(k, d)| (k, d.as_secs_f64() / wall.as_secs_f64().max(1e-3))).filter(|(_, s)| *s >= 0.005).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (wall, out)
+    }
+}
+
+/// `kube-apiserver 0.42 · etcd 0.20 · …` (cores), the first `n`, and the total.
+pub fn summary(shares: &[(String, f64)], n: usize) -> String {
+    let total: f64 = shares.iter().map(|(_, s)| s).sum();
+    let top: Vec<String> = shares.iter().take(n).map(|(k, s)| format!("{k} {s:.2}")).collect();
+    format!("{} (all processes {total:.2} cores)", top.join(" · "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_process_is_seen_using_the_cpu_it_burns() {
+        let before = super::read();
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(x > 0);
+        let me = std::process::id();
+        let (_, shares) = before.since(&[(me, "me")]);
+        let mine = shares.iter().find(|(k, _)| k == "me").map(|(_, s)| *s).unwrap_or(0.0);
+        assert!(mine > 0.5, "{shares:?}");
+    }
+}

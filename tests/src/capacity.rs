@@ -158,29 +158,56 @@ pub async fn spot_moves_are_priced(c: &Capacity, pods: &[Pod], client: &kube::Cl
     c.spot_moves.iter().filter(|m| m.ready_for_spot).count()
 }
 
-/// Checks every microservice's spot risk against the cluster's Deployments
-/// and ready pods; answers how many are flagged.
-pub async fn spot_risk_matches_the_cluster(c: &Capacity, pods: &[Pod], client: &kube::Client) -> usize {
+/// Checks every microservice's spot risk in `env`'s capacity view against the
+/// cluster's Deployments and ready pods; answers how many are flagged. The
+/// view and the cluster are read again until they agree, for up to 30 s: a
+/// rollout or a pod replaced between the two reads is not a mismatch (CI saw
+/// 3 ready pods of a Deployment mid-rollout against the view's 2).
+pub async fn spot_risk_matches_the_cluster(server: &Server, env: &str) -> usize {
+    let client = kube(env).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let c = capacity(server, env).await;
+        let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+        let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
+        match spot_risk_mismatch(&c, &pods, &deployments) {
+            Ok(flagged) => return flagged,
+            Err(e) if std::time::Instant::now() > deadline => panic!("{env}'s spot risk does not match the cluster after 30 s: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// What of the view's spot risk disagrees with these pods and Deployments
+/// (or how many microservices are flagged).
+fn spot_risk_mismatch(c: &Capacity, pods: &[Pod], deployments: &[Deployment]) -> Result<usize, String> {
     let capacity_of: HashMap<&str, Option<&str>> =
         c.groups.iter().flat_map(|g| &g.nodes).map(|n| (n.name.as_str(), n.capacity_type.as_deref())).collect();
-    let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
     let ready_pods =
         |d: &Deployment| ready_pods_of(d, pods).into_iter().filter_map(|p| p.spec.as_ref()?.node_name.clone()).collect::<Vec<String>>();
-    assert!(!c.spot_risk.is_empty(), "every microservice with pods is assessed");
+    if c.spot_risk.is_empty() {
+        return Err("no microservice is assessed, though every one with pods must be".into());
+    }
     for r in &c.spot_risk {
         let d = deployments
             .iter()
-            .find(|d| d.metadata.namespace.as_deref() == Some(r.namespace.as_str()) && d.metadata.name.as_deref() == Some(r.name.as_str()));
-        let on = ready_pods(d.unwrap_or_else(|| panic!("{}/{} is a Deployment", r.namespace, r.name)));
+            .find(|d| d.metadata.namespace.as_deref() == Some(r.namespace.as_str()) && d.metadata.name.as_deref() == Some(r.name.as_str()))
+            .ok_or_else(|| format!("{}/{} is not a Deployment", r.namespace, r.name))?;
+        let on = ready_pods(d);
         let spot = on.iter().filter(|n| capacity_of.get(n.as_str()).copied().flatten() == Some("spot")).count() as u32;
-        assert_eq!((r.ready, r.on_spot), (on.len() as u32, spot), "{r:?} vs pods on {on:?}");
-        assert_eq!(r.nodes as usize, on.iter().collect::<BTreeSet<_>>().len(), "{r:?} on {on:?}");
         let has = |k: RiskKind| r.flags.iter().any(|f| f.kind == k);
-        assert_eq!(has(RiskKind::AllOnSpot), r.serving && r.ready > 0 && spot == r.ready, "{r:?}");
-        assert_eq!(has(RiskKind::OneNode), r.serving && r.nodes == 1, "{r:?}");
-        assert_eq!(has(RiskKind::NoPdbOnSpot), spot > 0 && !r.has_pdb, "{r:?}");
+        let checks = [
+            ("ready and on spot", (r.ready, r.on_spot) == (on.len() as u32, spot)),
+            ("nodes", r.nodes as usize == on.iter().collect::<BTreeSet<_>>().len()),
+            ("all on spot", has(RiskKind::AllOnSpot) == (r.serving && r.ready > 0 && spot == r.ready)),
+            ("one node", has(RiskKind::OneNode) == (r.serving && r.nodes == 1)),
+            ("no PDB on spot", has(RiskKind::NoPdbOnSpot) == (spot > 0 && !r.has_pdb)),
+        ];
+        if let Some((what, _)) = checks.iter().find(|(_, ok)| !ok) {
+            return Err(format!("{what}: {r:?} vs ready pods on {on:?} ({spot} on spot)"));
+        }
     }
-    c.spot_risk.iter().filter(|r| !r.flags.is_empty()).count()
+    Ok(c.spot_risk.iter().filter(|r| !r.flags.is_empty()).count())
 }
 
 /// The on-demand price table shipped with mezame.

@@ -130,7 +130,7 @@ async fn dev_shows_its_managed_group_and_its_spot_asg_each_with_its_own_nodes_an
     assert_eq!((c.cost.sleep_saving_monthly, c.cost.prices.region.as_str()), (None, "eu-west-1"), "no schedule in the sandbox's settings");
 
     // Spot risk: each microservice's ready replicas as the API server places them, on spot as EC2 says.
-    let flagged = spot_risk_matches_the_cluster(&c, &pods, &kube("dev").await).await;
+    let flagged = spot_risk_matches_the_cluster(&server, "dev").await;
     assert!(flagged > 0, "dev's workloads prefer spot: some are flagged");
 }
 
@@ -155,7 +155,7 @@ async fn prod_shows_its_on_demand_group_and_its_empty_spot_asg_and_an_unknown_en
     assert_eq!(c.groups.len(), 2);
     // Production runs nothing on spot yet: no spot risk, whatever else is flagged.
     let pods = Api::<Pod>::all(kube("prod").await).list(&ListParams::default()).await.unwrap().items;
-    spot_risk_matches_the_cluster(&c, &pods, &kube("prod").await).await;
+    spot_risk_matches_the_cluster(&server, "prod").await;
     assert!(c.spot_risk.iter().all(|r| r.on_spot == 0), "{:?}", c.spot_risk);
     // What moving each microservice to spot would save: ready ones first, priced from the pods' requests.
     let ready = spot_moves_are_priced(&c, &pods, &kube("prod").await, &aws("prod").await.ec2).await;

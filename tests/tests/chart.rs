@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use mezame_e2e::cluster::LOCK;
 use mezame_e2e::runs::{KEY, finished, post};
 use mezame_e2e::{Server, eventually, get_json, run_ok, sandbox, sandbox_env_toml};
 use mezame_shared::power::RunState;
@@ -97,6 +98,9 @@ fn check_objects(objects: &[Value]) {
 
 #[test]
 fn the_chart_lints_renders_and_the_api_server_accepts_it() {
+    // Not while the other test installs the chart in the same cluster: CI saw
+    // the server's dry run refuse to create ClusterRoles that test had just made.
+    let _lock = LOCK.blocking_lock();
     let chart = chart();
     let prod = chart.join("values-prod-example.yaml");
     let prod = prod.to_str().unwrap();
@@ -201,6 +205,7 @@ fn token_kubeconfig(token: &str, dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn mezame_does_its_work_with_the_charts_service_account_and_nothing_more() {
+    let _lock = LOCK.lock().await;
     let installed = tokio::task::spawn_blocking(Installed::new).await.unwrap();
     let sa = format!("system:serviceaccount:{NAMESPACE}:mezame");
     // What the ServiceAccount may do is what the ClusterRole says, and no more.

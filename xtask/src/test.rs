@@ -66,6 +66,7 @@ pub fn run_tests(args: Args) -> Result<()> {
     // The browser tests' failures and the sandbox as they ended, printed last
     // (CI shows the end of the output; Playwright's own account comes before).
     let failures = target_dir().join("playwright-failures.txt");
+    let _ = std::fs::remove_file(&failures);
     let result = (|| -> Result<()> {
         let pg = Postgres::start()?;
         let env = [
@@ -81,7 +82,6 @@ pub fn run_tests(args: Args) -> Result<()> {
         test.args(["test", "--release"]).args(HOST_PACKAGES).args(&args.cargo_args).envs(env.iter().map(|(k, v)| (k, v)));
         run(&mut test)?;
         step("browser tests (Playwright, headless Chromium)");
-        let _ = std::fs::remove_file(&failures);
         run(Command::new(root().join("node_modules/.bin/playwright"))
             .args(["test", "--config", "tests/browser/playwright.config.ts"])
             .current_dir(root())

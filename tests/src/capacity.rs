@@ -60,6 +60,48 @@ pub async fn described(server: &Server, env: &str) -> (Capacity, Vec<Node>) {
     .await
 }
 
+/// Waits (a minute) until the view shows the group `kind`/`name` of `env`
+/// at `desired` with as many nodes, all Ready; else fails saying what the
+/// view and the cluster had last (the sandbox controller's warnings are
+/// printed at the end of `cargo xtask test`).
+pub async fn group_reaches(server: &Server, env: &str, kind: GroupKind, name: &str, desired: i32) -> Capacity {
+    let deadline = std::time::Instant::now() + MINUTE;
+    loop {
+        let c = capacity(server, env).await;
+        let g = group(&c, kind, name);
+        if g.desired == desired && g.nodes.len() == desired as usize && g.nodes.iter().all(|n| n.ready) {
+            return c;
+        }
+        if std::time::Instant::now() > deadline {
+            let nodes: Vec<String> = Api::<Node>::all(kube(env).await)
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items.iter().map(node_line).collect())
+                .unwrap_or_else(|e| vec![format!("cannot list: {e}")]);
+            let shown: Vec<String> = g.nodes.iter().map(|n| format!("{} ready={} {:?}", n.name, n.ready, n.instance_id)).collect();
+            let instances: Vec<String> = g.instances.iter().map(|i| format!("{} {} node={:?}", i.id, i.lifecycle, i.node)).collect();
+            panic!(
+                "{env}: {name} did not show {desired} Ready nodes within a minute. The view (AWS described at {:?}, AWS error {:?}, \
+                 nodes synced {}): desired {}, instances {instances:?}, nodes {shown:?}. The cluster's nodes: {nodes:?}",
+                c.described_at, c.aws_error, c.nodes_synced, g.desired
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// A node as `kubectl get nodes` would sum it up: name, Ready, its instance.
+fn node_line(n: &Node) -> String {
+    let ready = n
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.as_str());
+    let provider = n.spec.as_ref().and_then(|s| s.provider_id.as_deref()).unwrap_or("-");
+    format!("{} ready={} {provider}", n.metadata.name.as_deref().unwrap_or("?"), ready.unwrap_or("unknown"))
+}
+
 /// What moto holds of an Auto Scaling group: sizes and its MixedInstancesPolicy, whole.
 pub async fn asg_in_moto(moto: &mezame_sandbox::aws::Aws, name: &str) -> ((i32, i32, i32), String) {
     let out = moto.asg.describe_auto_scaling_groups().auto_scaling_group_names(name).send().await.unwrap();

@@ -1,6 +1,7 @@
 //! Helpers for tests against the sandbox's clusters and moto.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -79,17 +80,21 @@ pub async fn settled(env: &str) {
     }
 }
 
-/// Panics at once when a process of `env`'s control plane has exited (it
-/// does not come back by waiting), naming it and its log.
+/// Panics at once when a process of `env`'s sandbox has exited (it does not
+/// come back by waiting): the control plane, moto, the sandbox controller —
+/// as `mezame-sandbox status` lists them; not Argo CD's, which the controller
+/// stops on purpose while their pods are not Running.
 pub fn whole(env: &str) {
-    let state = sandbox();
-    let dead: Vec<String> = mezame_sandbox::cluster::pids(&state, env)
-        .into_iter()
-        .filter(|(_, pid)| !mezame_sandbox::process::alive(*pid))
-        .map(|(name, _)| name)
-        .collect();
-    let logs = state.kwok_dir().join("clusters").join(mezame_sandbox::state::cluster_name(env)).join("logs");
-    assert!(dead.is_empty(), "{env}: the control plane is not whole: {dead:?} exited (see {})", logs.display());
+    let dir = PathBuf::from(crate::required_env("MEZAME_SANDBOX_DIR"));
+    let status = mezame_sandbox::up::status(&dir).expect("readable sandbox state").expect("a sandbox");
+    let components = &status.envs.get(env).unwrap_or_else(|| panic!("{env} is in the test sandbox")).components;
+    let dead: Vec<&str> = components.iter().filter(|c| !c.running && !c.name.starts_with("argocd-")).map(|c| c.name.as_str()).collect();
+    let logs = sandbox().env_dir(env).join("logs");
+    assert!(
+        dead.is_empty(),
+        "{env}: the sandbox is not whole: {dead:?} exited (`mezame-sandbox status`; logs in {} and kwok's)",
+        logs.display()
+    );
 }
 
 pub fn node_names(nodes: &[Node]) -> BTreeSet<String> {

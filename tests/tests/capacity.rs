@@ -7,7 +7,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use mezame_e2e::capacity::{
-    TABLE, asg_in_moto, capacity, close, described, group, planned_scale_in_of_one, spot_moves_are_priced, spot_risk_matches_the_cluster,
+    TABLE, asg_in_moto, capacity, close, described, group, group_reaches, planned_scale_in_of_one, spot_moves_are_priced,
+    spot_risk_matches_the_cluster,
 };
 use mezame_e2e::cluster::{LOCK, MINUTE, aws, settled};
 use mezame_e2e::manifests::send;
@@ -250,12 +251,8 @@ async fn dev_scales_its_spot_asg_changes_its_mix_keeping_the_launch_template_and
     let (s, answer) = send(operator.patch(&url).json(&up)).await;
     assert_eq!(s, 200, "{answer}");
     assert_eq!(asg_in_moto(&moto, &name).await.0, (spot.min, spot.desired + 1, spot.max));
-    eventually("the new spot node on the page", MINUTE, || async {
-        let c = capacity(&server, "dev").await;
-        let g = group(&c, GroupKind::Asg, &name);
-        (g.desired == spot.desired + 1 && g.nodes.len() == (spot.desired + 1) as usize && g.nodes.iter().all(|n| n.ready)).then_some(())
-    })
-    .await;
+    // The new spot node on the page.
+    group_reaches(&server, "dev", GroupKind::Asg, &name, spot.desired + 1).await;
     // The Environments page's node count is the same live data.
     let c = capacity(&server, "dev").await;
     let (_, envs) = get_json(&server.url("/api/envs")).await;

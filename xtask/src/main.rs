@@ -14,6 +14,7 @@ mod bench;
 mod dist;
 mod image;
 mod postgres;
+mod report;
 mod run;
 mod test;
 mod tools;

@@ -102,6 +102,8 @@ pub fn run_tests(args: Args) -> Result<()> {
         }
         Ok(())
     })();
+    // Read before the sandbox is down (its logs go with it), printed last.
+    let report = result.is_err().then(|| crate::report::sandbox(&sandbox_dir, sandbox(&["status"])));
     if result.is_err() && !args.keep_sandbox {
         let _ = run(&mut sandbox(&["down"]));
     }
@@ -110,6 +112,9 @@ pub fn run_tests(args: Args) -> Result<()> {
         && !text.trim().is_empty()
     {
         eprintln!("\n==> the browser tests that failed, and the sandbox when they ended\n{}", text.trim_end());
+    }
+    if let Some(report) = report {
+        eprintln!("\n==> the test sandbox when the tests stopped\n{}", report.trim_end());
     }
     result?;
     eprintln!("\nall tests passed in {:.0}s", started.elapsed().as_secs_f64());

@@ -3,6 +3,10 @@
 //! labels it, once its boot delay has passed; a node whose instance is gone is
 //! removed with its pods.
 //!
+//! Nodes leave before others join, and a node that cannot join holds up no
+//! other: it is reported and tried again next tick (a failed create used to
+//! end the tick, so no node joined or left while one could not).
+//!
 //! A managed node group's instances are those of its Auto Scaling group, which
 //! moto does not create: [`nodegroups`](super::nodegroups) does, and keeps the
 //! sizes of the two together as EKS does.
@@ -10,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_ec2::types::Filter;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -64,13 +68,6 @@ impl Nodes {
             .iter()
             .filter_map(|n| Some((n.metadata.labels.as_ref()?.get(INSTANCE_LABEL)?.clone(), n.metadata.name.clone()?)))
             .collect();
-        let now = chrono::Utc::now().timestamp();
-        for inst in &wanted {
-            if !have.contains_key(&inst.id) && now >= inst.launched_secs + boot_delay.as_secs() as i64 {
-                tracing::info!(node = inst.node_name, instance = inst.id, "instance booted: node joins");
-                nodes.create(&PostParams::default(), &node(inst)).await.with_context(|| format!("creating node {}", inst.node_name))?;
-            }
-        }
         let wanted_ids: HashSet<&str> = wanted.iter().map(|i| i.id.as_str()).collect();
         let leaving: Vec<&String> = have.iter().filter(|(id, _)| !wanted_ids.contains(id.as_str())).map(|(_, n)| n).collect();
         // Cordon every leaving node first, so the pods evicted from one are not
@@ -83,12 +80,23 @@ impl Nodes {
             self.remove_node(name).await?;
             self.departed.insert(name.clone(), Instant::now());
         }
+        let now = chrono::Utc::now().timestamp();
+        let mut failed = Vec::new();
+        for inst in wanted.iter().filter(|i| !have.contains_key(&i.id) && now >= i.launched_secs + boot_delay.as_secs() as i64) {
+            tracing::info!(node = inst.node_name, instance = inst.id, "instance booted: node joins");
+            match nodes.create(&PostParams::default(), &node(inst)).await {
+                // Its pods are its own, not a departed namesake's to sweep.
+                Ok(_) => _ = self.departed.remove(&inst.node_name),
+                // One node that cannot join holds up no other.
+                Err(e) => failed.push(format!("creating node {} (instance {}): {e}", inst.node_name, inst.id)),
+            }
+        }
         // A pod bound while its node was leaving would be orphaned: sweep for a minute.
         self.departed.retain(|_, at| at.elapsed() < Duration::from_secs(60));
         for name in self.departed.keys() {
             self.delete_pods_on(name).await?;
         }
-        Ok(())
+        if failed.is_empty() { Ok(()) } else { anyhow::bail!("{}", failed.join("; ")) }
     }
 
     async fn delete_pods_on(&self, node: &str) -> Result<()> {

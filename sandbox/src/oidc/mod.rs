@@ -172,16 +172,33 @@ pub fn ensure_running(parts: &Parts, state: &State, ids: &Identities) -> Result<
     });
     let config_file = d.join("provider.json");
     std::fs::write(&config_file, serde_json::to_string_pretty(&config)?)?;
-    let pid = spawn_detached(Command::new("node").arg(&script).arg(&config_file), &d.join("provider.log"))?;
-    let started = Instant::now();
-    while !port_open(port) {
-        if !alive(pid) || started.elapsed() > Duration::from_secs(20) {
-            bail!("the OpenID provider did not start; see {}", d.join("provider.log").display());
+    let log = d.join("provider.log");
+    // Node once hung here for good before listening (main thread in a futex
+    // wait, no CPU, no key file written: seen once, 2026-12-02): it is
+    // started again rather than waited for.
+    for attempt in 1..=START_ATTEMPTS {
+        let pid = spawn_detached(Command::new("node").arg(&script).arg(&config_file), &log)?;
+        let started = Instant::now();
+        while alive(pid) && started.elapsed() < START_TIMEOUT {
+            if port_open(port) {
+                return Ok(OidcState { port, pid: Some(pid) });
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        stop(pid, Duration::from_secs(2));
+        if attempt < START_ATTEMPTS {
+            eprintln!(
+                "sandbox: the OpenID provider did not listen within {}s (attempt {attempt}): starting it again",
+                START_TIMEOUT.as_secs()
+            );
+        }
     }
-    Ok(OidcState { port, pid: Some(pid) })
+    bail!("the OpenID provider did not start ({START_ATTEMPTS} attempts); see {}", log.display())
 }
+
+/// How long the provider has to listen, and how often it is started.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+const START_ATTEMPTS: u32 = 3;
 
 /// Stops the provider (for `down`).
 pub fn stop_provider(state: &State) {

@@ -11,7 +11,7 @@ use mezame_shared::power::GroupKind;
 
 use crate::cluster::MINUTE;
 use crate::manifests::send;
-use crate::{OPERATOR, Server, client_as, eventually, get_json, kube};
+use crate::{OPERATOR, Server, client_as, eventually, eventually_ok, get_json, kube};
 
 /// The dry run, as an operator, of lowering dev's group `kind`/`name` by one
 /// to `sizes`: answered 200, naming one node — the youngest of those with the
@@ -65,41 +65,33 @@ pub async fn described(server: &Server, env: &str) -> (Capacity, Vec<Node>) {
 /// view and the cluster had last (the sandbox controller's warnings are
 /// printed at the end of `cargo xtask test`).
 pub async fn group_reaches(server: &Server, env: &str, kind: GroupKind, name: &str, desired: i32) -> Capacity {
-    let deadline = std::time::Instant::now() + MINUTE;
-    loop {
+    let client = kube(env).await;
+    eventually_ok(&format!("{env}: {name} showing {desired} Ready nodes"), MINUTE, || async {
         let c = capacity(server, env).await;
         let g = group(&c, kind, name);
         if g.desired == desired && g.nodes.len() == desired as usize && g.nodes.iter().all(|n| n.ready) {
-            return c;
+            return Ok(c);
         }
-        if std::time::Instant::now() > deadline {
-            let nodes: Vec<String> = Api::<Node>::all(kube(env).await)
-                .list(&ListParams::default())
-                .await
-                .map(|l| l.items.iter().map(node_line).collect())
-                .unwrap_or_else(|e| vec![format!("cannot list: {e}")]);
-            let shown: Vec<String> = g.nodes.iter().map(|n| format!("{} ready={} {:?}", n.name, n.ready, n.instance_id)).collect();
-            let instances: Vec<String> = g.instances.iter().map(|i| format!("{} {} node={:?}", i.id, i.lifecycle, i.node)).collect();
-            panic!(
-                "{env}: {name} did not show {desired} Ready nodes within a minute. The view (AWS described at {:?}, AWS error {:?}, \
-                 nodes synced {}): desired {}, instances {instances:?}, nodes {shown:?}. The cluster's nodes: {nodes:?}",
-                c.described_at, c.aws_error, c.nodes_synced, g.desired
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+        let nodes: Vec<String> = Api::<Node>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items.iter().map(node_line).collect())
+            .unwrap_or_else(|e| vec![format!("cannot list: {e}")]);
+        let shown: Vec<String> = g.nodes.iter().map(|n| format!("{} ready={} {:?}", n.name, n.ready, n.instance_id)).collect();
+        let instances: Vec<String> = g.instances.iter().map(|i| format!("{} {} node={:?}", i.id, i.lifecycle, i.node)).collect();
+        Err(format!(
+            "the view (AWS described at {:?}, AWS error {:?}, nodes synced {}): desired {}, instances {instances:?}, nodes {shown:?}. \
+             The cluster's nodes: {nodes:?}",
+            c.described_at, c.aws_error, c.nodes_synced, g.desired
+        ))
+    })
+    .await
 }
 
 /// A node as `kubectl get nodes` would sum it up: name, Ready, its instance.
 fn node_line(n: &Node) -> String {
-    let ready = n
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.status.as_str());
     let provider = n.spec.as_ref().and_then(|s| s.provider_id.as_deref()).unwrap_or("-");
-    format!("{} ready={} {provider}", n.metadata.name.as_deref().unwrap_or("?"), ready.unwrap_or("unknown"))
+    format!("{} ready={} {provider}", n.metadata.name.as_deref().unwrap_or("?"), crate::cluster::ready(n))
 }
 
 /// What moto holds of an Auto Scaling group: sizes and its MixedInstancesPolicy, whole.
@@ -207,17 +199,13 @@ pub async fn spot_moves_are_priced(c: &Capacity, pods: &[Pod], client: &kube::Cl
 /// 3 ready pods of a Deployment mid-rollout against the view's 2).
 pub async fn spot_risk_matches_the_cluster(server: &Server, env: &str) -> usize {
     let client = kube(env).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
+    eventually_ok(&format!("{env}'s spot risk matching the cluster"), std::time::Duration::from_secs(30), || async {
         let c = capacity(server, env).await;
         let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
         let deployments = Api::<Deployment>::all(client.clone()).list(&ListParams::default()).await.unwrap().items;
-        match spot_risk_mismatch(&c, &pods, &deployments) {
-            Ok(flagged) => return flagged,
-            Err(e) if std::time::Instant::now() > deadline => panic!("{env}'s spot risk does not match the cluster after 30 s: {e}"),
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-        }
-    }
+        spot_risk_mismatch(&c, &pods, &deployments)
+    })
+    .await
 }
 
 /// What of the view's spot risk disagrees with these pods and Deployments

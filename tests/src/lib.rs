@@ -261,13 +261,29 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
+    eventually_ok(what, timeout, || {
+        let checked = check();
+        async move { checked.await.ok_or_else(String::new) }
+    })
+    .await
+}
+
+/// Polls `check` until it returns `Ok`, panicking after `timeout` with `what`
+/// and the reason `check` gave last.
+pub async fn eventually_ok<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(v) = check().await {
-            return v;
-        }
+        let why = match check().await {
+            Ok(v) => return v,
+            Err(why) => why,
+        };
         if Instant::now() > deadline {
-            panic!("timed out after {}s waiting for: {what}", timeout.as_secs());
+            let why = if why.is_empty() { why } else { format!(". Last: {why}") };
+            panic!("timed out after {}s waiting for: {what}{why}", timeout.as_secs());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -3,8 +3,8 @@
 //! labels it, once its boot delay has passed; a node whose instance is gone is
 //! removed with its pods.
 //!
-//! Nodes leave before others join, and a node that cannot join holds up no
-//! other: it is reported and tried again next tick (a failed create used to
+//! Nodes leave before others join, and a node that cannot join or leave holds
+//! up no other: it is reported and tried again next tick (a failed create used to
 //! end the tick, so no node joined or left while one could not).
 //!
 //! A managed node group's instances are those of its Auto Scaling group, which
@@ -75,13 +75,16 @@ impl Nodes {
         for name in &leaving {
             let _ = nodes.patch(name, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}}))).await;
         }
+        let mut failed = Vec::new();
         for name in leaving {
             tracing::info!(node = name, "instance gone: node and its pods leave");
-            self.remove_node(name).await?;
-            self.departed.insert(name.clone(), Instant::now());
+            match self.remove_node(name).await {
+                Ok(()) => _ = self.departed.insert(name.clone(), Instant::now()),
+                // Nor does one that cannot leave.
+                Err(e) => failed.push(format!("removing node {name}: {e:#}")),
+            }
         }
         let now = chrono::Utc::now().timestamp();
-        let mut failed = Vec::new();
         for inst in wanted.iter().filter(|i| !have.contains_key(&i.id) && now >= i.launched_secs + boot_delay.as_secs() as i64) {
             tracing::info!(node = inst.node_name, instance = inst.id, "instance booted: node joins");
             match nodes.create(&PostParams::default(), &node(inst)).await {

@@ -2,6 +2,8 @@
 //! microservice Services → Deployments → Pods, with health, HPAs, Argo CD
 //! state and the zero-downtime audit of each microservice.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +19,27 @@ pub struct Topology {
     /// The API gateways (Ambassador): the Deployments behind the Ingresses.
     pub gateways: Vec<Gateway>,
     /// One per Deployment outside the system namespaces that is not a gateway.
-    pub services: Vec<Microservice>,
+    /// Shared: a revision keeps the previous one's unchanged microservices.
+    #[serde(with = "shared_rows")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Microservice>))]
+    pub services: Vec<Arc<Microservice>>,
     /// Mappings whose service does not exist.
     pub unresolved: Vec<Route>,
+}
+
+/// `Vec<Arc<T>>` as the JSON array of its `T`s (serde's `rc` feature, for one field).
+mod shared_rows {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(rows: &[Arc<T>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(rows.iter().map(|r| &**r))
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Vec<Arc<T>>, D::Error> {
+        Ok(Vec::<T>::deserialize(d)?.into_iter().map(Arc::new).collect())
+    }
 }
 
 /// Whether the panel's view of the cluster is live, and what it cannot see.
@@ -305,8 +325,8 @@ impl TopologyDelta {
         }
         for m in &self.upsert {
             match topo.services.iter_mut().find(|s| s.namespace == m.namespace && s.name == m.name) {
-                Some(slot) => *slot = m.clone(),
-                None => topo.services.push(m.clone()),
+                Some(slot) => *slot = Arc::new(m.clone()),
+                None => topo.services.push(Arc::new(m.clone())),
             }
         }
         if !self.upsert.is_empty() {

@@ -93,7 +93,7 @@ fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> 
         if let Ok(t) = serde_json::from_str::<Topology>(&d) {
             perf::mark("parsed_ms");
             rows.update_value(|r| {
-                let keys: HashSet<String> = t.services.iter().map(Microservice::key).collect();
+                let keys: HashSet<String> = t.services.iter().map(|m| m.key()).collect();
                 r.retain(|k, _| keys.contains(k));
                 t.services.iter().for_each(|m| upsert(r, m));
             });

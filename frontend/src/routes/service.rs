@@ -32,7 +32,7 @@ pub fn ServicePage() -> impl IntoView {
     let service = move || {
         let n = name.get();
         live.topology
-            .with(|t| t.as_ref().and_then(|t| t.services.iter().find(|m| m.name == n).cloned()))
+            .with(|t| t.as_ref().and_then(|t| t.services.iter().find(|m| m.name == n).map(|m| Microservice::clone(m))))
             .or_else(|| detail.get().flatten().and_then(|d| d.ok()).map(|d| d.service))
     };
     view! {

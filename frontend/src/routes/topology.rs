@@ -2,6 +2,8 @@
 //! search and filters (health, namespace, audit finding, collapse healthy)
 //! that keep working at hundreds of microservices.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use mezame_shared::topology::{Check, Health, Microservice, Topology};
 
@@ -20,7 +22,7 @@ struct Filters {
 
 impl Filters {
     /// The rows kept by the filters, in order.
-    fn shown(&self, services: &[Microservice]) -> Vec<Shown> {
+    fn shown(&self, services: &[Arc<Microservice>]) -> Vec<Shown> {
         let search = self.search.trim().to_lowercase();
         services.iter().filter(|m| self.keep(&search, m)).map(|m| Shown { key: m.key(), internal: m.internal }).collect()
     }

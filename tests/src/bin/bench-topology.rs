@@ -99,9 +99,18 @@ async fn main() {
     let open_url = open.url(&format!("/api/envs/{}/topology", a.env));
     let anonymous = mezame_e2e::anonymous();
     eventually_synced(&anonymous, &open_url, a.pods).await;
+    let named = [(server.pid(), "mezame (sign-in on)"), (open.pid(), "mezame (sign-in off)"), (std::process::id(), "bench clients")];
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     // One round while nothing changes: what the churn costs, same run.
+    let cpu_before = mezame_e2e::cpu::read();
     let (_, quiet_p99, _, _) = load(&http, &url, a.clients, a.requests).await;
+    let (quiet_wall, quiet_cpu) = cpu_before.since(&named);
     say(&format!("quiet round (no churn): p99 API token {quiet_p99:.2} ms"));
+    say(&format!(
+        "CPU during the quiet round ({:.1} s), in cores of the machine's {cores}: {}",
+        quiet_wall.as_secs_f64(),
+        mezame_e2e::cpu::summary(&quiet_cpu, 10)
+    ));
     // Rounds of each, interleaved, while pods are replaced; the worst p99 of
     // each kind is the figure (a lucky round proves nothing).
     let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -124,12 +133,10 @@ async fn main() {
         session_p99 = session_p99.max(session_round);
         rounds.push(round2(t99));
     }
-    let named = [(server.pid(), "mezame (sign-in on)"), (open.pid(), "mezame (sign-in off)"), (std::process::id(), "bench clients")];
     let (cpu_wall, cpu) = cpu_before.since(&named);
     say(&format!(
-        "CPU during the {ROUNDS} rounds ({:.0} s), in cores of the machine's {}: {}",
+        "CPU during the {ROUNDS} rounds ({:.0} s), in cores of the machine's {cores}: {}",
         cpu_wall.as_secs_f64(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
         mezame_e2e::cpu::summary(&cpu, 10)
     ));
     let rebuilds = rebuild_times(&server, &a.env).await;
@@ -179,7 +186,7 @@ async fn main() {
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
             "topology_p99_ms_auth_off": round(open_p99), "topology_p99_ms_token": round(token_p99), "topology_p99_ms_session": round(session_p99),
-            "cpu_cores_during_rounds": cpu.iter().take(10).map(|(k, v)| (k.clone(), json!(round(*v)))).collect::<serde_json::Map<_, _>>(),
+            "cpu_cores_during_rounds": cores_json(&cpu), "cpu_cores_quiet_round": cores_json(&quiet_cpu),
             "auth_cost_p99_ms": round(token_p99.max(session_p99) - open_p99), "login_round_trip_ms": round(signed.elapsed.as_secs_f64() * 1000.0),
         })
     );
@@ -191,6 +198,11 @@ async fn main() {
 
 fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// The ten largest CPU shares, in cores.
+fn cores_json(shares: &[(String, f64)]) -> serde_json::Map<String, serde_json::Value> {
+    shares.iter().take(10).map(|(k, v)| (k.clone(), json!(round(*v)))).collect()
 }
 
 fn round2(v: f64) -> serde_json::Value {

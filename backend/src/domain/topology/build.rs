@@ -2,7 +2,8 @@
 //! gateway pods → Mappings → microservice Services → Deployments → Pods.
 //! A pure function of the cached objects, rebuilt after every batch of changes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use mezame_shared::topology as t;
 
@@ -15,6 +16,12 @@ pub const SYSTEM_NAMESPACES: [&str; 5] = ["kube-system", "kube-public", "kube-no
 
 /// The topology of `o`; its revision is set by the feed when published.
 pub fn build(env: &str, o: &Objects) -> t::Topology {
+    rebuild(env, o, None)
+}
+
+/// The topology of `o`, keeping the rows of `prev.0` but for the Deployments
+/// in `prev.1` (see [`super::touched`]); `None`: every row is built.
+pub fn rebuild(env: &str, o: &Objects, prev: Option<(&t::Topology, &HashSet<String>)>) -> t::Topology {
     let ix = Index::new(o);
     // Ingresses and the gateway Services they point at.
     let mut gateway_keys: BTreeSet<(String, String)> = BTreeSet::new();
@@ -90,11 +97,19 @@ pub fn build(env: &str, o: &Objects) -> t::Topology {
         }
     }
 
+    let kept: HashMap<String, &Arc<t::Microservice>> = match prev {
+        Some((before, _)) => before.services.iter().map(|m| (m.key(), m)).collect(),
+        None => HashMap::new(),
+    };
     let services = o
         .deployments()
         .filter(|d| !SYSTEM_NAMESPACES.contains(&d.meta.namespace.as_str()))
-        .filter(|d| !gateway_deployments.contains(&d.meta.key()))
-        .map(|d| microservice(d, o, &ix, &routes))
+        .map(|d| (d.meta.key(), d))
+        .filter(|(key, _)| !gateway_deployments.contains(key))
+        .map(|(key, d)| match (kept.get(&key), prev) {
+            (Some(row), Some((_, touched))) if !touched.contains(&key) => Arc::clone(row),
+            _ => Arc::new(microservice(d, &ix, &routes)),
+        })
         .collect();
 
     t::Topology { env: env.to_string(), revision: 0, source: o.source(), ingresses, gateways, services, unresolved }
@@ -103,6 +118,12 @@ pub fn build(env: &str, o: &Objects) -> t::Topology {
 /// Lookups built once per rebuild.
 struct Index<'a> {
     services: HashMap<(&'a str, &'a str), &'a k::Service>,
+    /// Services and PodDisruptionBudgets by namespace, HPAs by the Deployment
+    /// they scale (the first one): a microservice looks in its namespace, not
+    /// at every object of the cluster.
+    services_in: HashMap<&'a str, Vec<&'a k::Service>>,
+    pdbs_in: HashMap<&'a str, Vec<&'a k::PodDisruptionBudget>>,
+    hpas: HashMap<(&'a str, &'a str), &'a k::Hpa>,
     endpoints: HashMap<(&'a str, &'a str), (u32, u32)>,
     nodes: HashMap<&'a str, &'a k::Node>,
     /// Pods by the uid of the Deployment that owns them (through a ReplicaSet).
@@ -126,6 +147,18 @@ impl<'a> Index<'a> {
                 pods.entry(d).or_default().push(p);
             }
         }
+        let mut services_in: HashMap<&str, Vec<&k::Service>> = HashMap::new();
+        for s in o.services() {
+            services_in.entry(s.meta.namespace.as_str()).or_default().push(s);
+        }
+        let mut pdbs_in: HashMap<&str, Vec<&k::PodDisruptionBudget>> = HashMap::new();
+        for p in o.pdbs() {
+            pdbs_in.entry(p.meta.namespace.as_str()).or_default().push(p);
+        }
+        let mut hpas = HashMap::new();
+        for h in o.hpas().filter(|h| h.target_kind == "Deployment") {
+            hpas.entry((h.meta.namespace.as_str(), h.target_name.as_str())).or_insert(h);
+        }
         let mut apps = HashMap::new();
         for a in o.applications() {
             for (kind, ns, name) in &a.resources {
@@ -136,6 +169,9 @@ impl<'a> Index<'a> {
         }
         Index {
             services: o.services().map(|s| ((s.meta.namespace.as_str(), s.meta.name.as_str()), s)).collect(),
+            services_in,
+            pdbs_in,
+            hpas,
             endpoints,
             nodes: o.nodes().map(|n| (n.meta.name.as_str(), n)).collect(),
             pods,
@@ -213,10 +249,10 @@ fn rollout(d: &k::Deployment) -> t::Rollout {
     t::Rollout::Complete
 }
 
-fn microservice(d: &k::Deployment, o: &Objects, ix: &Index, routes: &HashMap<(String, String), Vec<t::Route>>) -> t::Microservice {
+fn microservice(d: &k::Deployment, ix: &Index, routes: &HashMap<(String, String), Vec<t::Route>>) -> t::Microservice {
     let ns = d.meta.namespace.as_str();
     let services: Vec<&k::Service> =
-        ix.services.values().filter(|s| s.meta.namespace == ns && s.selector.matches(&d.template_labels)).copied().collect();
+        ix.services_in.get(ns).into_iter().flatten().filter(|s| s.selector.matches(&d.template_labels)).copied().collect();
     let mut my_routes: Vec<t::Route> =
         services.iter().flat_map(|s| routes.get(&(ns.to_string(), s.meta.name.clone())).into_iter().flatten().cloned()).collect();
     my_routes.sort_by(|a, b| a.mapping.cmp(&b.mapping));
@@ -232,7 +268,7 @@ fn microservice(d: &k::Deployment, o: &Objects, ix: &Index, routes: &HashMap<(St
         })
         .collect();
     service_refs.sort_by(|a, b| a.name.cmp(&b.name));
-    let hpa_obj = o.hpas().find(|h| h.meta.namespace == ns && h.target_kind == "Deployment" && h.target_name == d.meta.name);
+    let hpa_obj = ix.hpas.get(&(ns, d.meta.name.as_str())).copied();
     let pods = ix.pods_of(d);
     let scheduled: Vec<&t::Pod> = pods.iter().filter(|p| p.phase != "Terminating" && p.node.is_some()).collect();
     let nodes: BTreeSet<&str> = scheduled.iter().filter_map(|p| p.node.as_deref()).collect();
@@ -240,7 +276,7 @@ fn microservice(d: &k::Deployment, o: &Objects, ix: &Index, routes: &HashMap<(St
         behind_service: !services.is_empty(),
         min_replicas: hpa_obj.map(|h| h.min).unwrap_or(d.replicas),
         has_hpa: hpa_obj.is_some(),
-        has_pdb: o.pdbs().any(|p| p.meta.namespace == ns && p.selector.matches(&d.template_labels)),
+        has_pdb: ix.pdbs_in.get(ns).into_iter().flatten().any(|p| p.selector.matches(&d.template_labels)),
         nodes: nodes.len(),
         scheduled_pods: scheduled.len(),
     };

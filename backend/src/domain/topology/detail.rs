@@ -1,7 +1,7 @@
 //! One microservice in depth: its topology entry, the rollout history of its
 //! ReplicaSets (from the cache) and its recent events (read on demand).
 
-use mezame_shared::topology::{RolloutRevision, ServiceDetail};
+use mezame_shared::topology::{Microservice, RolloutRevision, ServiceDetail};
 
 use super::Live;
 use crate::domain::DomainError;
@@ -13,8 +13,12 @@ const EVENTS: usize = 30;
 /// The microservice `name` (in `namespace`, else the first of that name).
 pub async fn service(env: &Environment, live: &Live, name: &str, namespace: Option<&str>) -> Result<ServiceDetail, DomainError> {
     let topo = live.feed.snapshot();
-    let service =
-        topo.services.iter().find(|m| m.name == name && namespace.is_none_or(|ns| m.namespace == ns)).cloned().ok_or_else(|| {
+    let service = topo
+        .services
+        .iter()
+        .find(|m| m.name == name && namespace.is_none_or(|ns| m.namespace == ns))
+        .map(|m| Microservice::clone(m))
+        .ok_or_else(|| {
             DomainError::NotFound(match namespace {
                 Some(ns) => format!("no microservice {ns}/{name} in environment {}", live.env),
                 None => format!("no microservice {name} in environment {}", live.env),

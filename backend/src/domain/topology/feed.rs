@@ -13,6 +13,7 @@ use bytes::Bytes;
 use mezame_shared::topology::{Topology, TopologyDelta};
 use tokio::sync::broadcast;
 
+use super::body::{self, Pieces};
 use crate::domain::served::Served;
 
 /// Deltas kept for clients that reconnect with `after=<revision>`.
@@ -37,6 +38,8 @@ impl Message {
 struct Current {
     topology: Arc<Topology>,
     body: Served,
+    /// What `body` was assembled from: reused for the microservices the next revision does not change.
+    pieces: Pieces,
     history: VecDeque<Message>,
 }
 
@@ -64,10 +67,11 @@ pub struct Subscription {
 }
 
 impl Feed {
-    pub fn new(initial: Topology) -> Feed {
+    pub fn new(mut initial: Topology) -> Feed {
+        let (body, pieces) = body::assemble(&mut initial, &Pieces::default(), &Default::default());
         Feed {
             epoch: std::hash::RandomState::new().hash_one(std::time::SystemTime::now()),
-            current: ArcSwap::from_pointee(Current { body: Served::of(&initial), topology: Arc::new(initial), history: VecDeque::new() }),
+            current: ArcSwap::from_pointee(Current { body, pieces, topology: Arc::new(initial), history: VecDeque::new() }),
             publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
         }
@@ -93,6 +97,8 @@ impl Feed {
         let Some(mut delta) = diff(&prev.topology, &next) else { return false };
         next.revision = prev.topology.revision + 1;
         delta.revision = next.revision;
+        let changed = delta.upsert.iter().map(|m| m.key()).collect();
+        let (body, pieces) = body::assemble(&mut next, &prev.pieces, &changed);
         let message = Message::Delta {
             from: prev.topology.revision,
             revision: next.revision,
@@ -103,12 +109,11 @@ impl Feed {
             history.pop_front();
         }
         history.push_back(message.clone());
-        let body = Served::of(&next);
         // Swapped before it is sent: a subscriber subscribes before it loads
         // the snapshot, so it sees each message once, in its backlog or live
         // (live ones at or below its revision are skipped). No receiver is
         // fine: nobody is watching.
-        self.current.store(Arc::new(Current { topology: Arc::new(next), body, history }));
+        self.current.store(Arc::new(Current { topology: Arc::new(next), body, pieces, history }));
         let _ = self.tx.send(message);
         true
     }
@@ -151,7 +156,11 @@ impl Feed {
 pub fn diff(a: &Topology, b: &Topology) -> Option<TopologyDelta> {
     let old: std::collections::HashMap<(&str, &str), _> = a.services.iter().map(|m| ((m.namespace.as_str(), m.name.as_str()), m)).collect();
     let new_keys: std::collections::HashSet<(&str, &str)> = b.services.iter().map(|m| (m.namespace.as_str(), m.name.as_str())).collect();
-    let upsert: Vec<_> = b.services.iter().filter(|m| old.get(&(m.namespace.as_str(), m.name.as_str())) != Some(m)).cloned().collect();
+    // A row kept from the previous revision is the same allocation: equal without a look inside.
+    let same = |m: &Arc<mezame_shared::topology::Microservice>| {
+        old.get(&(m.namespace.as_str(), m.name.as_str())).is_some_and(|o| Arc::ptr_eq(o, m) || *o == m)
+    };
+    let upsert: Vec<_> = b.services.iter().filter(|m| !same(m)).map(|m| (**m).clone()).collect();
     let remove: Vec<String> =
         a.services.iter().filter(|m| !new_keys.contains(&(m.namespace.as_str(), m.name.as_str()))).map(|m| m.key()).collect();
     let delta = TopologyDelta {

@@ -2,7 +2,9 @@
 //!
 //! - [`store`]: the watch cache (slim objects by kind, and each watch's health).
 //! - [`live`]: the task per environment feeding the cache, and [`live::Topologies`].
-//! - [`build`]: the topology derived from the cache (pure).
+//! - [`build`]: the topology derived from the cache (pure), whole or only
+//!   the rows a batch of updates [`touched`].
+//! - [`body`]: the topology as served, assembled from per-microservice pieces.
 //! - [`ambassador`]: how a Mapping's `service` resolves to a Service.
 //! - [`audit`]: the zero-downtime audit of a Deployment.
 //! - [`hpa`]: an HPA explained, formula filled in.
@@ -13,6 +15,7 @@
 
 pub mod ambassador;
 pub mod audit;
+pub mod body;
 pub mod build;
 pub mod detail;
 pub mod feed;
@@ -22,5 +25,6 @@ pub mod hpa;
 pub mod interruptions;
 pub mod live;
 pub mod store;
+pub mod touched;
 
 pub use live::{Live, Topologies};

@@ -18,7 +18,11 @@ pub struct Served {
 
 impl Served {
     pub fn of<T: Serialize>(t: &T) -> Served {
-        let json = serde_json::to_vec(t).unwrap_or_default();
+        Served::json(serde_json::to_vec(t).unwrap_or_default())
+    }
+
+    /// `json` as served: kept, and gzipped.
+    pub fn json(json: Vec<u8>) -> Served {
         let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::fast());
         let gzip = gz.write_all(&json).and_then(|_| gz.finish()).unwrap_or_default();
         Served { json: Bytes::from(json), gzip: Bytes::from(gzip) }

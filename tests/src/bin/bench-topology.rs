@@ -118,6 +118,7 @@ async fn main() {
     let (mut open_p99, mut token_p99, mut session_p99) = (0f64, 0f64, 0f64);
     let (mut p50, mut bytes, mut gz_bytes) = (0f64, 0, 0);
     let mut rounds = Vec::new();
+    let rebuilds_since = rebuild_times(&server, &a.env, 0).await.next;
     let cpu_before = mezame_e2e::cpu::read();
     for round in 1..=ROUNDS {
         let open_round = load(&anonymous, &open_url, a.clients, a.requests).await.1;
@@ -139,7 +140,7 @@ async fn main() {
         cpu_wall.as_secs_f64(),
         mezame_e2e::cpu::summary(&cpu, 10)
     ));
-    let rebuilds = rebuild_times(&server, &a.env).await;
+    let rebuilds = rebuild_times(&server, &a.env, rebuilds_since).await;
     let page_url = open.url(&format!("/topology?env={}", a.env));
     let page = tokio::task::spawn_blocking(move || browser_timings(&page_url, 10)).await.unwrap();
     match &page {
@@ -154,8 +155,12 @@ async fn main() {
     let replaced = replaced.load(std::sync::atomic::Ordering::Relaxed);
     drop(open);
     say(&format!(
-        "topology rebuilds during the rounds: {} measured, p50 {:.1} ms, p99 {:.1} ms; {replaced} pods replaced meanwhile",
-        rebuilds.0, rebuilds.1, rebuilds.2
+        "topology rebuilds during the rounds: {}, p50 {:.1} ms, p99 {:.1} ms; of every microservice: {} ({}); {replaced} pods replaced in all",
+        rebuilds.count,
+        rebuilds.p50_ms,
+        rebuilds.p99_ms,
+        rebuilds.whole.values().sum::<u64>(),
+        serde_json::to_string(&rebuilds.whole).unwrap_or_default()
     ));
     let p99 = token_p99;
     say(&format!(
@@ -177,11 +182,11 @@ async fn main() {
             "services": a.services, "pods": a.pods, "clients": a.clients, "requests": a.requests,
             "churn_ms": a.churn_ms, "rounds": ROUNDS, "topology_p99_ms_per_round": rounds,
             "topology_p50_ms": round(p50), "topology_p99_ms_quiet": round(quiet_p99), "topology_p99_ms": round(p99),
-            "pods_replaced": replaced, "rebuilds": rebuilds.0,
+            "pods_replaced": replaced, "rebuilds": rebuilds.count, "rebuilds_whole": rebuilds.whole,
             "browser_first_render_ms": page.as_ref().ok().map(|p| round(p.first_render_ms)),
             "browser_delta_p50_ms": page.as_ref().ok().map(|p| round(p.delta_p50_ms)),
             "browser_delta_max_ms": page.as_ref().ok().map(|p| round(p.delta_max_ms)),
-            "browser_deltas": page.as_ref().ok().map(|p| p.deltas), "rebuild_p50_ms": round(rebuilds.1), "rebuild_p99_ms": round(rebuilds.2),
+            "browser_deltas": page.as_ref().ok().map(|p| p.deltas), "rebuild_p50_ms": round(rebuilds.p50_ms), "rebuild_p99_ms": round(rebuilds.p99_ms),
             "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes,
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
@@ -284,12 +289,23 @@ fn browser_timings(url: &str, deltas: usize) -> Result<PageTimings, String> {
     })
 }
 
-/// The server's rebuild times of `env`: (count, p50 ms, p99 ms).
-async fn rebuild_times(server: &Server, env: &str) -> (u64, f64, f64) {
+/// What `GET /api/debug/rebuilds` says of one environment.
+#[derive(serde::Deserialize)]
+struct Rebuilds {
+    env: String,
+    next: u64,
+    count: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    whole: std::collections::BTreeMap<String, u64>,
+}
+
+/// The server's rebuilds of `env` numbered `since` and after.
+async fn rebuild_times(server: &Server, env: &str, since: u64) -> Rebuilds {
     let admin = mezame_e2e::client_as(&user("admin").token);
-    let all: serde_json::Value = admin.get(server.url("/api/debug/rebuilds")).send().await.unwrap().json().await.unwrap();
-    let e = all.as_array().unwrap().iter().find(|e| e["env"] == env).expect("rebuild times of the env");
-    (e["count"].as_u64().unwrap(), e["p50_ms"].as_f64().unwrap(), e["p99_ms"].as_f64().unwrap())
+    let url = server.url(&format!("/api/debug/rebuilds?since={since}"));
+    let all: Vec<Rebuilds> = admin.get(url).send().await.unwrap().json().await.unwrap();
+    all.into_iter().find(|e| e.env == env).expect("rebuild times of the env")
 }
 
 /// Waits until the panel at `url` has every seeded pod.

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use mezame_shared::auth::{SessionInfo, Via};
 
+use super::remembered::Recall;
 use super::{Auth, Principal, hashed, refused};
 use crate::adapters::db::{LoginRow, SessionRow};
 use crate::adapters::{oidc, secrets};
@@ -127,13 +128,10 @@ impl Auth {
     /// The person of a session cookie, unless the session ended (idle or absolute timeout, revoked).
     pub(super) async fn session_principal(&self, secret: &str) -> Result<Option<Principal>, DomainError> {
         let hash = hashed(secret);
-        if let Some(p) = self.remembered.get(&hash) {
-            return Ok(Some(p));
-        }
-        let _one = self.remembered.checking(&hash).await;
-        if let Some(p) = self.remembered.get(&hash) {
-            return Ok(Some(p));
-        }
+        let _one = match self.remembered.recall(&hash).await {
+            Recall::Known(p) => return Ok(Some(p)),
+            Recall::Check(one) => one,
+        };
         let Some(s) = self.db.session_by_secret(&hash).await? else { return Ok(None) };
         let now = Utc::now();
         if ended(now, s.last_seen, s.expires, chrono::Duration::minutes(self.session.idle_minutes as i64)) {

@@ -7,6 +7,7 @@ use chrono::Utc;
 use mezame_shared::auth::{NewToken, TokenCreated, TokenInfo, Via};
 
 use super::access::covers;
+use super::remembered::Recall;
 use super::{Auth, Principal, TokenScope, hashed};
 use crate::adapters::db::TokenRow;
 use crate::adapters::secrets;
@@ -39,13 +40,10 @@ impl Auth {
             p.token = Some(TokenScope { id: format!("config:{}", t.name), role: t.role, envs: t.envs.clone(), capped_by_owner: false });
             return Ok(p);
         }
-        if let Some(p) = self.remembered.get(&hash) {
-            return Ok(p);
-        }
-        let _one = self.remembered.checking(&hash).await;
-        if let Some(p) = self.remembered.get(&hash) {
-            return Ok(p);
-        }
+        let _one = match self.remembered.recall(&hash).await {
+            Recall::Known(p) => return Ok(p),
+            Recall::Check(one) => one,
+        };
         let t = self.db.token_by_secret(&hash).await?.ok_or_else(|| DomainError::Unauthenticated("unknown API token".into()))?;
         let now = Utc::now();
         if let Some(at) = t.revoked {

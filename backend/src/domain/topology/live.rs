@@ -11,7 +11,7 @@
 //! The batch window grows with the rebuild's measured cost, so a churning
 //! cluster costs a bounded share of the CPU.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use super::build::rebuild;
 use super::feed::Feed;
 use super::interruptions::Interruptions;
 use super::store::Objects;
-use super::touched::Touched;
+use super::touched::{Rows, Touched};
 use crate::adapters::kube::watch::{self, Update};
 use crate::domain::envs::{Environment, Environments};
 
@@ -57,29 +57,57 @@ pub struct Live {
     pub applied: tokio::sync::watch::Sender<u64>,
 }
 
-/// The durations of the last rebuilds of one environment (for the bench and
-/// the `mezame_topology_rebuild_seconds` metric).
+/// The last rebuilds of one environment (for the bench and the
+/// `mezame_topology_rebuild_seconds` metric): numbered, so a reader can ask
+/// for those after a moment (`summary(since)`).
 #[derive(Default)]
-pub struct RebuildTimes(Mutex<VecDeque<Duration>>);
+pub struct RebuildTimes(Mutex<(u64, VecDeque<Rebuild>)>);
+
+#[derive(Clone, Copy)]
+struct Rebuild {
+    seq: u64,
+    took: Duration,
+    /// Why every row was built, when it was.
+    whole: Option<&'static str>,
+}
+
+/// The rebuilds numbered `since` and after (of those kept).
+#[derive(Debug, PartialEq)]
+pub struct RebuildSummary {
+    /// The number the next rebuild will have.
+    pub next: u64,
+    pub count: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+    /// Rebuilds of every row, by why (the rest built only the rows their batch touched).
+    pub whole: BTreeMap<&'static str, usize>,
+}
 
 impl RebuildTimes {
     const KEPT: usize = 1024;
 
-    fn record(&self, env: &str, d: Duration) {
-        metrics::histogram!("mezame_topology_rebuild_seconds", "env" => env.to_string()).record(d.as_secs_f64());
-        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if v.len() == Self::KEPT {
-            v.pop_front();
+    fn record(&self, env: &str, took: Duration, whole: Option<&'static str>) {
+        metrics::histogram!("mezame_topology_rebuild_seconds", "env" => env.to_string()).record(took.as_secs_f64());
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (next, kept) = &mut *g;
+        if kept.len() == Self::KEPT {
+            kept.pop_front();
         }
-        v.push_back(d);
+        kept.push_back(Rebuild { seq: *next, took, whole });
+        *next += 1;
     }
 
-    /// How many are kept, and their p50 and p99.
-    pub fn summary(&self) -> (usize, Duration, Duration) {
-        let mut v: Vec<Duration> = self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
-        v.sort();
-        let q = |p: f64| v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or_default();
-        (v.len(), q(0.5), q(0.99))
+    pub fn summary(&self, since: u64) -> RebuildSummary {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let these: Vec<Rebuild> = g.1.iter().filter(|r| r.seq >= since).copied().collect();
+        let mut took: Vec<Duration> = these.iter().map(|r| r.took).collect();
+        took.sort();
+        let q = |p: f64| took.get(((took.len() as f64 * p) as usize).min(took.len().saturating_sub(1))).copied().unwrap_or_default();
+        let mut whole = BTreeMap::new();
+        for why in these.iter().filter_map(|r| r.whole) {
+            *whole.entry(why).or_default() += 1;
+        }
+        RebuildSummary { next: g.0, count: these.len(), p50: q(0.5), p99: q(0.99), whole }
     }
 }
 
@@ -171,14 +199,24 @@ fn empty(env: &str) -> Topology {
 }
 
 impl Live {
-    /// Publishes the topology of `objects`, building again the rows of
-    /// `rows` only (`None`: all) and keeping the published others.
-    fn rebuild(&self, objects: &Objects, rows: Option<&HashSet<String>>) -> Duration {
+    /// Publishes the topology of `objects`, building again `rows` only and
+    /// keeping the published others.
+    fn rebuild(&self, objects: &Objects, rows: &Rows) -> Duration {
         let t = Instant::now();
-        let before = rows.map(|_| self.feed.snapshot());
-        self.feed.publish(rebuild(&self.env, objects, before.as_deref().zip(rows)));
+        let next = match rows {
+            Rows::These(rows) => rebuild(&self.env, objects, Some((&self.feed.snapshot(), rows))),
+            Rows::All(_) => rebuild(&self.env, objects, None),
+        };
+        self.feed.publish(next);
         let took = t.elapsed();
-        self.rebuilds.record(&self.env, took);
+        self.rebuilds.record(
+            &self.env,
+            took,
+            match rows {
+                Rows::All(why) => Some(why),
+                Rows::These(_) => None,
+            },
+        );
         took
     }
 }
@@ -192,7 +230,7 @@ async fn run(env: Arc<Environment>, live: Arc<Live>) {
                 let _ = tokio::task::spawn_blocking(move || {
                     let mut o = live.objects.write().unwrap_or_else(|p| p.into_inner());
                     if o.set_connect_error(e.to_string()) {
-                        live.rebuild(&o, None);
+                        live.rebuild(&o, &Rows::All("unreachable"));
                     }
                 })
                 .await;
@@ -251,7 +289,7 @@ fn fold(live: Arc<Live>, mut rx: mpsc::Receiver<Update>) {
         if let Some(rows) = changed {
             // Readers (a service's detail, Run now) share the cache meanwhile.
             let o = live.objects.read().unwrap_or_else(|p| p.into_inner());
-            window = coalesce_window(live.rebuild(&o, rows.as_ref()));
+            window = coalesce_window(live.rebuild(&o, &rows));
             live.applied.send_modify(|n| *n += 1);
         }
     }
@@ -280,13 +318,17 @@ mod tests {
     #[test]
     fn rebuild_times_keep_the_last_ones_and_their_quantiles() {
         let t = RebuildTimes::default();
-        assert_eq!(t.summary(), (0, Duration::ZERO, Duration::ZERO));
+        let none = RebuildSummary { next: 0, count: 0, p50: Duration::ZERO, p99: Duration::ZERO, whole: BTreeMap::new() };
+        assert_eq!(t.summary(0), none);
         for ms in 1..=2000u64 {
-            t.record("dev", Duration::from_millis(ms));
+            t.record("dev", Duration::from_millis(ms), (ms % 1000 == 0).then_some("nodes"));
         }
-        let (n, p50, p99) = t.summary();
-        assert_eq!(n, RebuildTimes::KEPT);
-        assert_eq!(p50, Duration::from_millis(977 + 512));
-        assert_eq!(p99, Duration::from_millis(977 + 1013));
+        let s = t.summary(0);
+        assert_eq!((s.next, s.count), (2000, RebuildTimes::KEPT));
+        assert_eq!(s.p50, Duration::from_millis(977 + 512));
+        assert_eq!(s.p99, Duration::from_millis(977 + 1013));
+        assert_eq!(s.whole, [("nodes", 2)].into());
+        let s = t.summary(1990);
+        assert_eq!((s.count, s.p50, s.whole.len()), (10, Duration::from_millis(1996), 1));
     }
 }

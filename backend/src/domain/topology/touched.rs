@@ -15,10 +15,20 @@ use super::store::Objects;
 use crate::adapters::kube::objects::{Kind, Object};
 use crate::adapters::kube::watch::{Change, Update};
 
+/// The rows a batch builds again.
+#[derive(Debug, PartialEq)]
+pub enum Rows {
+    /// Every row, and why: the resource of the kind that changed, or `relist`.
+    All(&'static str),
+    /// The Deployments (`namespace/name`) whose rows are built again.
+    These(HashSet<String>),
+}
+
 /// What the updates of one batch touched.
 #[derive(Default)]
 pub struct Touched {
-    all: bool,
+    /// Every row, and why.
+    all: Option<&'static str>,
     /// Deployments (`namespace/name`) whose rows change.
     deployments: HashSet<String>,
     /// ReplicaSets (`namespace/name`) whose pods changed: their Deployment,
@@ -37,7 +47,7 @@ impl Touched {
             Change::Apply(x) => Some(x),
             Change::Delete(_) => None,
             // A relist may change anything; a failure changes no row (the source is rebuilt every time).
-            Change::Reset(_) => return self.all = true,
+            Change::Reset(_) => return self.all = self.all.or(Some("relist")),
             Change::Failed(_) => return,
         };
         let key = match &u.change {
@@ -87,16 +97,15 @@ impl Touched {
             // Not in the topology.
             Object::CronJob(_) | Object::Job(_) => {}
             Object::Ingress(_) | Object::Service(_) | Object::Node(_) | Object::PodDisruptionBudget(_) | Object::Mapping(_) => {
-                self.all = true
+                self.all = self.all.or(Some(kind(x).resource()))
             }
         }
     }
 
-    /// The Deployments (`namespace/name`) whose rows are built again, once
-    /// the batch is applied to `o`; `None`: every row.
-    pub fn rows(self, o: &Objects) -> Option<HashSet<String>> {
-        if self.all {
-            return None;
+    /// The rows built again, once the batch is applied to `o`.
+    pub fn rows(self, o: &Objects) -> Rows {
+        if let Some(why) = self.all {
+            return Rows::All(why);
         }
         let mut rows = self.deployments;
         for key in &self.replica_sets {
@@ -111,7 +120,26 @@ impl Touched {
             let selected = o.deployments().filter(|d| d.meta.namespace == s.meta.namespace && s.selector.matches(&d.template_labels));
             rows.extend(selected.map(|d| d.meta.key()));
         }
-        Some(rows)
+        Rows::These(rows)
+    }
+}
+
+/// The kind of `x`.
+fn kind(x: &Object) -> Kind {
+    match x {
+        Object::Ingress(_) => Kind::Ingress,
+        Object::Service(_) => Kind::Service,
+        Object::EndpointSlice(_) => Kind::EndpointSlice,
+        Object::Deployment(_) => Kind::Deployment,
+        Object::ReplicaSet(_) => Kind::ReplicaSet,
+        Object::Pod(_) => Kind::Pod,
+        Object::Node(_) => Kind::Node,
+        Object::PodDisruptionBudget(_) => Kind::PodDisruptionBudget,
+        Object::Hpa(_) => Kind::Hpa,
+        Object::CronJob(_) => Kind::CronJob,
+        Object::Job(_) => Kind::Job,
+        Object::Mapping(_) => Kind::Mapping,
+        Object::Application(_) => Kind::Application,
     }
 }
 
@@ -120,20 +148,6 @@ mod tests {
     use super::*;
     use crate::domain::topology::build::{build, rebuild};
     use crate::domain::topology::fixtures::objects::*;
-
-    fn kind(o: &Object) -> Kind {
-        match o {
-            Object::Deployment(_) => Kind::Deployment,
-            Object::ReplicaSet(_) => Kind::ReplicaSet,
-            Object::Pod(_) => Kind::Pod,
-            Object::Service(_) => Kind::Service,
-            Object::EndpointSlice(_) => Kind::EndpointSlice,
-            Object::Node(_) => Kind::Node,
-            Object::Hpa(_) => Kind::Hpa,
-            Object::Application(_) => Kind::Application,
-            other => panic!("no fixture of {other:?}"),
-        }
-    }
 
     fn apply(o: Object) -> Update {
         Update { kind: kind(&o), change: Change::Apply(o) }
@@ -145,7 +159,7 @@ mod tests {
 
     /// Applies `batch` to `o` the way the rebuild thread does, and checks that
     /// keeping the untouched rows gives the whole rebuild; returns the rows built again.
-    fn step(o: &mut Objects, batch: Vec<Update>) -> Option<Vec<String>> {
+    fn step(o: &mut Objects, batch: Vec<Update>) -> Result<Vec<String>, &'static str> {
         let before = build("dev", o);
         let mut touched = Touched::default();
         for u in batch {
@@ -153,13 +167,19 @@ mod tests {
             o.apply(u);
         }
         let rows = touched.rows(o);
-        let kept = rebuild("dev", o, rows.as_ref().map(|r| (&before, r)));
+        let kept = match &rows {
+            Rows::These(r) => rebuild("dev", o, Some((&before, r))),
+            Rows::All(_) => rebuild("dev", o, None),
+        };
         assert_eq!(kept, build("dev", o), "keeping the untouched rows gives the whole rebuild");
-        rows.map(|r| {
-            let mut r: Vec<String> = r.into_iter().collect();
-            r.sort();
-            r
-        })
+        match rows {
+            Rows::All(why) => Err(why),
+            Rows::These(r) => {
+                let mut r: Vec<String> = r.into_iter().collect();
+                r.sort();
+                Ok(r)
+            }
+        }
     }
 
     #[test]
@@ -170,8 +190,8 @@ mod tests {
             seed.extend([deployment(d, 2), replica_set(d), pod(d, 0, "n1", true), pod(d, 1, "n2", true), hpa(d, 2)]);
             seed.extend([service(d, d), endpoint_slice(d, 2), application(d, "Healthy")]);
         }
-        assert_eq!(step(&mut o, seed.into_iter().map(apply).collect()), None, "services and nodes: every row");
-        let rows = |names: &[&str]| Some(names.iter().map(|n| format!("platform/{n}")).collect::<Vec<_>>());
+        assert_eq!(step(&mut o, seed.into_iter().map(apply).collect()), Err("nodes"), "nodes and services: every row");
+        let rows = |names: &[&str]| Ok(names.iter().map(|n| format!("platform/{n}")).collect::<Vec<_>>());
 
         // A pod replaced: its microservice, through its ReplicaSet (also once the ReplicaSet is gone).
         assert_eq!(step(&mut o, vec![delete(pod("api", 0, "n1", true)), apply(pod("api", 2, "n2", false))]), rows(&["api"]));
@@ -182,9 +202,10 @@ mod tests {
         // Nothing changed (a Node's heartbeat is the same slim Node): nothing touched.
         assert_eq!(step(&mut o, vec![apply(node("n1", "a")), apply(pod("api", 1, "n2", true))]), rows(&[]));
         // A pod's node moves zone, a Deployment goes away: every row, or its own.
-        assert_eq!(step(&mut o, vec![apply(node("n2", "c"))]), None);
+        assert_eq!(step(&mut o, vec![apply(node("n2", "c"))]), Err("nodes"));
         assert_eq!(step(&mut o, vec![delete(deployment("worker", 1))]), rows(&["worker"]));
         assert_eq!(step(&mut o, vec![apply(deployment("worker", 2)), apply(replica_set("worker"))]), rows(&["worker"]));
-        assert_eq!(step(&mut o, vec![delete(service("api", "api"))]), None);
+        assert_eq!(step(&mut o, vec![delete(service("api", "api"))]), Err("services"));
+        assert_eq!(step(&mut o, vec![Update { kind: Kind::Pod, change: Change::Reset(vec![]) }]), Err("relist"));
     }
 }

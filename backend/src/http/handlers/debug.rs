@@ -83,24 +83,49 @@ pub async fn get_sleep(extract::Query(q): extract::Query<SleepQuery>) -> Json<Ec
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Rebuilds {
     pub env: String,
-    /// Rebuilds measured (the last ones, at most 1024).
+    /// The number of the next rebuild: `?since=` it later reads the rebuilds made meanwhile.
+    pub next: u64,
+    /// Rebuilds measured (numbered `since` and after, of the last 1024).
     pub count: usize,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Those that built every microservice, by why (a kind's resource, `relist`,
+    /// `unreachable`); the others built only the microservices their updates touched.
+    pub whole: std::collections::BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RebuildsQuery {
+    /// Only the rebuilds numbered this and after (`next` of an earlier answer).
+    #[serde(default)]
+    pub since: u64,
 }
 
 /// The topology rebuild times per environment (for `cargo xtask bench topology`).
 #[utoipa::path(
     get, path = "/api/debug/rebuilds", tag = "debug",
+    params(RebuildsQuery),
     responses((status = 200, body = [Rebuilds]))
 )]
-pub async fn get_rebuilds(axum::extract::State(app): axum::extract::State<crate::app::App>) -> Json<Vec<Rebuilds>> {
+pub async fn get_rebuilds(
+    axum::extract::State(app): axum::extract::State<crate::app::App>,
+    extract::Query(q): extract::Query<RebuildsQuery>,
+) -> Json<Vec<Rebuilds>> {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     Json(
         app.envs
             .names()
-            .filter_map(|env| app.topologies.get(env).map(|live| (env, live.rebuilds.summary())))
-            .map(|(env, (count, p50, p99))| Rebuilds { env: env.to_string(), count, p50_ms: ms(p50), p99_ms: ms(p99) })
+            .filter_map(|env| app.topologies.get(env).map(|live| (env, live.rebuilds.summary(q.since))))
+            .map(|(env, s)| Rebuilds {
+                env: env.to_string(),
+                next: s.next,
+                count: s.count,
+                p50_ms: ms(s.p50),
+                p99_ms: ms(s.p99),
+                whole: s.whole.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            })
             .collect(),
     )
 }

@@ -87,8 +87,12 @@ pub struct Rebuilds {
     pub next: u64,
     /// Rebuilds measured (numbered `since` and after, of the last 1024).
     pub count: usize,
+    /// Wall time (at a low priority, on a busy machine mostly waiting for a core).
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// CPU time of the rebuild thread: what a rebuild costs.
+    pub cpu_p50_ms: f64,
+    pub cpu_p99_ms: f64,
     /// Those that built every microservice, by why (a kind's resource, `relist`,
     /// `unreachable`); the others built only the microservices their updates touched.
     pub whole: std::collections::BTreeMap<String, usize>,
@@ -124,6 +128,8 @@ pub async fn get_rebuilds(
                 count: s.count,
                 p50_ms: ms(s.p50),
                 p99_ms: ms(s.p99),
+                cpu_p50_ms: ms(s.cpu_p50),
+                cpu_p99_ms: ms(s.cpu_p99),
                 whole: s.whole.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             })
             .collect(),

@@ -43,27 +43,24 @@ impl Touched {
     /// update that changes nothing (a Node's heartbeat, in its slim form)
     /// touches nothing.
     pub fn note(&mut self, o: &Objects, u: &Update) {
-        let new = match &u.change {
-            Change::Apply(x) => Some(x),
-            Change::Delete(_) => None,
+        let (new, x) = match &u.change {
+            Change::Apply(x) => (Some(x), x),
+            Change::Delete(x) => (None, x),
             // A relist may change anything; a failure changes no row (the source is rebuilt every time).
             Change::Reset(_) => return self.all = self.all.or(Some("relist")),
             Change::Failed(_) => return,
         };
-        let key = match &u.change {
-            Change::Apply(x) | Change::Delete(x) => x.meta().key(),
-            _ => return,
-        };
-        let old = o.get(u.kind, &key);
+        let old = o.get(u.kind, &x.meta().key());
         if old == new {
             return;
         }
         for x in new.into_iter().chain(old) {
-            self.object(x);
+            self.object(u.kind, x);
         }
     }
 
-    fn object(&mut self, x: &Object) {
+    /// What `x`, an object of `kind`, touches.
+    fn object(&mut self, kind: Kind, x: &Object) {
         let ns = &x.meta().namespace;
         match x {
             Object::Pod(p) => {
@@ -97,7 +94,7 @@ impl Touched {
             // Not in the topology.
             Object::CronJob(_) | Object::Job(_) => {}
             Object::Ingress(_) | Object::Service(_) | Object::Node(_) | Object::PodDisruptionBudget(_) | Object::Mapping(_) => {
-                self.all = self.all.or(Some(kind(x).resource()))
+                self.all = self.all.or(Some(kind.resource()))
             }
         }
     }
@@ -124,30 +121,30 @@ impl Touched {
     }
 }
 
-/// The kind of `x`.
-fn kind(x: &Object) -> Kind {
-    match x {
-        Object::Ingress(_) => Kind::Ingress,
-        Object::Service(_) => Kind::Service,
-        Object::EndpointSlice(_) => Kind::EndpointSlice,
-        Object::Deployment(_) => Kind::Deployment,
-        Object::ReplicaSet(_) => Kind::ReplicaSet,
-        Object::Pod(_) => Kind::Pod,
-        Object::Node(_) => Kind::Node,
-        Object::PodDisruptionBudget(_) => Kind::PodDisruptionBudget,
-        Object::Hpa(_) => Kind::Hpa,
-        Object::CronJob(_) => Kind::CronJob,
-        Object::Job(_) => Kind::Job,
-        Object::Mapping(_) => Kind::Mapping,
-        Object::Application(_) => Kind::Application,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::topology::build::{build, rebuild};
     use crate::domain::topology::fixtures::objects::*;
+
+    /// The kind of `x`, for the updates of the test.
+    fn kind(x: &Object) -> Kind {
+        match x {
+            Object::Ingress(_) => Kind::Ingress,
+            Object::Service(_) => Kind::Service,
+            Object::EndpointSlice(_) => Kind::EndpointSlice,
+            Object::Deployment(_) => Kind::Deployment,
+            Object::ReplicaSet(_) => Kind::ReplicaSet,
+            Object::Pod(_) => Kind::Pod,
+            Object::Node(_) => Kind::Node,
+            Object::PodDisruptionBudget(_) => Kind::PodDisruptionBudget,
+            Object::Hpa(_) => Kind::Hpa,
+            Object::CronJob(_) => Kind::CronJob,
+            Object::Job(_) => Kind::Job,
+            Object::Mapping(_) => Kind::Mapping,
+            Object::Application(_) => Kind::Application,
+        }
+    }
 
     fn apply(o: Object) -> Update {
         Update { kind: kind(&o), change: Change::Apply(o) }

@@ -22,6 +22,7 @@ pub mod page_bench;
 pub mod proxy;
 pub mod receiver;
 pub mod runs;
+pub mod served;
 pub mod signin;
 pub mod sse;
 

@@ -113,9 +113,12 @@ async fn main() {
     say(&format!("mezame quiet (under a tenth of a core over 1 s) {:.1} s later", quiet.as_secs_f64()));
     let (mut p50, mut p99, mut bytes, mut gz) = (0f64, 0f64, 0, 0);
     for round in 1..=ROUNDS {
-        let (r50, r99, b, g) = load(&http, &url, a.clients, a.requests).await;
-        say(&format!("round {round}: GET capacity p50 {r50:.2} ms, p99 {r99:.2} ms ({} requests by {} clients)", a.requests, a.clients));
-        (p50, p99, bytes, gz) = (p50.max(r50), p99.max(r99), b, g);
+        let r = load(&http, &url, a.clients, a.requests).await;
+        say(&format!(
+            "round {round}: GET capacity p50 {:.2} ms, p99 {:.2} ms ({} requests by {} clients)",
+            r.p50, r.p99, a.requests, a.clients
+        ));
+        (p50, p99, bytes, gz) = (p50.max(r.p50), p99.max(r.p99), r.plain, r.gzip);
     }
     let rss = rss_mib(server.pid());
     say(&format!("worst p99 {p99:.2} ms (target ≤ {TARGET_P99_MS} ms) · answer {bytes} B ({gz} B gzip) · mezame RSS {rss:.0} MiB"));

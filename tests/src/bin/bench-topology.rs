@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams};
-use mezame_e2e::bench::{NS, cleanup, load, rss_mib, say, seed};
+use mezame_e2e::bench::{Load, NS, cleanup, load, rss_mib, say, seed};
+use mezame_e2e::served::Histogram;
 use mezame_e2e::signin::{sandbox_auth_toml, sign_in, user};
 use mezame_e2e::sse::Sse;
 use mezame_e2e::{Server, kube, sandbox_env_toml};
@@ -103,36 +104,50 @@ async fn main() {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     // One round while nothing changes: what the churn costs, same run.
     let cpu_before = mezame_e2e::cpu::read();
-    let (_, quiet_p99, _, _) = load(&http, &url, a.clients, a.requests).await;
+    let (quiet, quiet_served) = measured(&http, &url, &server.url("/metrics"), &a).await;
+    let quiet_p99 = quiet.p99;
     let (quiet_wall, quiet_cpu) = cpu_before.since(&named);
-    say(&format!("quiet round (no churn): p99 API token {quiet_p99:.2} ms"));
+    say(&format!("quiet round (no churn): p99 API token {quiet_p99:.2} ms ({})", served_words(&quiet, &quiet_served)));
     say(&format!(
         "CPU during the quiet round ({:.1} s), in cores of the machine's {cores}: {}",
         quiet_wall.as_secs_f64(),
         mezame_e2e::cpu::summary(&quiet_cpu, 10)
     ));
     // Rounds of each, interleaved, while pods are replaced; the worst p99 of
-    // each kind is the figure (a lucky round proves nothing).
+    // each kind is the figure (a lucky round proves nothing). Beside each
+    // client's p99: the server's own (its request histogram over the round).
     let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let churn = tokio::spawn(churn(client.clone(), Duration::from_millis(a.churn_ms), replaced.clone()));
     let (mut open_p99, mut token_p99, mut session_p99) = (0f64, 0f64, 0f64);
     let (mut p50, mut bytes, mut gz_bytes) = (0f64, 0, 0);
-    let mut rounds = Vec::new();
+    let (mut rounds, mut served_rounds, mut headers_rounds, mut over_10ms) = (Vec::new(), Vec::new(), Vec::new(), 0f64);
     let rebuilds_since = rebuild_times(&server, &a.env, 0).await.next;
     let cpu_before = mezame_e2e::cpu::read();
     for round in 1..=ROUNDS {
-        let open_round = load(&anonymous, &open_url, a.clients, a.requests).await.1;
-        let (t50, t99, b, g) = load(&http, &url, a.clients, a.requests).await;
-        let session_round = load(&session_http, &url, a.clients, a.requests).await.1;
+        let (open_round, open_served) = measured(&anonymous, &open_url, &open.url("/metrics"), &a).await;
+        let (token, token_served) = measured(&http, &url, &server.url("/metrics"), &a).await;
+        let (session_round, session_served) = measured(&session_http, &url, &server.url("/metrics"), &a).await;
         say(&format!(
-            "round {round}: p99 sign-in off {open_round:.2} ms · API token {t99:.2} ms · session {session_round:.2} ms (p50 {t50:.2} ms)"
+            "round {round}: p99 sign-in off {:.2} ms ({}) · API token {:.2} ms ({}) · session {:.2} ms ({}) (p50 {:.2} ms)",
+            open_round.p99,
+            served_words(&open_round, &open_served),
+            token.p99,
+            served_words(&token, &token_served),
+            session_round.p99,
+            served_words(&session_round, &session_served),
+            token.p50
         ));
-        (bytes, gz_bytes) = (b, g);
-        p50 = p50.max(t50);
-        open_p99 = open_p99.max(open_round);
-        token_p99 = token_p99.max(t99);
-        session_p99 = session_p99.max(session_round);
-        rounds.push(round2(t99));
+        (bytes, gz_bytes) = (token.plain, token.gzip);
+        p50 = p50.max(token.p50);
+        open_p99 = open_p99.max(open_round.p99);
+        token_p99 = token_p99.max(token.p99);
+        session_p99 = session_p99.max(session_round.p99);
+        for h in [&open_served, &token_served, &session_served] {
+            over_10ms = over_10ms.max(h.share_over(10.0));
+        }
+        rounds.push(round2(token.p99));
+        served_rounds.push(round2(token_served.quantile_bound_ms(0.99)));
+        headers_rounds.push(round2(token.headers_p99));
     }
     let (cpu_wall, cpu) = cpu_before.since(&named);
     say(&format!(
@@ -184,6 +199,8 @@ async fn main() {
         json!({
             "services": a.services, "pods": a.pods, "clients": a.clients, "requests": a.requests,
             "churn_ms": a.churn_ms, "rounds": ROUNDS, "topology_p99_ms_per_round": rounds,
+            "topology_p99_ms_headers_per_round": headers_rounds, "server_p99_at_most_ms_per_round": served_rounds,
+            "server_share_over_10ms_worst": round(over_10ms * 100.0) / 100.0,
             "topology_p50_ms": round(p50), "topology_p99_ms_quiet": round(quiet_p99), "topology_p99_ms": round(p99),
             "pods_replaced": replaced, "rebuilds": rebuilds.count, "rebuilds_whole": rebuilds.whole,
             "browser_first_render_ms": page.as_ref().ok().map(|p| round(p.first_render_ms)),
@@ -203,6 +220,24 @@ async fn main() {
     if !a.keep {
         cleanup(&client).await;
     }
+}
+
+/// One round of GETs and the server's own times of it.
+async fn measured(http: &reqwest::Client, url: &str, metrics: &str, a: &Args) -> (Load, Histogram) {
+    let route = "/api/envs/{env}/topology";
+    let before = Histogram::read(http, metrics, route).await;
+    let load = load(http, url, a.clients, a.requests).await;
+    (load, Histogram::read(http, metrics, route).await.since(&before))
+}
+
+/// The server's part of a round, in words.
+fn served_words(load: &Load, served: &Histogram) -> String {
+    format!(
+        "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms",
+        load.headers_p99,
+        served.quantile_bound_ms(0.99),
+        served.share_over(10.0) * 100.0
+    )
 }
 
 fn round(v: f64) -> f64 {

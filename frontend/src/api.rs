@@ -44,7 +44,21 @@ impl fmt::Display for ApiFailure {
 
 /// GET a JSON document.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    parse(path, &exchange(gloo_net::http::Request::get(path).build(), path).await?)
+    get_marked(path, None).await
+}
+
+/// GET a JSON document; with `marks`, the performance marks set when its text
+/// arrived and when it was parsed (the benches read them).
+async fn get_marked<T: DeserializeOwned>(path: &str, marks: Option<(&str, &str)>) -> Result<T, ApiFailure> {
+    let text = exchange(gloo_net::http::Request::get(path).build(), path).await?;
+    if let Some((fetched, _)) = marks {
+        crate::components::perf::mark(fetched);
+    }
+    let document = parse(path, &text);
+    if let Some((_, parsed)) = marks {
+        crate::components::perf::mark(parsed);
+    }
+    document
 }
 
 /// POST a JSON body (`{}` when there is nothing to say: the server takes
@@ -126,13 +140,8 @@ pub async fn get_service(env: String, name: String) -> Result<ServiceDetail, Api
 }
 
 pub async fn get_capacity(env: String) -> Result<mezame_shared::capacity::Capacity, ApiFailure> {
-    let path = format!("/api/envs/{}/capacity", encode(&env));
-    let text = exchange(gloo_net::http::Request::get(&path).build(), &path).await?;
     // The first read's timings, for `cargo xtask bench capacity`.
-    crate::components::perf::mark("capacity_fetched_ms");
-    let view = parse(&path, &text);
-    crate::components::perf::mark("capacity_parsed_ms");
-    view
+    get_marked(&format!("/api/envs/{}/capacity", encode(&env)), Some(("capacity_fetched_ms", "capacity_parsed_ms"))).await
 }
 
 /// URL of the stream that says when an environment's deploys may have changed.

@@ -34,24 +34,30 @@ export function unsettled(env: string): string[] {
   return out;
 }
 
-/// The sandbox's processes of `env` that are not running (exited, or a zombie), as `mezame-sandbox status` sees them.
-export function deadComponents(env: string): string[] {
-  return (sandboxStatus().envs?.[env]?.components ?? []).filter((c: any) => !c.running).map((c: any) => c.name);
+/// The sandbox's processes of `env` that are not running (exited, or a zombie), as `mezame-sandbox status`
+/// (read once by the caller that has it, `status`) sees them.
+export function deadComponents(env: string, status: any = sandboxStatus()): string[] {
+  return (status.envs?.[env]?.components ?? []).filter((c: any) => !c.running).map((c: any) => c.name);
+}
+
+/// A pod's line: where it is stuck, and why the scheduler left it unplaced.
+function stuckPod(p: any): string {
+  const unplaced = p.status?.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status === 'False')?.message;
+  return `${p.metadata.namespace}/${p.metadata.name} ${p.metadata.deletionTimestamp ? 'Terminating' : p.status?.phase}${unplaced ? ` (${unplaced})` : ''}`;
 }
 
 /// Nodes (ready, cordoned, tainted), pods not running and what is unsettled, per environment.
 export function describeSandbox(): string {
   const lines: string[] = [];
-  for (const env of Object.keys(sandboxStatus().envs ?? {})) {
+  const status = sandboxStatus();
+  for (const env of Object.keys(status.envs ?? {})) {
     const nodes = json(env, 'get', 'nodes');
     const ready = nodes.filter((n) => (n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'));
     const cordoned = nodes.filter((n) => n.spec?.unschedulable).map((n) => n.metadata.name);
     const tainted = nodes.filter((n) => (n.spec?.taints ?? []).length > 0).map((n) => `${n.metadata.name}(${n.spec.taints.map((t: any) => t.key).join(',')})`);
     const pods = json(env, 'get', 'pods', '-A');
-    const stuck = pods.filter((p) => !['Running', 'Succeeded'].includes(p.status?.phase) || p.metadata.deletionTimestamp)
-      .map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.metadata.deletionTimestamp ? 'Terminating' : p.status?.phase}`
-        + `${p.status?.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status === 'False')?.message ? ' (' + p.status.conditions.find((c: any) => c.type === 'PodScheduled').message + ')' : ''}`);
-    const dead = deadComponents(env);
+    const stuck = pods.filter((p) => !['Running', 'Succeeded'].includes(p.status?.phase) || p.metadata.deletionTimestamp).map(stuckPod);
+    const dead = deadComponents(env, status);
     if (dead.length > 0) lines.push(`${env}: NOT RUNNING: ${dead.join(', ')}`);
     lines.push(`${env}: ${nodes.length} nodes, ${ready.length} Ready, cordoned [${cordoned.join(' ')}], tainted [${tainted.join(' ')}]; ${pods.length} pods, not running ${stuck.length}: ${stuck.slice(0, 8).join('; ')}`);
     for (const u of unsettled(env).slice(0, 8)) lines.push(`${env}: ${u}`);

@@ -6,9 +6,10 @@ import { sandboxStatus } from './server';
 import { deadComponents, unsettled, describeSandbox } from './sandbox-state';
 
 export default async function settle(): Promise<void> {
-  const envs = Object.keys(sandboxStatus().envs ?? {});
+  const status = sandboxStatus();
+  const envs = Object.keys(status.envs ?? {});
   // A component that exited does not come back by waiting.
-  const dead = envs.flatMap((env) => deadComponents(env).map((c) => `${env}: ${c}`));
+  const dead = envs.flatMap((env) => deadComponents(env, status).map((c) => `${env}: ${c}`));
   if (dead.length > 0) throw new Error(`the sandbox's control plane is not whole: not running ${dead.join(', ')}\n${describeSandbox()}`);
   const started = Date.now();
   let left: string[] = [];

@@ -23,6 +23,27 @@ pub fn stat(pid: u32) -> Option<(String, Duration)> {
     Some((name, Duration::from_millis(ticks * 10)))
 }
 
+/// Sets the nice value of every thread of the processes `pids` (on Linux a
+/// thread's priority is its own, so each task is set); the threads set.
+pub fn renice(pids: &[u32], nice: i32) -> usize {
+    let mut set = 0;
+    for pid in pids {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+            if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) {
+                // SAFETY: setpriority takes plain integers and touches no memory of ours.
+                set += usize::from(unsafe { libc::setpriority(libc::PRIO_PROCESS as _, tid, nice) } == 0);
+            }
+        }
+    }
+    set
+}
+
+/// The nice value of process `pid`'s main thread.
+pub fn nice(pid: u32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    text.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()
+}
+
 pub fn read() -> Reading {
     let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
     Reading { at: Instant::now(), by_pid: pids.filter_map(|p| Some((p, stat(p)?))).collect() }
@@ -57,6 +78,16 @@ pub fn summary(shares: &[(String, f64)], n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_child_is_reniced_thread_by_thread() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert_eq!(super::nice(child.id()), Some(0));
+        assert_eq!(super::renice(&[child.id()], 19), 1);
+        assert_eq!(super::nice(child.id()), Some(19));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     #[test]
     fn this_process_is_seen_using_the_cpu_it_burns() {
         let before = super::read();

@@ -21,6 +21,7 @@ pub mod manifests;
 pub mod page_bench;
 pub mod proxy;
 pub mod receiver;
+pub mod rounds;
 pub mod runs;
 pub mod served;
 pub mod signin;

@@ -228,9 +228,9 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
     });
     let no_group = Memo::new(move |_| cap.with(|c| c.as_ref().is_some_and(|c| c.groups.is_empty() && c.described_at.is_some())));
     let others = Signal::derive(move || view.layout.with(|l| l.get(OTHERS).cloned().unwrap_or_default()));
-    let placement = Memo::new(move |_| {
-        cap.with(|c| c.as_ref().map(|c| (c.env.clone(), c.spot_risk.clone(), c.spot_moves.clone(), c.cost.spot_ready_saving_monthly)))
-    });
+    // The spot risks are copied out of the view once, for both cards below.
+    let placement =
+        Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| (c.env.clone(), c.spot_moves.clone(), c.cost.spot_ready_saving_monthly))));
     let picked = RwSignal::new(String::new());
     let risks = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.spot_risk.clone()).unwrap_or_default()));
     let interruptions = Memo::new(move |_| cap.with(|c| c.as_ref().map(|c| c.interruptions.clone()).unwrap_or_default()));
@@ -260,7 +260,7 @@ fn Body(view: Page, acts: Acts) -> impl IntoView {
             </div>
         </Show>
         <Show when=move || { later.get() >= 1 }>
-            {move || placement.get().map(|(env, risks, moves, saving)| view! { <PlacementCard env risks moves saving picked acts/> })}
+            {move || placement.get().map(|(env, moves, saving)| view! { <PlacementCard env risks=risks.get() moves saving picked acts/> })}
         </Show>
         <Show when=move || { later.get() >= 2 }>
             {move || view! { <SpotRiskCard risks=risks.get()/> }}

@@ -1,0 +1,71 @@
+//! The topology bench's measuring rounds: GETs by each kind of client in
+//! turn (sign-in off, API token, session cookie), each beside the server's
+//! own times of the same requests (its request histogram). The worst round of
+//! each kind is the figure: a lucky round proves nothing.
+
+use crate::bench::{Load, load, say};
+use crate::served::Histogram;
+
+/// One kind of client and the panel it asks.
+pub struct Target<'a> {
+    pub label: &'static str,
+    pub http: &'a reqwest::Client,
+    /// The topology's URL.
+    pub url: String,
+    /// The panel's `/metrics`.
+    pub metrics: String,
+}
+
+/// One round of one target: the clients' times and the server's.
+pub struct Measured {
+    pub load: Load,
+    pub served: Histogram,
+}
+
+impl Measured {
+    /// The server's part, in words.
+    pub fn words(&self) -> String {
+        format!(
+            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms",
+            self.load.headers_p99,
+            self.served.quantile_bound_ms(0.99),
+            self.served.share_over(10.0) * 100.0
+        )
+    }
+}
+
+/// One round of `target`: `requests` GETs by `clients` concurrent clients.
+pub async fn measure(target: &Target<'_>, clients: usize, requests: usize) -> Measured {
+    let route = "/api/envs/{env}/topology";
+    let before = Histogram::read(target.http, &target.metrics, route).await;
+    let load = load(target.http, &target.url, clients, requests).await;
+    Measured { load, served: Histogram::read(target.http, &target.metrics, route).await.since(&before) }
+}
+
+/// `rounds` rounds of every target in turn, each round said as it ends
+/// (`what` names the rounds); by round, then target.
+pub async fn rounds(targets: &[Target<'_>], rounds: usize, clients: usize, requests: usize, what: &str) -> Vec<Vec<Measured>> {
+    let mut all = Vec::new();
+    for round in 1..=rounds {
+        let mut these = Vec::new();
+        for t in targets {
+            these.push(measure(t, clients, requests).await);
+        }
+        let each: Vec<String> =
+            targets.iter().zip(&these).map(|(t, m)| format!("{} {:.2} ms ({})", t.label, m.load.p99, m.words())).collect();
+        say(&format!("{what} round {round}: p99 {}", each.join(" · ")));
+        all.push(these);
+    }
+    all
+}
+
+/// The worst p99 of target `i` over the rounds.
+pub fn worst(rounds: &[Vec<Measured>], i: usize) -> f64 {
+    rounds.iter().map(|r| r[i].load.p99).fold(0.0, f64::max)
+}
+
+/// The largest share of requests the server took over 10 ms to answer, in
+/// any round of any target.
+pub fn worst_share_over_10ms(rounds: &[Vec<Measured>]) -> f64 {
+    rounds.iter().flatten().map(|m| m.served.share_over(10.0)).fold(0.0, f64::max)
+}

@@ -62,6 +62,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             },
             _ = &mut signal => break,
         };
+        // Every write goes out at once: an answer's last short segment, or a
+        // small event of a stream, is not held back (Nagle) until the client's
+        // delayed ACK of the one before, up to 40 ms later.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));

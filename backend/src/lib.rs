@@ -15,7 +15,7 @@
 //! - [`http`]: routes (one handler per file, each with its permission declared
 //!   once in `http/mod.rs`), the guard, `EnvPath`, OpenAPI, JSON errors,
 //!   security headers and limits, metrics, the UI.
-//! - [`telemetry`]: logging set-up.
+//! - [`telemetry`]: logging set-up; the kernel's clocks for measurements.
 //! - [`serve`]: binds the listener, serves HTTP/1.1 with a header-read timeout,
 //!   shuts down gracefully on Ctrl-C / SIGTERM.
 

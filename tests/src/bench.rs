@@ -121,8 +121,44 @@ pub struct Load {
     /// p99 of the time to the response's headers (the server has answered;
     /// the rest is the body crossing to the client).
     pub headers_p99: f64,
+    /// Where the slowest 1% spent their time, when the server says its times.
+    pub slowest: Option<Legs>,
     pub plain: usize,
     pub gzip: usize,
+}
+
+/// One request's time in legs (ms), from the server's `x-mezame-timing`
+/// (the machine's monotonic clock, the same in both processes): sent → in
+/// the server's middleware, in it, → the client has the headers, → the body.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Legs {
+    pub way_in: f64,
+    pub server: f64,
+    pub way_out: f64,
+    pub body: f64,
+}
+
+impl Legs {
+    /// The legs of a request sent at `sent` (ns) whose headers came at
+    /// `headers` and last byte at `done`, from the server's timing header.
+    fn of(timing: &str, sent: u128, headers: u128, done: u128) -> Option<Legs> {
+        let (entry, exit) = timing.split_once(' ')?;
+        let (entry, exit): (u128, u128) = (entry.parse().ok()?, exit.parse().ok()?);
+        let ms = |from: u128, to: u128| to.saturating_sub(from) as f64 / 1e6;
+        Some(Legs { way_in: ms(sent, entry), server: ms(entry, exit), way_out: ms(exit, headers), body: ms(headers, done) })
+    }
+
+    /// The mean of each leg.
+    fn mean(all: &[Legs]) -> Legs {
+        let n = all.len().max(1) as f64;
+        let sum = |f: fn(&Legs) -> f64| all.iter().map(f).sum::<f64>() / n;
+        Legs { way_in: sum(|l| l.way_in), server: sum(|l| l.server), way_out: sum(|l| l.way_out), body: sum(|l| l.body) }
+    }
+}
+
+/// The machine's monotonic clock in ns (the server's timing header reads the same).
+fn now_ns() -> u128 {
+    mezame::telemetry::clock(libc::CLOCK_MONOTONIC).as_nanos()
 }
 
 /// GETs by `clients` concurrent clients (gzip accepted, as a browser does),
@@ -139,32 +175,43 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::with_capacity(per);
             for _ in 0..per {
-                let t = Instant::now();
+                let sent = now_ns();
                 let mut r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
-                let headers = t.elapsed();
+                let headers = now_ns();
                 assert!(r.status().is_success());
+                let timing = r.headers().get("x-mezame-timing").and_then(|v| v.to_str().ok()).map(str::to_owned);
                 let mut got = 0;
                 while let Some(chunk) = r.chunk().await.unwrap() {
                     got += chunk.len();
                 }
                 assert!(got > 0, "an empty body");
-                times.push((t.elapsed().as_secs_f64() * 1000.0, headers.as_secs_f64() * 1000.0));
+                let done = now_ns();
+                let legs = timing.and_then(|t| Legs::of(&t, sent, headers, done));
+                times.push(((done - sent) as f64 / 1e6, (headers - sent) as f64 / 1e6, legs));
             }
             times
         }));
     }
-    let (mut all, mut heads): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let mut all = Vec::new();
     for t in tasks {
-        for (total, headers) in t.await.unwrap() {
-            all.push(total);
-            heads.push(headers);
-        }
+        all.extend(t.await.unwrap());
     }
     let q = |v: &mut Vec<f64>, p: f64| {
         v.sort_by(f64::total_cmp);
         v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
     };
-    Load { p50: q(&mut all, 0.50), p99: q(&mut all, 0.99), headers_p99: q(&mut heads, 0.99), plain, gzip }
+    let mut heads: Vec<f64> = all.iter().map(|t| t.1).collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Option<Vec<Legs>> = all[..all.len().div_ceil(100)].iter().map(|t| t.2).collect();
+    let mut totals: Vec<f64> = all.iter().map(|t| t.0).collect();
+    Load {
+        p50: q(&mut totals, 0.50),
+        p99: q(&mut totals, 0.99),
+        headers_p99: q(&mut heads, 0.99),
+        slowest: slowest.map(|l| Legs::mean(&l)),
+        plain,
+        gzip,
+    }
 }
 
 /// CPU time (user + system) the process `pid` has used so far.
@@ -205,4 +252,17 @@ pub async fn cleanup(client: &kube::Client) {
     let nodes: Api<Node> = Api::all(client.clone());
     let _ = nodes.delete_collection(&DeleteParams::default(), &ListParams::default().labels("mezame.dev/bench=true")).await;
     say("removed the bench namespace and nodes");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Legs;
+
+    #[test]
+    fn a_request_is_split_by_the_servers_clock() {
+        let legs = Legs::of("2000000 5000000", 1_000_000, 9_000_000, 10_000_000).expect("legs");
+        assert_eq!(legs, Legs { way_in: 1.0, server: 3.0, way_out: 4.0, body: 1.0 });
+        assert_eq!(Legs::of("not a timing", 0, 0, 0), None);
+        assert_eq!(Legs::mean(&[legs, Legs::default()]).server, 1.5);
+    }
 }

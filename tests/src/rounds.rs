@@ -25,8 +25,11 @@ pub struct Measured {
 impl Measured {
     /// The server's part, in words.
     pub fn words(&self) -> String {
+        let legs = self.load.slowest.map_or(String::new(), |l| {
+            format!("; slowest 1%: way in {:.1} · server {:.1} · way out {:.1} · body {:.1} ms", l.way_in, l.server, l.way_out, l.body)
+        });
         format!(
-            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms",
+            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms{legs}",
             self.load.headers_p99,
             self.served.quantile_bound_ms(0.99),
             self.served.share_over(10.0) * 100.0

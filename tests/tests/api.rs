@@ -123,6 +123,22 @@ async fn debug_routes_are_absent_unless_enabled() {
     let (status, body) = get_json(&s.url("/api/debug/panic")).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "route_not_found");
+    // Nor do answers carry the server's times.
+    let r = mezame_e2e::client().get(s.url("/api/envs")).send().await.unwrap();
+    assert!(r.headers().get("x-mezame-timing").is_none(), "{:?}", r.headers());
+}
+
+#[tokio::test]
+async fn with_debug_routes_an_answer_carries_the_servers_times() {
+    let s = debug_server();
+    let r = mezame_e2e::client().get(s.url("/api/envs")).send().await.unwrap();
+    let timing = r.headers().get("x-mezame-timing").expect("the timing header").to_str().unwrap().to_owned();
+    let (entry, exit) = timing.split_once(' ').expect("two times");
+    let (entry, exit): (u128, u128) = (entry.parse().unwrap(), exit.parse().unwrap());
+    // The machine's monotonic clock, which this process reads too.
+    let now = mezame::telemetry::clock(libc::CLOCK_MONOTONIC).as_nanos();
+    assert!(entry <= exit && exit <= now, "{entry} {exit} {now}");
+    assert!(now - entry < 60_000_000_000, "read a minute ago or more: {entry} vs {now}");
 }
 
 async fn post_raw(s: &Server, body: &str, content_type: &str) -> (u16, serde_json::Value) {

@@ -1,4 +1,5 @@
-//! Prometheus metrics: request count and latency per route.
+//! Prometheus metrics: request count and latency per route; with
+//! `debug_routes`, each answer's server times in a header.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -35,5 +36,24 @@ pub async fn track(req: Request, next: Next) -> Response {
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("mezame_http_requests_total", &labels).increment(1);
     metrics::histogram!("mezame_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The header of [`timing`].
+pub const TIMING: &str = "x-mezame-timing";
+
+/// Middleware, mounted with `debug_routes` only: the machine's monotonic
+/// clock (ns) when the request entered the server's middleware and when its
+/// answer left it, as `x-mezame-timing: <entry> <exit>`. A bench on the same
+/// machine splits each client's latency in three: the request's way in (the
+/// server's connection task waiting for a core included), the server, and the
+/// answer's way out to the client.
+pub async fn timing(req: Request, next: Next) -> Response {
+    let entry = crate::telemetry::clock(libc::CLOCK_MONOTONIC).as_nanos();
+    let mut response = next.run(req).await;
+    let exit = crate::telemetry::clock(libc::CLOCK_MONOTONIC).as_nanos();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{entry} {exit}")) {
+        response.headers_mut().insert(TIMING, v);
+    }
     response
 }

@@ -187,7 +187,8 @@ pub fn router(app: App) -> Router {
     let (api, doc) = router.split_for_parts();
     let guard = guard::Guard { app: app.clone(), table: Arc::new(table) };
     let limits = security::Limits::new(&app.config);
-    api.route_layer(middleware::from_fn_with_state(guard, guard::guard))
+    let api = api
+        .route_layer(middleware::from_fn_with_state(guard, guard::guard))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(fallback)
         .layer(Extension(Arc::new(doc)))
@@ -196,8 +197,10 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(limits, security::limits))
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(security::Headers::new(&app.auth.public_url), security::headers))
-        .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .layer(TraceLayer::new_for_http());
+    // Outermost: it times all the layers above.
+    let api = if app.config.debug_routes { api.layer(middleware::from_fn(metrics::timing)) } else { api };
+    api.with_state(app)
 }
 
 /// Unknown `/api` routes get a JSON 404; every other path is the UI's.

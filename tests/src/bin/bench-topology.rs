@@ -78,7 +78,7 @@ async fn main() {
     // The panel with sign-in (the sandbox's provider, its users' API tokens),
     // and the same panel with sign-in off: the cost of authentication, same run.
     let server = Server::start(&format!("debug_routes = true\n{}{}", sandbox_auth_toml(&[a.env.as_str()]), sandbox_env_toml(&a.env)));
-    let open = Server::start(&format!("auth = \"none\"\n{}", sandbox_env_toml(&a.env)));
+    let open = Server::start(&format!("auth = \"none\"\ndebug_routes = true\n{}", sandbox_env_toml(&a.env)));
     let url = server.url(&format!("/api/envs/{}/topology", a.env));
     let http = mezame_e2e::client_as(&user("viewer").token);
     let t0 = Instant::now();

@@ -310,13 +310,7 @@ fn fold(live: Arc<Live>, mut rx: mpsc::Receiver<Update>) {
 
 /// The CPU time the calling thread has used.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if r != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::telemetry::clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// Gives the calling thread a lower CPU priority (Linux: the nice value is per thread).

@@ -23,25 +23,35 @@ pub fn stat(pid: u32) -> Option<(String, Duration)> {
     Some((name, Duration::from_millis(ticks * 10)))
 }
 
-/// Sets the nice value of every thread of the processes `pids` (on Linux a
-/// thread's priority is its own, so each task is set); the threads set.
-pub fn renice(pids: &[u32], nice: i32) -> usize {
-    let mut set = 0;
+/// Sets the nice value of the processes `pids`: of each of their threads (on
+/// Linux a thread's priority is its own) and of their autogroup. With
+/// autogroups on (`/proc/sys/kernel/sched_autogroup_enabled`), the scheduler
+/// first shares the cores between sessions — each started with `setsid`, as
+/// the sandbox starts every process, is one — and a thread's own nice value
+/// only counts within its session: the group's is the one that yields.
+/// Returns the threads and the groups set.
+pub fn renice(pids: &[u32], nice: i32) -> (usize, usize) {
+    let (mut threads, mut groups) = (0, 0);
     for pid in pids {
         for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
             if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) {
                 // SAFETY: setpriority takes plain integers and touches no memory of ours.
-                set += usize::from(unsafe { libc::setpriority(libc::PRIO_PROCESS as _, tid, nice) } == 0);
+                threads += usize::from(unsafe { libc::setpriority(libc::PRIO_PROCESS as _, tid, nice) } == 0);
             }
         }
+        groups += usize::from(std::fs::write(format!("/proc/{pid}/autogroup"), nice.to_string()).is_ok());
     }
-    set
+    (threads, groups)
 }
 
-/// The nice value of process `pid`'s main thread.
-pub fn nice(pid: u32) -> Option<i32> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    text.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok()
+/// The nice value of process `pid`'s main thread, and of its autogroup.
+pub fn nice(pid: u32) -> (Option<i32>, Option<i32>) {
+    let thread = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| t.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok());
+    // "/autogroup-3315 nice 0"
+    let group = std::fs::read_to_string(format!("/proc/{pid}/autogroup")).ok().and_then(|t| t.split_whitespace().nth(2)?.parse().ok());
+    (thread, group)
 }
 
 pub fn read() -> Reading {
@@ -79,11 +89,14 @@ pub fn summary(shares: &[(String, f64)], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_child_is_reniced_thread_by_thread() {
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        assert_eq!(super::nice(child.id()), Some(0));
-        assert_eq!(super::renice(&[child.id()], 19), 1);
-        assert_eq!(super::nice(child.id()), Some(19));
+    fn a_process_of_its_own_session_is_reniced_with_its_group() {
+        // A session of its own, as the sandbox starts its processes: its
+        // autogroup is not this test's.
+        let mut child = std::process::Command::new("setsid").args(["sleep", "30"]).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(super::nice(child.id()), (Some(0), Some(0)));
+        assert_eq!(super::renice(&[child.id()], 19), (1, 1));
+        assert_eq!(super::nice(child.id()), (Some(19), Some(19)));
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -137,8 +137,9 @@ async fn main() {
     // elsewhere, as a real cluster's control plane does. Not the figure: it
     // tells how much of the tail is the cluster sharing the 2 cores.
     let cluster = sandbox_pids(&a.env);
-    let threads = mezame_e2e::cpu::renice(&cluster, 19);
-    let yielding = rounds(&targets, ROUNDS, a.clients, a.requests, &format!("cluster at nice 19 ({threads} threads)")).await;
+    let (threads, groups) = mezame_e2e::cpu::renice(&cluster, 19);
+    let what = format!("cluster at nice 19 ({threads} threads, {groups} autogroups)");
+    let yielding = rounds(&targets, ROUNDS, a.clients, a.requests, &what).await;
     mezame_e2e::cpu::renice(&cluster, 0);
     let token_p99 = worst(&measured, TOKEN);
     let (open_p99, session_p99) = (worst(&measured, 0), worst(&measured, 2));

@@ -11,7 +11,13 @@ use std::time::{Duration, Instant};
 pub struct Reading {
     at: Instant,
     by_pid: HashMap<u32, (String, Duration)>,
+    /// The time the machine's vCPUs were ready to run but the host ran
+    /// something else (`steal` of `/proc/stat`, all CPUs).
+    stolen: Duration,
 }
+
+/// What the machine stands for in a summary: the vCPU time the host took.
+pub const STOLEN: &str = "stolen by the host";
 
 /// (command name, user + system CPU time) of one process, from `/proc/<pid>/stat`.
 pub fn stat(pid: u32) -> Option<(String, Duration)> {
@@ -56,7 +62,14 @@ pub fn nice(pid: u32) -> (Option<i32>, Option<i32>) {
 
 pub fn read() -> Reading {
     let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
-    Reading { at: Instant::now(), by_pid: pids.filter_map(|p| Some((p, stat(p)?))).collect() }
+    Reading { at: Instant::now(), by_pid: pids.filter_map(|p| Some((p, stat(p)?))).collect(), stolen: stolen() }
+}
+
+/// The vCPU time stolen by the host so far (8th figure of `/proc/stat`'s `cpu` line, in USER_HZ = 10 ms ticks).
+fn stolen() -> Duration {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks = text.lines().next().and_then(|l| l.split_whitespace().nth(8)?.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 impl Reading {
@@ -72,6 +85,7 @@ impl Reading {
             let label = named.iter().find(|(p, _)| p == pid).map(|(_, l)| l.to_string()).unwrap_or_else(|| name.clone());
             *groups.entry(label).or_default() += cpu.saturating_sub(before);
         }
+        groups.insert(STOLEN.to_string(), now.stolen.saturating_sub(self.stolen));
         let mut out: Vec<(String, f64)> =
             groups.into_iter().map(|(k, d)| (k, d.as_secs_f64() / wall.as_secs_f64().max(1e-3))).filter(|(_, s)| *s >= 0.005).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -79,9 +93,10 @@ impl Reading {
     }
 }
 
-/// `kube-apiserver 0.42 · etcd 0.20 · …` (cores), the first `n`, and the total.
+/// `kube-apiserver 0.42 · etcd 0.20 · …` (cores), the first `n`, and the
+/// total of the processes (the time stolen by the host is not theirs).
 pub fn summary(shares: &[(String, f64)], n: usize) -> String {
-    let total: f64 = shares.iter().map(|(_, s)| s).sum();
+    let total: f64 = shares.iter().filter(|(k, _)| k != STOLEN).map(|(_, s)| s).sum();
     let top: Vec<String> = shares.iter().take(n).map(|(k, s)| format!("{k} {s:.2}")).collect();
     format!("{} (all processes {total:.2} cores)", top.join(" · "))
 }

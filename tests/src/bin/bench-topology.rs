@@ -139,8 +139,10 @@ async fn main() {
     let cluster = sandbox_pids(&a.env);
     let (threads, groups) = mezame_e2e::cpu::renice(&cluster, 19);
     let what = format!("cluster at nice 19 ({threads} threads, {groups} autogroups)");
+    let cpu_before = mezame_e2e::cpu::read();
     let yielding = rounds(&targets, ROUNDS, a.clients, a.requests, &what).await;
     mezame_e2e::cpu::renice(&cluster, 0);
+    say(&format!("CPU during those rounds, in cores: {}", mezame_e2e::cpu::summary(&cpu_before.since(&named).1, 10)));
     let token_p99 = worst(&measured, TOKEN);
     let (open_p99, session_p99) = (worst(&measured, 0), worst(&measured, 2));
     let p50 = measured.iter().map(|r| r[TOKEN].load.p50).fold(0.0, f64::max);

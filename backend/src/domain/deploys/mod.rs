@@ -211,8 +211,14 @@ impl Deploys {
     /// recorded yet (more often than git is fetched); says whether there was
     /// a new sync. `recorded` keeps only what the caches still hold: it stays
     /// as small as they are.
-    async fn record_syncs(&self, topologies: &Topologies, recorded: &mut Recorded) -> bool {
-        let seen = observe::syncs(topologies);
+    async fn record_syncs(&self, topologies: &Arc<Topologies>, recorded: &mut Recorded) -> bool {
+        // Read off the async workers: a rebuild thread, at low priority, may
+        // hold the cache's lock, and a worker blocked on it stalls every
+        // request queued behind it (seen in the topology bench's tail).
+        let caches = topologies.clone();
+        let Ok((seen, health)) = tokio::task::spawn_blocking(move || (observe::syncs(&caches), observe::healths(&caches))).await else {
+            return false;
+        };
         let held: HashSet<_> = seen.iter().map(|s| s.key()).collect();
         recorded.syncs.retain(|k| held.contains(k));
         let new: Vec<_> = seen.into_iter().filter(|s| !recorded.syncs.contains(&s.key())).collect();
@@ -227,7 +233,7 @@ impl Deploys {
                 Err(e) => tracing::warn!(error = %e, "recording Argo CD syncs"),
             }
         }
-        let health: HashSet<_> = observe::healths(topologies).into_iter().collect();
+        let health: HashSet<_> = health.into_iter().collect();
         let new: Vec<_> = health.difference(&recorded.health).cloned().collect();
         if new.is_empty() {
             recorded.health = health;

@@ -179,7 +179,7 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
                 let mut r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
                 let headers = now_ns();
                 assert!(r.status().is_success());
-                let timing = r.headers().get("x-mezame-timing").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let timing = r.headers().get(mezame::http::metrics::TIMING).and_then(|v| v.to_str().ok()).map(str::to_owned);
                 let mut got = 0;
                 while let Some(chunk) = r.chunk().await.unwrap() {
                     got += chunk.len();
@@ -196,18 +196,17 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let q = |v: &mut Vec<f64>, p: f64| {
-        v.sort_by(f64::total_cmp);
-        v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-    };
+    // Quantile `p` of values sorted ascending.
+    let q = |sorted: &[f64], p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
     let mut heads: Vec<f64> = all.iter().map(|t| t.1).collect();
-    all.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let slowest: Option<Vec<Legs>> = all[..all.len().div_ceil(100)].iter().map(|t| t.2).collect();
-    let mut totals: Vec<f64> = all.iter().map(|t| t.0).collect();
+    heads.sort_by(f64::total_cmp);
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let slowest: Option<Vec<Legs>> = all[all.len() - all.len().div_ceil(100)..].iter().map(|t| t.2).collect();
+    let totals: Vec<f64> = all.iter().map(|t| t.0).collect();
     Load {
-        p50: q(&mut totals, 0.50),
-        p99: q(&mut totals, 0.99),
-        headers_p99: q(&mut heads, 0.99),
+        p50: q(&totals, 0.50),
+        p99: q(&totals, 0.99),
+        headers_p99: q(&heads, 0.99),
         slowest: slowest.map(|l| Legs::mean(&l)),
         plain,
         gzip,

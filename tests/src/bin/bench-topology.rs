@@ -6,7 +6,11 @@
 //! - p50/p99 of `GET /api/envs/{env}/topology` under C concurrent clients,
 //!   in three rounds while the cluster churns (a pod replaced every
 //!   `--churn-ms`), the worst round reported, and the server's topology
-//!   rebuild times (p50/p99) over the same rounds;
+//!   rebuild times (p50/p99) over the same rounds; beside each round's p99
+//!   the server's own (its request histogram) and the slowest 1% split into
+//!   way in, server, way out and body (its `x-mezame-timing` header); then the
+//!   same rounds with the sandbox's cluster at nice 19, autogroups included
+//!   (not the figure: it tells how much of the tail is the cluster's);
 //! - the raw list other dashboards pay on every refresh (pods, services,
 //!   deployments, ingresses of all namespaces, JSON, straight from the API server);
 //! - the backend's RSS;

@@ -13,6 +13,7 @@
 mod bench;
 mod dist;
 mod image;
+mod panics;
 mod postgres;
 mod report;
 mod run;

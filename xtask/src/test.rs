@@ -67,6 +67,8 @@ pub fn run_tests(args: Args) -> Result<()> {
     // (CI shows the end of the output; Playwright's own account comes before).
     let failures = target_dir().join("playwright-failures.txt");
     let _ = std::fs::remove_file(&failures);
+    // The cargo tests' stdout, for the panics of the tests that fail (printed last).
+    let mut tested = String::new();
     let result = (|| -> Result<()> {
         let pg = Postgres::start()?;
         let env = [
@@ -80,7 +82,7 @@ pub fn run_tests(args: Args) -> Result<()> {
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();
         test.args(["test", "--release"]).args(HOST_PACKAGES).args(&args.cargo_args).envs(env.iter().map(|(k, v)| (k, v)));
-        run(&mut test)?;
+        crate::util::run_keeping_stdout(&mut test, &mut tested)?;
         step("browser tests (Playwright, headless Chromium)");
         run(Command::new(root().join("node_modules/.bin/playwright"))
             .args(["test", "--config", "tests/browser/playwright.config.ts"])
@@ -88,17 +90,23 @@ pub fn run_tests(args: Args) -> Result<()> {
             .env("MEZAME_PLAYWRIGHT_FAILURES", &failures)
             .envs(env.iter().map(|(k, v)| (k, v))))?;
         step("the API fuzzed by schemathesis (bounded)");
-        run(cargo()
-            .args(["test", "--release"])
-            .args(HOST_PACKAGES)
-            .args(["--test", "fuzz", "--", "--ignored", "--nocapture"])
-            .envs(env.iter().map(|(k, v)| (k, v))))?;
+        crate::util::run_keeping_stdout(
+            cargo()
+                .args(["test", "--release"])
+                .args(HOST_PACKAGES)
+                .args(["--test", "fuzz", "--", "--ignored", "--nocapture"])
+                .envs(env.iter().map(|(k, v)| (k, v))),
+            &mut tested,
+        )?;
         drop(pg);
         if !args.keep_sandbox {
             step("the down test: stop the sandbox, check that nothing is left");
-            run(cargo()
-                .args(["test", "--release", "--package", "mezame-e2e", "--test", "sandbox_down", "--", "--ignored"])
-                .envs(env.iter().map(|(k, v)| (k, v))))?;
+            crate::util::run_keeping_stdout(
+                cargo()
+                    .args(["test", "--release", "--package", "mezame-e2e", "--test", "sandbox_down", "--", "--ignored"])
+                    .envs(env.iter().map(|(k, v)| (k, v))),
+                &mut tested,
+            )?;
         }
         Ok(())
     })();
@@ -115,6 +123,13 @@ pub fn run_tests(args: Args) -> Result<()> {
     }
     if let Some(report) = report {
         eprintln!("\n==> the test sandbox when the tests stopped\n{}", report.trim_end());
+    }
+    let panics = crate::panics::of(&tested);
+    if !panics.is_empty() {
+        eprintln!("\n==> why cargo test failed (each failing test's last panic; its whole output is above)");
+        for panic in panics {
+            eprintln!("  {panic}");
+        }
     }
     result?;
     eprintln!("\nall tests passed in {:.0}s", started.elapsed().as_secs_f64());

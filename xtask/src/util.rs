@@ -1,7 +1,8 @@
 //! Small helpers to run commands and find paths.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -67,6 +68,29 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     let started = Instant::now();
     let desc = describe(cmd);
     let status = cmd.status().with_context(|| format!("cannot start `{desc}`"))?;
+    finished(&desc, started, status)
+}
+
+/// [`run`], echoing the command's stdout line by line as it comes and
+/// appending it to `out` (kept even when the command fails).
+pub fn run_keeping_stdout(cmd: &mut Command, out: &mut String) -> Result<()> {
+    let started = Instant::now();
+    let desc = describe(cmd);
+    let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("cannot start `{desc}`"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut echo = std::io::stdout();
+    for line in BufReader::new(stdout).split(b'\n') {
+        let line = String::from_utf8_lossy(&line.with_context(|| format!("reading the output of `{desc}`"))?).into_owned();
+        // Flushed per line: the command's stderr (cargo's progress) goes out unbuffered beside it.
+        let _ = writeln!(echo, "{line}").and_then(|()| echo.flush());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let status = child.wait().with_context(|| format!("waiting for `{desc}`"))?;
+    finished(&desc, started, status)
+}
+
+fn finished(desc: &str, started: Instant, status: ExitStatus) -> Result<()> {
     if !status.success() {
         bail!("`{desc}` failed ({status})");
     }

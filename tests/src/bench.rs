@@ -2,6 +2,8 @@
 //! microservices and pods on kwok nodes, GET latency under concurrent
 //! clients, the server's RSS, and cleaning up.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -123,6 +125,10 @@ pub struct Load {
     pub headers_p99: f64,
     /// Where the slowest 1% spent their time, when the server says its times.
     pub slowest: Option<Legs>,
+    /// p99 of how late the load generator's own runtime woke a task that
+    /// slept 1 ms, meanwhile: a response that arrived waits that long to be
+    /// read (part of the way out).
+    pub clients_late_p99: f64,
     pub plain: usize,
     pub gzip: usize,
 }
@@ -168,6 +174,8 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     let plain = http.get(url).send().await.unwrap().bytes().await.unwrap().len();
     let gzip = http.get(url).header("accept-encoding", "gzip").send().await.unwrap().bytes().await.unwrap().len();
     let per = requests.div_ceil(clients);
+    let probing = Arc::new(AtomicBool::new(true));
+    let probe = tokio::spawn(late(probing.clone()));
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let http = http.clone();
@@ -196,6 +204,9 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     for t in tasks {
         all.extend(t.await.unwrap());
     }
+    probing.store(false, Ordering::Relaxed);
+    let mut lateness = probe.await.unwrap();
+    lateness.sort_by(f64::total_cmp);
     // Quantile `p` of values sorted ascending.
     let q = |sorted: &[f64], p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
     let mut heads: Vec<f64> = all.iter().map(|t| t.1).collect();
@@ -208,9 +219,23 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
         p99: q(&totals, 0.99),
         headers_p99: q(&heads, 0.99),
         slowest: slowest.map(|l| Legs::mean(&l)),
+        clients_late_p99: if lateness.is_empty() { 0.0 } else { q(&lateness, 0.99) },
         plain,
         gzip,
     }
+}
+
+/// How late (ms) this runtime wakes a task that sleeps 1 ms, each time,
+/// until `probing` is cleared (tokio's timer ticks in ms: up to 1 ms of it is
+/// the timer's own granularity).
+async fn late(probing: Arc<AtomicBool>) -> Vec<f64> {
+    let mut lateness = Vec::new();
+    while probing.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        lateness.push(t.elapsed().saturating_sub(Duration::from_millis(1)).as_secs_f64() * 1000.0);
+    }
+    lateness
 }
 
 /// CPU time (user + system) the process `pid` has used so far.

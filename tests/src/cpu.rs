@@ -60,6 +60,12 @@ pub fn nice(pid: u32) -> (Option<i32>, Option<i32>) {
     (thread, group)
 }
 
+/// The autogroup of process `pid` (`/autogroup-3315`): processes of one
+/// session share one, and with autogroups on the cores are shared between them first.
+pub fn autogroup(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/autogroup")).ok()?.split_whitespace().next().map(str::to_string)
+}
+
 pub fn read() -> Reading {
     let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
     Reading { at: Instant::now(), by_pid: pids.filter_map(|p| Some((p, stat(p)?))).collect(), stolen: stolen() }
@@ -112,6 +118,8 @@ mod tests {
         assert_eq!(super::nice(child.id()), (Some(0), Some(0)));
         assert_eq!(super::renice(&[child.id()], 19), (1, 1));
         assert_eq!(super::nice(child.id()), (Some(19), Some(19)));
+        let (theirs, ours) = (super::autogroup(child.id()), super::autogroup(std::process::id()));
+        assert!(theirs.as_deref().is_some_and(|g| g.starts_with("/autogroup-")) && theirs != ours, "{theirs:?} vs {ours:?}");
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -3,6 +3,7 @@
 //! passes their whereabouts in environment variables).
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
@@ -146,6 +147,27 @@ impl Server {
 
     /// [`Server::start`] with more environment variables (a secret named by reference in `config`).
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Server {
+        let (cmd, dir) = Self::configured(config, env);
+        Self::spawn(cmd, dir)
+    }
+
+    /// [`Server::start`] in a session of its own (`setsid`). With autogroups
+    /// on (`/proc/sys/kernel/sched_autogroup_enabled`) the kernel shares the
+    /// cores between sessions first: the server is then scheduled apart from
+    /// the process that started it — a bench's load generator — as in a pod
+    /// of its own, instead of sharing one group's share with it.
+    pub fn start_apart(config: &str) -> Server {
+        let (mut cmd, dir) = Self::configured(config, &[]);
+        // SAFETY: setsid is async-signal-safe and touches no memory of ours;
+        // it runs in the child between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+        }
+        Self::spawn(cmd, dir)
+    }
+
+    /// `mezame serve` with `config` written to a file of a new directory (see [`Server::start`]).
+    fn configured(config: &str, env: &[(&str, &str)]) -> (Command, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let mut text = config.to_string();
         if !text.contains("database") {
@@ -158,7 +180,7 @@ impl Server {
         std::fs::write(&file, text).unwrap();
         let mut cmd = Command::new(mezame_bin());
         cmd.arg("serve").arg("--config").arg(&file).envs(env.iter().copied());
-        Self::spawn(cmd, dir)
+        (cmd, dir)
     }
 
     /// Starts the binary without any configuration file, sign-in off (`MEZAME_AUTH=none`).

@@ -29,10 +29,11 @@ impl Measured {
             format!("; slowest 1%: way in {:.1} · server {:.1} · way out {:.1} · body {:.1} ms", l.way_in, l.server, l.way_out, l.body)
         });
         format!(
-            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms{legs}",
+            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms{legs}; the clients' runtime late p99 {:.1} ms",
             self.load.headers_p99,
             self.served.quantile_bound_ms(0.99),
-            self.served.share_over(10.0) * 100.0
+            self.served.share_over(10.0) * 100.0,
+            self.load.clients_late_p99
         )
     }
 }

@@ -10,7 +10,9 @@
 //!   the server's own (its request histogram) and the slowest 1% split into
 //!   way in, server, way out and body (its `x-mezame-timing` header); then the
 //!   same rounds with the sandbox's cluster at nice 19, autogroups included
-//!   (not the figure: it tells how much of the tail is the cluster's);
+//!   (not the figure: it tells how much of the tail is the cluster's). Each
+//!   panel runs in a session of its own (its own autogroup, as in a pod of
+//!   its own), not in the load generator's;
 //! - the raw list other dashboards pay on every refresh (pods, services,
 //!   deployments, ingresses of all namespaces, JSON, straight from the API server);
 //! - the backend's RSS;
@@ -81,8 +83,17 @@ async fn main() {
 
     // The panel with sign-in (the sandbox's provider, its users' API tokens),
     // and the same panel with sign-in off: the cost of authentication, same run.
-    let server = Server::start(&format!("debug_routes = true\n{}{}", sandbox_auth_toml(&[a.env.as_str()]), sandbox_env_toml(&a.env)));
-    let open = Server::start(&format!("auth = \"none\"\ndebug_routes = true\n{}", sandbox_env_toml(&a.env)));
+    // Each in a session of its own, as in a pod of its own: not sharing the
+    // load generator's autogroup (its share of the cores) with it.
+    let server = Server::start_apart(&format!("debug_routes = true\n{}{}", sandbox_auth_toml(&[a.env.as_str()]), sandbox_env_toml(&a.env)));
+    let open = Server::start_apart(&format!("auth = \"none\"\ndebug_routes = true\n{}", sandbox_env_toml(&a.env)));
+    let group = |pid| mezame_e2e::cpu::autogroup(pid).unwrap_or_else(|| "no autogroup".into());
+    say(&format!(
+        "scheduling groups: mezame sign-in on {}, sign-in off {}, the bench's clients {}",
+        group(server.pid()),
+        group(open.pid()),
+        group(std::process::id())
+    ));
     let url = server.url(&format!("/api/envs/{}/topology", a.env));
     let http = mezame_e2e::client_as(&user("viewer").token);
     let t0 = Instant::now();
@@ -203,6 +214,7 @@ async fn main() {
             "churn_ms": a.churn_ms, "rounds": ROUNDS, "topology_p99_ms_per_round": per_round(|m| m.load.p99),
             "topology_p99_ms_headers_per_round": per_round(|m| m.load.headers_p99),
             "server_p99_at_most_ms_per_round": per_round(|m| m.served.quantile_bound_ms(0.99)),
+            "clients_runtime_late_p99_ms_per_round": per_round(|m| m.load.clients_late_p99),
             "server_share_over_10ms_worst": round(worst_share_over_10ms(&measured) * 100.0) / 100.0,
             "topology_p99_ms_cluster_nice19": yielding_worst,
             "topology_p50_ms": round(p50), "topology_p99_ms_quiet": round(quiet_p99), "topology_p99_ms": round(p99),

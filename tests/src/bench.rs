@@ -207,22 +207,25 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     probing.store(false, Ordering::Relaxed);
     let mut lateness = probe.await.unwrap();
     lateness.sort_by(f64::total_cmp);
-    // Quantile `p` of values sorted ascending.
-    let q = |sorted: &[f64], p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
     let mut heads: Vec<f64> = all.iter().map(|t| t.1).collect();
     heads.sort_by(f64::total_cmp);
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let slowest: Option<Vec<Legs>> = all[all.len() - all.len().div_ceil(100)..].iter().map(|t| t.2).collect();
     let totals: Vec<f64> = all.iter().map(|t| t.0).collect();
     Load {
-        p50: q(&totals, 0.50),
-        p99: q(&totals, 0.99),
-        headers_p99: q(&heads, 0.99),
+        p50: quantile(&totals, 0.50),
+        p99: quantile(&totals, 0.99),
+        headers_p99: quantile(&heads, 0.99),
         slowest: slowest.map(|l| Legs::mean(&l)),
-        clients_late_p99: if lateness.is_empty() { 0.0 } else { q(&lateness, 0.99) },
+        clients_late_p99: quantile(&lateness, 0.99),
         plain,
         gzip,
     }
+}
+
+/// Quantile `p` of values sorted ascending (0 of none).
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
 }
 
 /// How late (ms) this runtime wakes a task that sleeps 1 ms, each time,
@@ -280,7 +283,14 @@ pub async fn cleanup(client: &kube::Client) {
 
 #[cfg(test)]
 mod tests {
-    use super::Legs;
+    use super::{Legs, quantile};
+
+    #[test]
+    fn quantiles_of_sorted_values_and_of_none() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!((quantile(&v, 0.5), quantile(&v, 0.99), quantile(&v, 1.0)), (51.0, 100.0, 100.0));
+        assert_eq!(quantile(&[], 0.99), 0.0);
+    }
 
     #[test]
     fn a_request_is_split_by_the_servers_clock() {

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mezame_e2e::bench::say;
+use mezame_e2e::bench::{quantile, say};
 use mezame_e2e::chain_bench::ci_to_chain;
 use mezame_e2e::{Server, sandbox_env_toml, sandbox_git_toml};
 use mezame_shared::deploys::DeployList;
@@ -86,8 +86,7 @@ async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize
         all.extend(t.await.unwrap());
     }
     all.sort_by(f64::total_cmp);
-    let q = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    (first, q(0.5), q(0.99))
+    (first, quantile(&all, 0.5), quantile(&all, 0.99))
 }
 
 /// Seconds until the server's first pass has indexed `commits` commits.

@@ -7,19 +7,26 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// Starts `cmd` detached from this process (own process group, output to `log`)
-/// so that it survives the command that started it.
+/// Starts `cmd` detached from this process (a session of its own, output to
+/// `log`) so that it survives the command that started it. A session of its
+/// own, as kwokctl starts the control plane's processes: with autogroups on,
+/// the scheduler shares the cores between sessions first, so a sandbox
+/// process competes as a host of its own would, not inside the share of
+/// whoever ran `up` (a test, a benchmark's load generator).
 pub fn spawn_detached(cmd: &mut Command, log: &Path) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let out = File::options().create(true).append(true).open(log)?;
+    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+    }
     let child = cmd
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out)
-        .process_group(0)
         .spawn()
         .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
     Ok(child.id())
@@ -157,6 +164,18 @@ pub fn wait_port(port: u16, what: &str, timeout: Duration, log: &Path) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detached_process_leads_a_session_of_its_own() {
+        let log = std::env::temp_dir().join(format!("mezame-detached-{}.log", std::process::id()));
+        let pid = spawn_detached(Command::new("sleep").arg("30"), &log).unwrap();
+        // /proc/{pid}/stat after the command name: state ppid pgrp session …
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        stop(pid, Duration::from_secs(5));
+        let _ = std::fs::remove_file(&log);
+        assert_eq!((fields[2], fields[3]), (pid.to_string().as_str(), pid.to_string().as_str()), "pgrp and session of {pid}");
+    }
 
     #[test]
     fn free_ports_stay_out_of_the_ephemeral_range_and_are_never_handed_out_twice() {

@@ -35,10 +35,13 @@ pub fn stat(pid: u32) -> Option<(String, Duration)> {
 /// first shares the cores between sessions — each started with `setsid`, as
 /// the sandbox starts every process, is one — and a thread's own nice value
 /// only counts within its session: the group's is the one that yields.
+/// A process in this process's own autogroup is left alone: renicing it
+/// would renice the caller (a benchmark's load generator) with it.
 /// Returns the threads and the groups set.
 pub fn renice(pids: &[u32], nice: i32) -> (usize, usize) {
     let (mut threads, mut groups) = (0, 0);
-    for pid in pids {
+    let ours = autogroup(std::process::id());
+    for pid in pids.iter().filter(|p| ours.is_none() || autogroup(**p) != ours) {
         for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
             if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) {
                 // SAFETY: setpriority takes plain integers and touches no memory of ours.
@@ -64,6 +67,17 @@ pub fn nice(pid: u32) -> (Option<i32>, Option<i32>) {
 /// session share one, and with autogroups on the cores are shared between them first.
 pub fn autogroup(pid: u32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/autogroup")).ok()?.split_whitespace().next().map(str::to_string)
+}
+
+/// The time the threads of process `pid` have waited on a run queue so far
+/// (runnable, not running: the second figure of each
+/// `/proc/{pid}/task/{tid}/schedstat`). Threads that ended are not counted.
+pub fn waited(pid: u32) -> Duration {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+    let ns = tasks
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok()?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 pub fn read() -> Reading {
@@ -122,6 +136,43 @@ mod tests {
         assert!(theirs.as_deref().is_some_and(|g| g.starts_with("/autogroup-")) && theirs != ours, "{theirs:?} vs {ours:?}");
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_process_of_this_session_is_not_reniced() {
+        // Renicing its autogroup would renice this process with it.
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert_eq!(super::renice(&[child.id()], 19), (0, 0));
+        assert_eq!(super::nice(child.id()), (Some(0), Some(0)));
+        assert_eq!(super::nice(std::process::id()).1, Some(0));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn busy_threads_beside_others_wait_for_a_core() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let me = std::process::id();
+        let before = super::waited(me);
+        // More busy threads than cores: some wait on the run queue. Read
+        // while they live: a thread that ended is no longer counted.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads: Vec<_> = (0..cores * 2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::black_box(0u64);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let during = super::waited(me);
+        stop.store(true, Ordering::Relaxed);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert!(during > before + std::time::Duration::from_millis(100), "{before:?} → {during:?}");
     }
 
     #[test]

@@ -88,11 +88,16 @@ async fn main() {
     let server = Server::start_apart(&format!("debug_routes = true\n{}{}", sandbox_auth_toml(&[a.env.as_str()]), sandbox_env_toml(&a.env)));
     let open = Server::start_apart(&format!("auth = \"none\"\ndebug_routes = true\n{}", sandbox_env_toml(&a.env)));
     let group = |pid| mezame_e2e::cpu::autogroup(pid).unwrap_or_else(|| "no autogroup".into());
+    let cluster = sandbox_pids(&a.env);
+    let cluster_groups: std::collections::BTreeSet<String> = cluster.iter().map(|p| group(*p)).collect();
     say(&format!(
-        "scheduling groups: mezame sign-in on {}, sign-in off {}, the bench's clients {}",
+        "scheduling groups: mezame sign-in on {}, sign-in off {}, the bench's clients {}, the sandbox's {} processes {} groups{}",
         group(server.pid()),
         group(open.pid()),
-        group(std::process::id())
+        group(std::process::id()),
+        cluster.len(),
+        cluster_groups.len(),
+        if cluster_groups.contains(&group(std::process::id())) { ", one of them the clients' (not reniced below)" } else { "" }
     ));
     let url = server.url(&format!("/api/envs/{}/topology", a.env));
     let http = mezame_e2e::client_as(&user("viewer").token);
@@ -140,6 +145,7 @@ async fn main() {
     let churn = tokio::spawn(churn(client.clone(), Duration::from_millis(a.churn_ms), replaced.clone()));
     let rebuilds_since = rebuild_times(&server, &a.env, 0).await.next;
     let cpu_before = mezame_e2e::cpu::read();
+    let waited_before: Vec<Duration> = named.iter().map(|(p, _)| mezame_e2e::cpu::waited(*p)).collect();
     let measured = rounds(&targets, ROUNDS, a.clients, a.requests, "churn").await;
     let (cpu_wall, cpu) = cpu_before.since(&named);
     say(&format!(
@@ -147,13 +153,20 @@ async fn main() {
         cpu_wall.as_secs_f64(),
         mezame_e2e::cpu::summary(&cpu, 10)
     ));
+    let waited: Vec<String> = named
+        .iter()
+        .zip(&waited_before)
+        .map(|((p, l), b)| {
+            format!("{l} {:.0}", (mezame_e2e::cpu::waited(*p).saturating_sub(*b)).as_secs_f64() * 1000.0 / cpu_wall.as_secs_f64())
+        })
+        .collect();
+    say(&format!("waiting for a core during those rounds (runnable, not running; ms per second, all threads): {}", waited.join(" · ")));
     // The same rounds with the sandbox's cluster (API server, etcd,
     // controllers, kwok, Argo CD, moto) at the lowest priority: as if it ran
     // elsewhere, as a real cluster's control plane does. Not the figure: it
     // tells how much of the tail is the cluster sharing the 2 cores.
-    let cluster = sandbox_pids(&a.env);
     let (threads, groups) = mezame_e2e::cpu::renice(&cluster, 19);
-    let what = format!("cluster at nice 19 ({threads} threads, {groups} autogroups)");
+    let what = format!("cluster at nice 19 ({threads} threads, the autogroups of {groups} processes)");
     let cpu_before = mezame_e2e::cpu::read();
     let yielding = rounds(&targets, ROUNDS, a.clients, a.requests, &what).await;
     mezame_e2e::cpu::renice(&cluster, 0);

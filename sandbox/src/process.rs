@@ -14,22 +14,28 @@ use anyhow::{Context, Result, bail};
 /// process competes as a host of its own would, not inside the share of
 /// whoever ran `up` (a test, a benchmark's load generator).
 pub fn spawn_detached(cmd: &mut Command, log: &Path) -> Result<u32> {
-    use std::os::unix::process::CommandExt;
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let out = File::options().create(true).append(true).open(log)?;
-    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
-    }
-    let child = cmd
+    let child = in_own_session(cmd)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out)
         .spawn()
         .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
     Ok(child.id())
+}
+
+/// Makes `cmd` start in a session of its own (`setsid` between fork and
+/// exec): with autogroups on, its own share of the cores.
+pub fn in_own_session(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+    }
+    cmd
 }
 
 /// Starts `cmd` as a child that the kernel terminates when this process dies.

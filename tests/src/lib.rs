@@ -3,7 +3,6 @@
 //! passes their whereabouts in environment variables).
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
@@ -158,11 +157,7 @@ impl Server {
     /// of its own, instead of sharing one group's share with it.
     pub fn start_apart(config: &str) -> Server {
         let (mut cmd, dir) = Self::configured(config, &[]);
-        // SAFETY: setsid is async-signal-safe and touches no memory of ours;
-        // it runs in the child between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
-        }
+        mezame_sandbox::process::in_own_session(&mut cmd);
         Self::spawn(cmd, dir)
     }
 

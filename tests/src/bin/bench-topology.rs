@@ -90,14 +90,14 @@ async fn main() {
     let group = |pid| mezame_e2e::cpu::autogroup(pid).unwrap_or_else(|| "no autogroup".into());
     let cluster = sandbox_pids(&a.env);
     let cluster_groups: std::collections::BTreeSet<String> = cluster.iter().map(|p| group(*p)).collect();
+    let clients_group = group(std::process::id());
     say(&format!(
-        "scheduling groups: mezame sign-in on {}, sign-in off {}, the bench's clients {}, the sandbox's {} processes {} groups{}",
+        "scheduling groups: mezame sign-in on {}, sign-in off {}, the bench's clients {clients_group}, the sandbox's {} processes {} groups{}",
         group(server.pid()),
         group(open.pid()),
-        group(std::process::id()),
         cluster.len(),
         cluster_groups.len(),
-        if cluster_groups.contains(&group(std::process::id())) { ", one of them the clients' (not reniced below)" } else { "" }
+        if cluster_groups.contains(&clients_group) { ", one of them the clients' (not reniced below)" } else { "" }
     ));
     let url = server.url(&format!("/api/envs/{}/topology", a.env));
     let http = mezame_e2e::client_as(&user("viewer").token);

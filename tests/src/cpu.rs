@@ -36,11 +36,19 @@ pub fn stat(pid: u32) -> Option<(String, Duration)> {
 /// the sandbox starts every process, is one — and a thread's own nice value
 /// only counts within its session: the group's is the one that yields.
 /// A process in this process's own autogroup is left alone: renicing it
-/// would renice the caller (a benchmark's load generator) with it.
+/// would renice the caller (a benchmark's load generator) with it. A caller
+/// in no autogroup (the root group of a session never `setsid`, as a CI
+/// runner's may be) shares none: the threads are reniced, the groups they
+/// are in (a root group can't be) are set when they have one.
 /// Returns the threads and the groups set.
 pub fn renice(pids: &[u32], nice: i32) -> (usize, usize) {
+    renice_apart_from(std::process::id(), pids, nice)
+}
+
+/// [`renice`], leaving alone the processes in the autogroup of `caller`.
+fn renice_apart_from(caller: u32, pids: &[u32], nice: i32) -> (usize, usize) {
     let (mut threads, mut groups) = (0, 0);
-    let ours = autogroup(std::process::id());
+    let ours = autogroup(caller);
     for pid in pids.iter().filter(|p| ours.is_none() || autogroup(**p) != ours) {
         for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
             if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) {
@@ -139,14 +147,20 @@ mod tests {
     }
 
     #[test]
-    fn a_process_of_this_session_is_not_reniced() {
-        // Renicing its autogroup would renice this process with it.
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
-        assert_eq!(super::renice(&[child.id()], 19), (0, 0));
-        assert_eq!(super::nice(child.id()), (Some(0), Some(0)));
-        assert_eq!(super::nice(std::process::id()).1, Some(0));
-        child.kill().unwrap();
-        child.wait().unwrap();
+    fn a_process_of_the_callers_session_is_not_reniced() {
+        // A caller and a process of its session, in a session of their own:
+        // this test's may be a root group with no autogroup (a CI runner's).
+        let mut caller = std::process::Command::new("setsid").args(["sh", "-c", "sleep 30 & exec sleep 30"]).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", caller.id())).unwrap();
+        let beside: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+        assert_eq!(super::autogroup(beside), super::autogroup(caller.id()));
+        assert_eq!(super::renice_apart_from(caller.id(), &[beside], 19), (0, 0));
+        assert_eq!(super::nice(beside), (Some(0), Some(0)));
+        // SAFETY: kill takes plain integers; `beside` is the caller's child, alive until the caller is reaped.
+        unsafe { libc::kill(beside as i32, libc::SIGKILL) };
+        caller.kill().unwrap();
+        caller.wait().unwrap();
     }
 
     #[test]

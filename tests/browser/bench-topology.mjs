@@ -1,20 +1,31 @@
 // Used by `cargo xtask bench topology` (tests/src/bin/bench-topology.rs), not a
-// test: opens the Topology page at the URL given in headless Chromium, waits
-// for its first full render and then for N deltas applied while the cluster
-// churns, and prints the page's own timings (window.__mezame_perf) as JSON.
+// test: opens the Topology page at the URL given in headless Chromium LOADS
+// times, each in a fresh context (nothing cached: a first visit), waits for
+// its first full render — and in the last load for N deltas applied while the
+// cluster churns — and prints each load's own timings (window.__mezame_perf)
+// as JSON: { loads: [...], graph_nodes }.
 import { launch } from './chromium.mjs';
 
 const url = process.argv[2];
 const deltas = Number(process.argv[3] ?? 10);
+const loads = Number(process.argv[4] ?? 3);
 const browser = await launch();
 try {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  await page.goto(url);
-  await page.waitForFunction(() => window.__mezame_perf?.first_render_ms !== undefined, null, { timeout: 180_000, polling: 250 });
-  await page.waitForFunction((n) => (window.__mezame_perf?.delta_ms?.length ?? 0) >= n, deltas, { timeout: 120_000, polling: 250 });
-  const perf = await page.evaluate(() => window.__mezame_perf);
-  const nodes = await page.locator('svg.graph .node').count();
-  console.log(JSON.stringify({ ...perf, graph_nodes: nodes }));
+  const timings = [];
+  let nodes = 0;
+  for (let i = 0; i < loads; i++) {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => window.__mezame_perf?.first_render_ms !== undefined, null, { timeout: 180_000, polling: 250 });
+    if (i === loads - 1) {
+      await page.waitForFunction((n) => (window.__mezame_perf?.delta_ms?.length ?? 0) >= n, deltas, { timeout: 120_000, polling: 250 });
+      nodes = await page.locator('svg.graph .node').count();
+    }
+    timings.push(await page.evaluate(() => window.__mezame_perf));
+    await context.close();
+  }
+  console.log(JSON.stringify({ loads: timings, graph_nodes: nodes }));
 } finally {
   await browser.close();
 }

@@ -3,6 +3,8 @@
 //! node group, coloured by health. Each row follows its microservice's own
 //! signal, so a delta re-draws only the rows that changed.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use mezame_shared::topology::{Gateway, Health, Ingress, Microservice, Pod};
 
@@ -210,7 +212,7 @@ fn short(text: &str, max: usize) -> String {
 
 /// One row, re-drawn when its microservice's signal changes.
 #[component]
-fn Row(env: String, index: usize, m: ArcRwSignal<Microservice>) -> impl IntoView {
+fn Row(env: String, index: usize, m: ArcRwSignal<Arc<Microservice>>) -> impl IntoView {
     move || m.with(|m| row(&env, index, m))
 }
 

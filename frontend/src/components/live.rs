@@ -9,6 +9,7 @@
 //! at 10,000 pods a delta costs a row, not the page.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use leptos::prelude::*;
 use mezame_shared::topology::{Microservice, Topology, TopologyDelta};
@@ -29,9 +30,11 @@ pub enum Conn {
     Failed(String),
 }
 
-/// One signal per microservice, by `Microservice::key`. `ArcRwSignal`s:
-/// they are made in event handlers, where no owner would dispose them.
-type Rows = HashMap<String, ArcRwSignal<Microservice>>;
+/// One signal per microservice, by `Microservice::key`, sharing the
+/// topology's `Arc` (a snapshot of 10,000 pods is not copied again).
+/// `ArcRwSignal`s: they are made in event handlers, where no owner would
+/// dispose them.
+type Rows = HashMap<String, ArcRwSignal<Arc<Microservice>>>;
 
 #[derive(Clone, Copy)]
 pub struct LiveTopology {
@@ -44,16 +47,16 @@ impl LiveTopology {
     /// The live signal of the microservice `key` (`namespace/name`), once
     /// the stream has it. Set before `topology` changes, so a view that
     /// reacts to `topology` finds every key it lists.
-    pub fn row(&self, key: &str) -> Option<ArcRwSignal<Microservice>> {
+    pub fn row(&self, key: &str) -> Option<ArcRwSignal<Arc<Microservice>>> {
         self.rows.with_value(|r| r.get(key).cloned())
     }
 }
 
 /// Sets the signal of `m` (made if new) when it changed.
-fn upsert(rows: &mut Rows, m: &Microservice) {
+fn upsert(rows: &mut Rows, m: &Arc<Microservice>) {
     let key = m.key();
     match rows.get(&key) {
-        Some(s) if s.with_untracked(|old| old == m) => {}
+        Some(s) if s.with_untracked(|old| Arc::ptr_eq(old, m) || old == m) => {}
         Some(s) => s.set(m.clone()),
         None => {
             rows.insert(key, ArcRwSignal::new(m.clone()));
@@ -88,6 +91,7 @@ pub fn use_live_topology(env: Signal<Option<String>>) -> LiveTopology {
 fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> {
     let LiveTopology { topology, conn, rows } = live;
     let mut stream = Stream::open(&api::topology_events_url(env))?;
+    perf::mark("stream_opened_ms");
     stream.on("snapshot", move |d| {
         perf::mark("snapshot_ms");
         if let Ok(t) = serde_json::from_str::<Topology>(&d) {
@@ -97,6 +101,7 @@ fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> 
                 r.retain(|k, _| keys.contains(k));
                 t.services.iter().for_each(|m| upsert(r, m));
             });
+            perf::mark("rows_ms");
             topology.set(Some(t));
             conn.set(Conn::Live);
             perf::first_render_done();
@@ -111,7 +116,7 @@ fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> 
         if fits {
             rows.update_value(|r| {
                 delta.remove.iter().for_each(|k| drop(r.remove(k)));
-                delta.upsert.iter().for_each(|m| upsert(r, m));
+                delta.upsert.iter().for_each(|m| upsert(r, &Arc::new(m.clone())));
             });
             topology.notify();
             if conn.with_untracked(|c| *c != Conn::Live) {

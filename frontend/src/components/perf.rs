@@ -3,7 +3,8 @@
 //! navigation start, and `delta_ms`, the time to apply each delta and render
 //! it). A timing is taken when the page's effects have run (a zero timeout
 //! after the change), so it includes Leptos' re-render. Marks on the way to
-//! the first render (`wasm_started_ms`, `snapshot_ms`, `parsed_ms`) say
+//! the first render (`wasm_started_ms`, `stream_opened_ms`, `snapshot_ms`,
+//! `parsed_ms`, `rows_ms`: the rows' signals set) say
 //! where its time goes. The Node groups page marks its first read of the
 //! view (`capacity_fetched_ms`, `capacity_parsed_ms`, `capacity_apply_ms`,
 //! `capacity_applied_ms`, `capacity_card_<n>_ms` for each card drawn after the groups) for `cargo xtask bench capacity`.

@@ -1,25 +1,35 @@
 //! The pages off the first screen. Each is a `#[lazy_route]`: its code is cut
 //! out of the main WASM module into a chunk of its own by `cargo xtask dist`
-//! (`wasm_split_cli_support`), fetched when the page is first opened. The
+//! (`wasm_split_cli_support`), fetched when the page is first opened; what
+//! a page reads can start in `data`, which runs before the fetch. The
 //! Environments page, the first screen, stays in the main module.
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
+
+use crate::components::live::{LiveTopology, use_live_topology};
+use crate::components::nav::env_or_first;
 
 use super::{
     audit::Audit, deploys::DeploysPage, jobs::JobsPage, nodegroups::NodeGroupsPage, service::ServicePage, tokens::TokensPage,
     topology::TopologyPage,
 };
 
-pub struct Topology;
+/// The page's live topology, opened in `data` — in the main module, before
+/// the page's chunk is fetched — so the snapshot streams while it loads.
+pub struct Topology {
+    env: Signal<Option<String>>,
+    live: LiveTopology,
+}
 
 #[lazy_route]
 impl LazyRoute for Topology {
     fn data() -> Self {
-        Topology
+        let env = env_or_first();
+        Topology { env, live: use_live_topology(env) }
     }
-    fn view(_this: Self) -> AnyView {
-        view! { <TopologyPage/> }.into_any()
+    fn view(this: Self) -> AnyView {
+        view! { <TopologyPage env=this.env live=this.live/> }.into_any()
     }
 }
 

@@ -8,8 +8,7 @@ use leptos::prelude::*;
 use mezame_shared::topology::{Check, Health, Microservice, Topology};
 
 use crate::components::graph::{Graph, Shown};
-use crate::components::live::{Conn, use_live_topology};
-use crate::components::nav::env_or_first;
+use crate::components::live::{Conn, LiveTopology};
 
 #[derive(Clone, Default, PartialEq)]
 struct Filters {
@@ -41,10 +40,10 @@ impl Filters {
     }
 }
 
+/// The page of `env`'s `live` topology (both made by the lazy route, before
+/// this page's code was loaded: see `routes::lazy`).
 #[component]
-pub fn TopologyPage() -> impl IntoView {
-    let env = env_or_first();
-    let live = use_live_topology(env);
+pub fn TopologyPage(env: Signal<Option<String>>, live: LiveTopology) -> impl IntoView {
     let filters = RwSignal::new(Filters::default());
     let shown = Memo::new(move |_| filters.with(|f| live.topology.with(|t| t.as_ref().map(|t| f.shown(&t.services)).unwrap_or_default())));
     let hidden =

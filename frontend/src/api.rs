@@ -10,7 +10,7 @@ use mezame_shared::deploys::{DeployChange, PromoteRequest, RollbackRequest};
 use mezame_shared::envs::EnvList;
 use mezame_shared::error::ErrorBody;
 use mezame_shared::power::{GroupKind, KeepAwake, KeepAwakeSet, Power, PowerSettings, Run, RunAction, RunList, RunStarted};
-use mezame_shared::topology::ServiceDetail;
+use mezame_shared::topology::{PodFields, ServiceDetail};
 use serde::de::DeserializeOwned;
 
 /// The environment list, fetched once and shared by the header and the pages.
@@ -293,9 +293,9 @@ pub fn topology_url(env: &str) -> String {
     format!("/api/envs/{}/topology", encode(env))
 }
 
-/// URL of the topology's Server-Sent Events stream.
-pub fn topology_events_url(env: &str) -> String {
-    format!("/api/envs/{}/topology/events", encode(env))
+/// URL of the topology's Server-Sent Events stream, with `pods` fields.
+pub fn topology_events_url(env: &str, pods: PodFields) -> String {
+    format!("/api/envs/{}/topology/events?pods={}", encode(env), pods.as_str())
 }
 
 /// Percent-encodes a query value.

@@ -3,7 +3,9 @@
 // times, each in a fresh context (nothing cached: a first visit), waits for
 // its first full render — and in the last load for N deltas applied while the
 // cluster churns — and prints each load's own timings (window.__mezame_perf)
-// as JSON: { loads: [...], graph_nodes }.
+// as JSON: { loads: [...], graph_nodes }. With MEZAME_TRACE=<file>, one more
+// load, not counted, is recorded as a Chromium performance trace until its
+// first render (for Perfetto or chrome://tracing; tracing slows the load).
 import { launch } from './chromium.mjs';
 
 const url = process.argv[2];
@@ -13,11 +15,22 @@ const browser = await launch();
 try {
   const timings = [];
   let nodes = 0;
-  for (let i = 0; i < loads; i++) {
+  const trace = process.env.MEZAME_TRACE;
+  for (let i = 0; i < loads + (trace ? 1 : 0); i++) {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     const page = await context.newPage();
+    const traced = i === loads;
+    if (traced) {
+      const categories = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'v8.wasm', 'blink.user_timing', 'loading', 'toplevel'];
+      await browser.startTracing(page, { path: trace, categories });
+    }
     await page.goto(url);
     await page.waitForFunction(() => window.__mezame_perf?.first_render_ms !== undefined, null, { timeout: 180_000, polling: 250 });
+    if (traced) {
+      await browser.stopTracing();
+      await context.close();
+      continue;
+    }
     if (i === loads - 1) {
       await page.waitForFunction((n) => (window.__mezame_perf?.delta_ms?.length ?? 0) >= n, deltas, { timeout: 120_000, polling: 250 });
       nodes = await page.locator('svg.graph .node').count();

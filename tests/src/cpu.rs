@@ -131,11 +131,15 @@ pub fn summary(shares: &[(String, f64)], n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+
+    use mezame_sandbox::process::in_own_session;
+
     #[test]
     fn a_process_of_its_own_session_is_reniced_with_its_group() {
         // A session of its own, as the sandbox starts its processes: its
         // autogroup is not this test's.
-        let mut child = std::process::Command::new("setsid").args(["sleep", "30"]).spawn().unwrap();
+        let mut child = in_own_session(Command::new("sleep").arg("30")).spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert_eq!(super::nice(child.id()), (Some(0), Some(0)));
         assert_eq!(super::renice(&[child.id()], 19), (1, 1));
@@ -150,7 +154,7 @@ mod tests {
     fn a_process_of_the_callers_session_is_not_reniced() {
         // A caller and a process of its session, in a session of their own:
         // this test's may be a root group with no autogroup (a CI runner's).
-        let mut caller = std::process::Command::new("setsid").args(["sh", "-c", "sleep 30 & exec sleep 30"]).spawn().unwrap();
+        let mut caller = in_own_session(Command::new("sh").args(["-c", "sleep 30 & exec sleep 30"])).spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", caller.id())).unwrap();
         let beside: u32 = children.split_whitespace().next().unwrap().parse().unwrap();

@@ -169,6 +169,21 @@ async fn scaling_and_deleting_a_pod_arrive_as_deltas() {
     let fresh = topology(&server, "prod").await;
     assert_eq!(fresh.revision, topo.revision);
     assert_eq!(fresh, topo);
+
+    // The Topology page's stream (`pods=brief`): the same microservices, pods without image, zone or age.
+    let mut brief = Sse::open(&server.url("/api/envs/prod/topology/events?pods=brief")).await;
+    let first = brief.next(Duration::from_secs(10)).await.expect("a first event");
+    assert_eq!(first.event, "snapshot");
+    let b: Topology = serde_json::from_str(&first.data).unwrap();
+    assert_eq!(b.revision, fresh.revision, "nothing changed meanwhile");
+    assert!(fresh.services.iter().flat_map(|m| &m.pods).all(|p| p.image.is_some() && p.created.is_some()), "the full form has them");
+    let briefed: Vec<_> = fresh.services.iter().map(|m| m.brief()).collect();
+    assert_eq!(b.services.iter().map(|m| (**m).clone()).collect::<Vec<_>>(), briefed);
+    let images: usize = fresh.services.iter().flat_map(|m| &m.pods).filter_map(|p| p.image.as_ref()).map(String::len).sum();
+    let full = serde_json::to_string(&fresh).unwrap().len();
+    assert!(first.data.len() + images <= full, "{} bytes brief, {full} whole, {images} of images", first.data.len());
+    let bad = mezame_e2e::client().get(server.url("/api/envs/prod/topology/events?pods=some")).send().await.unwrap();
+    assert_eq!(bad.status(), 400, "an unknown pods= is refused");
 }
 
 /// Starts the environment's API server again if the test stops half-way.

@@ -49,7 +49,11 @@ enum Which {
 }
 
 pub fn run_bench(args: Args) -> Result<()> {
-    tools::ensure_apt(&sandbox_packages())?;
+    let mut packages = sandbox_packages();
+    // The topology bench's browser figures (without it they are `null`).
+    packages.push(("chromium", "/usr/bin/chromium", "the browser figures"));
+    tools::ensure_apt(&packages)?;
+    tools::ensure_node_modules()?;
     let bin = build_release()?;
     let dir = target_dir().join("bench-sandbox");
     let sandbox = |a: &[&str]| {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use mezame_shared::topology::{Microservice, Topology, TopologyDelta};
+use mezame_shared::topology::{Microservice, PodFields, Topology, TopologyDelta};
 use send_wrapper::SendWrapper;
 
 use crate::api;
@@ -64,8 +64,9 @@ fn upsert(rows: &mut Rows, m: &Arc<Microservice>) {
     }
 }
 
-/// Follows the topology of `env` for as long as the calling component lives.
-pub fn use_live_topology(env: Signal<Option<String>>) -> LiveTopology {
+/// Follows the topology of `env`, with `pods` fields, for as long as the
+/// calling component lives.
+pub fn use_live_topology(env: Signal<Option<String>>, pods: PodFields) -> LiveTopology {
     let topology = RwSignal::new(None::<Topology>);
     let conn = RwSignal::new(Conn::Connecting);
     // Bumped when a delta does not fit: reopen for a fresh snapshot.
@@ -81,16 +82,16 @@ pub fn use_live_topology(env: Signal<Option<String>>) -> LiveTopology {
             topology.set(None);
         }
         if let Some(env) = env {
-            stream.set_value(open(&env, LiveTopology { topology, conn, rows }, resync).map(SendWrapper::new));
+            stream.set_value(open(&env, pods, LiveTopology { topology, conn, rows }, resync).map(SendWrapper::new));
         }
     });
     on_cleanup(move || stream.set_value(None));
     LiveTopology { topology, conn, rows }
 }
 
-fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> {
+fn open(env: &str, pods: PodFields, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> {
     let LiveTopology { topology, conn, rows } = live;
-    let mut stream = Stream::open(&api::topology_events_url(env))?;
+    let mut stream = Stream::open(&api::topology_events_url(env, pods))?;
     perf::mark("stream_opened_ms");
     stream.on("snapshot", move |d| {
         perf::mark("snapshot_ms");
@@ -116,7 +117,13 @@ fn open(env: &str, live: LiveTopology, resync: RwSignal<u32>) -> Option<Stream> 
         if fits {
             rows.update_value(|r| {
                 delta.remove.iter().for_each(|k| drop(r.remove(k)));
-                delta.upsert.iter().for_each(|m| upsert(r, &Arc::new(m.clone())));
+                // The rows share the `Arc`s the applied topology holds.
+                topology.with_untracked(|t| {
+                    let services = t.as_ref().map_or(&[][..], |t| &t.services[..]);
+                    for m in &delta.upsert {
+                        services.iter().filter(|s| s.namespace == m.namespace && s.name == m.name).for_each(|s| upsert(r, s));
+                    }
+                });
             });
             topology.notify();
             if conn.with_untracked(|c| *c != Conn::Live) {

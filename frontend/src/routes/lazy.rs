@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
+use mezame_shared::topology::PodFields;
 
 use crate::components::live::{LiveTopology, use_live_topology};
 use crate::components::nav::env_or_first;
@@ -26,7 +27,8 @@ pub struct Topology {
 impl LazyRoute for Topology {
     fn data() -> Self {
         let env = env_or_first();
-        Topology { env, live: use_live_topology(env) }
+        // Brief pods: the page draws no pod's image, zone or age.
+        Topology { env, live: use_live_topology(env, PodFields::Brief) }
     }
     fn view(this: Self) -> AnyView {
         view! { <TopologyPage env=this.env live=this.live/> }.into_any()

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use mezame_shared::topology::{ArgoApp, Hpa, Microservice, ServiceDetail};
+use mezame_shared::topology::{ArgoApp, Hpa, Microservice, PodFields, ServiceDetail};
 
 use crate::api;
 use crate::components::graph::{health_class, pod_class};
@@ -18,7 +18,7 @@ pub fn ServicePage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.read().get("name").unwrap_or_default());
     let env = env_or_first();
-    let live = use_live_topology(env);
+    let live = use_live_topology(env, PodFields::Full);
     let detail = LocalResource::new(move || {
         let (env, name) = (env.get(), name.get());
         async move {

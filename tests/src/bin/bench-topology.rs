@@ -24,6 +24,8 @@
 //!
 //! Ends with one JSON line holding the figures. The Services are headless:
 //! kwokctl's service CIDR has room for a few hundred cluster IPs only.
+// The figures line is one `json!` with more fields than its default recursion allows.
+#![recursion_limit = "256"]
 
 use std::time::{Duration, Instant};
 
@@ -230,6 +232,7 @@ async fn main() {
     let rss = rss_mib(server.pid());
     say(&format!("mezame RSS: {rss:.0} MiB"));
     let (sse_p50, sse_max) = sse_latency(&server, &http, &client, &a.env, 10).await;
+    let page_snapshot_bytes = page_snapshot_bytes(&server, &http, &a.env).await;
     say(&format!("pod deleted → SSE delta: p50 {sse_p50:.0} ms, max {sse_max:.0} ms"));
     let ratio = raw / p99;
     say(&format!("raw list / topology p99 = {ratio:.0}×"));
@@ -250,7 +253,7 @@ async fn main() {
             "browser_delta_max_ms": page.as_ref().ok().map(|p| round(p.delta_max_ms)),
             "browser_deltas": page.as_ref().ok().map(|p| p.deltas), "rebuild_p50_ms": round(rebuilds.p50_ms), "rebuild_p99_ms": round(rebuilds.p99_ms),
             "rebuild_cpu_p50_ms": round(rebuilds.cpu_p50_ms), "rebuild_cpu_p99_ms": round(rebuilds.cpu_p99_ms),
-            "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes,
+            "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes, "page_snapshot_bytes": page_snapshot_bytes,
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
             "rss_mib": round(rss), "sse_delta_p50_ms": round(sse_p50), "sse_delta_max_ms": round(sse_max),
             "topology_p99_ms_auth_off": round(open_p99), "topology_p99_ms_token": round(token_p99), "topology_p99_ms_session": round(session_p99),
@@ -428,6 +431,12 @@ async fn raw_list(client: &kube::Client) -> f64 {
     }
     rounds.sort_by(f64::total_cmp);
     rounds[2]
+}
+
+/// Bytes of the first `snapshot` of the Topology page's stream (`pods=brief`).
+async fn page_snapshot_bytes(server: &Server, http: &reqwest::Client, env: &str) -> usize {
+    let mut sse = Sse::open_with(http, &server.url(&format!("/api/envs/{env}/topology/events?pods=brief"))).await;
+    sse.next(Duration::from_secs(60)).await.expect("a snapshot").data.len()
 }
 
 /// Deletes `rounds` pods one at a time and times each until a delta without it arrives.

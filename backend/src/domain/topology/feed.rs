@@ -10,20 +10,21 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use mezame_shared::topology::{Topology, TopologyDelta};
+use mezame_shared::topology::{PodFields, Topology, TopologyDelta};
 use tokio::sync::broadcast;
 
-use super::body::{self, Pieces};
+use super::body::{self, Assembled, Pieces};
 use crate::domain::served::Served;
 
 /// Deltas kept for clients that reconnect with `after=<revision>`.
 pub const HISTORY: usize = 256;
 
-/// One message of the feed, serialized once for every subscriber.
+/// One message of the feed, serialized once for every subscriber: whole,
+/// and with brief pods (`PodFields::Brief`).
 #[derive(Debug, Clone)]
 pub enum Message {
-    Snapshot { revision: u64, json: Bytes },
-    Delta { from: u64, revision: u64, json: Arc<str> },
+    Snapshot { revision: u64, json: Bytes, brief: Bytes },
+    Delta { from: u64, revision: u64, json: Arc<str>, brief: Arc<str> },
 }
 
 impl Message {
@@ -32,12 +33,26 @@ impl Message {
             Message::Snapshot { revision, .. } | Message::Delta { revision, .. } => *revision,
         }
     }
+
+    /// The JSON a stream of `fields` sends.
+    pub fn data(&self, fields: PodFields) -> std::borrow::Cow<'_, str> {
+        match (self, fields) {
+            (Message::Snapshot { json, .. }, PodFields::Full) | (Message::Snapshot { brief: json, .. }, PodFields::Brief) => {
+                String::from_utf8_lossy(json)
+            }
+            (Message::Delta { json, .. }, PodFields::Full) | (Message::Delta { brief: json, .. }, PodFields::Brief) => {
+                std::borrow::Cow::Borrowed(json)
+            }
+        }
+    }
 }
 
 /// One published revision: never changed once published.
 struct Current {
     topology: Arc<Topology>,
     body: Served,
+    /// `body` with brief pods, for the `pods=brief` stream.
+    brief: Bytes,
     /// What `body` was assembled from: reused for the microservices the next revision does not change.
     pieces: Pieces,
     history: VecDeque<Message>,
@@ -68,10 +83,10 @@ pub struct Subscription {
 
 impl Feed {
     pub fn new(mut initial: Topology) -> Feed {
-        let (body, pieces) = body::assemble(&mut initial, &Pieces::default(), &Default::default());
+        let Assembled { served: body, brief, pieces } = body::assemble(&mut initial, &Pieces::default(), &Default::default());
         Feed {
             epoch: std::hash::RandomState::new().hash_one(std::time::SystemTime::now()),
-            current: ArcSwap::from_pointee(Current { body, pieces, topology: Arc::new(initial), history: VecDeque::new() }),
+            current: ArcSwap::from_pointee(Current { body, brief, pieces, topology: Arc::new(initial), history: VecDeque::new() }),
             publishing: Mutex::new(()),
             tx: broadcast::channel(HISTORY).0,
         }
@@ -98,11 +113,14 @@ impl Feed {
         next.revision = prev.topology.revision + 1;
         delta.revision = next.revision;
         let changed = delta.upsert.iter().map(|m| m.key()).collect();
-        let (body, pieces) = body::assemble(&mut next, &prev.pieces, &changed);
+        let Assembled { served: body, brief, pieces } = body::assemble(&mut next, &prev.pieces, &changed);
+        let json = serde_json::to_string(&delta).unwrap_or_default().into();
+        delta.upsert.iter_mut().for_each(|m| *m = m.brief());
         let message = Message::Delta {
             from: prev.topology.revision,
             revision: next.revision,
-            json: serde_json::to_string(&delta).unwrap_or_default().into(),
+            json,
+            brief: serde_json::to_string(&delta).unwrap_or_default().into(),
         };
         let mut history = prev.history.clone();
         if history.len() == HISTORY {
@@ -113,7 +131,7 @@ impl Feed {
         // the snapshot, so it sees each message once, in its backlog or live
         // (live ones at or below its revision are skipped). No receiver is
         // fine: nobody is watching.
-        self.current.store(Arc::new(Current { topology: Arc::new(next), body, pieces, history }));
+        self.current.store(Arc::new(Current { topology: Arc::new(next), body, brief, pieces, history }));
         let _ = self.tx.send(message);
         true
     }
@@ -140,7 +158,7 @@ impl Feed {
             Some(rev) if c.history.front().is_some_and(|m| matches!(m, Message::Delta { from, .. } if *from <= rev)) && rev < at => {
                 c.history.iter().filter(|m| m.revision() > rev).cloned().collect()
             }
-            _ => vec![Message::Snapshot { revision: at, json: c.body.json.clone() }],
+            _ => vec![Message::Snapshot { revision: at, json: c.body.json.clone(), brief: c.brief.clone() }],
         };
         Subscription { backlog, live, at }
     }
@@ -148,7 +166,7 @@ impl Feed {
     /// A fresh snapshot, for a subscriber that lagged behind the live channel.
     pub fn resync(&self) -> Message {
         let c = self.current.load();
-        Message::Snapshot { revision: c.topology.revision, json: c.body.json.clone() }
+        Message::Snapshot { revision: c.topology.revision, json: c.body.json.clone(), brief: c.brief.clone() }
     }
 }
 
@@ -202,6 +220,23 @@ mod tests {
             services: vec![],
             unresolved: vec![],
         }
+    }
+
+    #[test]
+    fn a_brief_stream_leaves_the_pods_image_out() {
+        let mut t = topo(None);
+        t.services = vec![Arc::new(crate::domain::topology::fixtures::microservice("a", &["n1"], true, true))];
+        let feed = Feed::new(topo(None));
+        assert!(feed.publish(t.clone()));
+        let (snapshot, delta) = (&feed.subscribe(None).backlog[0], &feed.subscribe(Some(0)).backlog[0]);
+        for m in [snapshot, delta] {
+            assert!(m.data(PodFields::Full).contains("r.example/a:v1"), "{m:?}");
+            assert!(!m.data(PodFields::Brief).contains("r.example/a:v1"), "{m:?}");
+        }
+        let d: TopologyDelta = serde_json::from_str(&delta.data(PodFields::Brief)).unwrap();
+        assert_eq!(d.upsert, [t.services[0].brief()]);
+        let s: Topology = serde_json::from_str(&snapshot.data(PodFields::Brief)).unwrap();
+        assert_eq!(*s.services[0], t.services[0].brief());
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub fn microservice(name: &str, nodes: &[&str], serving: bool, pdb: bool) -> Mic
         .enumerate()
         .map(|(i, n)| {
             json!({"name": format!("{name}-{i}"), "phase": "Running", "ready": true, "restarts": 0, "node": n,
-                   "node_group": null, "capacity_type": null, "zone": null, "image": null, "created": null})
+                   "node_group": null, "capacity_type": null, "zone": "eu-west-1a", "image": format!("r.example/{name}:v1"),
+                   "created": "2026-01-01T00:00:00Z"})
         })
         .collect();
     let findings = if pdb {

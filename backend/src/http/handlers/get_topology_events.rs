@@ -10,6 +10,8 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
 use crate::app::App;
+use mezame_shared::topology::PodFields;
+
 use crate::domain::topology::feed::{Feed, Message};
 use crate::http::env_path::EnvPath;
 use crate::http::error::ApiError;
@@ -25,6 +27,9 @@ pub struct EventsQuery {
     /// same, and also names the replica's feed: a client that reconnects
     /// through a load balancer to another replica gets a snapshot.
     after: Option<u64>,
+    /// `brief`: pods without `zone`, `image` and `created` (what the
+    /// Topology page draws; ~40% fewer bytes at 10,000 pods). Default `full`.
+    pods: Option<PodFields>,
 }
 
 /// Live changes of the topology as Server-Sent Events: `snapshot` (a whole
@@ -51,11 +56,12 @@ pub async fn get_topology_events(
     let mut closing = app.closing();
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| live.feed.seen(v));
     let mut sub = live.feed.subscribe(q.after.or(last_event_id));
+    let fields = q.pods.unwrap_or_default();
     let stream = async_stream::stream! {
         let _slot = slot;
         let mut at = sub.at;
         for m in sub.backlog.drain(..) {
-            yield Ok(event(&live.feed, &m));
+            yield Ok(event(&live.feed, &m, fields));
         }
         loop {
             let received = tokio::select! {
@@ -70,16 +76,13 @@ pub async fn get_topology_events(
                 Err(RecvError::Closed) => break,
             };
             at = m.revision();
-            yield Ok(event(&live.feed, &m));
+            yield Ok(event(&live.feed, &m, fields));
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn event(feed: &Feed, m: &Message) -> Event {
-    let id = feed.event_id(m.revision());
-    match m {
-        Message::Snapshot { json, .. } => Event::default().event("snapshot").id(id).data(String::from_utf8_lossy(json)),
-        Message::Delta { json, .. } => Event::default().event("delta").id(id).data(&**json),
-    }
+fn event(feed: &Feed, m: &Message, fields: PodFields) -> Event {
+    let kind = if matches!(m, Message::Snapshot { .. }) { "snapshot" } else { "delta" };
+    Event::default().event(kind).id(feed.event_id(m.revision())).data(m.data(fields))
 }

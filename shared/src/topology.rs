@@ -222,8 +222,8 @@ pub enum PodFields {
     /// Every field.
     #[default]
     Full,
-    /// Without `zone`, `image` and `created`: what the Topology page draws,
-    /// ~40% fewer bytes to send and parse at 10,000 pods.
+    /// Without `zone`, `image` and `created`: what the Topology page draws;
+    /// 31% fewer bytes to send and parse at 10,000 pods (bench: 1.93 MB, 2.81 whole).
     Brief,
 }
 

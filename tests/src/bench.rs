@@ -116,10 +116,25 @@ fn deployment(name: &str, replicas: usize) -> serde_json::Value {
     })
 }
 
+/// When a round of concurrent GETs ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// After this many requests in all.
+    Requests(usize),
+    /// When this much time has passed (each client finishes the request it is in).
+    Elapsed(Duration),
+}
+
 /// What one round of concurrent GETs measured (ms; sizes in bytes).
 pub struct Load {
+    /// Requests made.
+    pub requests: usize,
+    /// How long the round took.
+    pub wall: Duration,
     pub p50: f64,
     pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
     /// p99 of the time to the response's headers (the server has answered;
     /// the rest is the body crossing to the client).
     pub headers_p99: f64,
@@ -167,13 +182,18 @@ fn now_ns() -> u128 {
     mezame::telemetry::clock(libc::CLOCK_MONOTONIC).as_nanos()
 }
 
-/// GETs by `clients` concurrent clients (gzip accepted, as a browser does),
-/// each timed to its last byte; the body is counted as it arrives, not
-/// collected (the load generator shares the machine it measures).
-pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: usize) -> Load {
+/// GETs by `clients` concurrent clients (gzip accepted, as a browser does)
+/// `until` the round ends, each timed to its last byte; the body is counted
+/// as it arrives, not collected (the load generator shares the machine it
+/// measures).
+pub async fn load(http: &reqwest::Client, url: &str, clients: usize, until: Until) -> Load {
     let plain = http.get(url).send().await.unwrap().bytes().await.unwrap().len();
     let gzip = http.get(url).header("accept-encoding", "gzip").send().await.unwrap().bytes().await.unwrap().len();
-    let per = requests.div_ceil(clients);
+    let started = Instant::now();
+    let (per, deadline) = match until {
+        Until::Requests(n) => (n.div_ceil(clients), None),
+        Until::Elapsed(d) => (usize::MAX, Some(started + d)),
+    };
     let probing = Arc::new(AtomicBool::new(true));
     let probe = tokio::spawn(late(probing.clone()));
     let mut tasks = Vec::new();
@@ -181,8 +201,8 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
         let http = http.clone();
         let url = url.to_string();
         tasks.push(tokio::spawn(async move {
-            let mut times = Vec::with_capacity(per);
-            for _ in 0..per {
+            let mut times = Vec::new();
+            while times.len() < per && deadline.is_none_or(|d| Instant::now() < d) {
                 let sent = now_ns();
                 let mut r = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
                 let headers = now_ns();
@@ -204,6 +224,7 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     for t in tasks {
         all.extend(t.await.unwrap());
     }
+    let wall = started.elapsed();
     probing.store(false, Ordering::Relaxed);
     let mut lateness = probe.await.unwrap();
     lateness.sort_by(f64::total_cmp);
@@ -213,8 +234,12 @@ pub async fn load(http: &reqwest::Client, url: &str, clients: usize, requests: u
     let slowest: Option<Vec<Legs>> = all[all.len() - all.len().div_ceil(100)..].iter().map(|t| t.2).collect();
     let totals: Vec<f64> = all.iter().map(|t| t.0).collect();
     Load {
+        requests: totals.len(),
+        wall,
         p50: quantile(&totals, 0.50),
         p99: quantile(&totals, 0.99),
+        p999: quantile(&totals, 0.999),
+        max: totals.last().copied().unwrap_or_default(),
         headers_p99: quantile(&heads, 0.99),
         slowest: slowest.map(|l| Legs::mean(&l)),
         clients_late_p99: quantile(&lateness, 0.99),

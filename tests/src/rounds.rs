@@ -3,7 +3,9 @@
 //! own times of the same requests (its request histogram). The worst round of
 //! each kind is the figure: a lucky round proves nothing.
 
-use crate::bench::{Load, load, say};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::bench::{Load, Until, load, say};
 use crate::served::Histogram;
 
 /// One kind of client and the panel it asks.
@@ -20,6 +22,8 @@ pub struct Target<'a> {
 pub struct Measured {
     pub load: Load,
     pub served: Histogram,
+    /// Pods the churn replaced during the round.
+    pub replaced: usize,
 }
 
 impl Measured {
@@ -29,7 +33,12 @@ impl Measured {
             format!("; slowest 1%: way in {:.1} · server {:.1} · way out {:.1} · body {:.1} ms", l.way_in, l.server, l.way_out, l.body)
         });
         format!(
-            "headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms{legs}; the clients' runtime late p99 {:.1} ms",
+            "{} requests in {:.1} s, {} pods replaced meanwhile; p99.9 {:.2} ms, max {:.2} ms; headers p99 {:.2} ms; server p99 ≤ {} ms, {:.1}% over 10 ms{legs}; the clients' runtime late p99 {:.1} ms",
+            self.load.requests,
+            self.load.wall.as_secs_f64(),
+            self.replaced,
+            self.load.p999,
+            self.load.max,
             self.load.headers_p99,
             self.served.quantile_bound_ms(0.99),
             self.served.share_over(10.0) * 100.0,
@@ -38,22 +47,33 @@ impl Measured {
     }
 }
 
-/// One round of `target`: `requests` GETs by `clients` concurrent clients.
-pub async fn measure(target: &Target<'_>, clients: usize, requests: usize) -> Measured {
+/// One round of `target`: GETs by `clients` concurrent clients `until` it
+/// ends; `replaced` counts the pods the churn replaces.
+pub async fn measure(target: &Target<'_>, clients: usize, until: Until, replaced: &AtomicUsize) -> Measured {
     let route = "/api/envs/{env}/topology";
     let before = Histogram::read(target.http, &target.metrics, route).await;
-    let load = load(target.http, &target.url, clients, requests).await;
-    Measured { load, served: Histogram::read(target.http, &target.metrics, route).await.since(&before) }
+    let replaced_before = replaced.load(Ordering::Relaxed);
+    let load = load(target.http, &target.url, clients, until).await;
+    let replaced = replaced.load(Ordering::Relaxed) - replaced_before;
+    Measured { load, served: Histogram::read(target.http, &target.metrics, route).await.since(&before), replaced }
 }
 
-/// `rounds` rounds of every target in turn, each round said as it ends
+/// How the rounds are run: how many, by how many clients, each until when.
+#[derive(Clone, Copy)]
+pub struct Plan {
+    pub rounds: usize,
+    pub clients: usize,
+    pub until: Until,
+}
+
+/// `plan.rounds` rounds of every target in turn, each round said as it ends
 /// (`what` names the rounds); by round, then target.
-pub async fn rounds(targets: &[Target<'_>], rounds: usize, clients: usize, requests: usize, what: &str) -> Vec<Vec<Measured>> {
+pub async fn rounds(targets: &[Target<'_>], plan: Plan, replaced: &AtomicUsize, what: &str) -> Vec<Vec<Measured>> {
     let mut all = Vec::new();
-    for round in 1..=rounds {
+    for round in 1..=plan.rounds {
         let mut these = Vec::new();
         for t in targets {
-            these.push(measure(t, clients, requests).await);
+            these.push(measure(t, plan.clients, plan.until, replaced).await);
         }
         let each: Vec<String> =
             targets.iter().zip(&these).map(|(t, m)| format!("{} {:.2} ms ({})", t.label, m.load.p99, m.words())).collect();

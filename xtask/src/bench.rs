@@ -51,7 +51,7 @@ enum Which {
 pub fn run_bench(args: Args) -> Result<()> {
     let mut packages = sandbox_packages();
     // The topology bench's browser figures (without it they are `null`).
-    packages.push(("chromium", "/usr/bin/chromium", "the browser figures"));
+    packages.push(tools::CHROMIUM);
     tools::ensure_apt(&packages)?;
     tools::ensure_node_modules()?;
     let bin = build_release()?;

@@ -46,7 +46,7 @@ fn lint() -> Result<()> {
 pub fn run_tests(args: Args) -> Result<()> {
     let started = Instant::now();
     let mut packages = sandbox_packages();
-    packages.push(("chromium", "/usr/bin/chromium", "the browser tests"));
+    packages.push(tools::CHROMIUM);
     packages.push(("postgresql", "/usr/lib/postgresql", "the storage tests"));
     packages.extend(crate::image::packages());
     tools::ensure_apt(&packages)?;

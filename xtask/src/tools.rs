@@ -96,6 +96,9 @@ pub fn wasm_opt() -> Result<PathBuf> {
     Ok(root().join("node_modules/.bin/wasm-opt"))
 }
 
+/// Headless Chromium, for the browser tests and the benches' browser figures.
+pub const CHROMIUM: (&str, &str, &str) = ("chromium", "/usr/bin/chromium", "headless Chromium for the browser tests and figures");
+
 /// Installs missing Debian packages. Each entry: (package, program it provides, why).
 pub fn ensure_apt(wanted: &[(&str, &str, &str)]) -> Result<()> {
     let missing: Vec<_> = wanted.iter().filter(|(package, program, _)| !is_installed(package, program)).collect();

@@ -117,13 +117,8 @@ fn open(env: &str, pods: PodFields, live: LiveTopology, resync: RwSignal<u32>) -
         if fits {
             rows.update_value(|r| {
                 delta.remove.iter().for_each(|k| drop(r.remove(k)));
-                // The rows share the `Arc`s the applied topology holds.
-                topology.with_untracked(|t| {
-                    let services = t.as_ref().map_or(&[][..], |t| &t.services[..]);
-                    for m in &delta.upsert {
-                        services.iter().filter(|s| s.namespace == m.namespace && s.name == m.name).for_each(|s| upsert(r, s));
-                    }
-                });
+                // The same `Arc`s the applied topology now holds.
+                delta.upsert.iter().for_each(|m| upsert(r, m));
             });
             topology.notify();
             if conn.with_untracked(|c| *c != Conn::Live) {

@@ -1,7 +1,7 @@
 //! Timings of the live topology, for `cargo xtask bench topology`: the page
 //! publishes them on `window.__mezame_perf` (`first_render_ms` since
 //! navigation start, and `delta_ms`, the time to apply each delta and render
-//! it). A timing is taken when the page's effects have run (a zero timeout
+//! it, started at `delta_at_ms`). A timing is taken when the page's effects have run (a zero timeout
 //! after the change), so it includes Leptos' re-render. Marks on the way to
 //! the first render (`wasm_started_ms`, `stream_opened_ms`, `snapshot_ms`,
 //! `parsed_ms`, `rows_ms`: the rows' signals set) say
@@ -24,6 +24,7 @@ fn perf_object() -> Option<js_sys::Object> {
         None => {
             let o = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&o, &JsValue::from_str("delta_ms"), &js_sys::Array::new());
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str("delta_at_ms"), &js_sys::Array::new());
             let _ = js_sys::Reflect::set(&window, &key, &o);
             Some(o)
         }
@@ -49,12 +50,15 @@ pub fn first_render_done() {
 pub fn delta_done(started: f64) {
     leptos::prelude::set_timeout(
         move || {
-            if let Some(o) = perf_object()
-                && let Ok(list) = js_sys::Reflect::get(&o, &JsValue::from_str("delta_ms"))
-            {
-                // The page's own array (`Array::from` would copy it).
-                list.unchecked_into::<js_sys::Array>().push(&JsValue::from_f64(now() - started));
-            }
+            let Some(o) = perf_object() else { return };
+            // The page's own arrays (`Array::from` would copy them).
+            let push = |key: &str, ms: f64| {
+                if let Ok(list) = js_sys::Reflect::get(&o, &JsValue::from_str(key)) {
+                    list.unchecked_into::<js_sys::Array>().push(&JsValue::from_f64(ms));
+                }
+            };
+            push("delta_ms", now() - started);
+            push("delta_at_ms", started);
         },
         std::time::Duration::ZERO,
     );

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
-use mezame_e2e::bench::{NS, cleanup, load, rss_mib, say, seed, settled};
+use mezame_e2e::bench::{NS, Until, cleanup, load, rss_mib, say, seed, settled};
 use mezame_e2e::drain_bench::drain_overhead;
 use mezame_e2e::page_bench::Page;
 use mezame_e2e::sse::Sse;
@@ -113,7 +113,7 @@ async fn main() {
     say(&format!("mezame quiet (under a tenth of a core over 1 s) {:.1} s later", quiet.as_secs_f64()));
     let (mut p50, mut p99, mut bytes, mut gz) = (0f64, 0f64, 0, 0);
     for round in 1..=ROUNDS {
-        let r = load(&http, &url, a.clients, a.requests).await;
+        let r = load(&http, &url, a.clients, Until::Requests(a.requests)).await;
         say(&format!(
             "round {round}: GET capacity p50 {:.2} ms, p99 {:.2} ms ({} requests by {} clients)",
             r.p50, r.p99, a.requests, a.clients

@@ -4,8 +4,9 @@
 //! Service, Mapping) and M pods on kwok nodes, starts the release `mezame`
 //! against it, and measures in the same run:
 //! - p50/p99 of `GET /api/envs/{env}/topology` under C concurrent clients,
-//!   in three rounds while the cluster churns (a pod replaced every
-//!   `--churn-ms`), the worst round reported, and the server's topology
+//!   in three rounds of `--round-secs` (each spans several replacements)
+//!   while the cluster churns (a pod replaced every `--churn-ms`), the worst
+//!   round reported (with its p99.9 and max), and the server's topology
 //!   rebuild times (p50/p99) over the same rounds; beside each round's p99
 //!   the server's own (its request histogram) and the slowest 1% split into
 //!   way in, server, way out and body (its `x-mezame-timing` header); then the
@@ -20,7 +21,8 @@
 //! - the Topology page in headless Chromium (Playwright): time to its first
 //!   full render (median of 3 first visits, nothing cached), and the time to
 //!   apply and render one delta (the page's own `performance.now()` timings),
-//!   while the cluster churns.
+//!   while the cluster churns: deltas that arrive before the first render is
+//!   done wait for it (the same task, its layout and paint) and are said apart.
 //!
 //! Ends with one JSON line holding the figures. The Services are headless:
 //! kwokctl's service CIDR has room for a few hundred cluster IPs only.
@@ -31,8 +33,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams};
-use mezame_e2e::bench::{NS, cleanup, rss_mib, say, seed};
-use mezame_e2e::rounds::{Measured, Target, measure, rounds, worst, worst_share_over_10ms};
+use mezame_e2e::bench::{NS, Until, cleanup, rss_mib, say, seed};
+use mezame_e2e::rounds::{Measured, Plan, Target, measure, rounds, worst, worst_share_over_10ms};
 use mezame_e2e::signin::{sandbox_auth_toml, sign_in, user};
 use mezame_e2e::sse::Sse;
 use mezame_e2e::{Server, kube, sandbox_env_toml};
@@ -46,7 +48,7 @@ struct Args {
     services: usize,
     pods: usize,
     clients: usize,
-    requests: usize,
+    until: Until,
     churn_ms: u64,
     keep: bool,
 }
@@ -57,7 +59,8 @@ const ROUNDS: usize = 3;
 const TOKEN: usize = 1;
 
 fn args() -> Args {
-    let mut a = Args { env: "dev".into(), services: 500, pods: 10_000, clients: 20, requests: 2_000, churn_ms: 500, keep: false };
+    let until = Until::Elapsed(Duration::from_secs(5));
+    let mut a = Args { env: "dev".into(), services: 500, pods: 10_000, clients: 20, until, churn_ms: 500, keep: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -66,10 +69,13 @@ fn args() -> Args {
             "--services" => a.services = value().parse().expect("--services N"),
             "--pods" => a.pods = value().parse().expect("--pods M"),
             "--clients" => a.clients = value().parse().expect("--clients C"),
-            "--requests" => a.requests = value().parse().expect("--requests R"),
+            "--requests" => a.until = Until::Requests(value().parse().expect("--requests R")),
+            "--round-secs" => a.until = Until::Elapsed(Duration::from_secs_f64(value().parse().expect("--round-secs S"))),
             "--churn-ms" => a.churn_ms = value().parse().expect("--churn-ms MS"),
             "--keep" => a.keep = true,
-            other => panic!("unknown argument {other}; see --services, --pods, --clients, --requests, --churn-ms, --env, --keep"),
+            other => {
+                panic!("unknown argument {other}; see --services, --pods, --clients, --round-secs, --requests, --churn-ms, --env, --keep")
+            }
         }
     }
     assert!(a.services > 0 && a.pods >= a.services, "need at least one pod per microservice");
@@ -133,8 +139,10 @@ async fn main() {
         Target { label: "session", http: &session_http, url: url.clone(), metrics: server.url("/metrics") },
     ];
     // One round while nothing changes: what the churn costs, same run.
+    let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let plan = Plan { rounds: ROUNDS, clients: a.clients, until: a.until };
     let cpu_before = mezame_e2e::cpu::read();
-    let quiet = measure(&targets[TOKEN], a.clients, a.requests).await;
+    let quiet = measure(&targets[TOKEN], a.clients, a.until, &replaced).await;
     let quiet_p99 = quiet.load.p99;
     let (quiet_wall, quiet_cpu) = cpu_before.since(&named);
     say(&format!("quiet round (no churn): p99 API token {quiet_p99:.2} ms ({})", quiet.words()));
@@ -144,12 +152,11 @@ async fn main() {
         mezame_e2e::cpu::summary(&quiet_cpu, 10)
     ));
     // Rounds of each kind, interleaved, while pods are replaced.
-    let replaced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let churn = tokio::spawn(churn(client.clone(), Duration::from_millis(a.churn_ms), replaced.clone()));
     let rebuilds_since = rebuild_times(&server, &a.env, 0).await.next;
     let cpu_before = mezame_e2e::cpu::read();
     let waited_before: Vec<Duration> = named.iter().map(|(p, _)| mezame_e2e::cpu::waited(*p)).collect();
-    let measured = rounds(&targets, ROUNDS, a.clients, a.requests, "churn").await;
+    let measured = rounds(&targets, plan, &replaced, "churn").await;
     let (cpu_wall, cpu) = cpu_before.since(&named);
     say(&format!(
         "CPU during the {ROUNDS} rounds ({:.0} s), in cores of the machine's {cores}: {}",
@@ -171,7 +178,7 @@ async fn main() {
     let (threads, groups) = mezame_e2e::cpu::renice(&cluster, 19);
     let what = format!("cluster at nice 19 ({threads} threads, the autogroups of {groups} processes)");
     let cpu_before = mezame_e2e::cpu::read();
-    let yielding = rounds(&targets, ROUNDS, a.clients, a.requests, &what).await;
+    let yielding = rounds(&targets, plan, &replaced, &what).await;
     mezame_e2e::cpu::renice(&cluster, 0);
     say(&format!("CPU during those rounds, in cores: {}", mezame_e2e::cpu::summary(&cpu_before.since(&named).1, 10)));
     let token_p99 = worst(&measured, TOKEN);
@@ -191,7 +198,7 @@ async fn main() {
         Ok(p) => say(&format!(
             "Topology page in Chromium, median of {} first visits: first full render {:.0} ms (each: {}; its WASM started {:.0}, \
              stream opened {:.0}, snapshot arrived {:.0}, parsed {:.0}, rows set {:.0}), delta applied and rendered p50 {:.1} ms, max {:.1} ms \
-             ({} deltas, {} graph nodes)",
+             ({} deltas after the first render; {} during it, max {:.1} ms; {} graph nodes)",
             p.renders.len(),
             p.first_render_ms,
             p.renders.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(" / "),
@@ -203,6 +210,8 @@ async fn main() {
             p.delta_p50_ms,
             p.delta_max_ms,
             p.deltas,
+            p.early_deltas,
+            p.early_delta_max_ms,
             p.graph_nodes
         )),
         Err(e) => say(&format!("Topology page in Chromium: not measured: {e}")),
@@ -239,8 +248,10 @@ async fn main() {
     println!(
         "{}",
         json!({
-            "services": a.services, "pods": a.pods, "clients": a.clients, "requests": a.requests,
+            "services": a.services, "pods": a.pods, "clients": a.clients, "requests_per_round": per_round(|m| m.load.requests as f64),
             "churn_ms": a.churn_ms, "rounds": ROUNDS, "topology_p99_ms_per_round": per_round(|m| m.load.p99),
+            "topology_p999_ms_per_round": per_round(|m| m.load.p999), "topology_max_ms_per_round": per_round(|m| m.load.max),
+            "pods_replaced_per_round": per_round(|m| m.replaced as f64),
             "topology_p99_ms_headers_per_round": per_round(|m| m.load.headers_p99),
             "server_p99_at_most_ms_per_round": per_round(|m| m.served.quantile_bound_ms(0.99)),
             "clients_runtime_late_p99_ms_per_round": per_round(|m| m.load.clients_late_p99),
@@ -251,7 +262,8 @@ async fn main() {
             "browser_first_render_ms": page.as_ref().ok().map(|p| round(p.first_render_ms)),
             "browser_delta_p50_ms": page.as_ref().ok().map(|p| round(p.delta_p50_ms)),
             "browser_delta_max_ms": page.as_ref().ok().map(|p| round(p.delta_max_ms)),
-            "browser_deltas": page.as_ref().ok().map(|p| p.deltas), "rebuild_p50_ms": round(rebuilds.p50_ms), "rebuild_p99_ms": round(rebuilds.p99_ms),
+            "browser_deltas": page.as_ref().ok().map(|p| p.deltas),
+            "browser_deltas_during_first_render": page.as_ref().ok().map(|p| p.early_deltas), "rebuild_p50_ms": round(rebuilds.p50_ms), "rebuild_p99_ms": round(rebuilds.p99_ms),
             "rebuild_cpu_p50_ms": round(rebuilds.cpu_p50_ms), "rebuild_cpu_p99_ms": round(rebuilds.cpu_p99_ms),
             "topology_bytes": bytes, "topology_gzip_bytes": gz_bytes, "page_snapshot_bytes": page_snapshot_bytes,
             "raw_list_ms": round(raw), "raw_over_p99": round(ratio),
@@ -332,6 +344,9 @@ struct PageTimings {
     delta_p50_ms: f64,
     delta_max_ms: f64,
     deltas: usize,
+    /// Deltas that arrived before the first render was done (they wait for it).
+    early_deltas: usize,
+    early_delta_max_ms: f64,
     graph_nodes: u64,
 }
 
@@ -350,6 +365,7 @@ fn browser_timings(url: &str, deltas: usize, loads: usize) -> Result<PageTimings
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(err.lines().find(|l| l.contains("Error") || l.contains("Timeout")).unwrap_or(&err).trim().to_string());
     }
+    String::from_utf8_lossy(&out.stderr).lines().filter_map(|l| l.strip_prefix("bench-topology.mjs: ")).for_each(say);
     let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).map_err(|e| format!("the page's timings: {e}"))?;
     let visits = v["loads"].as_array().filter(|l| !l.is_empty()).ok_or("no visit's timings")?;
     let ms = |visit: &serde_json::Value, mark: &str| visit[mark].as_f64().unwrap_or(f64::NAN);
@@ -358,7 +374,12 @@ fn browser_timings(url: &str, deltas: usize, loads: usize) -> Result<PageTimings
     by_render.sort_by(|a, b| ms(a, "first_render_ms").total_cmp(&ms(b, "first_render_ms")));
     let median = by_render[by_render.len() / 2];
     let last = &visits[visits.len() - 1];
-    let mut d: Vec<f64> = last["delta_ms"].as_array().into_iter().flatten().filter_map(|x| x.as_f64()).collect();
+    let numbers = |key: &str| -> Vec<f64> { last[key].as_array().into_iter().flatten().filter_map(|x| x.as_f64()).collect() };
+    let first_render = ms(last, "first_render_ms");
+    // (ms, started at)
+    let (live, early): (Vec<_>, Vec<_>) =
+        numbers("delta_ms").into_iter().zip(numbers("delta_at_ms")).partition(|(_, at)| *at >= first_render);
+    let mut d: Vec<f64> = live.into_iter().map(|(ms, _)| ms).collect();
     d.sort_by(f64::total_cmp);
     if d.is_empty() {
         return Err("no delta was applied".into());
@@ -374,6 +395,8 @@ fn browser_timings(url: &str, deltas: usize, loads: usize) -> Result<PageTimings
         delta_p50_ms: d[d.len() / 2],
         delta_max_ms: d[d.len() - 1],
         deltas: d.len(),
+        early_deltas: early.len(),
+        early_delta_max_ms: early.iter().map(|(ms, _)| *ms).fold(0.0, f64::max),
         graph_nodes: v["graph_nodes"].as_u64().unwrap_or(0),
     })
 }

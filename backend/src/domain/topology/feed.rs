@@ -115,7 +115,7 @@ impl Feed {
         let changed = delta.upsert.iter().map(|m| m.key()).collect();
         let Assembled { served: body, brief, pieces } = body::assemble(&mut next, &prev.pieces, &changed);
         let json = serde_json::to_string(&delta).unwrap_or_default().into();
-        delta.upsert.iter_mut().for_each(|m| *m = m.brief());
+        delta.upsert.iter_mut().for_each(|m| *m = Arc::new(m.brief()));
         let message = Message::Delta {
             from: prev.topology.revision,
             revision: next.revision,
@@ -178,7 +178,7 @@ pub fn diff(a: &Topology, b: &Topology) -> Option<TopologyDelta> {
     let same = |m: &Arc<mezame_shared::topology::Microservice>| {
         old.get(&(m.namespace.as_str(), m.name.as_str())).is_some_and(|o| Arc::ptr_eq(o, m) || *o == m)
     };
-    let upsert: Vec<_> = b.services.iter().filter(|m| !same(m)).map(|m| (**m).clone()).collect();
+    let upsert: Vec<_> = b.services.iter().filter(|m| !same(m)).cloned().collect();
     let remove: Vec<String> =
         a.services.iter().filter(|m| !new_keys.contains(&(m.namespace.as_str(), m.name.as_str()))).map(|m| m.key()).collect();
     let delta = TopologyDelta {
@@ -234,7 +234,7 @@ mod tests {
             assert!(!m.data(PodFields::Brief).contains("r.example/a:v1"), "{m:?}");
         }
         let d: TopologyDelta = serde_json::from_str(&delta.data(PodFields::Brief)).unwrap();
-        assert_eq!(d.upsert, [t.services[0].brief()]);
+        assert_eq!(d.upsert, [Arc::new(t.services[0].brief())]);
         let s: Topology = serde_json::from_str(&snapshot.data(PodFields::Brief)).unwrap();
         assert_eq!(*s.services[0], t.services[0].brief());
     }
@@ -260,5 +260,20 @@ mod tests {
         let d1 = diff(&t0, &topo(Some("down"))).unwrap();
         assert!(d1.apply(&mut t0));
         assert_eq!(t0.source.error.as_deref(), Some("down"));
+    }
+
+    #[test]
+    fn an_applied_delta_holds_its_own_rows_and_a_stale_one_changes_nothing() {
+        let mut t0 = topo(None);
+        let mut t1 = topo(None);
+        t1.services = vec![Arc::new(crate::domain::topology::fixtures::microservice("a", &["n1"], true, true))];
+        let mut d = diff(&t0, &t1).unwrap();
+        d.revision = 1;
+        assert!(d.apply(&mut t0));
+        assert!(Arc::ptr_eq(&t0.services[0], &d.upsert[0]), "the row is the delta's, not a copy");
+        assert_eq!((t0.revision, &t0.services), (1, &t1.services));
+        let before = t0.clone();
+        assert!(!d.apply(&mut t0), "from revision 0, the topology is at 1");
+        assert_eq!(t0, before);
     }
 }

@@ -55,7 +55,7 @@ pub async fn get_topology_events(
     let mut closing = app.closing();
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| live.feed.seen(v));
     let mut sub = live.feed.subscribe(q.after.or(last_event_id));
-    let fields = q.pods.unwrap_or_default();
+    let fields = q.pods.unwrap_or(PodFields::Full);
     let stream = async_stream::stream! {
         let _slot = slot;
         let mut at = sub.at;

@@ -27,6 +27,7 @@ pub async fn seed(client: &kube::Client, microservices: usize, pod_count: usize,
     assert!(count * per_node >= pod_count, "{count} nodes of {per_node} pods cannot hold {pod_count}");
     let pp = PatchParams::apply(MANAGER).force();
     let namespaces: Api<Namespace> = Api::all(client.clone());
+    gone_if_terminating(&namespaces).await;
     namespaces.patch(NS, &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))).await.unwrap();
     let nodes: Api<Node> = Api::all(client.clone());
     for i in 0..count {
@@ -91,6 +92,21 @@ pub async fn seed(client: &kube::Client, microservices: usize, pod_count: usize,
         say(&format!("{running}/{pod_count} pods running ({:.0} s)", t.elapsed().as_secs_f64()));
         assert!(t.elapsed() < deadline, "pods did not start within {} s", deadline.as_secs());
         tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}
+
+/// Waits until a bench namespace that is being deleted (the previous run's
+/// cleanup: 10,000 pods take minutes) is gone: what is seeded into it meanwhile
+/// is deleted with it, and the seed would wait for pods that never come.
+async fn gone_if_terminating(namespaces: &Api<Namespace>) {
+    let t = Instant::now();
+    while let Some(ns) = namespaces.get_opt(NS).await.unwrap() {
+        if ns.metadata.deletion_timestamp.is_none() {
+            return;
+        }
+        say(&format!("the {NS} namespace of an earlier run is still being deleted ({:.0} s)", t.elapsed().as_secs_f64()));
+        assert!(t.elapsed() < Duration::from_secs(1800), "the {NS} namespace was not deleted within 30 min");
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 

@@ -93,7 +93,11 @@ fn failure(d: &Deploy, next: Option<&Deploy>, degraded: &Degraded) -> Option<Str
     }
     if let Some(from) = reached(d) {
         let until = next.map(|n| reached(n).unwrap_or(n.manifest.at)).map_or(from + degraded.within, |n| n.min(from + degraded.within));
-        if let Some(t) = degraded.at.iter().find(|t| **t >= from && **t < until) {
+        // After `from`, up to `until` included: Argo CD's and the rollout's
+        // times are whole seconds, and a transition in the very second the
+        // next deploy arrived happened while this one ran (a fix that
+        // lands within the second its predecessor went Degraded; seen in CI).
+        if let Some(t) = degraded.at.iter().find(|t| **t > from && **t <= until) {
             let secs = (*t - from).num_seconds();
             let after = if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) };
             return Some(format!("Degraded {after} after it arrived"));
@@ -296,6 +300,17 @@ mod tests {
             Window { days: 7, now: t(30) },
         );
         assert_eq!(d.points.iter().map(|p| p.failure.is_some()).collect::<Vec<_>>(), [false, false, true]);
+    }
+
+    #[test]
+    fn a_transition_in_the_second_the_next_deploy_arrived_is_the_one_before_it() {
+        let dev = vec![deploy("dev", "broken", Some("z"), 3, Some(4), false), deploy("dev", "fix", Some("broken"), 5, Some(6), false)];
+        // Degraded in the very second the fix arrived (whole-second timestamps).
+        let degraded = Degraded { at: vec![t(6)], within: Duration::hours(3) };
+        let d = figures("dev", "cart", &dev, &dev, |_: &Deploy| vec![], &degraded, Window { days: 7, now: t(30) });
+        let failures: Vec<_> = d.points.iter().map(|p| p.failure.is_some()).collect();
+        assert_eq!(failures, [true, false], "{:?}", d.points);
+        assert_eq!(d.points[0].recovered_secs, Some((t(6) - t(4)).num_seconds()), "recovered when the fix arrived");
     }
 
     #[test]

@@ -191,13 +191,17 @@ async fn ensure_network(aws: &Aws, env: &EnvSpec) -> Result<Network> {
     let vpc = ensure_vpc(aws, &name, &format!("10.{cidr}.0.0/16")).await?;
     let mut private = Vec::new();
     let mut public = Vec::new();
+    // Private subnets are /20s, as EKS nodes' subnets usually are: moto hands
+    // out a subnet's addresses in order and does not take back those of
+    // terminated instances, so a /24 ran out after ~250 launches — a few
+    // months of daily wakes in a long-lived sandbox.
     for (i, zone) in ZONES.iter().enumerate() {
         private.push(
             ensure_subnet(
                 aws,
                 &vpc,
                 &format!("{name}-private-{zone}"),
-                &format!("10.{cidr}.{}.0/24", i + 1),
+                &format!("10.{cidr}.{}.0/20", 16 * (i + 1)),
                 zone,
                 "kubernetes.io/role/internal-elb",
             )

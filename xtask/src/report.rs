@@ -4,6 +4,9 @@
 //! What it holds: `mezame-sandbox status` (which processes of each
 //! environment run) and the last warnings and errors of each environment's
 //! sandbox controller (nodes that could not join, AWS calls that failed).
+//! [`processes`] says in one line per environment which processes had
+//! stopped, for the very last lines (CI's account of stop 49 cut the report
+//! off, and with it whether qa's API server still ran).
 
 use std::path::Path;
 use std::process::Command;
@@ -39,6 +42,28 @@ pub fn sandbox(dir: &Path, mut status: Command) -> String {
     out
 }
 
+/// One line per environment of `mezame-sandbox status --json`: how many of
+/// its processes run, and the names of those that do not.
+pub fn processes(status_json: &str) -> Vec<String> {
+    let Ok(status) = serde_json::from_str::<serde_json::Value>(status_json) else {
+        return vec![format!("no sandbox status: {}", status_json.lines().next().unwrap_or("(nothing printed)"))];
+    };
+    let Some(envs) = status["envs"].as_object() else { return vec!["no environment in the sandbox status".into()] };
+    envs.iter()
+        .map(|(env, e)| {
+            let components = e["components"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let stopped: Vec<&str> =
+                components.iter().filter(|c| c["running"] != true).map(|c| c["name"].as_str().unwrap_or("?")).collect();
+            let running = components.len() - stopped.len();
+            if stopped.is_empty() {
+                format!("{env}: all {running} processes run")
+            } else {
+                format!("{env}: {running} of {} processes run; stopped: {}", components.len(), stopped.join(", "))
+            }
+        })
+        .collect()
+}
+
 /// The last `n` lines of a tracing log at level WARN or ERROR.
 fn last_warnings(log: &str, n: usize) -> Vec<&str> {
     let hits: Vec<&str> =
@@ -48,7 +73,17 @@ fn last_warnings(log: &str, n: usize) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::last_warnings;
+    use super::{last_warnings, processes};
+
+    #[test]
+    fn names_the_processes_that_stopped_per_environment() {
+        let status = r#"{"envs": {
+            "dev": {"components": [{"name": "etcd", "running": true}, {"name": "kube-apiserver", "running": true}]},
+            "qa": {"components": [{"name": "etcd", "running": true}, {"name": "kube-apiserver", "running": false},
+                                  {"name": "moto", "running": false}]}}}"#;
+        assert_eq!(processes(status), ["dev: all 2 processes run", "qa: 1 of 3 processes run; stopped: kube-apiserver, moto"]);
+        assert_eq!(processes("no sandbox in /x\n"), ["no sandbox status: no sandbox in /x"]);
+    }
 
     #[test]
     fn keeps_the_last_warnings_and_errors_only() {

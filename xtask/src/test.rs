@@ -112,6 +112,10 @@ pub fn run_tests(args: Args) -> Result<()> {
     })();
     // Read before the sandbox is down (its logs go with it), printed last.
     let report = result.is_err().then(|| crate::report::sandbox(&sandbox_dir, sandbox(&["status"])));
+    let processes = result.is_err().then(|| {
+        let out = sandbox(&["status", "--json"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        crate::report::processes(&out.unwrap_or_else(|e| e.to_string()))
+    });
     if result.is_err() && !args.keep_sandbox {
         let _ = run(&mut sandbox(&["down"]));
     }
@@ -129,6 +133,12 @@ pub fn run_tests(args: Args) -> Result<()> {
         eprintln!("\n==> why cargo test failed (each failing test's last panic; its whole output is above)");
         for panic in panics {
             eprintln!("  {panic}");
+        }
+    }
+    if let Some(processes) = processes {
+        eprintln!("\n==> the test sandbox's processes when the tests stopped");
+        for line in processes {
+            eprintln!("  {line}");
         }
     }
     result?;

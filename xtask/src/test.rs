@@ -81,7 +81,13 @@ pub fn run_tests(args: Args) -> Result<()> {
         ];
         step("cargo test (unit, API, storage, environments, sandbox)");
         let mut test = cargo();
-        test.args(["test", "--release"]).args(HOST_PACKAGES).args(&args.cargo_args).envs(env.iter().map(|(k, v)| (k, v)));
+        // One test at a time: the end-to-end tests of different files share
+        // one process (`tests/tests/all.rs`) and one sandbox.
+        test.args(["test", "--release"])
+            .args(HOST_PACKAGES)
+            .args(&args.cargo_args)
+            .env("RUST_TEST_THREADS", "1")
+            .envs(env.iter().map(|(k, v)| (k, v)));
         crate::util::run_keeping_stdout(&mut test, &mut tested)?;
         step("browser tests (Playwright, headless Chromium)");
         run(Command::new(root().join("node_modules/.bin/playwright"))
@@ -94,7 +100,7 @@ pub fn run_tests(args: Args) -> Result<()> {
             cargo()
                 .args(["test", "--release"])
                 .args(HOST_PACKAGES)
-                .args(["--test", "fuzz", "--", "--ignored", "--nocapture"])
+                .args(["--test", "all", "--", "--ignored", "--nocapture", "fuzz::"])
                 .envs(env.iter().map(|(k, v)| (k, v))),
             &mut tested,
         )?;
@@ -103,7 +109,7 @@ pub fn run_tests(args: Args) -> Result<()> {
             step("the down test: stop the sandbox, check that nothing is left");
             crate::util::run_keeping_stdout(
                 cargo()
-                    .args(["test", "--release", "--package", "mezame-e2e", "--test", "sandbox_down", "--", "--ignored"])
+                    .args(["test", "--release", "--package", "mezame-e2e", "--test", "all", "--", "--ignored", "sandbox_down::"])
                     .envs(env.iter().map(|(k, v)| (k, v))),
                 &mut tested,
             )?;
